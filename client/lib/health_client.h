@@ -1,0 +1,36 @@
+// HealthClient: asks avesd's grpc.health.v1.Health whether it serves.
+#ifndef AVES_CLIENT_LIB_HEALTH_CLIENT_H_
+#define AVES_CLIENT_LIB_HEALTH_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+#include <grpcpp/channel.h>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace aves::client {
+
+enum class ServingStatus { kUnknown, kServing, kNotServing, kServiceUnknown };
+
+// "SERVING", "NOT_SERVING", ...
+const char* ServingStatusName(ServingStatus status);
+
+class HealthClient {
+ public:
+  explicit HealthClient(std::shared_ptr<grpc::Channel> channel);
+
+  // The status of `service` ("" = the server as a whole). UNAVAILABLE when the
+  // server cannot be reached within `timeout`.
+  absl::StatusOr<ServingStatus> Check(const std::string& service,
+                                      absl::Duration timeout);
+
+ private:
+  std::unique_ptr<grpc::health::v1::Health::Stub> stub_;
+};
+
+}  // namespace aves::client
+
+#endif  // AVES_CLIENT_LIB_HEALTH_CLIENT_H_

@@ -1,0 +1,65 @@
+# Shared set-up for scripts/run, scripts/test and scripts/bench. Source it.
+# shellcheck shell=bash
+AVES_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian 12 packages the build, the tests and the throwaway database need.
+AVES_PACKAGES=(
+  build-essential cmake pkg-config ccache
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libpqxx-dev libpq-dev libabsl-dev libspdlog-dev libfmt-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  postgresql-15 postgresql-client-15
+)
+
+aves_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Runs a command as root: directly, or through sudo.
+aves_as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs whichever of AVES_PACKAGES (plus any arguments) are missing.
+aves_install_packages() {
+  local missing=() pkg
+  for pkg in "${AVES_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  aves_log "installing ${missing[*]}"
+  aves_as_root apt-get update -qq
+  # --no-install-recommends keeps docker-compose from pulling in a Docker engine.
+  DEBIAN_FRONTEND=noninteractive aves_as_root apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+# aves_build DIR BUILD_TYPE [cmake args...]: configures once, then builds.
+aves_build() {
+  local dir=$1 type=$2
+  shift 2
+  export CCACHE_BASEDIR="$AVES_ROOT" CCACHE_NOHASHDIR=1
+  cmake -S "$AVES_ROOT" -B "$AVES_ROOT/$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
+  cmake --build "$AVES_ROOT/$dir" -j "$(nproc)" -- --no-print-directory
+}
+
+# Uses DATABASE_URL when set; otherwise starts the throwaway cluster (and
+# stops it again on exit, unless it was already running).
+aves_start_database() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    aves_log "using DATABASE_URL from the environment"
+    return 0
+  fi
+  if ! "$AVES_ROOT/scripts/pg" status >/dev/null 2>&1; then
+    AVES_STOP_PG_ON_EXIT=1
+  fi
+  aves_log "starting the throwaway PostgreSQL (.local/pg)"
+  DATABASE_URL=$("$AVES_ROOT/scripts/pg" start)
+  export DATABASE_URL
+}
+
+aves_cleanup() {
+  if [ "${AVES_STOP_PG_ON_EXIT:-0}" = 1 ]; then
+    aves_log "stopping the throwaway PostgreSQL"
+    "$AVES_ROOT/scripts/pg" stop || true
+  fi
+}

@@ -1,0 +1,89 @@
+#include "server/app/server.h"
+
+#include <utility>
+
+#include <absl/status/status.h>
+#include <absl/strings/str_cat.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include "server/app/health_monitor.h"
+#include "server/handlers/admin_service.h"
+#include "server/observability/logging.h"
+
+namespace aves::app {
+
+struct AvesServer::Impl {
+  config::Config config;
+  std::unique_ptr<handlers::AdminServiceImpl> admin_service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<HealthMonitor> health_monitor;
+  int port = 0;
+  absl::Mutex shutdown_mutex;
+  bool shut_down ABSL_GUARDED_BY(shutdown_mutex) = false;
+};
+
+AvesServer::AvesServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+AvesServer::~AvesServer() {
+  Shutdown();
+  Wait();
+}
+
+absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
+    const config::Config& config, std::vector<db::MigrationFile> migrations) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->admin_service = std::make_unique<handlers::AdminServiceImpl>(
+      config.database_url, migrations);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address,
+                           grpc::InsecureServerCredentials(), &impl->port);
+  builder.RegisterService(impl->admin_service.get());
+  impl->server = builder.BuildAndStart();
+  if (impl->server == nullptr || impl->port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen_address));
+  }
+  grpc::HealthCheckServiceInterface* health =
+      impl->server->GetHealthCheckService();
+  // NOT_SERVING until the monitor's first check says otherwise.
+  health->SetServingStatus(false);
+  impl->health_monitor = std::make_unique<HealthMonitor>(
+      config.database_url, std::move(migrations), config.health_interval,
+      [health](bool serving, const std::string&) {
+        health->SetServingStatus(serving);
+      });
+  impl->health_monitor->Start();
+  observability::Logger("server")->info("listening on {} (port {})",
+                                        config.listen_address, impl->port);
+  return std::unique_ptr<AvesServer>(new AvesServer(std::move(impl)));
+}
+
+int AvesServer::port() const { return impl_->port; }
+
+void AvesServer::Shutdown() {
+  {
+    absl::MutexLock lock(&impl_->shutdown_mutex);
+    if (impl_->shut_down) return;
+    impl_->shut_down = true;
+  }
+  auto log = observability::Logger("server");
+  log->info("shutting down (grace {} ms)",
+            absl::ToInt64Milliseconds(impl_->config.shutdown_grace));
+  // Stop the monitor first so it cannot flip health back to SERVING.
+  impl_->health_monitor->Stop();
+  impl_->server->GetHealthCheckService()->SetServingStatus(false);
+  impl_->server->Shutdown(
+      absl::ToChronoTime(absl::Now() + impl_->config.shutdown_grace));
+  log->info("stopped");
+}
+
+void AvesServer::Wait() { impl_->server->Wait(); }
+
+}  // namespace aves::app

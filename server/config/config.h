@@ -1,0 +1,47 @@
+// Config: every setting of avesd, read from environment variables (flags
+// override them in main), validated once at start-up. An invalid value stops
+// start-up with an error naming the variable.
+#ifndef AVES_SERVER_CONFIG_CONFIG_H_
+#define AVES_SERVER_CONFIG_CONFIG_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+namespace aves::config {
+
+// Looks up a setting by its environment-variable name; nullopt when unset.
+using SettingLookup =
+    std::function<std::optional<std::string>(const std::string& name)>;
+
+// The process environment.
+SettingLookup EnvironmentLookup();
+
+// `overrides` (from flags) first, then `fallback`.
+SettingLookup OverlayLookup(std::map<std::string, std::string> overrides,
+                            SettingLookup fallback);
+
+struct Config {
+  // libpq connection string or URI (DATABASE_URL). Empty: libpq's PG* defaults.
+  std::string database_url;
+  // host:port the gRPC server binds (AVES_LISTEN).
+  std::string listen_address = "127.0.0.1:50051";
+  // spdlog level name (AVES_LOG_LEVEL).
+  std::string log_level = "info";
+  // How often the health monitor re-checks the database
+  // (AVES_HEALTH_INTERVAL_MS).
+  absl::Duration health_interval = absl::Seconds(1);
+  // How long a shutdown waits for in-flight calls (AVES_SHUTDOWN_GRACE_MS).
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+// Reads and validates every setting.
+absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup);
+
+}  // namespace aves::config
+
+#endif  // AVES_SERVER_CONFIG_CONFIG_H_

@@ -1,0 +1,68 @@
+#include "server/db/errors.h"
+
+#include <absl/strings/cord.h>
+#include <absl/strings/match.h>
+#include <absl/strings/str_cat.h>
+#include <pqxx/except>
+
+namespace aves::db {
+
+bool IsConnectionLossSqlState(absl::string_view sqlstate) {
+  return absl::StartsWith(sqlstate, "08") || sqlstate == "57P01" ||
+         sqlstate == "57P02" || sqlstate == "57P03";
+}
+
+absl::StatusCode StatusCodeForSqlState(absl::string_view sqlstate) {
+  if (IsConnectionLossSqlState(sqlstate) || sqlstate == "53300") {
+    return absl::StatusCode::kUnavailable;
+  }
+  if (sqlstate == "57014") return absl::StatusCode::kDeadlineExceeded;
+  if (sqlstate == "23505") return absl::StatusCode::kAlreadyExists;
+  if (sqlstate == "23503") return absl::StatusCode::kFailedPrecondition;
+  if (absl::StartsWith(sqlstate, "23") || absl::StartsWith(sqlstate, "22")) {
+    return absl::StatusCode::kInvalidArgument;
+  }
+  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
+    return absl::StatusCode::kAborted;
+  }
+  if (sqlstate == "42P01" || sqlstate == "42703")
+    return absl::StatusCode::kFailedPrecondition;
+  if (absl::StartsWith(sqlstate, "53"))
+    return absl::StatusCode::kResourceExhausted;
+  return absl::StatusCode::kInternal;
+}
+
+absl::Status StatusFromCurrentException(absl::string_view context) {
+  const std::string prefix = context.empty() ? "" : absl::StrCat(context, ": ");
+  try {
+    throw;
+  } catch (const pqxx::in_doubt_error& e) {
+    return absl::UnknownError(absl::StrCat(
+        prefix,
+        "the outcome of the commit is unknown (connection lost): ", e.what()));
+  } catch (const pqxx::broken_connection& e) {
+    return absl::UnavailableError(
+        absl::StrCat(prefix, "database unreachable: ", e.what()));
+  } catch (const pqxx::sql_error& e) {
+    const std::string sqlstate = e.sqlstate();
+    absl::Status status(
+        StatusCodeForSqlState(sqlstate),
+        absl::StrCat(prefix, e.what(), sqlstate.empty() ? "" : " [SQLSTATE ",
+                     sqlstate, sqlstate.empty() ? "" : "]"));
+    if (!sqlstate.empty())
+      status.SetPayload(kSqlStatePayload, absl::Cord(sqlstate));
+    return status;
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(prefix, e.what()));
+  } catch (...) {
+    return absl::InternalError(absl::StrCat(prefix, "unknown exception"));
+  }
+}
+
+std::optional<std::string> SqlStateOf(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kSqlStatePayload);
+  if (!payload.has_value()) return std::nullopt;
+  return std::string(*payload);
+}
+
+}  // namespace aves::db

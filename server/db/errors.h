@@ -1,0 +1,44 @@
+// The one place where database failures become absl::Status. Every layer above
+// db/ and the stores sees status codes, never pqxx exceptions or SQLSTATEs:
+//   connection loss (class 08, 57P01-57P03, broken_connection) -> UNAVAILABLE
+//   57014 query_canceled                                       ->
+//   DEADLINE_EXCEEDED 23505 unique_violation -> ALREADY_EXISTS 23503
+//   foreign_key_violation                                -> FAILED_PRECONDITION
+//   other class 23 / class 22 (bad data)                       ->
+//   INVALID_ARGUMENT 40001 serialization, 40P01 deadlock, 55P03 lock timeout ->
+//   ABORTED (retry txn) 42P01/42703 undefined table/column (schema not
+//   migrated)   -> FAILED_PRECONDITION 53300 too_many_connections ->
+//   UNAVAILABLE other class 53 (out of resources)                          ->
+//   RESOURCE_EXHAUSTED in_doubt_error (COMMIT outcome unknown) -> UNKNOWN
+//   anything else                                              -> INTERNAL
+#ifndef AVES_SERVER_DB_ERRORS_H_
+#define AVES_SERVER_DB_ERRORS_H_
+
+#include <exception>
+#include <optional>
+#include <string>
+
+#include <absl/status/status.h>
+#include <absl/strings/string_view.h>
+
+namespace aves::db {
+
+// Payload key under which the SQLSTATE (when there is one) rides on a Status.
+inline constexpr char kSqlStatePayload[] = "aves.sqlstate";
+
+// Maps a SQLSTATE to a status code as in the table above.
+absl::StatusCode StatusCodeForSqlState(absl::string_view sqlstate);
+
+// True for SQLSTATEs that mean the connection is unusable.
+bool IsConnectionLossSqlState(absl::string_view sqlstate);
+
+// Converts the exception being handled into a Status, prefixing `context`
+// ("applying 003_create_user_progress.sql"). Call only inside a catch block.
+absl::Status StatusFromCurrentException(absl::string_view context);
+
+// The SQLSTATE carried by `status`, if any.
+std::optional<std::string> SqlStateOf(const absl::Status& status);
+
+}  // namespace aves::db
+
+#endif  // AVES_SERVER_DB_ERRORS_H_

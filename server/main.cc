@@ -1,0 +1,155 @@
+// avesd: wiring only. config -> logging -> migrate (optional) -> serve.
+//   avesd serve [--migrate]     serve gRPC until SIGINT/SIGTERM
+//   avesd migrate [--status]    apply pending migrations, or list their state
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <absl/flags/flag.h>
+#include <absl/flags/parse.h>
+#include <absl/flags/usage.h>
+#include <absl/strings/str_cat.h>
+#include <absl/time/time.h>
+
+#include "server/app/server.h"
+#include "server/config/config.h"
+#include "server/db/migrator.h"
+#include "server/observability/logging.h"
+
+ABSL_FLAG(std::string, database_url, "",
+          "PostgreSQL URI or conninfo (overrides DATABASE_URL)");
+ABSL_FLAG(std::string, listen, "",
+          "host:port to serve on (overrides AVES_LISTEN)");
+ABSL_FLAG(std::string, log_level, "",
+          "trace|debug|info|warn|error (overrides AVES_LOG_LEVEL)");
+ABSL_FLAG(bool, migrate, false,
+          "serve: apply pending migrations before serving");
+ABSL_FLAG(bool, status, false,
+          "migrate: list applied and pending migrations, change nothing");
+ABSL_FLAG(std::string, port_file, "",
+          "serve: write the bound port to this file once listening");
+
+namespace {
+
+constexpr char kUsage[] =
+    "aves-data server.\n"
+    "  avesd serve [--migrate] [--listen=host:port] [--port_file=F]\n"
+    "  avesd migrate [--status]\n"
+    "Settings come from the environment (README.md lists them); flags "
+    "override.";
+
+int Fail(const absl::Status& status) {
+  aves::observability::Logger("avesd")->error("{}", status.ToString());
+  return 1;
+}
+
+int PrintMigrationStatus(const aves::db::Migrator& migrator) {
+  absl::StatusOr<aves::db::SchemaStatus> status = migrator.Status();
+  if (!status.ok()) return Fail(status.status());
+  std::printf("%-8s %-32s %-9s %-25s %s\n", "VERSION", "NAME", "STATE",
+              "APPLIED AT", "MS");
+  for (const aves::db::MigrationState& state : status->migrations) {
+    const char* label = !state.applied.has_value()  ? "pending"
+                        : state.checksum_mismatch() ? "CHANGED"
+                                                    : "applied";
+    std::string applied_at =
+        state.applied
+            ? absl::FormatTime("%Y-%m-%d %H:%M:%S%Ez",
+                               state.applied->applied_at, absl::LocalTimeZone())
+            : "-";
+    std::string ms =
+        state.applied ? std::to_string(state.applied->duration_ms) : "-";
+    std::printf("%-8d %-32s %-9s %-25s %s\n", state.file.version,
+                state.file.name.c_str(), label, applied_at.c_str(), ms.c_str());
+  }
+  for (const aves::db::AppliedMigration& unknown : status->unknown_applied) {
+    std::printf("%-8d %-32s %-9s\n", unknown.version, unknown.name.c_str(),
+                "unknown");
+  }
+  std::printf("schema %s\n", status->current() ? "current" : "NOT current");
+  return status->current() ? 0 : 3;
+}
+
+int Serve(const aves::config::Config& config,
+          std::vector<aves::db::MigrationFile> migrations) {
+  // Block the shutdown signals before any thread starts, so every thread
+  // inherits the mask and only sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = aves::app::AvesServer::Start(config, std::move(migrations));
+  if (!server.ok()) return Fail(server.status());
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
+      !port_file.empty()) {
+    const std::string temporary = port_file + ".tmp";
+    std::ofstream(temporary) << (*server)->port() << "\n";
+    std::rename(temporary.c_str(), port_file.c_str());
+  }
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  aves::observability::Logger("avesd")->info("received signal {}",
+                                             signal_number);
+  (*server)->Shutdown();
+  (*server)->Wait();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() != 2) {
+    std::cerr << kUsage << "\n";
+    return 2;
+  }
+  const std::string command = positional[1];
+
+  std::map<std::string, std::string> overrides;
+  if (auto v = absl::GetFlag(FLAGS_database_url); !v.empty())
+    overrides["DATABASE_URL"] = v;
+  if (auto v = absl::GetFlag(FLAGS_listen); !v.empty())
+    overrides["AVES_LISTEN"] = v;
+  if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty())
+    overrides["AVES_LOG_LEVEL"] = v;
+  absl::StatusOr<aves::config::Config> config =
+      aves::config::LoadConfig(aves::config::OverlayLookup(
+          std::move(overrides), aves::config::EnvironmentLookup()));
+  if (!config.ok()) return Fail(config.status());
+  if (absl::Status logging =
+          aves::observability::InitLogging(config->log_level);
+      !logging.ok()) {
+    return Fail(logging);
+  }
+
+  absl::StatusOr<std::vector<aves::db::MigrationFile>> migrations =
+      aves::db::BuiltInMigrations();
+  if (!migrations.ok()) return Fail(migrations.status());
+  const aves::db::Migrator migrator(config->database_url, *migrations);
+
+  if (command == "migrate") {
+    if (absl::GetFlag(FLAGS_status)) return PrintMigrationStatus(migrator);
+    absl::StatusOr<std::vector<int>> applied = migrator.Migrate();
+    if (!applied.ok()) return Fail(applied.status());
+    std::printf("applied %zu migration(s)\n", applied->size());
+    return 0;
+  }
+  if (command == "serve") {
+    if (absl::GetFlag(FLAGS_migrate)) {
+      absl::StatusOr<std::vector<int>> applied = migrator.Migrate();
+      if (!applied.ok()) return Fail(applied.status());
+    }
+    return Serve(*config, *std::move(migrations));
+  }
+  std::cerr << "unknown command '" << command << "'\n" << kUsage << "\n";
+  return 2;
+}

@@ -1,0 +1,195 @@
+// avesd and avesctl as a user runs them: real binaries, a real PostgreSQL.
+#include <signal.h>
+
+#include <string>
+
+#include <gmock/gmock.h>
+#include <grpcpp/client_context.h>
+#include <gtest/gtest.h>
+
+#include "aves/data/v1/admin.grpc.pb.h"
+#include "client/lib/channel.h"
+#include "client/lib/health_client.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_database.h"
+
+namespace aves {
+namespace {
+
+using client::ServingStatus;
+using ::testing::HasSubstr;
+using testing::RunCommand;
+using testing::Subprocess;
+
+// No database listens on port 1 of loopback.
+constexpr char kUnreachableDatabase[] =
+    "postgresql://aves:nope@127.0.0.1:1/aves?connect_timeout=1";
+
+// An avesd serving on a free port against `database_url`.
+class RunningServer {
+ public:
+  explicit RunningServer(const std::string& database_url)
+      : port_file_(testing::MakeTempDir() + "/port"),
+        process_({AVESD_PATH, "serve", "--listen=127.0.0.1:0",
+                  "--port_file=" + port_file_},
+                 {{"DATABASE_URL", database_url},
+                  {"AVES_HEALTH_INTERVAL_MS", "100"}}) {}
+
+  // Waits (bounded) for the port file; "" if avesd never listened.
+  std::string Address() {
+    for (int i = 0; i < 1500 && port_.empty(); ++i) {
+      std::string text = testing::ReadFileOrEmpty(port_file_);
+      if (!text.empty() && text.back() == '\n')
+        port_ = text.substr(0, text.size() - 1);
+      if (port_.empty()) absl::SleepFor(absl::Milliseconds(20));
+    }
+    return port_.empty() ? "" : "127.0.0.1:" + port_;
+  }
+
+  // Polls health until it equals `wanted` (bounded: must not hang).
+  absl::StatusOr<ServingStatus> WaitForHealth(ServingStatus wanted) {
+    client::HealthClient health(client::MakeChannel(Address()));
+    absl::StatusOr<ServingStatus> status;
+    for (int i = 0; i < 300; ++i) {
+      status = health.Check("", absl::Seconds(2));
+      if (status.ok() && *status == wanted) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return status;
+  }
+
+  Subprocess& process() { return process_; }
+
+ private:
+  std::string port_file_;
+  Subprocess process_;
+  std::string port_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto database = testing::TestDatabase::CreateEmpty("server");
+    ASSERT_OK(database);
+    database_ = *std::move(database);
+  }
+  std::unique_ptr<testing::TestDatabase> database_;
+};
+
+TEST_F(ServerTest, HealthFollowsTheSchemaAndShutdownIsGraceful) {
+  RunningServer server(database_->conninfo());
+  const std::string address = server.Address();
+  ASSERT_FALSE(address.empty()) << server.process().Stderr();
+
+  // Reachable database, unmigrated schema: up, but NOT_SERVING.
+  EXPECT_THAT(server.WaitForHealth(ServingStatus::kNotServing),
+              testing::IsOkAndHolds(ServingStatus::kNotServing));
+  testing::CommandResult not_serving =
+      RunCommand({AVESCTL_PATH, "--addr=" + address, "health"});
+  EXPECT_EQ(not_serving.exit_code, 1);
+  EXPECT_EQ(not_serving.out, "NOT_SERVING\n");
+
+  testing::CommandResult migrate = RunCommand(
+      {AVESD_PATH, "migrate"}, {{"DATABASE_URL", database_->conninfo()}});
+  ASSERT_EQ(migrate.exit_code, 0) << migrate.err;
+  EXPECT_EQ(migrate.out, "applied 9 migration(s)\n");
+
+  EXPECT_THAT(server.WaitForHealth(ServingStatus::kServing),
+              testing::IsOkAndHolds(ServingStatus::kServing));
+  testing::CommandResult serving =
+      RunCommand({AVESCTL_PATH, "health"}, {{"AVES_ADDR", address}});
+  EXPECT_EQ(serving.exit_code, 0) << serving.err;
+  EXPECT_EQ(serving.out, "SERVING\n");
+
+  // AdminService reports the schema it just saw migrated.
+  auto stub = data::v1::AdminService::NewStub(client::MakeChannel(address));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  data::v1::GetMigrationStatusResponse response;
+  grpc::Status status = stub->GetMigrationStatus(&context, {}, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(response.schema_current());
+  ASSERT_EQ(response.migrations_size(), 9);
+  EXPECT_EQ(response.migrations(8).name(), "optimize_cache_indexes");
+  EXPECT_TRUE(response.migrations(8).no_transaction());
+  EXPECT_TRUE(response.migrations(8).applied());
+
+  server.process().Signal(SIGTERM);
+  EXPECT_EQ(server.process().Wait(absl::Seconds(30)), 0)
+      << server.process().Stderr();
+  EXPECT_THAT(server.process().Stderr(), HasSubstr("shutting down"));
+}
+
+TEST_F(ServerTest, ServeMigrateFlagMigratesBeforeServing) {
+  Subprocess process({AVESD_PATH, "serve", "--migrate", "--listen=127.0.0.1:0"},
+                     {{"DATABASE_URL", database_->conninfo()}});
+  // It serves only after migrating; the status command proves the schema.
+  testing::CommandResult status;
+  for (int i = 0; i < 300; ++i) {
+    status = RunCommand({AVESD_PATH, "migrate", "--status"},
+                        {{"DATABASE_URL", database_->conninfo()}});
+    if (status.exit_code == 0) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  EXPECT_THAT(status.out, HasSubstr("schema current"));
+  process.Signal(SIGINT);
+  EXPECT_EQ(process.Wait(absl::Seconds(30)), 0) << process.Stderr();
+}
+
+TEST_F(ServerTest, MigrateStatusListsPendingFilesAndExitsNonZero) {
+  testing::CommandResult status =
+      RunCommand({AVESD_PATH, "migrate", "--status"},
+                 {{"DATABASE_URL", database_->conninfo()}});
+  EXPECT_EQ(status.exit_code, 3);
+  EXPECT_THAT(status.out,
+              HasSubstr("optimize_cache_indexes           pending"));
+  EXPECT_THAT(status.out, HasSubstr("schema NOT current"));
+}
+
+TEST_F(ServerTest, NotServingWhileTheDatabaseIsUnreachable) {
+  RunningServer server(kUnreachableDatabase);
+  ASSERT_FALSE(server.Address().empty()) << server.process().Stderr();
+  EXPECT_THAT(server.WaitForHealth(ServingStatus::kNotServing),
+              testing::IsOkAndHolds(ServingStatus::kNotServing));
+  EXPECT_THAT(server.process().Stderr(), HasSubstr("database unreachable"));
+  EXPECT_THAT(server.process().Stderr(),
+              ::testing::Not(HasSubstr("nope")));  // password
+  server.process().Signal(SIGTERM);
+  EXPECT_EQ(server.process().Wait(absl::Seconds(30)), 0);
+}
+
+TEST_F(ServerTest, MigrateFailsClearlyWhenTheDatabaseIsUnreachable) {
+  testing::CommandResult result = RunCommand(
+      {AVESD_PATH, "migrate"}, {{"DATABASE_URL", kUnreachableDatabase}});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("UNAVAILABLE"));
+  EXPECT_THAT(result.err, HasSubstr("database unreachable"));
+}
+
+TEST(AvesctlTest, HelpAndUnreachableServer) {
+  testing::CommandResult help = RunCommand({AVESCTL_PATH, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("health"));
+  testing::CommandResult down =
+      RunCommand({AVESCTL_PATH, "--addr=127.0.0.1:1", "--timeout=1", "health"});
+  EXPECT_EQ(down.exit_code, 2);
+  EXPECT_THAT(down.err, HasSubstr("UNAVAILABLE"));
+  testing::CommandResult bad = RunCommand({AVESCTL_PATH, "frobnicate"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("unknown command"));
+}
+
+TEST(AvesdTest, InvalidConfigurationStopsStartUpNamingTheVariable) {
+  testing::CommandResult result =
+      RunCommand({AVESD_PATH, "serve"}, {{"AVES_HEALTH_INTERVAL_MS", "often"}});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("AVES_HEALTH_INTERVAL_MS"));
+  testing::CommandResult usage = RunCommand({AVESD_PATH});
+  EXPECT_EQ(usage.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace aves

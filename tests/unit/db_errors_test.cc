@@ -1,0 +1,85 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <pqxx/except>
+
+#include "server/db/errors.h"
+
+namespace aves::db {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::Status StatusOf(const std::exception_ptr& error,
+                      absl::string_view context = "ctx") {
+  try {
+    std::rethrow_exception(error);
+  } catch (...) {
+    return StatusFromCurrentException(context);
+  }
+}
+
+TEST(DbErrorsTest, MapsSqlStatesToCodes) {
+  EXPECT_EQ(StatusCodeForSqlState("08006"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeForSqlState("57P01"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeForSqlState("57P03"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeForSqlState("53300"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeForSqlState("57014"),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(StatusCodeForSqlState("23505"), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(StatusCodeForSqlState("23503"),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusCodeForSqlState("23514"), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusCodeForSqlState("22P02"), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusCodeForSqlState("40001"), absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusCodeForSqlState("40P01"), absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusCodeForSqlState("55P03"), absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusCodeForSqlState("42P01"),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusCodeForSqlState("53200"),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(StatusCodeForSqlState("42601"), absl::StatusCode::kInternal);
+  EXPECT_EQ(StatusCodeForSqlState(""), absl::StatusCode::kInternal);
+}
+
+TEST(DbErrorsTest, ConnectionLossStates) {
+  EXPECT_TRUE(IsConnectionLossSqlState("08000"));
+  EXPECT_TRUE(IsConnectionLossSqlState("57P02"));
+  EXPECT_FALSE(IsConnectionLossSqlState("57014"));
+  EXPECT_FALSE(IsConnectionLossSqlState("23505"));
+}
+
+TEST(DbErrorsTest, SqlErrorCarriesItsSqlStateAndContext) {
+  absl::Status status = StatusOf(std::make_exception_ptr(
+      pqxx::unique_violation("duplicate key value", "INSERT ...", "23505")));
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("ctx: duplicate key value"));
+  EXPECT_EQ(SqlStateOf(status), "23505");
+}
+
+TEST(DbErrorsTest, BrokenConnectionIsUnavailable) {
+  absl::Status status =
+      StatusOf(std::make_exception_ptr(pqxx::broken_connection("gone")));
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("database unreachable"));
+  EXPECT_EQ(SqlStateOf(status), std::nullopt);
+}
+
+TEST(DbErrorsTest, InDoubtCommitIsUnknown) {
+  absl::Status status =
+      StatusOf(std::make_exception_ptr(pqxx::in_doubt_error("lost")));
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnknown);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("outcome of the commit is unknown"));
+}
+
+TEST(DbErrorsTest, OtherExceptionsAreInternal) {
+  EXPECT_EQ(
+      StatusOf(std::make_exception_ptr(std::runtime_error("boom"))).code(),
+      absl::StatusCode::kInternal);
+  EXPECT_EQ(StatusOf(std::make_exception_ptr(42)).code(),
+            absl::StatusCode::kInternal);
+}
+
+}  // namespace
+}  // namespace aves::db
