@@ -2,6 +2,7 @@
 // baseline, measured in one run. `avesbench list` names the benchmarks.
 // Normally started through scripts/bench, which provides DATABASE_URL.
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include <absl/strings/numbers.h>
 
 #include "bench/indexes_bench.h"
+#include "bench/pool_bench.h"
 
 namespace {
 
@@ -18,19 +20,53 @@ Benchmarks:
   indexes   The seed's "Expected Performance Gains" table: each seed query on
             1,000,000-row tables with and without its index.
             --rows=N (default 1000000)  --runs=N timed runs per median (default 7)
+  pool      Acquire+release cost (1 and 64 threads over 20 connections) and
+            SELECT 1 throughput at 1, 8 and 64 threads: through the pool, on
+            dedicated connections, and pgbench -M prepared, as ratios.
+            --seconds=N per measurement (default 5)  --runs=N (default 3)
   list      This list.
 Every benchmark prints a table; --json prints one JSON object instead.
 )";
 
-bool ParseIntFlag(const std::string& arg, const std::string& name,
-                  int64_t* out) {
-  const std::string prefix = "--" + name + "=";
-  if (!absl::StartsWith(arg, prefix)) return false;
-  if (!absl::SimpleAtoi(arg.substr(prefix.size()), out) || *out <= 0) {
-    std::cerr << "avesbench: " << prefix << " wants a positive whole number\n";
-    std::exit(2);
+// --name=N flags with positive whole values, plus --json.
+struct Flags {
+  bool json = false;
+  std::map<std::string, int64_t> values;
+};
+
+bool ParseFlags(int argc, char** argv, const std::vector<std::string>& allowed,
+                Flags* flags) {
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--json") {
+      flags->json = true;
+      continue;
+    }
+    bool known = false;
+    for (const std::string& name : allowed) {
+      const std::string prefix = "--" + name + "=";
+      if (!absl::StartsWith(arg, prefix)) continue;
+      int64_t value = 0;
+      if (!absl::SimpleAtoi(arg.substr(prefix.size()), &value) || value <= 0) {
+        std::cerr << "avesbench: " << prefix
+                  << " wants a positive whole number\n";
+        return false;
+      }
+      flags->values[name] = value;
+      known = true;
+    }
+    if (!known) {
+      std::cerr << "avesbench: unknown option " << arg << "\n" << kUsage;
+      return false;
+    }
   }
   return true;
+}
+
+int Finish(const std::string& name, const absl::Status& status) {
+  if (status.ok()) return 0;
+  std::cerr << "avesbench " << name << ": " << status.ToString() << "\n";
+  return 1;
 }
 
 }  // namespace
@@ -42,29 +78,25 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string name = argv[1];
+  Flags flags;
   if (name == "indexes") {
+    if (!ParseFlags(argc, argv, {"rows", "runs"}, &flags)) return 2;
     aves::bench::IndexesBenchOptions options;
-    for (int i = 2; i < argc; ++i) {
-      const std::string arg = argv[i];
-      int64_t value = 0;
-      if (arg == "--json") {
-        options.json = true;
-      } else if (ParseIntFlag(arg, "rows", &value)) {
-        options.rows = value;
-      } else if (ParseIntFlag(arg, "runs", &value)) {
-        options.runs = static_cast<int>(value);
-      } else {
-        std::cerr << "avesbench indexes: unknown option " << arg << "\n"
-                  << kUsage;
-        return 2;
-      }
-    }
-    absl::Status status = aves::bench::RunIndexesBench(options);
-    if (!status.ok()) {
-      std::cerr << "avesbench indexes: " << status.ToString() << "\n";
-      return 1;
-    }
-    return 0;
+    options.json = flags.json;
+    if (flags.values.count("rows")) options.rows = flags.values["rows"];
+    if (flags.values.count("runs"))
+      options.runs = static_cast<int>(flags.values["runs"]);
+    return Finish(name, aves::bench::RunIndexesBench(options));
+  }
+  if (name == "pool") {
+    if (!ParseFlags(argc, argv, {"seconds", "runs"}, &flags)) return 2;
+    aves::bench::PoolBenchOptions options;
+    options.json = flags.json;
+    if (flags.values.count("seconds"))
+      options.duration = absl::Seconds(flags.values["seconds"]);
+    if (flags.values.count("runs"))
+      options.runs = static_cast<int>(flags.values["runs"]);
+    return Finish(name, aves::bench::RunPoolBench(options));
   }
   std::cerr << "avesbench: unknown benchmark '" << name << "'\n" << kUsage;
   return 2;

@@ -34,6 +34,23 @@ ABSL_FLAG(bool, status, false,
           "migrate: list applied and pending migrations, change nothing");
 ABSL_FLAG(std::string, port_file, "",
           "serve: write the bound port to this file once listening");
+// The pool's settings; each overrides its environment variable (README).
+ABSL_FLAG(std::string, db_pool_max, "", "overrides DB_POOL_MAX");
+ABSL_FLAG(std::string, db_pool_min, "", "overrides DB_POOL_MIN");
+ABSL_FLAG(std::string, db_statement_timeout, "",
+          "overrides DB_STATEMENT_TIMEOUT (ms)");
+ABSL_FLAG(std::string, db_query_timeout, "", "overrides DB_QUERY_TIMEOUT (ms)");
+ABSL_FLAG(std::string, db_debug, "", "overrides DB_DEBUG (true/false)");
+ABSL_FLAG(std::string, db_acquire_timeout, "",
+          "overrides DB_ACQUIRE_TIMEOUT (ms)");
+ABSL_FLAG(std::string, db_max_waiters, "", "overrides DB_MAX_WAITERS");
+ABSL_FLAG(std::string, db_idle_timeout, "", "overrides DB_IDLE_TIMEOUT (ms)");
+ABSL_FLAG(std::string, db_max_lifetime, "", "overrides DB_MAX_LIFETIME (ms)");
+ABSL_FLAG(std::string, db_connect_timeout, "",
+          "overrides DB_CONNECT_TIMEOUT (ms)");
+ABSL_FLAG(std::string, db_error_rate_warn, "",
+          "overrides DB_ERROR_RATE_WARN (errors/minute)");
+ABSL_FLAG(std::string, db_lease_warn, "", "overrides DB_LEASE_WARN (ms)");
 
 namespace {
 
@@ -78,6 +95,22 @@ int PrintMigrationStatus(const aves::db::Migrator& migrator) {
 
 int Serve(const aves::config::Config& config,
           std::vector<aves::db::MigrationFile> migrations) {
+  const aves::db::PoolOptions& pool = config.pool;
+  aves::observability::Logger("config")->info(
+      "pool: max {}, min {}, statement timeout {} ms (server), query timeout "
+      "{} ms (client), "
+      "acquire timeout {} ms, max waiters {}, idle timeout {} ms, max lifetime "
+      "{} ms, "
+      "connect timeout {} ms, error-rate warning {}/min, lease warning {} ms, "
+      "debug {}",
+      pool.max_connections, pool.min_connections,
+      absl::ToInt64Milliseconds(pool.statement_timeout),
+      absl::ToInt64Milliseconds(pool.query_timeout),
+      absl::ToInt64Milliseconds(pool.acquire_timeout), pool.max_waiters,
+      absl::ToInt64Milliseconds(pool.idle_timeout),
+      absl::ToInt64Milliseconds(pool.max_lifetime),
+      absl::ToInt64Milliseconds(pool.connect_timeout), pool.error_rate_warn,
+      absl::ToInt64Milliseconds(pool.lease_warn), pool.debug);
   // Block the shutdown signals before any thread starts, so every thread
   // inherits the mask and only sigwait below receives them.
   sigset_t signals;
@@ -114,13 +147,27 @@ int main(int argc, char** argv) {
   }
   const std::string command = positional[1];
 
+  const std::pair<const char*, std::string> flag_values[] = {
+      {"DATABASE_URL", absl::GetFlag(FLAGS_database_url)},
+      {"AVES_LISTEN", absl::GetFlag(FLAGS_listen)},
+      {"AVES_LOG_LEVEL", absl::GetFlag(FLAGS_log_level)},
+      {"DB_POOL_MAX", absl::GetFlag(FLAGS_db_pool_max)},
+      {"DB_POOL_MIN", absl::GetFlag(FLAGS_db_pool_min)},
+      {"DB_STATEMENT_TIMEOUT", absl::GetFlag(FLAGS_db_statement_timeout)},
+      {"DB_QUERY_TIMEOUT", absl::GetFlag(FLAGS_db_query_timeout)},
+      {"DB_DEBUG", absl::GetFlag(FLAGS_db_debug)},
+      {"DB_ACQUIRE_TIMEOUT", absl::GetFlag(FLAGS_db_acquire_timeout)},
+      {"DB_MAX_WAITERS", absl::GetFlag(FLAGS_db_max_waiters)},
+      {"DB_IDLE_TIMEOUT", absl::GetFlag(FLAGS_db_idle_timeout)},
+      {"DB_MAX_LIFETIME", absl::GetFlag(FLAGS_db_max_lifetime)},
+      {"DB_CONNECT_TIMEOUT", absl::GetFlag(FLAGS_db_connect_timeout)},
+      {"DB_ERROR_RATE_WARN", absl::GetFlag(FLAGS_db_error_rate_warn)},
+      {"DB_LEASE_WARN", absl::GetFlag(FLAGS_db_lease_warn)},
+  };
   std::map<std::string, std::string> overrides;
-  if (auto v = absl::GetFlag(FLAGS_database_url); !v.empty())
-    overrides["DATABASE_URL"] = v;
-  if (auto v = absl::GetFlag(FLAGS_listen); !v.empty())
-    overrides["AVES_LISTEN"] = v;
-  if (auto v = absl::GetFlag(FLAGS_log_level); !v.empty())
-    overrides["AVES_LOG_LEVEL"] = v;
+  for (const auto& [name, value] : flag_values) {
+    if (!value.empty()) overrides[name] = value;
+  }
   absl::StatusOr<aves::config::Config> config =
       aves::config::LoadConfig(aves::config::OverlayLookup(
           std::move(overrides), aves::config::EnvironmentLookup()));
@@ -129,6 +176,9 @@ int main(int argc, char** argv) {
           aves::observability::InitLogging(config->log_level);
       !logging.ok()) {
     return Fail(logging);
+  }
+  for (const std::string& note : config->notes) {
+    aves::observability::Logger("config")->warn("{}", note);
   }
 
   absl::StatusOr<std::vector<aves::db::MigrationFile>> migrations =

@@ -4,16 +4,15 @@
 
 #include <absl/strings/str_cat.h>
 
-#include "server/db/connection.h"
 #include "server/db/migrator.h"
 #include "server/observability/logging.h"
 
 namespace aves::app {
 
-HealthMonitor::HealthMonitor(std::string conninfo,
+HealthMonitor::HealthMonitor(db::Database& database,
                              std::vector<db::MigrationFile> migrations,
                              absl::Duration interval, Listener listener)
-    : conninfo_(std::move(conninfo)),
+    : database_(database),
       migrations_(std::move(migrations)),
       interval_(interval),
       listener_(std::move(listener)) {}
@@ -39,17 +38,25 @@ bool HealthMonitor::serving() const {
 }
 
 std::string HealthMonitor::Check() {
-  if (connection_ == nullptr || !connection_->is_open()) {
-    auto connection = db::Connect(conninfo_, db::kServerApplicationName);
-    if (!connection.ok()) return std::string(connection.status().message());
-    connection_ = *std::move(connection);
+  db::Pool& pool = database_.pool();
+  if (!pool.Ready()) {
+    const db::PoolStats stats = pool.Stats();
+    if (!stats.database_reachable) {
+      return absl::StrCat("database unreachable: ", stats.last_connect_error);
+    }
+    return absl::StrCat("opening connections (", stats.total,
+                        " of DB_POOL_MIN=", stats.min, ")");
   }
-  absl::StatusOr<db::SchemaStatus> status =
-      db::ReadSchemaStatus(*connection_, migrations_);
-  if (!status.ok()) {
-    connection_.reset();  // a failed connection is never reused
-    return std::string(status.status().message());
-  }
+  db::CallContext call;
+  call.holder = "health check";
+  call.deadline = absl::Now() + std::max(interval_, absl::Seconds(2));
+  absl::StatusOr<db::SchemaStatus> status;
+  absl::Status run =
+      database_.Run(call, db::Access::kRead, [&](pqxx::connection& connection) {
+        status = db::ReadSchemaStatus(connection, migrations_);
+        return status.status();
+      });
+  if (!run.ok()) return std::string(run.message());
   if (const db::MigrationState* mismatch = status->first_mismatch()) {
     return absl::StrCat("migration ", mismatch->file.filename,
                         " changed after it was applied");

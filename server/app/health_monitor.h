@@ -1,6 +1,7 @@
-// HealthMonitor decides whether avesd may report SERVING: the database must be
-// reachable and the schema current (every built-in migration applied with its
-// checksum unchanged). It re-checks on an interval from its own thread and
+// HealthMonitor decides whether avesd may report SERVING: the pool must hold
+// its DB_POOL_MIN connections (so the database is reachable) and the schema
+// must be current (every built-in migration applied with its checksum
+// unchanged). It re-checks on an interval from its own thread and
 // reports changes through a callback, so it knows nothing of gRPC.
 #ifndef AVES_SERVER_APP_HEALTH_MONITOR_H_
 #define AVES_SERVER_APP_HEALTH_MONITOR_H_
@@ -14,8 +15,8 @@
 #include <absl/base/thread_annotations.h>
 #include <absl/synchronization/mutex.h>
 #include <absl/time/time.h>
-#include <pqxx/connection>
 
+#include "server/db/database.h"
 #include "server/db/migration_file.h"
 
 namespace aves::app {
@@ -26,7 +27,8 @@ class HealthMonitor {
   // the first result). `reason` says why when not serving.
   using Listener = std::function<void(bool serving, const std::string& reason)>;
 
-  HealthMonitor(std::string conninfo, std::vector<db::MigrationFile> migrations,
+  HealthMonitor(db::Database& database,
+                std::vector<db::MigrationFile> migrations,
                 absl::Duration interval, Listener listener);
   ~HealthMonitor();  // stops the thread
 
@@ -43,11 +45,10 @@ class HealthMonitor {
   void Publish(const std::string& reason);
   void Run();
 
-  const std::string conninfo_;
+  db::Database& database_;
   const std::vector<db::MigrationFile> migrations_;
   const absl::Duration interval_;
   const Listener listener_;
-  std::unique_ptr<pqxx::connection> connection_;  // only touched by Check()
 
   mutable absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;

@@ -10,6 +10,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "server/app/health_monitor.h"
+#include "server/db/database.h"
 #include "server/handlers/admin_service.h"
 #include "server/observability/logging.h"
 
@@ -17,6 +18,7 @@ namespace aves::app {
 
 struct AvesServer::Impl {
   config::Config config;
+  std::unique_ptr<db::Database> database;
   std::unique_ptr<handlers::AdminServiceImpl> admin_service;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<HealthMonitor> health_monitor;
@@ -36,8 +38,13 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
     const config::Config& config, std::vector<db::MigrationFile> migrations) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  impl->admin_service = std::make_unique<handlers::AdminServiceImpl>(
-      config.database_url, migrations);
+  impl->database = std::make_unique<db::Database>(
+      config.database_url, config.pool, std::vector<db::PreparedStatement>{});
+  // Connections open in the background; health stays NOT_SERVING until
+  // DB_POOL_MIN of them are up, and avesd answers health meanwhile.
+  impl->database->Start();
+  impl->admin_service =
+      std::make_unique<handlers::AdminServiceImpl>(*impl->database, migrations);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -54,8 +61,10 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       impl->server->GetHealthCheckService();
   // NOT_SERVING until the monitor's first check says otherwise.
   health->SetServingStatus(false);
+  impl->database->pool().WaitUntilReady(config.pool.connect_timeout);
+  impl->database->pool().WaitUntilReady(config.pool.connect_timeout);
   impl->health_monitor = std::make_unique<HealthMonitor>(
-      config.database_url, std::move(migrations), config.health_interval,
+      *impl->database, std::move(migrations), config.health_interval,
       [health](bool serving, const std::string&) {
         health->SetServingStatus(serving);
       });

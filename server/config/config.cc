@@ -4,6 +4,7 @@
 #include <utility>
 
 #include <absl/status/status.h>
+#include <absl/strings/ascii.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
 
@@ -37,6 +38,85 @@ absl::StatusOr<absl::Duration> ReadMillis(const SettingLookup& lookup,
                                        absl::ToInt64Milliseconds(default_value),
                                        min_ms, max_ms));
   return absl::Milliseconds(ms);
+}
+
+absl::StatusOr<bool> ReadBool(const SettingLookup& lookup,
+                              const std::string& name, bool default_value) {
+  const std::optional<std::string> raw = lookup(name);
+  if (!raw.has_value() || raw->empty()) return default_value;
+  const std::string value = absl::AsciiStrToLower(*raw);
+  if (value == "true" || value == "1" || value == "yes" || value == "on")
+    return true;
+  if (value == "false" || value == "0" || value == "no" || value == "off")
+    return false;
+  return absl::InvalidArgumentError(
+      absl::StrCat(name, ": '", *raw, "' is not a boolean (true/false)"));
+}
+
+absl::StatusOr<db::PoolOptions> LoadPoolOptions(
+    const SettingLookup& lookup, std::vector<std::string>& notes) {
+  db::PoolOptions pool;
+  constexpr int64_t kHour = 3'600'000;
+  ASSIGN_OR_RETURN(int64_t max, ReadInt(lookup, "DB_POOL_MAX",
+                                        pool.max_connections, 1, 1000));
+  ASSIGN_OR_RETURN(int64_t min, ReadInt(lookup, "DB_POOL_MIN",
+                                        pool.min_connections, 0, 1000));
+  if (min > max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "DB_POOL_MIN: ", min, " is above DB_POOL_MAX (", max, ")"));
+  }
+  pool.max_connections = static_cast<int>(max);
+  pool.min_connections = static_cast<int>(min);
+  ASSIGN_OR_RETURN(
+      pool.statement_timeout,
+      ReadMillis(lookup, "DB_STATEMENT_TIMEOUT", absl::Seconds(10), 1, kHour));
+  ASSIGN_OR_RETURN(
+      pool.query_timeout,
+      ReadMillis(lookup, "DB_QUERY_TIMEOUT", pool.query_timeout, 1, kHour));
+  if (pool.statement_timeout >= pool.query_timeout) {
+    // The server must give up first, so the caller sees PostgreSQL's reason
+    // rather than a bare client-side cancel.
+    const absl::Duration margin =
+        std::max(absl::Milliseconds(1),
+                 std::min(absl::Seconds(1), pool.query_timeout / 20));
+    const absl::Duration lowered = pool.query_timeout - margin;
+    notes.push_back(
+        absl::StrCat("DB_STATEMENT_TIMEOUT (",
+                     absl::ToInt64Milliseconds(pool.statement_timeout),
+                     " ms) is not below DB_QUERY_TIMEOUT (",
+                     absl::ToInt64Milliseconds(pool.query_timeout),
+                     " ms): using ", absl::ToInt64Milliseconds(lowered),
+                     " ms so the server aborts a slow statement first"));
+    pool.statement_timeout = lowered;
+  }
+  ASSIGN_OR_RETURN(pool.debug, ReadBool(lookup, "DB_DEBUG", pool.debug));
+  ASSIGN_OR_RETURN(
+      pool.acquire_timeout,
+      ReadMillis(lookup, "DB_ACQUIRE_TIMEOUT", pool.acquire_timeout, 1, kHour));
+  ASSIGN_OR_RETURN(int64_t waiters, ReadInt(lookup, "DB_MAX_WAITERS",
+                                            pool.max_waiters, 0, 1'000'000));
+  pool.max_waiters = static_cast<int>(waiters);
+  ASSIGN_OR_RETURN(
+      pool.idle_timeout,
+      ReadMillis(lookup, "DB_IDLE_TIMEOUT", pool.idle_timeout, 0, 24 * kHour));
+  ASSIGN_OR_RETURN(pool.max_lifetime,
+                   ReadMillis(lookup, "DB_MAX_LIFETIME", pool.max_lifetime, 0,
+                              24 * 7 * kHour));
+  if (pool.max_lifetime > absl::ZeroDuration() &&
+      pool.max_lifetime < absl::Seconds(1)) {
+    return absl::InvalidArgumentError(
+        "DB_MAX_LIFETIME: use 0 (never) or at least 1000 ms");
+  }
+  ASSIGN_OR_RETURN(pool.connect_timeout,
+                   ReadMillis(lookup, "DB_CONNECT_TIMEOUT",
+                              pool.connect_timeout, 1, 600'000));
+  ASSIGN_OR_RETURN(int64_t error_rate,
+                   ReadInt(lookup, "DB_ERROR_RATE_WARN", pool.error_rate_warn,
+                           0, 1'000'000));
+  pool.error_rate_warn = static_cast<int>(error_rate);
+  ASSIGN_OR_RETURN(pool.lease_warn, ReadMillis(lookup, "DB_LEASE_WARN",
+                                               pool.lease_warn, 0, 24 * kHour));
+  return pool;
 }
 
 std::string ReadString(const SettingLookup& lookup, const std::string& name,
@@ -82,7 +162,30 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   ASSIGN_OR_RETURN(config.shutdown_grace,
                    ReadMillis(lookup, "AVES_SHUTDOWN_GRACE_MS",
                               config.shutdown_grace, 0, 600'000));
+  ASSIGN_OR_RETURN(config.pool, LoadPoolOptions(lookup, config.notes));
   return config;
+}
+
+const std::vector<std::string>& ConfigVariableNames() {
+  static const auto* names =
+      new std::vector<std::string>{"DATABASE_URL",
+                                   "AVES_LISTEN",
+                                   "AVES_LOG_LEVEL",
+                                   "AVES_HEALTH_INTERVAL_MS",
+                                   "AVES_SHUTDOWN_GRACE_MS",
+                                   "DB_POOL_MAX",
+                                   "DB_POOL_MIN",
+                                   "DB_STATEMENT_TIMEOUT",
+                                   "DB_QUERY_TIMEOUT",
+                                   "DB_DEBUG",
+                                   "DB_ACQUIRE_TIMEOUT",
+                                   "DB_MAX_WAITERS",
+                                   "DB_IDLE_TIMEOUT",
+                                   "DB_MAX_LIFETIME",
+                                   "DB_CONNECT_TIMEOUT",
+                                   "DB_ERROR_RATE_WARN",
+                                   "DB_LEASE_WARN"};
+  return *names;
 }
 
 }  // namespace aves::config

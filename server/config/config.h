@@ -8,9 +8,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
+
+#include "server/db/pool_options.h"
 
 namespace aves::config {
 
@@ -37,7 +40,15 @@ struct Config {
   absl::Duration health_interval = absl::Seconds(1);
   // How long a shutdown waits for in-flight calls (AVES_SHUTDOWN_GRACE_MS).
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // The connection pool (DB_* variables; README lists them).
+  db::PoolOptions pool;
+  // Adjustments made while loading, for the start-up log (e.g. a statement
+  // timeout lowered below the query timeout).
+  std::vector<std::string> notes;
 };
+
+// Every variable LoadConfig reads, in the order README documents them.
+const std::vector<std::string>& ConfigVariableNames();
 
 // Reads and validates every setting.
 absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup);

@@ -41,16 +41,22 @@ absl::Status StatusFromCurrentException(absl::string_view context) {
         prefix,
         "the outcome of the commit is unknown (connection lost): ", e.what()));
   } catch (const pqxx::broken_connection& e) {
-    return absl::UnavailableError(
-        absl::StrCat(prefix, "database unreachable: ", e.what()));
+    absl::Status status = absl::UnavailableError(
+        absl::StrCat(prefix, "database connection lost: ", e.what()));
+    status.SetPayload(kConnectionLostPayload, absl::Cord("1"));
+    return status;
   } catch (const pqxx::sql_error& e) {
     const std::string sqlstate = e.sqlstate();
     absl::Status status(
         StatusCodeForSqlState(sqlstate),
         absl::StrCat(prefix, e.what(), sqlstate.empty() ? "" : " [SQLSTATE ",
                      sqlstate, sqlstate.empty() ? "" : "]"));
-    if (!sqlstate.empty())
+    if (!sqlstate.empty()) {
       status.SetPayload(kSqlStatePayload, absl::Cord(sqlstate));
+    }
+    if (IsConnectionLossSqlState(sqlstate)) {
+      status.SetPayload(kConnectionLostPayload, absl::Cord("1"));
+    }
     return status;
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat(prefix, e.what()));
@@ -63,6 +69,10 @@ std::optional<std::string> SqlStateOf(const absl::Status& status) {
   absl::optional<absl::Cord> payload = status.GetPayload(kSqlStatePayload);
   if (!payload.has_value()) return std::nullopt;
   return std::string(*payload);
+}
+
+bool IsConnectionLoss(const absl::Status& status) {
+  return status.GetPayload(kConnectionLostPayload).has_value();
 }
 
 }  // namespace aves::db

@@ -25,6 +25,8 @@ namespace aves::db {
 
 // Payload key under which the SQLSTATE (when there is one) rides on a Status.
 inline constexpr char kSqlStatePayload[] = "aves.sqlstate";
+// Payload key marking a status caused by a lost connection.
+inline constexpr char kConnectionLostPayload[] = "aves.connection_lost";
 
 // Maps a SQLSTATE to a status code as in the table above.
 absl::StatusCode StatusCodeForSqlState(absl::string_view sqlstate);
@@ -38,6 +40,10 @@ absl::Status StatusFromCurrentException(absl::string_view context);
 
 // The SQLSTATE carried by `status`, if any.
 std::optional<std::string> SqlStateOf(const absl::Status& status);
+
+// True when `status` came from a connection that is now unusable
+// (broken_connection, or a connection-loss SQLSTATE).
+bool IsConnectionLoss(const absl::Status& status);
 
 }  // namespace aves::db
 

@@ -4,22 +4,48 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "server/db/migrator.h"
+#include "server/handlers/call_context.h"
 #include "server/handlers/grpc_status.h"
 
 namespace aves::handlers {
 
 namespace v1 = aves::data::v1;
+using google::protobuf::util::TimeUtil;
 
-AdminServiceImpl::AdminServiceImpl(std::string conninfo,
+namespace {
+
+google::protobuf::Duration ToProto(absl::Duration duration) {
+  return TimeUtil::MicrosecondsToDuration(absl::ToInt64Microseconds(duration));
+}
+
+void ToProto(const observability::LatencySummary& summary,
+             v1::LatencySummary* out) {
+  out->set_count(summary.count);
+  *out->mutable_p50() = ToProto(summary.p50);
+  *out->mutable_p95() = ToProto(summary.p95);
+  *out->mutable_p99() = ToProto(summary.p99);
+  *out->mutable_max() = ToProto(summary.max);
+}
+
+}  // namespace
+
+AdminServiceImpl::AdminServiceImpl(db::Database& database,
                                    std::vector<db::MigrationFile> migrations)
-    : migrator_(std::move(conninfo), std::move(migrations)) {}
+    : database_(database), migrations_(std::move(migrations)) {}
 
 grpc::Status AdminServiceImpl::GetMigrationStatus(
-    grpc::ServerContext* /*context*/,
+    grpc::ServerContext* context,
     const v1::GetMigrationStatusRequest* /*request*/,
     v1::GetMigrationStatusResponse* response) {
-  absl::StatusOr<db::SchemaStatus> status = migrator_.Status();
-  if (!status.ok()) return ToGrpcStatus(status.status());
+  absl::StatusOr<db::SchemaStatus> status;
+  absl::Status run =
+      database_.Run(CallContextOf(context, "AdminService.GetMigrationStatus"),
+                    db::Access::kRead, [&](pqxx::connection& connection) {
+                      status = db::ReadSchemaStatus(connection, migrations_);
+                      return status.status();
+                    });
+  if (!run.ok()) return ToGrpcStatus(run);
   for (const db::MigrationState& state : status->migrations) {
     v1::Migration* migration = response->add_migrations();
     migration->set_version(state.file.version);
@@ -29,13 +55,48 @@ grpc::Status AdminServiceImpl::GetMigrationStatus(
     migration->set_applied(state.applied.has_value());
     migration->set_checksum_mismatch(state.checksum_mismatch());
     if (state.applied.has_value()) {
-      *migration->mutable_applied_at() =
-          google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-              absl::ToUnixMicros(state.applied->applied_at));
+      *migration->mutable_applied_at() = TimeUtil::MicrosecondsToTimestamp(
+          absl::ToUnixMicros(state.applied->applied_at));
       migration->set_duration_ms(state.applied->duration_ms);
     }
   }
   response->set_schema_current(status->current());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::GetPoolStats(
+    grpc::ServerContext* /*context*/,
+    const v1::GetPoolStatsRequest* /*request*/,
+    v1::GetPoolStatsResponse* response) {
+  const db::PoolStats stats = database_.pool().Stats();
+  response->set_total(stats.total);
+  response->set_idle(stats.idle);
+  response->set_in_use(stats.in_use);
+  response->set_waiting(stats.waiting);
+  response->set_opening(stats.opening);
+  response->set_min(stats.min);
+  response->set_max(stats.max);
+  *response->mutable_oldest_waiter_age() = ToProto(stats.oldest_waiter_age);
+  response->set_database_reachable(stats.database_reachable);
+  response->set_last_connect_error(stats.last_connect_error);
+  response->set_connections_opened(stats.opened);
+  response->set_connect_failures(stats.connect_failures);
+  response->set_connections_closed(stats.closed);
+  for (const auto& [reason, count] : stats.discarded) {
+    (*response->mutable_discarded_by_reason())[reason] = count;
+  }
+  response->set_acquired(stats.acquired);
+  response->set_acquire_timeouts(stats.acquire_timeouts);
+  response->set_rejected_full(stats.rejected_full);
+  response->set_rejected_unavailable(stats.rejected_unavailable);
+  response->set_cancels(stats.cancels);
+  response->set_aborts(stats.aborts);
+  response->set_lease_warnings(stats.lease_warnings);
+  for (const auto& [code, count] : stats.errors)
+    (*response->mutable_errors_by_code())[code] = count;
+  response->set_errors_last_minute(stats.errors_last_minute);
+  ToProto(stats.acquire_wait, response->mutable_acquire_wait());
+  ToProto(stats.query_time, response->mutable_query_time());
   return grpc::Status::OK;
 }
 

@@ -10,6 +10,7 @@
 #include "aves/data/v1/admin.grpc.pb.h"
 #include "client/lib/channel.h"
 #include "client/lib/health_client.h"
+#include "tests/support/avesd_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
@@ -26,46 +27,7 @@ using testing::Subprocess;
 constexpr char kUnreachableDatabase[] =
     "postgresql://aves:nope@127.0.0.1:1/aves?connect_timeout=1";
 
-// An avesd serving on a free port against `database_url`.
-class RunningServer {
- public:
-  explicit RunningServer(const std::string& database_url)
-      : port_file_(testing::MakeTempDir() + "/port"),
-        process_({AVESD_PATH, "serve", "--listen=127.0.0.1:0",
-                  "--port_file=" + port_file_},
-                 {{"DATABASE_URL", database_url},
-                  {"AVES_HEALTH_INTERVAL_MS", "100"}}) {}
-
-  // Waits (bounded) for the port file; "" if avesd never listened.
-  std::string Address() {
-    for (int i = 0; i < 1500 && port_.empty(); ++i) {
-      std::string text = testing::ReadFileOrEmpty(port_file_);
-      if (!text.empty() && text.back() == '\n')
-        port_ = text.substr(0, text.size() - 1);
-      if (port_.empty()) absl::SleepFor(absl::Milliseconds(20));
-    }
-    return port_.empty() ? "" : "127.0.0.1:" + port_;
-  }
-
-  // Polls health until it equals `wanted` (bounded: must not hang).
-  absl::StatusOr<ServingStatus> WaitForHealth(ServingStatus wanted) {
-    client::HealthClient health(client::MakeChannel(Address()));
-    absl::StatusOr<ServingStatus> status;
-    for (int i = 0; i < 300; ++i) {
-      status = health.Check("", absl::Seconds(2));
-      if (status.ok() && *status == wanted) break;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return status;
-  }
-
-  Subprocess& process() { return process_; }
-
- private:
-  std::string port_file_;
-  Subprocess process_;
-  std::string port_;
-};
+using RunningServer = testing::AvesdProcess;
 
 class ServerTest : public ::testing::Test {
  protected:

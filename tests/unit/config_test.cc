@@ -77,5 +77,107 @@ TEST(ConfigTest, RejectsListenWithoutPort) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("AVES_LISTEN")));
 }
 
+TEST(ConfigTest,
+     PoolDefaultsAreTheSeedsWithTheStatementTimeoutBelowTheQueryTimeout) {
+  absl::StatusOr<Config> config = LoadConfig(Fake({}));
+  ASSERT_OK(config);
+  const db::PoolOptions& pool = config->pool;
+  EXPECT_EQ(pool.max_connections, 20);
+  EXPECT_EQ(pool.min_connections, 5);
+  EXPECT_EQ(pool.query_timeout, absl::Seconds(10));
+  EXPECT_EQ(pool.statement_timeout,
+            absl::Milliseconds(9500));  // the seed's 10000, lowered
+  EXPECT_FALSE(pool.debug);
+  ASSERT_EQ(config->notes.size(), 1u);
+  EXPECT_THAT(config->notes[0], HasSubstr("using 9500 ms"));
+}
+
+TEST(ConfigTest, ReadsEveryPoolVariable) {
+  absl::StatusOr<Config> config =
+      LoadConfig(Fake({{"DB_POOL_MAX", "40"},
+                       {"DB_POOL_MIN", "2"},
+                       {"DB_STATEMENT_TIMEOUT", "3000"},
+                       {"DB_QUERY_TIMEOUT", "4000"},
+                       {"DB_DEBUG", "true"},
+                       {"DB_ACQUIRE_TIMEOUT", "700"},
+                       {"DB_MAX_WAITERS", "9"},
+                       {"DB_IDLE_TIMEOUT", "0"},
+                       {"DB_MAX_LIFETIME", "60000"},
+                       {"DB_CONNECT_TIMEOUT", "1500"},
+                       {"DB_ERROR_RATE_WARN", "7"},
+                       {"DB_LEASE_WARN", "2500"}}));
+  ASSERT_OK(config);
+  const db::PoolOptions& pool = config->pool;
+  EXPECT_EQ(pool.max_connections, 40);
+  EXPECT_EQ(pool.min_connections, 2);
+  EXPECT_EQ(pool.statement_timeout, absl::Seconds(3));
+  EXPECT_EQ(pool.query_timeout, absl::Seconds(4));
+  EXPECT_TRUE(pool.debug);
+  EXPECT_EQ(pool.acquire_timeout, absl::Milliseconds(700));
+  EXPECT_EQ(pool.max_waiters, 9);
+  EXPECT_EQ(pool.idle_timeout, absl::ZeroDuration());
+  EXPECT_EQ(pool.max_lifetime, absl::Minutes(1));
+  EXPECT_EQ(pool.connect_timeout, absl::Milliseconds(1500));
+  EXPECT_EQ(pool.error_rate_warn, 7);
+  EXPECT_EQ(pool.lease_warn, absl::Milliseconds(2500));
+  EXPECT_TRUE(config->notes.empty());
+}
+
+TEST(ConfigTest, EveryPoolVariableRejectsNonNumbersAndNegatives) {
+  for (const char* name :
+       {"DB_POOL_MAX", "DB_POOL_MIN", "DB_STATEMENT_TIMEOUT",
+        "DB_QUERY_TIMEOUT", "DB_ACQUIRE_TIMEOUT", "DB_MAX_WAITERS",
+        "DB_IDLE_TIMEOUT", "DB_MAX_LIFETIME", "DB_CONNECT_TIMEOUT",
+        "DB_ERROR_RATE_WARN", "DB_LEASE_WARN"}) {
+    EXPECT_THAT(LoadConfig(Fake({{name, "ten"}})),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(name)))
+        << name;
+    EXPECT_THAT(LoadConfig(Fake({{name, "-5"}})),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(name)))
+        << name;
+  }
+  EXPECT_THAT(
+      LoadConfig(Fake({{"DB_DEBUG", "maybe"}})),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("DB_DEBUG")));
+}
+
+TEST(ConfigTest, RejectsAMinimumAboveTheMaximum) {
+  EXPECT_THAT(LoadConfig(Fake({{"DB_POOL_MIN", "30"}, {"DB_POOL_MAX", "20"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("DB_POOL_MIN: 30 is above DB_POOL_MAX (20)")));
+  EXPECT_THAT(
+      LoadConfig(Fake({{"DB_POOL_MAX", "0"}})),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("DB_POOL_MAX")));
+}
+
+TEST(ConfigTest, LowersAStatementTimeoutAboveTheQueryTimeout) {
+  absl::StatusOr<Config> config = LoadConfig(
+      Fake({{"DB_STATEMENT_TIMEOUT", "60000"}, {"DB_QUERY_TIMEOUT", "2000"}}));
+  ASSERT_OK(config);
+  EXPECT_EQ(config->pool.statement_timeout, absl::Milliseconds(1900));
+  EXPECT_LT(config->pool.statement_timeout, config->pool.query_timeout);
+  ASSERT_EQ(config->notes.size(), 1u);
+  EXPECT_THAT(config->notes[0], HasSubstr("DB_STATEMENT_TIMEOUT (60000 ms)"));
+}
+
+TEST(ConfigTest, RejectsALifetimeTooShortToBeMeant) {
+  EXPECT_THAT(LoadConfig(Fake({{"DB_MAX_LIFETIME", "500"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("DB_MAX_LIFETIME")));
+}
+
+TEST(ConfigTest, BooleansAcceptTheUsualSpellings) {
+  for (const char* yes : {"true", "TRUE", "1", "yes", "on"}) {
+    absl::StatusOr<Config> config = LoadConfig(Fake({{"DB_DEBUG", yes}}));
+    ASSERT_OK(config);
+    EXPECT_TRUE(config->pool.debug) << yes;
+  }
+  for (const char* no : {"false", "0", "no", "off"}) {
+    absl::StatusOr<Config> config = LoadConfig(Fake({{"DB_DEBUG", no}}));
+    ASSERT_OK(config);
+    EXPECT_FALSE(config->pool.debug) << no;
+  }
+}
+
 }  // namespace
 }  // namespace aves::config

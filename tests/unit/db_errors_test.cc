@@ -55,14 +55,24 @@ TEST(DbErrorsTest, SqlErrorCarriesItsSqlStateAndContext) {
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("ctx: duplicate key value"));
   EXPECT_EQ(SqlStateOf(status), "23505");
+  EXPECT_FALSE(IsConnectionLoss(status));
+}
+
+TEST(DbErrorsTest, AdminShutdownIsAConnectionLoss) {
+  absl::Status status = StatusOf(std::make_exception_ptr(pqxx::sql_error(
+      "terminating connection due to administrator command", "", "57P01")));
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(IsConnectionLoss(status));
 }
 
 TEST(DbErrorsTest, BrokenConnectionIsUnavailable) {
   absl::Status status =
       StatusOf(std::make_exception_ptr(pqxx::broken_connection("gone")));
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("database unreachable"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("database connection lost"));
   EXPECT_EQ(SqlStateOf(status), std::nullopt);
+  EXPECT_TRUE(IsConnectionLoss(status));
 }
 
 TEST(DbErrorsTest, InDoubtCommitIsUnknown) {

@@ -1,0 +1,78 @@
+#include "server/db/database.h"
+
+#include <utility>
+
+#include <absl/strings/str_cat.h>
+#include <absl/time/clock.h>
+
+#include "server/db/errors.h"
+
+namespace aves::db {
+
+Database::Database(std::string conninfo, PoolOptions options,
+                   std::vector<PreparedStatement> statements)
+    : pool_(options, std::make_unique<PgConnector>(std::move(conninfo),
+                                                   options.connect_timeout,
+                                                   std::move(statements))) {}
+
+absl::Status Database::Run(
+    const CallContext& context, Access access,
+    absl::FunctionRef<absl::Status(pqxx::connection&)> fn) {
+  const PoolOptions& options = pool_.options();
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<Lease> lease = pool_.Acquire(context);
+    if (!lease.ok()) return lease.status();
+    auto& connection = static_cast<PgConnection&>(lease->connection());
+
+    const absl::Time start = absl::Now();
+    const absl::Time deadline =
+        std::min(context.deadline, start + options.query_timeout);
+    const absl::Duration server_timeout =
+        StatementTimeoutFor(deadline - start, options.statement_timeout);
+    if (server_timeout <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(
+          "too little time left before the deadline to query");
+    }
+    absl::Status status;
+    lease->BeginCall(context, deadline);
+    try {
+      connection.EnsureStatementTimeout(server_timeout);
+      status = fn(connection.get());
+    } catch (...) {
+      status = StatusFromCurrentException("");
+    }
+    const bool cancelled = lease->EndCall();
+    lease->RecordCall(absl::Now() - start, status);
+    if (status.ok()) return status;
+
+    if (cancelled) {
+      // The pool discards this connection: the cancel may still be in flight.
+      if (context.cancelled && context.cancelled()) {
+        return absl::CancelledError(
+            "the caller cancelled; its query was cancelled on the server");
+      }
+      return absl::DeadlineExceededError(
+          absl::StrCat("query cancelled on the server after ",
+                       absl::FormatDuration(absl::Now() - start),
+                       context.deadline <= start + options.query_timeout
+                           ? " (the call's deadline)"
+                           : " (DB_QUERY_TIMEOUT)"));
+    }
+    if (IsConnectionLoss(status) ||
+        status.code() == absl::StatusCode::kUnknown) {
+      lease->Discard(DiscardReason::kBroken);
+    }
+    if (IsConnectionLoss(status)) {
+      if (access == Access::kRead && attempt == 0)
+        continue;  // once, on a fresh connection
+      if (access == Access::kWrite) {
+        return absl::UnavailableError(
+            absl::StrCat(status.message(),
+                         " (the write was not committed and was not retried)"));
+      }
+    }
+    return status;
+  }
+}
+
+}  // namespace aves::db

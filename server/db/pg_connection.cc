@@ -1,0 +1,89 @@
+#include "server/db/pg_connection.h"
+
+#include <poll.h>
+
+#include <cmath>
+#include <utility>
+
+#include <absl/strings/str_cat.h>
+#include <pqxx/pqxx>
+
+#include "server/db/connection.h"
+#include "server/db/errors.h"
+
+#include <sys/socket.h>
+
+namespace aves::db {
+
+PgConnection::PgConnection(std::unique_ptr<pqxx::connection> connection)
+    : connection_(std::move(connection)) {}
+
+bool PgConnection::LooksAlive() {
+  const int fd = connection_->sock();
+  if (fd < 0 || !connection_->is_open()) return false;
+  pollfd check{fd, POLLIN, 0};
+  return poll(&check, 1, 0) == 0;
+}
+
+void PgConnection::Cancel() {
+  try {
+    connection_->cancel_query();
+  } catch (...) {
+    // The connection is going away anyway; the watchdog aborts it if needed.
+  }
+}
+
+void PgConnection::Abort() {
+  const int fd = connection_->sock();
+  if (fd >= 0) shutdown(fd, SHUT_RDWR);
+}
+
+void PgConnection::EnsureStatementTimeout(absl::Duration timeout) {
+  const int64_t ms = absl::ToInt64Milliseconds(timeout);
+  if (ms == statement_timeout_ms_) return;
+  pqxx::nontransaction(*connection_)
+      .exec(absl::StrCat("SET statement_timeout = ", ms));
+  statement_timeout_ms_ = ms;
+}
+
+PgConnector::PgConnector(std::string conninfo, absl::Duration connect_timeout,
+                         std::vector<PreparedStatement> statements)
+    // libpq's connect_timeout is whole seconds (and at least 2).
+    : conninfo_(WithConnectionParameter(
+          conninfo, "connect_timeout",
+          std::to_string(std::max<int64_t>(
+              2, static_cast<int64_t>(
+                     std::ceil(absl::ToDoubleSeconds(connect_timeout))))))),
+      statements_(std::move(statements)) {}
+
+absl::StatusOr<std::unique_ptr<PooledConnection>> PgConnector::Connect() {
+  absl::StatusOr<std::unique_ptr<pqxx::connection>> connection =
+      db::Connect(conninfo_, kServerApplicationName);
+  if (!connection.ok()) return connection.status();
+  try {
+    for (const PreparedStatement& statement : statements_) {
+      (*connection)->prepare(statement.name, statement.sql);
+    }
+  } catch (...) {
+    return StatusFromCurrentException("preparing statements");
+  }
+  return std::unique_ptr<PooledConnection>(
+      new PgConnection(*std::move(connection)));
+}
+
+absl::Duration StatementTimeoutFor(absl::Duration remaining,
+                                   absl::Duration cap) {
+  // Leave time for the error to travel back before the caller's deadline.
+  const absl::Duration margin = std::min(
+      absl::Milliseconds(50), std::max(absl::Milliseconds(5), remaining / 10));
+  const absl::Duration target = remaining - margin;
+  if (target >= cap) return cap;
+  if (target < absl::Milliseconds(10)) return absl::ZeroDuration();
+  // Largest 10 ms * 1.25^k not above target.
+  const double steps = std::floor(
+      std::log(absl::ToDoubleMilliseconds(target) / 10.0) / std::log(1.25));
+  return std::min(target,
+                  absl::Milliseconds(std::floor(10.0 * std::pow(1.25, steps))));
+}
+
+}  // namespace aves::db

@@ -1,0 +1,65 @@
+// The pool's PostgreSQL connections (libpqxx): the PooledConnection the pool
+// manages, and the Connector that opens them with application_name, connect
+// timeout and every store's named statements declared.
+#ifndef AVES_SERVER_DB_PG_CONNECTION_H_
+#define AVES_SERVER_DB_PG_CONNECTION_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+#include <pqxx/connection>
+
+#include "server/db/pool.h"
+
+namespace aves::db {
+
+// A statement prepared once per connection (userver's "named query").
+struct PreparedStatement {
+  std::string name;
+  std::string sql;
+};
+
+class PgConnection final : public PooledConnection {
+ public:
+  explicit PgConnection(std::unique_ptr<pqxx::connection> connection);
+
+  pqxx::connection& get() { return *connection_; }
+
+  // Polls the socket without blocking: an idle connection has nothing to
+  // read, so readable (the server's FATAL before closing) or hung up = dead.
+  bool LooksAlive() override;
+  void Cancel() override;  // libpq cancel request (a separate connection)
+  void Abort() override;   // shutdown(2) on the socket: the blocked call fails
+
+  // Sets the session's statement_timeout unless it already has this value.
+  void EnsureStatementTimeout(absl::Duration timeout);
+
+ private:
+  std::unique_ptr<pqxx::connection> connection_;
+  int64_t statement_timeout_ms_ = -1;  // unknown until first set
+};
+
+class PgConnector final : public Connector {
+ public:
+  PgConnector(std::string conninfo, absl::Duration connect_timeout,
+              std::vector<PreparedStatement> statements);
+  absl::StatusOr<std::unique_ptr<PooledConnection>> Connect() override;
+
+ private:
+  const std::string conninfo_;
+  const std::vector<PreparedStatement> statements_;
+};
+
+// The server-side statement_timeout for a call with `remaining` time: at most
+// `cap`, below `remaining` by a margin, and rounded down to a ~1.25x ladder
+// so consecutive calls with similar deadlines reuse the session's value
+// instead of paying a SET round trip each. Zero when no time is left.
+absl::Duration StatementTimeoutFor(absl::Duration remaining,
+                                   absl::Duration cap);
+
+}  // namespace aves::db
+
+#endif  // AVES_SERVER_DB_PG_CONNECTION_H_

@@ -1,0 +1,231 @@
+// Pool: a bounded set of database connections lent to callers, one caller at
+// a time per connection. It knows nothing of pqxx: connections come from a
+// Connector and are used through the PooledConnection interface, so the pool's
+// logic is unit-tested with fakes (under ThreadSanitizer) and pg_connection.h
+// supplies the real thing.
+//
+// Behaviour (README "Connection pool" has the operator's view):
+//  - Acquire is FIFO: a released connection goes straight to the oldest
+//    waiter. Past max_waiters a caller is refused at once (RESOURCE_EXHAUSTED);
+//    a waiter gives up at min(acquire_timeout, its deadline)
+//    (DEADLINE_EXCEEDED).
+//  - One connector thread opens connections (to min_connections, and on demand
+//    up to max_connections); failures back off with full jitter. While the
+//    database is unreachable and nothing idle is left, callers get UNAVAILABLE
+//    at once, saying the database is unreachable.
+//  - Idle connections are checked cheaply (PooledConnection::LooksAlive) before
+//    being lent; connections that failed are discarded, never lent again; a
+//    connection-loss failure retires every idle connection opened before it
+//    (a server restart kills them all). Idle connections above the minimum
+//    close after idle_timeout; any connection past its (jittered) lifetime is
+//    replaced.
+//  - A watchdog thread cancels calls whose deadline passed or whose caller
+//    cancelled, aborts calls that ignore the cancel, and warns about leases
+//    held longer than lease_warn. A connection that received a cancel is
+//    discarded when returned: a late cancel must never hit the next query.
+#ifndef AVES_SERVER_DB_POOL_H_
+#define AVES_SERVER_DB_POOL_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+#include "server/db/pool_options.h"
+#include "server/observability/latency_histogram.h"
+#include "server/observability/rate_window.h"
+
+namespace aves::db {
+
+// A connection as the pool sees it.
+class PooledConnection {
+ public:
+  virtual ~PooledConnection() = default;
+  // A cheap check that the server has not closed the connection (no round
+  // trip).
+  virtual bool LooksAlive() = 0;
+  // Asks the server to cancel the running query. Called from the watchdog
+  // thread while another thread uses the connection: must be thread-safe.
+  virtual void Cancel() = 0;
+  // Makes a call that ignored its cancel fail now (shuts the socket down).
+  // Thread-safe like Cancel.
+  virtual void Abort() = 0;
+};
+
+// Opens connections for the pool.
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  virtual absl::StatusOr<std::unique_ptr<PooledConnection>> Connect() = 0;
+};
+
+// What a caller brings to a database call: its deadline, how to tell whether
+// it was cancelled, and a name for leak warnings.
+struct CallContext {
+  absl::Time deadline = absl::InfiniteFuture();
+  std::function<bool()> cancelled;  // may be empty
+  std::string holder = "unnamed";
+};
+
+// Why a connection left the pool.
+enum class DiscardReason {
+  kBroken,       // a call failed with a connection-loss error
+  kFailedCheck,  // LooksAlive() said no before lending
+  kRetired,      // opened before a server restart/crash was seen
+  kCancelled,    // received a cancel (or abort)
+  kIdleTimeout,  // idle above the minimum for too long
+  kMaxLifetime,  // older than its lifetime
+  kShutdown,     // the pool is shutting down
+  kCount,
+};
+const char* DiscardReasonName(DiscardReason reason);
+
+struct PoolStats {
+  int total = 0, idle = 0, in_use = 0, opening = 0, waiting = 0;
+  int min = 0, max = 0;
+  absl::Duration oldest_waiter_age;
+  bool database_reachable = true;
+  std::string last_connect_error;
+  int64_t opened = 0, connect_failures = 0, closed = 0;
+  std::map<std::string, int64_t> discarded;  // by DiscardReason name
+  int64_t acquired = 0, acquire_timeouts = 0, rejected_full = 0,
+          rejected_unavailable = 0;
+  int64_t cancels = 0, aborts = 0, lease_warnings = 0;
+  std::map<std::string, int64_t> errors;  // by status code name
+  int64_t errors_last_minute = 0;
+  observability::LatencySummary acquire_wait, query_time;
+};
+
+class Pool;
+
+// A lent connection. Returns it to the pool when destroyed (RAII).
+class Lease {
+ public:
+  Lease() = default;
+  Lease(Lease&& other) noexcept;
+  Lease& operator=(Lease&& other) noexcept;
+  ~Lease();
+
+  PooledConnection& connection() const;
+  // The connection failed (or must not be reused): discard instead of
+  // returning.
+  void Discard(DiscardReason reason);
+  // Watches a call on this connection: cancels it at `deadline` or when
+  // context.cancelled() turns true. Returns true from EndCall() when a cancel
+  // was issued (the connection is then discarded on release).
+  void BeginCall(const CallContext& context, absl::Time deadline);
+  bool EndCall();
+  // Records the outcome of one database call for statistics and error rates.
+  void RecordCall(absl::Duration elapsed, const absl::Status& status);
+  // Opaque id of the connection (stable for its life); for tests and logs.
+  uint64_t connection_id() const;
+  explicit operator bool() const { return pool_ != nullptr; }
+
+ private:
+  friend class Pool;
+  struct Slot;
+  Lease(Pool* pool, std::shared_ptr<Slot> slot)
+      : pool_(pool), slot_(std::move(slot)) {}
+  void Release();
+  Pool* pool_ = nullptr;
+  std::shared_ptr<Slot> slot_;
+};
+
+class Pool {
+ public:
+  Pool(PoolOptions options, std::unique_ptr<Connector> connector);
+  ~Pool();  // stops threads and closes every connection; no lease may outlive
+            // it
+
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Starts the connector and watchdog threads; returns at once.
+  void Start();
+  // Waits up to `timeout` until min_connections are open (or an attempt to
+  // open one failed); true when they are open.
+  bool WaitUntilReady(absl::Duration timeout);
+  // The database is reachable and min_connections have been open together
+  // since the last failed connection attempt (a connection being replaced
+  // does not make the pool unready).
+  bool Ready() const;
+
+  // Lends a connection (see the header comment for the rules).
+  absl::StatusOr<Lease> Acquire(const CallContext& context);
+
+  PoolStats Stats() const;
+  const PoolOptions& options() const { return options_; }
+
+ private:
+  friend class Lease;
+  struct Waiter;
+  using SlotPtr = std::shared_ptr<Lease::Slot>;
+
+  void Release(const SlotPtr& slot);
+  void DiscardLocked(const SlotPtr& slot, DiscardReason reason);
+  // Hands `slot` to the oldest waiter, or parks it idle.
+  void LendOrParkLocked(const SlotPtr& slot, absl::Time now);
+  bool ReadyLocked() const;
+  bool UsableLocked(const SlotPtr& slot, absl::Time now, DiscardReason* reason);
+  int WantedConnectionsLocked() const;
+  void FailWaitersLocked(const absl::Status& status);
+  void RecordErrorLocked(const absl::Status& status, absl::Time now);
+  void ConnectorLoop();
+  void WatchdogLoop();
+  void MaintainLocked(absl::Time now);
+  absl::Duration NextBackoffLocked();
+
+  const PoolOptions options_;
+  const std::unique_ptr<Connector> connector_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable connector_wakeup_;
+  std::condition_variable watchdog_wakeup_;
+  std::condition_variable ready_changed_;
+  bool stopping_ = false;
+  std::vector<SlotPtr> idle_;  // most recently used at the back (lent first)
+  std::vector<SlotPtr> in_use_;
+  std::deque<Waiter*> waiters_;  // FIFO
+  int opening_ = 0;
+  uint64_t next_connection_id_ = 1;
+  // Connection loss seen at this time: idle connections opened before it go.
+  absl::Time retire_before_ = absl::InfinitePast();
+  bool reachable_ = true;
+  // DB_POOL_MIN connections were open at once since the last failed connect:
+  // "ready" does not flap while a discarded connection is being replaced.
+  bool warmed_ = false;
+  std::string last_connect_error_;
+  int consecutive_failures_ = 0;
+  absl::Time next_connect_attempt_ = absl::InfinitePast();
+  std::mt19937_64 random_{std::random_device{}()};
+
+  // Statistics.
+  int64_t opened_ = 0, connect_failures_ = 0, closed_ = 0;
+  int64_t discarded_[static_cast<int>(DiscardReason::kCount)] = {};
+  int64_t acquired_ = 0, acquire_timeouts_ = 0, rejected_full_ = 0,
+          rejected_unavailable_ = 0;
+  int64_t cancels_ = 0, aborts_ = 0, lease_warnings_ = 0;
+  std::map<std::string, int64_t> errors_;
+  mutable observability::RateWindow
+      error_window_;  // CountAt() advances the window
+  absl::Time last_error_rate_warning_ = absl::InfinitePast();
+  observability::LatencyHistogram acquire_wait_, query_time_;
+
+  std::thread connector_thread_;
+  std::thread watchdog_thread_;
+};
+
+}  // namespace aves::db
+
+#endif  // AVES_SERVER_DB_POOL_H_

@@ -1,0 +1,31 @@
+// The db::CallContext of a gRPC call: its deadline, its cancellation, and the
+// method name for lease-leak warnings.
+#ifndef AVES_SERVER_HANDLERS_CALL_CONTEXT_H_
+#define AVES_SERVER_HANDLERS_CALL_CONTEXT_H_
+
+#include <string>
+
+#include <absl/time/time.h>
+#include <grpcpp/server_context.h>
+
+#include "server/db/pool.h"
+
+namespace aves::handlers {
+
+inline db::CallContext CallContextOf(grpc::ServerContext* context,
+                                     std::string method) {
+  db::CallContext call;
+  call.holder = std::move(method);
+  if (context == nullptr) return call;
+  const auto deadline = context->deadline();
+  if (deadline < std::chrono::system_clock::time_point::max() -
+                     std::chrono::hours(24 * 365)) {
+    call.deadline = absl::FromChrono(deadline);
+  }
+  call.cancelled = [context] { return context->IsCancelled(); };
+  return call;
+}
+
+}  // namespace aves::handlers
+
+#endif  // AVES_SERVER_HANDLERS_CALL_CONTEXT_H_
