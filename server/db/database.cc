@@ -25,24 +25,21 @@ absl::Status Database::Run(
     auto& connection = static_cast<PgConnection&>(lease->connection());
 
     const absl::Time start = absl::Now();
-    const absl::Time deadline =
-        std::min(context.deadline, start + options.query_timeout);
-    const absl::Duration server_timeout =
-        StatementTimeoutFor(deadline - start, options.statement_timeout);
+    const absl::Duration server_timeout = StatementTimeoutFor(
+        lease->deadline() - start, options.statement_timeout);
     if (server_timeout <= absl::ZeroDuration()) {
       return absl::DeadlineExceededError(
           "too little time left before the deadline to query");
     }
     absl::Status status;
-    lease->BeginCall(context, deadline);
     try {
       connection.EnsureStatementTimeout(server_timeout);
       status = fn(connection.get());
     } catch (...) {
       status = StatusFromCurrentException("");
     }
-    const bool cancelled = lease->EndCall();
-    lease->RecordCall(absl::Now() - start, status);
+    lease->RecordOutcome(absl::Now() - start, status);
+    const bool cancelled = lease->cancel_issued();
     if (status.ok()) return status;
 
     if (cancelled) {

@@ -26,6 +26,7 @@
 #ifndef AVES_SERVER_DB_POOL_H_
 #define AVES_SERVER_DB_POOL_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -121,13 +122,16 @@ class Lease {
   // The connection failed (or must not be reused): discard instead of
   // returning.
   void Discard(DiscardReason reason);
-  // Watches a call on this connection: cancels it at `deadline` or when
-  // context.cancelled() turns true. Returns true from EndCall() when a cancel
-  // was issued (the connection is then discarded on release).
-  void BeginCall(const CallContext& context, absl::Time deadline);
-  bool EndCall();
-  // Records the outcome of one database call for statistics and error rates.
-  void RecordCall(absl::Duration elapsed, const absl::Status& status);
+  // While lent, the connection is watched: the watchdog cancels its query at
+  // deadline() = min(caller's deadline, lent + DB_QUERY_TIMEOUT), or when the
+  // caller's context.cancelled() turns true.
+  absl::Time deadline() const;
+  // True once the watchdog sent a cancel: the connection is then discarded
+  // on release (the cancel may still be in flight).
+  bool cancel_issued() const;
+  // The outcome of the work done on this lease, recorded in the statistics
+  // (query time, errors by code) on release.
+  void RecordOutcome(absl::Duration elapsed, absl::Status status);
   // Opaque id of the connection (stable for its life); for tests and logs.
   uint64_t connection_id() const;
   explicit operator bool() const { return pool_ != nullptr; }
@@ -194,6 +198,7 @@ class Pool {
   std::condition_variable watchdog_wakeup_;
   std::condition_variable ready_changed_;
   bool stopping_ = false;
+  bool watchdog_idle_ = true;  // the watchdog is in its long (no calls) sleep
   std::vector<SlotPtr> idle_;  // most recently used at the back (lent first)
   std::vector<SlotPtr> in_use_;
   std::deque<Waiter*> waiters_;  // FIFO

@@ -301,12 +301,13 @@ TEST_F(PoolTest,
   ASSERT_TRUE(pool_->WaitUntilReady(absl::Seconds(20)));
   uint64_t id = 0;
   {
-    absl::StatusOr<Lease> lease = pool_->Acquire({});
+    CallContext context;
+    context.deadline = absl::Now() + absl::Milliseconds(30);
+    absl::StatusOr<Lease> lease = pool_->Acquire(context);
     ASSERT_TRUE(lease.ok());
     id = lease->connection_id();
-    lease->BeginCall({}, absl::Now() + absl::Milliseconds(30));
     EXPECT_TRUE(Eventually([&] { return Fake(*lease).state().cancels == 1; }));
-    EXPECT_TRUE(lease->EndCall());
+    EXPECT_TRUE(lease->cancel_issued());
   }
   PoolStats stats = pool_->Stats();
   EXPECT_EQ(stats.cancels, 1);
@@ -319,17 +320,17 @@ TEST_F(PoolTest,
 TEST_F(PoolTest, TheWatchdogCancelsWhenTheCallerCancels) {
   Make(SmallPool(1, 1));
   ASSERT_TRUE(pool_->WaitUntilReady(absl::Seconds(20)));
-  absl::StatusOr<Lease> lease = pool_->Acquire({});
-  ASSERT_TRUE(lease.ok());
   std::atomic<bool> gone{false};
   CallContext context;
   context.cancelled = [&gone] { return gone.load(); };
-  lease->BeginCall(context, absl::InfiniteFuture());
+  absl::StatusOr<Lease> lease = pool_->Acquire(context);
+  ASSERT_TRUE(lease.ok());
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(Fake(*lease).state().cancels, 0);
+  EXPECT_FALSE(lease->cancel_issued());
   gone = true;
   EXPECT_TRUE(Eventually([&] { return Fake(*lease).state().cancels == 1; }));
-  EXPECT_TRUE(lease->EndCall());
+  EXPECT_TRUE(lease->cancel_issued());
 }
 
 TEST_F(PoolTest, ACallThatIgnoresItsCancelIsAborted) {
@@ -337,11 +338,12 @@ TEST_F(PoolTest, ACallThatIgnoresItsCancelIsAborted) {
   options.cancel_grace = absl::Milliseconds(50);
   Make(options);
   ASSERT_TRUE(pool_->WaitUntilReady(absl::Seconds(20)));
-  absl::StatusOr<Lease> lease = pool_->Acquire({});
+  CallContext context;
+  context.deadline = absl::Now();
+  absl::StatusOr<Lease> lease = pool_->Acquire(context);
   ASSERT_TRUE(lease.ok());
-  lease->BeginCall({}, absl::Now());
   EXPECT_TRUE(Eventually([&] { return Fake(*lease).state().aborts == 1; }));
-  EXPECT_TRUE(lease->EndCall());
+  EXPECT_TRUE(lease->cancel_issued());
   EXPECT_EQ(pool_->Stats().aborts, 1);
 }
 
@@ -360,11 +362,16 @@ TEST_F(PoolTest, ALeaseHeldTooLongIsReported) {
 TEST_F(PoolTest, CountsErrorsByCodeInASlidingMinute) {
   Make(SmallPool(1, 1));
   ASSERT_TRUE(pool_->WaitUntilReady(absl::Seconds(20)));
-  absl::StatusOr<Lease> lease = pool_->Acquire({});
-  ASSERT_TRUE(lease.ok());
-  lease->RecordCall(absl::Milliseconds(3), absl::OkStatus());
-  lease->RecordCall(absl::Milliseconds(5), absl::DeadlineExceededError("slow"));
-  lease->RecordCall(absl::Milliseconds(1), absl::DeadlineExceededError("slow"));
+  for (const auto& [elapsed, status] :
+       {std::pair{absl::Milliseconds(3), absl::OkStatus()},
+        std::pair{absl::Milliseconds(5), absl::DeadlineExceededError("slow")},
+        std::pair{absl::Milliseconds(1),
+                  absl::DeadlineExceededError("slow")}}) {
+    absl::StatusOr<Lease> lease = pool_->Acquire({});
+    ASSERT_TRUE(lease.ok());
+    lease->RecordOutcome(elapsed, status);
+    EXPECT_FALSE(lease->cancel_issued());
+  }
   PoolStats stats = pool_->Stats();
   EXPECT_EQ(stats.errors.at("DEADLINE_EXCEEDED"), 2);
   EXPECT_EQ(stats.errors_last_minute, 2);
