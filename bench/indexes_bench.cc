@@ -13,6 +13,7 @@
 #include "server/common/status_macros.h"
 #include "server/db/errors.h"
 #include "server/db/explain.h"
+#include "server/store/queries.h"
 #include "tests/support/sample_data.h"
 #include "tests/support/test_database.h"
 
@@ -20,6 +21,8 @@ namespace aves::bench {
 namespace {
 
 using Params = std::vector<std::optional<std::string>>;
+
+constexpr char kMaxUuid[] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
 struct SeedQuery {
   const char* index;
@@ -74,6 +77,23 @@ std::vector<SeedQuery> SeedQueries(const testing::SampleKeys& keys) {
        "SELECT * FROM batch_job_errors WHERE job_id = $1 ORDER BY created_at "
        "DESC",
        {keys.job_with_errors}},
+      // The service's own forms (server/store/queries.h), where they differ.
+      {"idx_exercise_cache_lookup",
+       "service: newest unexpired entry",
+       "-",
+       store::kLookupExercise.sql,
+       {keys.user_id, keys.exercise_type,
+        std::to_string(keys.difficulty_level)}},
+      {"idx_batch_jobs_status",
+       "service: active jobs, page of 50",
+       "-",
+       store::kListJobsByStatuses.sql,
+       {"{pending,processing}", "infinity", kMaxUuid, "50"}},
+      {"idx_batch_jobs_type",
+       "service: failed jobs of a type, page of 50",
+       "-",
+       store::kListJobsByTypeAndStatuses.sql,
+       {"{failed}", keys.job_type, "infinity", kMaxUuid, "50"}},
   };
 }
 
@@ -91,12 +111,14 @@ Timing TimeQuery(pqxx::work& tx, const SeedQuery& query, int runs) {
   absl::StatusOr<db::QueryPlan> plan =
       db::ParseExplainJson(explained[0][0].as<std::string>());
   if (plan.ok()) {
+    // Name the index the plan uses, else its first scan.
     for (const db::PlanNode& node : plan->nodes) {
-      if (!node.relation_name.empty() || !node.index_name.empty()) {
-        timing.top_scan = node.index_name.empty()
-                              ? node.node_type
-                              : node.node_type + " (" + node.index_name + ")";
+      if (!node.index_name.empty()) {
+        timing.top_scan = node.node_type + " (" + node.index_name + ")";
         break;
+      }
+      if (timing.top_scan.empty() && !node.relation_name.empty()) {
+        timing.top_scan = node.node_type;
       }
     }
   }
@@ -156,10 +178,12 @@ absl::Status RunIndexesBench(const IndexesBenchOptions& options) {
       }
       const double speedup =
           with.median_ms > 0 ? without.median_ms / with.median_ms : 0;
-      report.Add(absl::StrCat(query.index, ".without_ms"), without.median_ms,
-                 "ms");
-      report.Add(absl::StrCat(query.index, ".with_ms"), with.median_ms, "ms");
-      report.AddRatio(query.index, speedup);
+      // Service forms are keyed "<index>.service".
+      const std::string key = absl::StrCat(
+          query.index, std::string(query.seed_claim) == "-" ? ".service" : "");
+      report.Add(absl::StrCat(key, ".without_ms"), without.median_ms, "ms");
+      report.Add(absl::StrCat(key, ".with_ms"), with.median_ms, "ms");
+      report.AddRatio(key, speedup);
       table.push_back(
           {query.index, query.label, query.seed_claim,
            FormatNumber(without.median_ms), FormatNumber(with.median_ms),

@@ -41,6 +41,11 @@ absl::Status Database::Run(
     lease->RecordOutcome(absl::Now() - start, status);
     const bool cancelled = lease->cancel_issued();
     if (status.ok()) return status;
+    if (!cancelled && !IsConnectionLoss(status)) {
+      // The caller's statements may have left a transaction or a setting
+      // behind; the next caller must get a clean session.
+      if (!connection.ResetSession()) lease->Discard(DiscardReason::kBroken);
+    }
 
     if (cancelled) {
       // The pool discards this connection: the cancel may still be in flight.

@@ -10,13 +10,30 @@
 
 #include "server/db/connection.h"
 #include "server/db/errors.h"
+#include "server/observability/logging.h"
 
 #include <sys/socket.h>
 
 namespace aves::db {
 
+namespace {
+
+class NoticesToLog final : public pqxx::errorhandler {
+ public:
+  using pqxx::errorhandler::errorhandler;
+  bool operator()(const char message[]) noexcept override {
+    observability::Logger("db")->debug("server notice: {}", message);
+    return false;  // handled: skip libpqxx's default (stderr)
+  }
+};
+
+}  // namespace
+
 PgConnection::PgConnection(std::unique_ptr<pqxx::connection> connection)
-    : connection_(std::move(connection)) {}
+    : connection_(std::move(connection)),
+      notices_(std::make_unique<NoticesToLog>(*connection_)) {}
+
+PgConnection::~PgConnection() { notices_.reset(); }
 
 bool PgConnection::LooksAlive() {
   const int fd = connection_->sock();
@@ -44,6 +61,20 @@ void PgConnection::EnsureStatementTimeout(absl::Duration timeout) {
   pqxx::nontransaction(*connection_)
       .exec(absl::StrCat("SET statement_timeout = ", ms));
   statement_timeout_ms_ = ms;
+}
+
+bool PgConnection::ResetSession() {
+  try {
+    pqxx::nontransaction tx(*connection_);
+    tx.exec(
+        "ROLLBACK");  // a warning, not an error, when no transaction is open
+    tx.exec("RESET ALL");
+    statement_timeout_ms_ =
+        -1;  // back to the role's default: set again next call
+    return true;
+  } catch (...) {
+    return false;
+  }
 }
 
 PgConnector::PgConnector(std::string conninfo, absl::Duration connect_timeout,

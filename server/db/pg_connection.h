@@ -11,6 +11,7 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 #include <pqxx/connection>
+#include <pqxx/errorhandler>
 
 #include "server/db/pool.h"
 
@@ -25,6 +26,7 @@ struct PreparedStatement {
 class PgConnection final : public PooledConnection {
  public:
   explicit PgConnection(std::unique_ptr<pqxx::connection> connection);
+  ~PgConnection() override;
 
   pqxx::connection& get() { return *connection_; }
 
@@ -37,8 +39,16 @@ class PgConnection final : public PooledConnection {
   // Sets the session's statement_timeout unless it already has this value.
   void EnsureStatementTimeout(absl::Duration timeout);
 
+  // ROLLBACK and RESET ALL (prepared statements survive). False when the
+  // connection failed doing it: discard it then.
+  bool ResetSession();
+
  private:
   std::unique_ptr<pqxx::connection> connection_;
+  // Routes server notices (e.g. ROLLBACK's "no transaction in progress") to
+  // the "db" logger instead of libpqxx's default, stderr. Declared after
+  // connection_ so it unregisters before the connection closes.
+  std::unique_ptr<pqxx::errorhandler> notices_;
   int64_t statement_timeout_ms_ = -1;  // unknown until first set
 };
 

@@ -275,6 +275,39 @@ TEST_F(PoolPgTest, ACallerThatCancelsStopsItsQueryAndFreesTheConnection) {
   EXPECT_EQ(database.pool().Stats().in_use, 0);
 }
 
+TEST_F(PoolPgTest, AFailedCallLeavesNoTransactionOrSettingBehind) {
+  Database database(database_->conninfo(), TestOptions(1, 1),
+                    {});  // one connection
+  database.Start();
+  ASSERT_TRUE(database.pool().WaitUntilReady(absl::Seconds(30)));
+  absl::Status dirty = database.Run(
+      Within(absl::Seconds(10)), Access::kWrite, [](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        tx.exec("SET application_name = 'dirty'");
+        tx.exec("BEGIN");
+        tx.exec("CREATE TEMP TABLE dirty_marker (x int)");
+        return absl::InvalidArgumentError("the caller gave up half-way");
+      });
+  EXPECT_EQ(dirty.code(), absl::StatusCode::kInvalidArgument);
+  std::string application_name;
+  bool marker_gone = false;
+  EXPECT_OK(database.Run(
+      Within(absl::Seconds(10)), Access::kRead, [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        application_name =
+            tx.exec("SELECT current_setting('application_name')")[0][0]
+                .as<std::string>();
+        marker_gone =
+            tx.exec("SELECT to_regclass('pg_temp.dirty_marker') IS NULL")[0][0]
+                .as<bool>();
+        return absl::OkStatus();
+      }));
+  EXPECT_EQ(application_name, "avesd");
+  EXPECT_TRUE(marker_gone) << "the open transaction was rolled back";
+  EXPECT_EQ(database.pool().Stats().opened, 1)
+      << "the same connection, cleaned, not a new one";
+}
+
 TEST(PoolRestartTest, SurvivesAPostgresRestartUnderLoad) {
   auto cluster = testing::PrivateCluster::Create();
   ASSERT_OK(cluster);

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "aves/data/v1/admin.grpc.pb.h"
+#include "client/lib/admin_client.h"
 #include "client/lib/channel.h"
 #include "client/lib/health_client.h"
 #include "tests/support/avesd_process.h"
@@ -77,6 +78,33 @@ TEST_F(ServerTest, HealthFollowsTheSchemaAndShutdownIsGraceful) {
   EXPECT_EQ(response.migrations(8).name(), "optimize_cache_indexes");
   EXPECT_TRUE(response.migrations(8).no_transaction());
   EXPECT_TRUE(response.migrations(8).applied());
+
+  // Pool statistics, through the library and through avesctl.
+  client::AdminClient admin(client::MakeChannel(address));
+  absl::StatusOr<data::v1::GetPoolStatsResponse> pool = admin.GetPoolStats();
+  ASSERT_OK(pool);
+  EXPECT_GE(pool->total(), 5);
+  EXPECT_EQ(pool->min(), 5);
+  EXPECT_EQ(pool->max(), 20);
+  EXPECT_TRUE(pool->database_reachable());
+  EXPECT_GE(pool->acquired(), 1)
+      << "health checks and GetMigrationStatus went through it";
+  EXPECT_GE(pool->query_time().count(), 1);
+  testing::CommandResult pool_json =
+      RunCommand({AVESCTL_PATH, "--addr=" + address, "pool", "--json"});
+  EXPECT_EQ(pool_json.exit_code, 0) << pool_json.err;
+  EXPECT_THAT(pool_json.out, HasSubstr("\"max\": 20"));
+  EXPECT_THAT(pool_json.out, HasSubstr("\"database_reachable\": true"));
+  testing::CommandResult pool_table =
+      RunCommand({AVESCTL_PATH, "--addr=" + address, "pool"});
+  EXPECT_EQ(pool_table.exit_code, 0) << pool_table.err;
+  EXPECT_THAT(pool_table.out, HasSubstr("connections opened"));
+  EXPECT_THAT(pool_table.out, HasSubstr("acquire wait"));
+  testing::CommandResult migrations =
+      RunCommand({AVESCTL_PATH, "--addr=" + address, "migrations"});
+  EXPECT_EQ(migrations.exit_code, 0) << migrations.err;
+  EXPECT_THAT(migrations.out, HasSubstr("optimize_cache_indexes"));
+  EXPECT_THAT(migrations.out, HasSubstr("schema current"));
 
   server.process().Signal(SIGTERM);
   EXPECT_EQ(server.process().Wait(absl::Seconds(30)), 0)
