@@ -41,6 +41,7 @@ struct Lease::Slot {
 
 struct Pool::Waiter {
   std::condition_variable wakeup;
+  const CallContext* context = nullptr;
   SlotPtr slot;
   absl::Status failure;
   bool done = false;
@@ -187,7 +188,7 @@ absl::StatusOr<Lease> Pool::Acquire(const CallContext& context) {
     DiscardReason reason;
     if (UsableLocked(candidate, start, &reason)) {
       slot = std::move(candidate);
-      in_use_.push_back(slot);
+      LendLocked(slot, context, start);
     } else {
       DiscardLocked(candidate, reason);
       connector_wakeup_.notify_one();
@@ -210,6 +211,7 @@ absl::StatusOr<Lease> Pool::Acquire(const CallContext& context) {
     }
     Waiter waiter;
     waiter.since = start;
+    waiter.context = &context;
     waiters_.push_back(&waiter);
     connector_wakeup_.notify_one();
     while (!waiter.done) {
@@ -229,24 +231,6 @@ absl::StatusOr<Lease> Pool::Acquire(const CallContext& context) {
     slot = std::move(waiter.slot);
   }
   const absl::Time now = absl::Now();
-  slot->lent_at = now;
-  slot->holder = context.holder;
-  slot->lease_warned = false;
-  slot->discard = false;
-  slot->cancel_issued = false;
-  slot->aborted = false;
-  slot->has_outcome = false;
-  slot->call_deadline =
-      std::min(context.deadline, now + options_.query_timeout);
-  slot->cancelled = context.cancelled;
-  // Wake the watchdog only from its long idle sleep; while leases are out it
-  // polls every few ms anyway. (A wake per call cost a futex wake and a
-  // context switch per query: a third of the throughput on 2 cores.)
-  if (watchdog_idle_) {
-    watchdog_idle_ = false;
-    watchdog_wakeup_.notify_one();
-  }
-  ++acquired_;
   acquire_wait_.Record(now - start);
   if (options_.debug) {
     Log()->info(
@@ -287,11 +271,36 @@ void Pool::Release(const SlotPtr& slot) {
   connector_wakeup_.notify_one();
 }
 
+void Pool::LendLocked(const SlotPtr& slot, const CallContext& context,
+                      absl::Time now) {
+  // Everything the watchdog reads is set here, under the lock, before the
+  // slot is visible in in_use_ (a hand-off to a waiter included).
+  slot->lent_at = now;
+  slot->holder = context.holder;
+  slot->lease_warned = false;
+  slot->discard = false;
+  slot->cancel_issued = false;
+  slot->aborted = false;
+  slot->has_outcome = false;
+  slot->call_deadline =
+      std::min(context.deadline, now + options_.query_timeout);
+  slot->cancelled = context.cancelled;
+  in_use_.push_back(slot);
+  ++acquired_;
+  // Wake the watchdog only from its long idle sleep; while leases are out it
+  // polls every few ms anyway. (A wake per call cost a futex wake and a
+  // context switch per query: a third of the throughput on 2 cores.)
+  if (watchdog_idle_) {
+    watchdog_idle_ = false;
+    watchdog_wakeup_.notify_one();
+  }
+}
+
 void Pool::LendOrParkLocked(const SlotPtr& slot, absl::Time now) {
   if (!waiters_.empty()) {
     Waiter* waiter = waiters_.front();
     waiters_.pop_front();
-    in_use_.push_back(slot);
+    LendLocked(slot, *waiter->context, now);
     waiter->slot = slot;
     waiter->done = true;
     waiter->wakeup.notify_one();

@@ -178,6 +178,9 @@ class Pool {
 
   void Release(const SlotPtr& slot);
   void DiscardLocked(const SlotPtr& slot, DiscardReason reason);
+  // Marks `slot` lent for `context` (in_use_, watch fields, counters).
+  void LendLocked(const SlotPtr& slot, const CallContext& context,
+                  absl::Time now);
   // Hands `slot` to the oldest waiter, or parks it idle.
   void LendOrParkLocked(const SlotPtr& slot, absl::Time now);
   bool ReadyLocked() const;

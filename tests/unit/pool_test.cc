@@ -379,6 +379,33 @@ TEST_F(PoolTest, CountsErrorsByCodeInASlidingMinute) {
   EXPECT_GE(stats.query_time.max, absl::Milliseconds(5));
 }
 
+TEST_F(PoolTest, HandOffsToWaitersAreNeverMistakenForOverdueCalls) {
+  // A connection handed to a waiter is watched from the moment it is handed
+  // over. It once sat in in_use_ with a zero deadline until the waiter woke,
+  // and the watchdog could cancel it. The window is microseconds, so this
+  // stress test rarely hits it; pool_pgtest's KilledBusyReads (a burst of
+  // hand-offs after a mass reconnect) is what caught it.
+  Make(SmallPool(1, 1));
+  ASSERT_TRUE(pool_->WaitUntilReady(absl::Seconds(20)));
+  // Many waiters make many hand-offs, each with a wake-up the watchdog could
+  // fall into.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 32; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 300; ++i) {
+        absl::StatusOr<Lease> lease = pool_->Acquire({});
+        ASSERT_TRUE(lease.ok()) << lease.status();
+        EXPECT_FALSE(lease->cancel_issued());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  PoolStats stats = pool_->Stats();
+  EXPECT_EQ(stats.cancels, 0);
+  EXPECT_EQ(stats.lease_warnings, 0);
+  EXPECT_EQ(stats.opened, 1);
+}
+
 TEST_F(PoolTest, NeverLendsOneConnectionToTwoCallers) {
   Make(SmallPool(2, 4));
   ASSERT_TRUE(pool_->WaitUntilReady(absl::Seconds(20)));
