@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 
 #include "client/lib/admin_client.h"
 #include "client/lib/channel.h"
+#include "client/lib/exercise_cache_client.h"
 #include "client/lib/health_client.h"
 
 namespace {
@@ -28,6 +30,12 @@ Commands:
   health [--service=NAME]   Ask the server's grpc.health.v1 service. Prints
                             SERVING or NOT_SERVING; exits 0 only when SERVING.
   pool                      Connection-pool statistics (AdminService.GetPoolStats).
+  cache get --user=UUID --type=T --difficulty=N [--topic=X]
+                            The newest unexpired cached exercise; NOT_FOUND on a miss.
+  cache put --user=UUID --type=T --difficulty=N [--topic=X] --data=JSON [--ttl=SECONDS]
+                            Store an exercise (no --ttl: never expires).
+  cache purge [--max-rows=N]
+                            Delete expired exercises (all, or at most N).
   migrations                Applied and pending migrations; exits 3 when the
                             schema is not current.
 
@@ -174,6 +182,119 @@ int MigrationsCommand(aves::client::AdminClient& admin, bool json) {
   return status->schema_current() ? 0 : 3;
 }
 
+// Fails unless every option given is one of `allowed`.
+bool OnlyOptions(const std::map<std::string, std::string>& options,
+                 std::initializer_list<const char*> allowed) {
+  for (const auto& [name, value] : options) {
+    bool known = false;
+    for (const char* candidate : allowed) known |= name == candidate;
+    if (!known) {
+      std::cerr << "error: unknown option --" << name << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Key/value lines for one exercise.
+void PrintExercise(const aves::data::v1::Exercise& exercise) {
+  using google::protobuf::util::TimeUtil;
+  PrintTable({{"field", "value"},
+              {"id", exercise.id()},
+              {"user_id", exercise.user_id()},
+              {"exercise_type", exercise.exercise_type()},
+              {"difficulty_level", std::to_string(exercise.difficulty_level())},
+              {"topic", exercise.has_topic() ? exercise.topic() : "-"},
+              {"created_at", TimeUtil::ToString(exercise.created_at())},
+              {"expires_at", exercise.has_expires_at()
+                                 ? TimeUtil::ToString(exercise.expires_at())
+                                 : "never"},
+              {"exercise_data", exercise.exercise_data()}});
+}
+
+// Fills the fields GetExercise and PutExercise share; false on a bad option.
+template <typename Request>
+bool FillKey(const std::map<std::string, std::string>& options,
+             Request* request) {
+  auto value = [&](const char* name) {
+    auto it = options.find(name);
+    return it == options.end() ? std::string() : it->second;
+  };
+  request->set_user_id(value("user"));
+  request->set_exercise_type(value("type"));
+  int difficulty = 0;
+  if (options.count("difficulty") &&
+      !absl::SimpleAtoi(value("difficulty"), &difficulty)) {
+    std::cerr << "error: --difficulty wants a whole number\n";
+    return false;
+  }
+  request->set_difficulty_level(difficulty);
+  if (options.count("topic")) request->set_topic(value("topic"));
+  return true;
+}
+
+int CacheCommand(aves::client::ExerciseCacheClient& cache,
+                 const std::string& verb,
+                 const std::map<std::string, std::string>& options, bool json) {
+  if (verb == "get") {
+    if (!OnlyOptions(options, {"user", "type", "difficulty", "topic"}))
+      return 2;
+    aves::data::v1::GetExerciseRequest request;
+    if (!FillKey(options, &request)) return 2;
+    absl::StatusOr<aves::data::v1::Exercise> exercise =
+        cache.GetExercise(request);
+    if (!exercise.ok()) return PrintError(exercise.status());
+    json ? PrintJson(*exercise) : PrintExercise(*exercise);
+    return 0;
+  }
+  if (verb == "put") {
+    if (!OnlyOptions(options,
+                     {"user", "type", "difficulty", "topic", "data", "ttl"}))
+      return 2;
+    aves::data::v1::PutExerciseRequest request;
+    if (!FillKey(options, &request)) return 2;
+    if (auto it = options.find("data"); it != options.end())
+      request.set_exercise_data(it->second);
+    if (auto it = options.find("ttl"); it != options.end()) {
+      double seconds = 0;
+      if (!absl::SimpleAtod(it->second, &seconds)) {
+        std::cerr << "error: --ttl wants seconds\n";
+        return 2;
+      }
+      *request.mutable_ttl() =
+          google::protobuf::util::TimeUtil::MicrosecondsToDuration(
+              static_cast<int64_t>(seconds * 1e6));
+    }
+    absl::StatusOr<aves::data::v1::Exercise> exercise =
+        cache.PutExercise(request);
+    if (!exercise.ok()) return PrintError(exercise.status());
+    json ? PrintJson(*exercise) : PrintExercise(*exercise);
+    return 0;
+  }
+  if (verb == "purge") {
+    if (!OnlyOptions(options, {"max-rows"})) return 2;
+    int64_t max_rows = 0;
+    if (auto it = options.find("max-rows");
+        it != options.end() && !absl::SimpleAtoi(it->second, &max_rows)) {
+      std::cerr << "error: --max-rows wants a whole number\n";
+      return 2;
+    }
+    absl::StatusOr<aves::data::v1::PurgeExpiredResponse> purged =
+        cache.PurgeExpired(max_rows);
+    if (!purged.ok()) return PrintError(purged.status());
+    if (json) {
+      PrintJson(*purged);
+    } else {
+      std::cout << "deleted " << purged->deleted() << " expired exercises in "
+                << purged->batches() << " batches\n";
+    }
+    return 0;
+  }
+  std::cerr << "error: unknown cache command '" << verb
+            << "' (get, put, purge)\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +305,7 @@ int main(int argc, char** argv) {
   double timeout_seconds = 5;
   std::string service;
   bool json = false;
+  std::map<std::string, std::string> options;
   std::vector<std::string> commands;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -200,6 +322,11 @@ int main(int argc, char** argv) {
       json = true;
     } else if (absl::StartsWith(arg, "--service=")) {
       service = arg.substr(10);
+    } else if (absl::StartsWith(arg, "--") &&
+               arg.find('=') != std::string::npos) {
+      // Command options (--user=..., --ttl=...); each command checks its own.
+      const size_t eq = arg.find('=');
+      options[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
     } else if (absl::StartsWith(arg, "-")) {
       std::cerr << "error: unknown option " << arg << "\n";
       return Usage(std::cerr, 2);
@@ -227,6 +354,13 @@ int main(int argc, char** argv) {
     aves::client::AdminClient admin(aves::client::MakeChannel(address),
                                     timeout);
     return MigrationsCommand(admin, json);
+  }
+  if (commands[0] == "cache" && commands.size() == 2) {
+    aves::client::CallOptions call;
+    call.timeout = timeout;
+    aves::client::ExerciseCacheClient cache(aves::client::MakeChannel(address),
+                                            call);
+    return CacheCommand(cache, commands[1], options, json);
   }
   std::cerr << "error: unknown command '" << commands[0] << "'\n";
   return Usage(std::cerr, 2);

@@ -10,16 +10,22 @@
 #include <grpcpp/server_builder.h>
 
 #include "server/app/health_monitor.h"
+#include "server/app/periodic_task.h"
 #include "server/db/database.h"
 #include "server/handlers/admin_service.h"
+#include "server/handlers/exercise_cache_service.h"
 #include "server/observability/logging.h"
+#include "server/store/exercise_cache_store.h"
 
 namespace aves::app {
 
 struct AvesServer::Impl {
   config::Config config;
   std::unique_ptr<db::Database> database;
+  std::unique_ptr<store::ExerciseCacheStore> exercise_cache;
   std::unique_ptr<handlers::AdminServiceImpl> admin_service;
+  std::unique_ptr<handlers::ExerciseCacheServiceImpl> exercise_cache_service;
+  std::unique_ptr<PeriodicTask> purge;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<HealthMonitor> health_monitor;
   int port = 0;
@@ -39,12 +45,18 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->database = std::make_unique<db::Database>(
-      config.database_url, config.pool, std::vector<db::PreparedStatement>{});
+      config.database_url, config.pool,
+      store::ExerciseCacheStore::PreparedStatements());
   // Connections open in the background; health stays NOT_SERVING until
   // DB_POOL_MIN of them are up, and avesd answers health meanwhile.
   impl->database->Start();
   impl->admin_service =
       std::make_unique<handlers::AdminServiceImpl>(*impl->database, migrations);
+  impl->exercise_cache =
+      std::make_unique<store::ExerciseCacheStore>(*impl->database);
+  impl->exercise_cache_service =
+      std::make_unique<handlers::ExerciseCacheServiceImpl>(
+          *impl->exercise_cache, config.slow_rpc);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -52,6 +64,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   builder.AddListeningPort(config.listen_address,
                            grpc::InsecureServerCredentials(), &impl->port);
   builder.RegisterService(impl->admin_service.get());
+  builder.RegisterService(impl->exercise_cache_service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {
     return absl::UnavailableError(
@@ -69,6 +82,25 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
         health->SetServingStatus(serving);
       });
   impl->health_monitor->Start();
+  if (config.purge_interval > absl::ZeroDuration()) {
+    store::ExerciseCacheStore* cache = impl->exercise_cache.get();
+    impl->purge =
+        std::make_unique<PeriodicTask>(config.purge_interval, [cache] {
+          db::CallContext call;
+          call.holder = "periodic cache purge";
+          absl::StatusOr<store::PurgeResult> purged =
+              cache->PurgeExpired(call, 0);
+          auto log = observability::Logger("purge");
+          if (!purged.ok()) {
+            log->warn("purging expired exercises failed: {}",
+                      purged.status().ToString());
+          } else if (purged->deleted > 0) {
+            log->info("purged {} expired exercises in {} batches",
+                      purged->deleted, purged->batches);
+          }
+        });
+    impl->purge->Start();
+  }
   observability::Logger("server")->info("listening on {} (port {})",
                                         config.listen_address, impl->port);
   return std::unique_ptr<AvesServer>(new AvesServer(std::move(impl)));
@@ -87,6 +119,7 @@ void AvesServer::Shutdown() {
             absl::ToInt64Milliseconds(impl_->config.shutdown_grace));
   // Stop the monitor first so it cannot flip health back to SERVING.
   impl_->health_monitor->Stop();
+  if (impl_->purge) impl_->purge->Stop();
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
   impl_->server->Shutdown(
       absl::ToChronoTime(absl::Now() + impl_->config.shutdown_grace));

@@ -162,30 +162,13 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   ASSIGN_OR_RETURN(config.shutdown_grace,
                    ReadMillis(lookup, "AVES_SHUTDOWN_GRACE_MS",
                               config.shutdown_grace, 0, 600'000));
+  ASSIGN_OR_RETURN(config.slow_rpc, ReadMillis(lookup, "AVES_SLOW_RPC_MS",
+                                               config.slow_rpc, 1, 3'600'000));
+  ASSIGN_OR_RETURN(config.purge_interval,
+                   ReadMillis(lookup, "AVES_PURGE_INTERVAL_MS",
+                              config.purge_interval, 0, 86'400'000));
   ASSIGN_OR_RETURN(config.pool, LoadPoolOptions(lookup, config.notes));
   return config;
-}
-
-const std::vector<std::string>& ConfigVariableNames() {
-  static const auto* names =
-      new std::vector<std::string>{"DATABASE_URL",
-                                   "AVES_LISTEN",
-                                   "AVES_LOG_LEVEL",
-                                   "AVES_HEALTH_INTERVAL_MS",
-                                   "AVES_SHUTDOWN_GRACE_MS",
-                                   "DB_POOL_MAX",
-                                   "DB_POOL_MIN",
-                                   "DB_STATEMENT_TIMEOUT",
-                                   "DB_QUERY_TIMEOUT",
-                                   "DB_DEBUG",
-                                   "DB_ACQUIRE_TIMEOUT",
-                                   "DB_MAX_WAITERS",
-                                   "DB_IDLE_TIMEOUT",
-                                   "DB_MAX_LIFETIME",
-                                   "DB_CONNECT_TIMEOUT",
-                                   "DB_ERROR_RATE_WARN",
-                                   "DB_LEASE_WARN"};
-  return *names;
 }
 
 }  // namespace aves::config

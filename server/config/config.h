@@ -40,15 +40,18 @@ struct Config {
   absl::Duration health_interval = absl::Seconds(1);
   // How long a shutdown waits for in-flight calls (AVES_SHUTDOWN_GRACE_MS).
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // RPCs slower than this log a warning instead of an info line
+  // (AVES_SLOW_RPC_MS).
+  absl::Duration slow_rpc = absl::Seconds(1);
+  // How often avesd purges expired cache entries; zero: never
+  // (AVES_PURGE_INTERVAL_MS).
+  absl::Duration purge_interval = absl::Minutes(1);
   // The connection pool (DB_* variables; README lists them).
   db::PoolOptions pool;
   // Adjustments made while loading, for the start-up log (e.g. a statement
   // timeout lowered below the query timeout).
   std::vector<std::string> notes;
 };
-
-// Every variable LoadConfig reads, in the order README documents them.
-const std::vector<std::string>& ConfigVariableNames();
 
 // Reads and validates every setting.
 absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup);

@@ -18,6 +18,14 @@
 
 namespace aves::store {
 
+// The columns of an exercise_cache row as the stores read them: ids as text,
+// JSON as text, timestamps as Unix microseconds (independent of the
+// session's TimeZone).
+#define AVES_EXERCISE_COLUMNS                                               \
+  "id::text, user_id::text, exercise_type, difficulty_level, topic, "       \
+  "exercise_data::text, (extract(epoch FROM created_at) * 1000000)::int8, " \
+  "(extract(epoch FROM expires_at) * 1000000)::int8"
+
 struct NamedQuery {
   const char* name;            // prepared-statement name
   const char* sql;             // the text, with $n parameters
@@ -28,9 +36,8 @@ struct NamedQuery {
 // entry that has not expired (a NULL expires_at never expires).
 inline constexpr NamedQuery kLookupExercise{
     "lookup_exercise",
-    "SELECT id, user_id, exercise_type, difficulty_level, topic, "
-    "exercise_data::text, "
-    "created_at, expires_at FROM exercise_cache "
+    "SELECT " AVES_EXERCISE_COLUMNS
+    " FROM exercise_cache "
     "WHERE user_id = $1 AND exercise_type = $2 AND difficulty_level = $3 "
     "AND (expires_at IS NULL OR expires_at > now()) "
     "ORDER BY created_at DESC LIMIT 1",
@@ -39,9 +46,8 @@ inline constexpr NamedQuery kLookupExercise{
 // As kLookupExercise, and $4 topic.
 inline constexpr NamedQuery kLookupExerciseWithTopic{
     "lookup_exercise_with_topic",
-    "SELECT id, user_id, exercise_type, difficulty_level, topic, "
-    "exercise_data::text, "
-    "created_at, expires_at FROM exercise_cache "
+    "SELECT " AVES_EXERCISE_COLUMNS
+    " FROM exercise_cache "
     "WHERE user_id = $1 AND exercise_type = $2 AND difficulty_level = $3 AND "
     "topic = $4 "
     "AND (expires_at IS NULL OR expires_at > now()) "
@@ -127,6 +133,18 @@ inline constexpr NamedQuery kListJobErrors{
     "WHERE job_id = $1 AND created_at <= $2 AND (created_at < $2 OR id < $3) "
     "ORDER BY created_at DESC, id DESC LIMIT $4",
     "idx_batch_job_errors_job"};
+
+// $1 user_id, $2 exercise_type, $3 difficulty_level, $4 topic (NULL for
+// none), $5 exercise_data (JSON text), $6 ttl in microseconds (NULL: never
+// expires). Not index-backed: an insert.
+inline constexpr NamedQuery kInsertExercise{
+    "insert_exercise",
+    "INSERT INTO exercise_cache (user_id, exercise_type, difficulty_level, "
+    "topic, exercise_data, "
+    "expires_at) VALUES ($1, $2, $3, $4, $5::jsonb, now() + $6::int8 * "
+    "interval '1 microsecond') "
+    "RETURNING " AVES_EXERCISE_COLUMNS,
+    ""};
 
 }  // namespace aves::store
 

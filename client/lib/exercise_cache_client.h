@@ -1,0 +1,41 @@
+// ExerciseCacheClient: typed calls of aves.data.v1.ExerciseCacheService.
+// Every call has a deadline; GetExercise (an idempotent read) is retried on
+// UNAVAILABLE with jittered back-off within that deadline; writes never are.
+#ifndef AVES_CLIENT_LIB_EXERCISE_CACHE_CLIENT_H_
+#define AVES_CLIENT_LIB_EXERCISE_CACHE_CLIENT_H_
+
+#include <memory>
+
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+#include <grpcpp/channel.h>
+
+#include "aves/data/v1/exercise_cache.grpc.pb.h"
+
+namespace aves::client {
+
+struct CallOptions {
+  absl::Duration timeout =
+      absl::Seconds(5);  // the deadline of one call, retries included
+  int max_attempts = 3;  // for idempotent reads
+};
+
+class ExerciseCacheClient {
+ public:
+  explicit ExerciseCacheClient(std::shared_ptr<grpc::Channel> channel,
+                               CallOptions options = {});
+
+  absl::StatusOr<data::v1::Exercise> GetExercise(
+      const data::v1::GetExerciseRequest& request);
+  absl::StatusOr<data::v1::Exercise> PutExercise(
+      const data::v1::PutExerciseRequest& request);
+  absl::StatusOr<data::v1::PurgeExpiredResponse> PurgeExpired(int64_t max_rows);
+
+ private:
+  std::unique_ptr<data::v1::ExerciseCacheService::Stub> stub_;
+  CallOptions options_;
+};
+
+}  // namespace aves::client
+
+#endif  // AVES_CLIENT_LIB_EXERCISE_CACHE_CLIENT_H_

@@ -1,0 +1,42 @@
+// AccessLog: one structured line per RPC (method, status code, duration,
+// rows), and a warning instead when the RPC was slower than the threshold.
+// Handlers create one on entry; it logs when it goes out of scope.
+#ifndef AVES_SERVER_HANDLERS_ACCESS_LOG_H_
+#define AVES_SERVER_HANDLERS_ACCESS_LOG_H_
+
+#include <cstdint>
+
+#include <absl/time/clock.h>
+#include <absl/time/time.h>
+#include <grpcpp/support/status.h>
+
+namespace aves::handlers {
+
+class AccessLog {
+ public:
+  // `slow` is the threshold above which the line is a warning.
+  AccessLog(const char* method, absl::Duration slow)
+      : method_(method), slow_(slow), start_(absl::Now()) {}
+  ~AccessLog();
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
+
+  // Records the outcome and passes it through: `return log.Done(status);`
+  grpc::Status Done(grpc::Status status, int64_t rows = 0) {
+    status_ = status;
+    rows_ = rows;
+    return status;
+  }
+
+ private:
+  const char* method_;
+  absl::Duration slow_;
+  absl::Time start_;
+  grpc::Status status_ =
+      grpc::Status(grpc::StatusCode::UNKNOWN, "handler did not finish");
+  int64_t rows_ = 0;
+};
+
+}  // namespace aves::handlers
+
+#endif  // AVES_SERVER_HANDLERS_ACCESS_LOG_H_

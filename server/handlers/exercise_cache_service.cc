@@ -1,0 +1,113 @@
+#include "server/handlers/exercise_cache_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "server/common/status_macros.h"
+#include "server/handlers/access_log.h"
+#include "server/handlers/call_context.h"
+#include "server/handlers/grpc_status.h"
+#include "server/handlers/validation.h"
+
+namespace aves::handlers {
+
+namespace v1 = aves::data::v1;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+// The fields GetExercise and PutExercise share.
+template <typename Request>
+absl::StatusOr<store::ExerciseKey> ValidateKey(const Request& request) {
+  store::ExerciseKey key;
+  RETURN_IF_ERROR(ValidateUuid("user_id", request.user_id(), &key.user_id));
+  RETURN_IF_ERROR(ValidateText("exercise_type", request.exercise_type(),
+                               ExerciseCacheServiceImpl::kMaxExerciseTypeBytes,
+                               true));
+  key.exercise_type = request.exercise_type();
+  RETURN_IF_ERROR(
+      ValidateRange("difficulty_level", request.difficulty_level(), 1, 5));
+  key.difficulty_level = request.difficulty_level();
+  if (request.has_topic()) {
+    RETURN_IF_ERROR(ValidateText("topic", request.topic(),
+                                 ExerciseCacheServiceImpl::kMaxTopicBytes,
+                                 true));
+    key.topic = request.topic();
+  }
+  return key;
+}
+
+void ToProto(const store::ExerciseEntry& entry, v1::Exercise* out) {
+  out->set_id(entry.id);
+  out->set_user_id(entry.user_id);
+  out->set_exercise_type(entry.exercise_type);
+  out->set_difficulty_level(entry.difficulty_level);
+  if (entry.topic.has_value()) out->set_topic(*entry.topic);
+  out->set_exercise_data(entry.exercise_data);
+  *out->mutable_created_at() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(entry.created_at));
+  if (entry.expires_at.has_value()) {
+    *out->mutable_expires_at() = TimeUtil::MicrosecondsToTimestamp(
+        absl::ToUnixMicros(*entry.expires_at));
+  }
+}
+
+}  // namespace
+
+grpc::Status ExerciseCacheServiceImpl::GetExercise(
+    grpc::ServerContext* context, const v1::GetExerciseRequest* request,
+    v1::GetExerciseResponse* response) {
+  AccessLog log("ExerciseCacheService.GetExercise", slow_rpc_);
+  absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
+  if (!key.ok()) return log.Done(ToGrpcStatus(key.status()));
+  absl::StatusOr<store::ExerciseEntry> entry = store_.Lookup(
+      CallContextOf(context, "ExerciseCacheService.GetExercise"), *key);
+  if (!entry.ok()) return log.Done(ToGrpcStatus(entry.status()));
+  ToProto(*entry, response->mutable_exercise());
+  return log.Done(grpc::Status::OK, 1);
+}
+
+grpc::Status ExerciseCacheServiceImpl::PutExercise(
+    grpc::ServerContext* context, const v1::PutExerciseRequest* request,
+    v1::PutExerciseResponse* response) {
+  AccessLog log("ExerciseCacheService.PutExercise", slow_rpc_);
+  store::NewExercise entry;
+  absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
+  if (!key.ok()) return log.Done(ToGrpcStatus(key.status()));
+  entry.key = *std::move(key);
+  absl::Status data = ValidateText("exercise_data", request->exercise_data(),
+                                   kMaxExerciseDataBytes, true);
+  if (!data.ok()) return log.Done(ToGrpcStatus(data));
+  entry.exercise_data = request->exercise_data();
+  if (request->has_ttl()) {
+    const int64_t micros = TimeUtil::DurationToMicroseconds(request->ttl());
+    if (micros <= 0 || micros > int64_t{365} * 24 * 3600 * 1000000) {
+      return log.Done(ToGrpcStatus(
+          InvalidField("ttl", "must be positive and at most 365 days")));
+    }
+    entry.ttl = absl::Microseconds(micros);
+  }
+  absl::StatusOr<store::ExerciseEntry> stored = store_.Put(
+      CallContextOf(context, "ExerciseCacheService.PutExercise"), entry);
+  if (!stored.ok()) return log.Done(ToGrpcStatus(stored.status()));
+  ToProto(*stored, response->mutable_exercise());
+  return log.Done(grpc::Status::OK, 1);
+}
+
+grpc::Status ExerciseCacheServiceImpl::PurgeExpired(
+    grpc::ServerContext* context, const v1::PurgeExpiredRequest* request,
+    v1::PurgeExpiredResponse* response) {
+  AccessLog log("ExerciseCacheService.PurgeExpired", slow_rpc_);
+  if (request->max_rows() < 0) {
+    return log.Done(
+        ToGrpcStatus(InvalidField("max_rows", "must not be negative")));
+  }
+  absl::StatusOr<store::PurgeResult> result = store_.PurgeExpired(
+      CallContextOf(context, "ExerciseCacheService.PurgeExpired"),
+      request->max_rows());
+  if (!result.ok()) return log.Done(ToGrpcStatus(result.status()));
+  response->set_deleted(result->deleted);
+  response->set_batches(result->batches);
+  return log.Done(grpc::Status::OK, result->deleted);
+}
+
+}  // namespace aves::handlers

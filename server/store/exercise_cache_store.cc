@@ -1,0 +1,123 @@
+#include "server/store/exercise_cache_store.h"
+
+#include <absl/status/status.h>
+#include <absl/strings/str_cat.h>
+#include <absl/strings/strip.h>
+#include <pqxx/pqxx>
+
+#include "server/db/errors.h"
+#include "server/store/queries.h"
+
+namespace aves::store {
+namespace {
+
+std::optional<std::string> OptionalText(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return field.as<std::string>();
+}
+
+ExerciseEntry EntryFromRow(const pqxx::row& row) {
+  ExerciseEntry entry;
+  entry.id = row[0].as<std::string>();
+  entry.user_id = row[1].as<std::string>();
+  entry.exercise_type = row[2].as<std::string>();
+  entry.difficulty_level = row[3].as<int>();
+  entry.topic = OptionalText(row[4]);
+  entry.exercise_data = row[5].as<std::string>();
+  entry.created_at = absl::FromUnixMicros(row[6].as<int64_t>());
+  if (!row[7].is_null())
+    entry.expires_at = absl::FromUnixMicros(row[7].as<int64_t>());
+  return entry;
+}
+
+}  // namespace
+
+std::vector<db::PreparedStatement> ExerciseCacheStore::PreparedStatements() {
+  std::vector<db::PreparedStatement> statements;
+  for (const NamedQuery* query : {&kLookupExercise, &kLookupExerciseWithTopic,
+                                  &kPurgeExpiredExercises, &kInsertExercise}) {
+    statements.push_back({query->name, query->sql});
+  }
+  return statements;
+}
+
+absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Lookup(
+    const db::CallContext& context, const ExerciseKey& key) {
+  std::optional<ExerciseEntry> found;
+  absl::Status status = database_.Run(
+      context, db::Access::kRead, [&](pqxx::connection& connection) {
+        pqxx::nontransaction tx(connection);
+        pqxx::result rows =
+            key.topic.has_value()
+                ? tx.exec_prepared(kLookupExerciseWithTopic.name, key.user_id,
+                                   key.exercise_type, key.difficulty_level,
+                                   *key.topic)
+                : tx.exec_prepared(kLookupExercise.name, key.user_id,
+                                   key.exercise_type, key.difficulty_level);
+        found.reset();
+        if (!rows.empty()) found = EntryFromRow(rows[0]);
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  if (!found.has_value()) {
+    return absl::NotFoundError(
+        "no unexpired exercise for this user, type, difficulty and topic");
+  }
+  return *std::move(found);
+}
+
+absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Put(
+    const db::CallContext& context, const NewExercise& entry) {
+  std::optional<int64_t> ttl_micros;
+  if (entry.ttl.has_value()) ttl_micros = absl::ToInt64Microseconds(*entry.ttl);
+  ExerciseEntry stored;
+  absl::Status status = database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+        pqxx::nontransaction tx(connection);  // one statement: autocommit
+        stored = EntryFromRow(tx.exec_prepared(
+            kInsertExercise.name, entry.key.user_id, entry.key.exercise_type,
+            entry.key.difficulty_level, entry.key.topic, entry.exercise_data,
+            ttl_micros)[0]);
+        return absl::OkStatus();
+      });
+  if (!status.ok()) {
+    // Invalid JSON is the caller's mistake: name the field.
+    const std::optional<std::string> sqlstate = db::SqlStateOf(status);
+    if (sqlstate == "22P02" || sqlstate == "22032") {
+      // PostgreSQL's first line says what is wrong ("Token "x" is invalid"
+      // follows).
+      absl::string_view detail = status.message();
+      detail = detail.substr(0, detail.find('\n'));
+      absl::ConsumePrefix(&detail, "ERROR:  ");
+      return absl::InvalidArgumentError(
+          absl::StrCat("exercise_data: not valid JSON (", detail, ")"));
+    }
+    return status;
+  }
+  return stored;
+}
+
+absl::StatusOr<PurgeResult> ExerciseCacheStore::PurgeExpired(
+    const db::CallContext& context, int64_t max_rows) {
+  PurgeResult result;
+  while (max_rows == 0 || result.deleted < max_rows) {
+    const int64_t batch =
+        max_rows == 0 ? kPurgeBatchRows
+                      : std::min(kPurgeBatchRows, max_rows - result.deleted);
+    int64_t deleted = 0;
+    absl::Status status = database_.Run(
+        context, db::Access::kWrite, [&](pqxx::connection& connection) {
+          pqxx::nontransaction tx(connection);  // each batch commits on its own
+          deleted = tx.exec_prepared(kPurgeExpiredExercises.name, batch)
+                        .affected_rows();
+          return absl::OkStatus();
+        });
+    if (!status.ok()) return status;
+    ++result.batches;
+    result.deleted += deleted;
+    if (deleted < batch) break;
+  }
+  return result;
+}
+
+}  // namespace aves::store

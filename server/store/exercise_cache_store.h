@@ -1,0 +1,77 @@
+// ExerciseCacheStore: the exercise_cache table, as plain structs. All its SQL
+// is the named queries of queries.h, prepared once per pooled connection.
+#ifndef AVES_SERVER_STORE_EXERCISE_CACHE_STORE_H_
+#define AVES_SERVER_STORE_EXERCISE_CACHE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+#include "server/db/database.h"
+
+namespace aves::store {
+
+struct ExerciseEntry {
+  std::string id;
+  std::string user_id;
+  std::string exercise_type;
+  int difficulty_level = 0;
+  std::optional<std::string> topic;
+  std::string exercise_data;  // JSON text
+  absl::Time created_at;
+  std::optional<absl::Time> expires_at;  // nullopt: never expires
+};
+
+// What GetExercise looks for.
+struct ExerciseKey {
+  std::string user_id;  // canonical UUID (validated by the caller)
+  std::string exercise_type;
+  int difficulty_level = 0;
+  std::optional<std::string> topic;  // nullopt: any topic
+};
+
+struct NewExercise {
+  ExerciseKey key;
+  std::string exercise_data;          // JSON text
+  std::optional<absl::Duration> ttl;  // nullopt: never expires
+};
+
+struct PurgeResult {
+  int64_t deleted = 0;
+  int batches = 0;
+};
+
+class ExerciseCacheStore {
+ public:
+  // Rows deleted per purge transaction: short transactions, short locks.
+  static constexpr int64_t kPurgeBatchRows = 1000;
+
+  explicit ExerciseCacheStore(db::Database& database) : database_(database) {}
+
+  // The statements this store prepares on every pooled connection.
+  static std::vector<db::PreparedStatement> PreparedStatements();
+
+  // The newest unexpired entry for `key`; NOT_FOUND on a miss.
+  absl::StatusOr<ExerciseEntry> Lookup(const db::CallContext& context,
+                                       const ExerciseKey& key);
+
+  // Stores an entry; INVALID_ARGUMENT naming exercise_data when it is not JSON.
+  absl::StatusOr<ExerciseEntry> Put(const db::CallContext& context,
+                                    const NewExercise& entry);
+
+  // Deletes up to `max_rows` expired entries (0: all), oldest expiry first,
+  // kPurgeBatchRows per transaction.
+  absl::StatusOr<PurgeResult> PurgeExpired(const db::CallContext& context,
+                                           int64_t max_rows);
+
+ private:
+  db::Database& database_;
+};
+
+}  // namespace aves::store
+
+#endif  // AVES_SERVER_STORE_EXERCISE_CACHE_STORE_H_

@@ -1,0 +1,311 @@
+// ExerciseCacheService: the store against a real PostgreSQL, then the RPCs
+// end to end through avesd, the client library and avesctl.
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "client/lib/channel.h"
+#include "client/lib/exercise_cache_client.h"
+#include "server/db/database.h"
+#include "server/store/exercise_cache_store.h"
+#include "tests/support/avesd_process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_database.h"
+
+namespace aves {
+namespace {
+
+using ::aves::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr char kUser[] = "24c9e15e-52af-c47c-225b-757e7bee1f9d";
+
+db::CallContext Call() {
+  db::CallContext context;
+  context.deadline = absl::Now() + absl::Seconds(10);
+  context.holder = "exercise_cache_pgtest";
+  return context;
+}
+
+store::NewExercise Entry(std::optional<std::string> topic, std::string data,
+                         std::optional<absl::Duration> ttl) {
+  store::NewExercise entry;
+  entry.key = {kUser, "term_matching", 3, std::move(topic)};
+  entry.exercise_data = std::move(data);
+  entry.ttl = ttl;
+  return entry;
+}
+
+class ExerciseCacheStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto database = testing::TestDatabase::CreateMigrated("exercise_cache");
+    ASSERT_OK(database);
+    test_database_ = *std::move(database);
+    db::PoolOptions options;
+    options.min_connections = 1;
+    database_ = std::make_unique<db::Database>(
+        test_database_->conninfo(), options,
+        store::ExerciseCacheStore::PreparedStatements());
+    database_->Start();
+    ASSERT_TRUE(database_->pool().WaitUntilReady(absl::Seconds(30)));
+    store_ = std::make_unique<store::ExerciseCacheStore>(*database_);
+    sql_ = test_database_->Connect();
+  }
+  int64_t Count(const std::string& where) {
+    return pqxx::nontransaction(*sql_)
+        .exec("SELECT count(*) FROM exercise_cache WHERE " + where)[0][0]
+        .as<int64_t>();
+  }
+
+  std::unique_ptr<testing::TestDatabase> test_database_;
+  std::unique_ptr<db::Database> database_;
+  std::unique_ptr<store::ExerciseCacheStore> store_;
+  std::unique_ptr<pqxx::connection> sql_;
+};
+
+TEST_F(ExerciseCacheStoreTest, PutThenLookupRoundTrips) {
+  const absl::Time before = absl::Now();
+  absl::StatusOr<store::ExerciseEntry> put = store_->Put(
+      Call(), Entry("birds", R"({"q": "el pico"})", absl::Minutes(10)));
+  ASSERT_OK(put);
+  EXPECT_EQ(put->user_id, kUser);
+  ASSERT_TRUE(put->expires_at.has_value());
+  EXPECT_GT(*put->expires_at, before + absl::Minutes(9));
+  EXPECT_LT(*put->expires_at, absl::Now() + absl::Minutes(11));
+
+  absl::StatusOr<store::ExerciseEntry> got =
+      store_->Lookup(Call(), {kUser, "term_matching", 3, "birds"});
+  ASSERT_OK(got);
+  EXPECT_EQ(got->id, put->id);
+  EXPECT_EQ(got->topic, "birds");
+  EXPECT_EQ(got->exercise_data, R"({"q": "el pico"})");
+  EXPECT_EQ(got->created_at, put->created_at);
+}
+
+TEST_F(ExerciseCacheStoreTest, AMissIsNotFound) {
+  EXPECT_THAT(store_->Lookup(Call(), {kUser, "term_matching", 3, std::nullopt}),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ExerciseCacheStoreTest,
+       ExpiredEntriesAreNotServedAndUnsetTtlNeverExpires) {
+  pqxx::nontransaction(*sql_).exec_params(
+      "INSERT INTO exercise_cache (user_id, exercise_type, difficulty_level, "
+      "exercise_data, "
+      "created_at, expires_at) VALUES ($1, 'term_matching', 3, '{}', now() - "
+      "interval '2 hours', "
+      "now() - interval '1 hour')",
+      std::string(kUser));
+  EXPECT_THAT(store_->Lookup(Call(), {kUser, "term_matching", 3, std::nullopt}),
+              StatusIs(absl::StatusCode::kNotFound));
+  absl::StatusOr<store::ExerciseEntry> forever =
+      store_->Put(Call(), Entry(std::nullopt, "[1, 2]", std::nullopt));
+  ASSERT_OK(forever);
+  EXPECT_FALSE(forever->expires_at.has_value());
+  absl::StatusOr<store::ExerciseEntry> got =
+      store_->Lookup(Call(), {kUser, "term_matching", 3, std::nullopt});
+  ASSERT_OK(got);
+  EXPECT_EQ(got->id, forever->id);
+}
+
+TEST_F(ExerciseCacheStoreTest, TopicFiltersAndTheNewestEntryWins) {
+  absl::StatusOr<store::ExerciseEntry> a =
+      store_->Put(Call(), Entry("a", "{}", std::nullopt));
+  absl::StatusOr<store::ExerciseEntry> b =
+      store_->Put(Call(), Entry("b", "{}", std::nullopt));
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  absl::StatusOr<store::ExerciseEntry> only_a =
+      store_->Lookup(Call(), {kUser, "term_matching", 3, "a"});
+  ASSERT_OK(only_a);
+  EXPECT_EQ(only_a->id, a->id);
+  absl::StatusOr<store::ExerciseEntry> newest =
+      store_->Lookup(Call(), {kUser, "term_matching", 3, std::nullopt});
+  ASSERT_OK(newest);
+  EXPECT_EQ(newest->id, b->id);
+  EXPECT_THAT(store_->Lookup(Call(), {kUser, "term_matching", 3, "c"}),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ExerciseCacheStoreTest, InvalidJsonIsRefusedNamingTheField) {
+  EXPECT_THAT(
+      store_->Put(Call(), Entry(std::nullopt, "{not json", std::nullopt)),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("exercise_data: not valid JSON")));
+  EXPECT_EQ(Count("true"), 0);
+}
+
+TEST_F(ExerciseCacheStoreTest, PurgeDeletesOnlyExpiredEntriesInBatches) {
+  pqxx::nontransaction(*sql_).exec(
+      "INSERT INTO exercise_cache (user_id, exercise_type, difficulty_level, "
+      "exercise_data, "
+      "created_at, expires_at) SELECT gen_random_uuid(), 't', 1, '{}', now() - "
+      "interval '1 day', "
+      "now() - make_interval(secs => i) FROM generate_series(1, 2500) AS i");
+  ASSERT_OK(store_->Put(Call(), Entry(std::nullopt, "{}", absl::Hours(1))));
+  ASSERT_OK(store_->Put(Call(), Entry(std::nullopt, "{}", std::nullopt)));
+
+  absl::StatusOr<store::PurgeResult> some = store_->PurgeExpired(Call(), 100);
+  ASSERT_OK(some);
+  EXPECT_EQ(some->deleted, 100);
+  EXPECT_EQ(some->batches, 1);
+  absl::StatusOr<store::PurgeResult> rest = store_->PurgeExpired(Call(), 0);
+  ASSERT_OK(rest);
+  EXPECT_EQ(rest->deleted, 2400);
+  EXPECT_EQ(rest->batches, 3);  // 1000 + 1000 + 400
+  EXPECT_EQ(Count("true"), 2) << "unexpired and never-expiring entries stay";
+}
+
+// --- Through avesd ---------------------------------------------------------
+
+class ExerciseCacheServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto database = testing::TestDatabase::CreateMigrated("exercise_cache_rpc");
+    ASSERT_OK(database);
+    database_ = *std::move(database);
+    avesd_ = std::make_unique<testing::AvesdProcess>(
+        database_->conninfo(),
+        std::map<std::string, std::string>{{"AVES_PURGE_INTERVAL_MS", "200"}});
+    address_ = avesd_->Address();
+    ASSERT_FALSE(address_.empty()) << avesd_->process().Stderr();
+    ASSERT_THAT(avesd_->WaitForHealth(client::ServingStatus::kServing),
+                testing::IsOkAndHolds(client::ServingStatus::kServing));
+    client_ = std::make_unique<client::ExerciseCacheClient>(
+        client::MakeChannel(address_));
+  }
+  data::v1::PutExerciseRequest ValidPut() {
+    data::v1::PutExerciseRequest request;
+    request.set_user_id(kUser);
+    request.set_exercise_type("visual_discrimination");
+    request.set_difficulty_level(2);
+    request.set_exercise_data(R"({"image": 7})");
+    return request;
+  }
+
+  std::unique_ptr<testing::TestDatabase> database_;
+  std::unique_ptr<testing::AvesdProcess> avesd_;
+  std::string address_;
+  std::unique_ptr<client::ExerciseCacheClient> client_;
+};
+
+TEST_F(ExerciseCacheServiceTest, PutGetAndMiss) {
+  absl::StatusOr<data::v1::Exercise> put = client_->PutExercise(ValidPut());
+  ASSERT_OK(put);
+  EXPECT_FALSE(put->has_expires_at());
+  data::v1::GetExerciseRequest get;
+  get.set_user_id(kUser);
+  get.set_exercise_type("visual_discrimination");
+  get.set_difficulty_level(2);
+  absl::StatusOr<data::v1::Exercise> got = client_->GetExercise(get);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->id(), put->id());
+  EXPECT_EQ(got->exercise_data(), R"({"image": 7})");
+  get.set_difficulty_level(3);
+  EXPECT_THAT(client_->GetExercise(get), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ExerciseCacheServiceTest, EveryBadFieldIsInvalidArgumentNamingIt) {
+  struct Case {
+    const char* field;
+    std::function<void(data::v1::PutExerciseRequest&)> spoil;
+  };
+  const Case cases[] = {
+      {"user_id", [](auto& r) { r.set_user_id("not-a-uuid"); }},
+      {"exercise_type", [](auto& r) { r.set_exercise_type(""); }},
+      {"exercise_type",
+       [](auto& r) { r.set_exercise_type(std::string(101, 'x')); }},
+      {"difficulty_level", [](auto& r) { r.set_difficulty_level(0); }},
+      {"difficulty_level", [](auto& r) { r.set_difficulty_level(6); }},
+      {"topic", [](auto& r) { r.set_topic(std::string(201, 't')); }},
+      {"exercise_data", [](auto& r) { r.set_exercise_data(""); }},
+      {"exercise_data", [](auto& r) { r.set_exercise_data("{oops"); }},
+      {"ttl", [](auto& r) { r.mutable_ttl()->set_seconds(-5); }},
+  };
+  for (const Case& c : cases) {
+    data::v1::PutExerciseRequest request = ValidPut();
+    c.spoil(request);
+    EXPECT_THAT(client_->PutExercise(request),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(std::string(c.field) + ":")))
+        << c.field;
+  }
+  data::v1::GetExerciseRequest get;
+  get.set_user_id(kUser);
+  get.set_exercise_type("t");
+  get.set_difficulty_level(9);
+  EXPECT_THAT(client_->GetExercise(get),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("difficulty_level:")));
+  EXPECT_THAT(
+      client_->PurgeExpired(-1),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_rows:")));
+  auto sql = database_->Connect();
+  EXPECT_EQ(pqxx::nontransaction(*sql)
+                .exec("SELECT count(*) FROM exercise_cache")[0][0]
+                .as<int>(),
+            0)
+      << "nothing half-written";
+}
+
+TEST_F(ExerciseCacheServiceTest, AvesdPurgesExpiredEntriesPeriodically) {
+  auto sql = database_->Connect();
+  pqxx::nontransaction(*sql).exec(
+      "INSERT INTO exercise_cache (user_id, exercise_type, difficulty_level, "
+      "exercise_data, "
+      "created_at, expires_at) SELECT gen_random_uuid(), 't', 1, '{}', now() - "
+      "interval '1 day', "
+      "now() - interval '1 hour' FROM generate_series(1, 50)");
+  int remaining = 50;
+  for (int i = 0; i < 300 && remaining > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    remaining = pqxx::nontransaction(*sql)
+                    .exec("SELECT count(*) FROM exercise_cache")[0][0]
+                    .as<int>();
+  }
+  EXPECT_EQ(remaining, 0);
+  EXPECT_THAT(avesd_->process().Stderr(),
+              HasSubstr("purged 50 expired exercises"));
+}
+
+TEST_F(ExerciseCacheServiceTest, AvesctlCacheCommands) {
+  const std::string addr = "--addr=" + address_;
+  testing::CommandResult put = testing::RunCommand(
+      {AVESCTL_PATH, addr, "cache", "put", std::string("--user=") + kUser,
+       "--type=term_matching", "--difficulty=4", "--topic=beaks",
+       R"(--data={"q": 1})", "--ttl=3600"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_THAT(put.out, HasSubstr("topic             beaks"));
+  testing::CommandResult get =
+      testing::RunCommand({AVESCTL_PATH, addr, "--json", "cache", "get",
+                           std::string("--user=") + kUser,
+                           "--type=term_matching", "--difficulty=4"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_THAT(get.out, HasSubstr(R"("topic": "beaks")"));
+  EXPECT_THAT(get.out, HasSubstr(R"("difficulty_level": 4)"));
+  testing::CommandResult miss = testing::RunCommand(
+      {AVESCTL_PATH, addr, "cache", "get", std::string("--user=") + kUser,
+       "--type=none", "--difficulty=4"});
+  EXPECT_EQ(miss.exit_code, 2);
+  EXPECT_THAT(miss.err, HasSubstr("NOT_FOUND"));
+  testing::CommandResult bad =
+      testing::RunCommand({AVESCTL_PATH, addr, "cache", "get", "--user=x",
+                           "--type=t", "--difficulty=4"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("INVALID_ARGUMENT: user_id"));
+  testing::CommandResult purge = testing::RunCommand(
+      {AVESCTL_PATH, addr, "cache", "purge", "--max-rows=10"});
+  EXPECT_EQ(purge.exit_code, 0) << purge.err;
+  EXPECT_THAT(purge.out, HasSubstr("deleted 0 expired exercises"));
+  testing::CommandResult unknown =
+      testing::RunCommand({AVESCTL_PATH, addr, "cache", "get", "--colour=red"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("unknown option --colour"));
+}
+
+}  // namespace
+}  // namespace aves
