@@ -30,6 +30,8 @@ Commands:
   health [--service=NAME]   Ask the server's grpc.health.v1 service. Prints
                             SERVING or NOT_SERVING; exits 0 only when SERVING.
   pool                      Connection-pool statistics (AdminService.GetPoolStats).
+  verify-indexes            EXPLAIN every index-backed query (custom and generic
+                            plans); exits 1 unless all use their indexes.
   cache get --user=UUID --type=T --difficulty=N [--topic=X]
                             The newest unexpired cached exercise; NOT_FOUND on a miss.
   cache put --user=UUID --type=T --difficulty=N [--topic=X] --data=JSON [--ttl=SECONDS]
@@ -180,6 +182,32 @@ int MigrationsCommand(aves::client::AdminClient& admin, bool json) {
               << (status->schema_current() ? "current" : "NOT current") << "\n";
   }
   return status->schema_current() ? 0 : 3;
+}
+
+int VerifyIndexesCommand(aves::client::AdminClient& admin, bool json) {
+  absl::StatusOr<aves::data::v1::VerifyIndexesResponse> result =
+      admin.VerifyIndexes();
+  if (!result.ok()) return PrintError(result.status());
+  if (json) {
+    PrintJson(*result);
+  } else {
+    std::vector<std::vector<std::string>> rows = {
+        {"query", "plan", "intended index", "plan uses", "result"}};
+    for (const auto& check : result->checks()) {
+      std::string used;
+      for (const std::string& index : check.plan_indexes())
+        used += (used.empty() ? "" : ", ") + index;
+      rows.push_back({check.query(), check.plan_mode(), check.intended_index(),
+                      used.empty() ? "(no index)" : used,
+                      check.passed() ? "pass" : "FAIL"});
+    }
+    PrintTable(rows);
+    std::cout << (result->all_passed()
+                      ? "all queries use their indexes"
+                      : "some queries do not use their indexes")
+              << "\n";
+  }
+  return result->all_passed() ? 0 : 1;
 }
 
 // Fails unless every option given is one of `allowed`.
@@ -354,6 +382,11 @@ int main(int argc, char** argv) {
     aves::client::AdminClient admin(aves::client::MakeChannel(address),
                                     timeout);
     return MigrationsCommand(admin, json);
+  }
+  if (commands[0] == "verify-indexes" && commands.size() == 1) {
+    aves::client::AdminClient admin(aves::client::MakeChannel(address),
+                                    timeout);
+    return VerifyIndexesCommand(admin, json);
   }
   if (commands[0] == "cache" && commands.size() == 2) {
     aves::client::CallOptions call;

@@ -31,4 +31,13 @@ AdminClient::GetMigrationStatus() {
   return response;
 }
 
+absl::StatusOr<v1::VerifyIndexesResponse> AdminClient::VerifyIndexes() {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  v1::VerifyIndexesResponse response;
+  grpc::Status status = stub_->VerifyIndexes(&context, {}, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
 }  // namespace aves::client

@@ -19,6 +19,7 @@ class AdminClient {
 
   absl::StatusOr<data::v1::GetPoolStatsResponse> GetPoolStats();
   absl::StatusOr<data::v1::GetMigrationStatusResponse> GetMigrationStatus();
+  absl::StatusOr<data::v1::VerifyIndexesResponse> VerifyIndexes();
 
  private:
   std::unique_ptr<data::v1::AdminService::Stub> stub_;

@@ -7,6 +7,7 @@
 #include "server/db/migrator.h"
 #include "server/handlers/call_context.h"
 #include "server/handlers/grpc_status.h"
+#include "server/store/index_verification.h"
 
 namespace aves::handlers {
 
@@ -97,6 +98,28 @@ grpc::Status AdminServiceImpl::GetPoolStats(
   response->set_errors_last_minute(stats.errors_last_minute);
   ToProto(stats.acquire_wait, response->mutable_acquire_wait());
   ToProto(stats.query_time, response->mutable_query_time());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::VerifyIndexes(
+    grpc::ServerContext* context, const v1::VerifyIndexesRequest* /*request*/,
+    v1::VerifyIndexesResponse* response) {
+  absl::StatusOr<std::vector<store::IndexCheck>> checks = store::VerifyIndexes(
+      database_, CallContextOf(context, "AdminService.VerifyIndexes"));
+  if (!checks.ok()) return ToGrpcStatus(checks.status());
+  bool all_passed = true;
+  for (const store::IndexCheck& check : *checks) {
+    v1::IndexCheck* out = response->add_checks();
+    out->set_query(check.query);
+    out->set_plan_mode(check.plan_mode);
+    out->set_intended_index(check.intended_index);
+    for (const std::string& index : check.plan_indexes)
+      out->add_plan_indexes(index);
+    out->set_passed(check.passed);
+    out->set_plan(check.plan);
+    all_passed &= check.passed;
+  }
+  response->set_all_passed(all_passed);
   return grpc::Status::OK;
 }
 

@@ -19,6 +19,10 @@ class AdminServiceImpl final : public aves::data::v1::AdminService::Service {
       grpc::ServerContext* context,
       const aves::data::v1::GetMigrationStatusRequest* request,
       aves::data::v1::GetMigrationStatusResponse* response) override;
+  grpc::Status VerifyIndexes(
+      grpc::ServerContext* context,
+      const aves::data::v1::VerifyIndexesRequest* request,
+      aves::data::v1::VerifyIndexesResponse* response) override;
   grpc::Status GetPoolStats(
       grpc::ServerContext* context,
       const aves::data::v1::GetPoolStatsRequest* request,

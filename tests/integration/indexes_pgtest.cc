@@ -8,10 +8,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "server/db/database.h"
 #include "server/db/explain.h"
+#include "server/store/index_verification.h"
 #include "server/store/queries.h"
+#include "tests/support/avesd_process.h"
 #include "tests/support/sample_data.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 
 namespace aves {
@@ -149,54 +153,45 @@ TEST_F(IndexProofTest,
 
 // --- The service's own queries (server/store/queries.h) ---------------------
 
-struct ServiceQueryCase {
-  const store::NamedQuery* query;
-  PlanMode mode;
-};
-
-class ServiceQueryIndexTest
-    : public IndexProofTest,
-      public ::testing::WithParamInterface<ServiceQueryCase> {
- protected:
-  Params ParamsFor(const store::NamedQuery& query) {
-    const std::string name = query.name;
-    const std::string difficulty = std::to_string(keys_->difficulty_level);
-    if (name == store::kLookupExercise.name) {
-      return {keys_->user_id, keys_->exercise_type, difficulty};
-    }
-    if (name == store::kLookupExerciseWithTopic.name) {
-      return {keys_->user_id, keys_->exercise_type, difficulty, keys_->topic};
-    }
-    if (name == store::kPurgeExpiredExercises.name) return {"1000"};
-    if (name == store::kListImageAnnotations.name) {
-      return {keys_->image_id, "0", "2", kMaxUuid, "50"};
-    }
-    if (name == store::kListAnnotationsByStatus.name) {
-      return {"pending", "infinity", kMaxUuid, "50"};
-    }
-    if (name == store::kListJobsByStatuses.name) {
-      return {"{pending,processing}", "infinity", kMaxUuid, "50"};
-    }
-    if (name == store::kListJobsByTypeAndStatuses.name) {
-      return {"{failed,cancelled}", keys_->job_type, "infinity", kMaxUuid,
-              "50"};
-    }
-    if (name == store::kListJobErrors.name) {
-      return {keys_->job_with_errors, "infinity", "9223372036854775807", "50"};
-    }
-    ADD_FAILURE() << "no parameters for " << name;
-    return {};
+// Every index-backed query the stores run, under custom and generic plans:
+// exactly the checks AdminService.VerifyIndexes reports.
+TEST_F(IndexProofTest, VerifyIndexesPassesForEveryServiceQuery) {
+  db::PoolOptions options;
+  options.min_connections = 1;
+  db::Database database(database_->conninfo(), options, {});
+  database.Start();
+  ASSERT_TRUE(database.pool().WaitUntilReady(absl::Seconds(30)));
+  db::CallContext context;
+  context.deadline = absl::Now() + absl::Seconds(60);
+  absl::StatusOr<std::vector<store::IndexCheck>> checks =
+      store::VerifyIndexes(database, context);
+  ASSERT_OK(checks);
+  EXPECT_EQ(checks->size(), 16u) << "8 queries x custom/generic";
+  for (const store::IndexCheck& check : *checks) {
+    SCOPED_TRACE(check.query + " (" + check.plan_mode + ")");
+    EXPECT_TRUE(check.passed) << "wants " << check.intended_index << "\n"
+                              << check.plan;
+    EXPECT_THAT(check.plan, ::testing::Not(::testing::HasSubstr("Seq Scan")));
+    EXPECT_THAT(check.plan, ::testing::Not(::testing::HasSubstr("Hash Join")));
   }
-};
+}
 
-TEST_P(ServiceQueryIndexTest, UsesItsIntendedIndex) {
-  const store::NamedQuery& query = *GetParam().query;
-  QueryPlan plan = Plan(query.sql, ParamsFor(query), GetParam().mode);
-  EXPECT_TRUE(plan.UsesIndex(query.intended_index))
-      << query.name << " uses [" << plan.IndexesUsed() << "]\n"
-      << plan.ToString();
-  EXPECT_FALSE(plan.HasNode("Seq Scan")) << plan.ToString();
-  EXPECT_FALSE(plan.HasNode("Hash Join")) << plan.ToString();
+TEST_F(IndexProofTest, AvesctlVerifyIndexesAnswersThroughAvesd) {
+  testing::AvesdProcess avesd(database_->conninfo());
+  const std::string address = avesd.Address();
+  ASSERT_FALSE(address.empty()) << avesd.process().Stderr();
+  ASSERT_THAT(avesd.WaitForHealth(client::ServingStatus::kServing),
+              testing::IsOkAndHolds(client::ServingStatus::kServing));
+  testing::CommandResult table = testing::RunCommand(
+      {AVESCTL_PATH, "--addr=" + address, "--timeout=60", "verify-indexes"});
+  EXPECT_EQ(table.exit_code, 0) << table.out << table.err;
+  EXPECT_THAT(table.out, ::testing::HasSubstr("all queries use their indexes"));
+  EXPECT_THAT(table.out, ::testing::HasSubstr("list_jobs_by_statuses"));
+  testing::CommandResult json =
+      testing::RunCommand({AVESCTL_PATH, "--addr=" + address, "--timeout=60",
+                           "--json", "verify-indexes"});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, ::testing::HasSubstr("\"all_passed\": true"));
 }
 
 // The per-status lateral form reads each status's range already ordered.
@@ -213,26 +208,6 @@ TEST_F(IndexProofTest, ServiceActiveJobsReadOrderedIndexRangesPerStatus) {
     EXPECT_TRUE(ordered_scan) << plan.ToString();
   }
 }
-
-std::vector<ServiceQueryCase> AllServiceQueries() {
-  std::vector<ServiceQueryCase> cases;
-  for (const store::NamedQuery* query :
-       {&store::kLookupExercise, &store::kLookupExerciseWithTopic,
-        &store::kPurgeExpiredExercises, &store::kListImageAnnotations,
-        &store::kListAnnotationsByStatus, &store::kListJobsByStatuses,
-        &store::kListJobsByTypeAndStatuses, &store::kListJobErrors}) {
-    cases.push_back({query, PlanMode::kCustom});
-    cases.push_back({query, PlanMode::kGeneric});
-  }
-  return cases;
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    AllQueries, ServiceQueryIndexTest, ::testing::ValuesIn(AllServiceQueries()),
-    [](const ::testing::TestParamInfo<ServiceQueryCase>& info) {
-      return std::string(info.param.query->name) +
-             (info.param.mode == PlanMode::kGeneric ? "_generic" : "_custom");
-    });
 
 }  // namespace
 }  // namespace aves
