@@ -10,6 +10,7 @@
 #include <absl/strings/numbers.h>
 
 #include "bench/indexes_bench.h"
+#include "bench/lookup_bench.h"
 #include "bench/pool_bench.h"
 
 namespace {
@@ -24,6 +25,10 @@ Benchmarks:
             SELECT 1 throughput at 1, 8 and 64 threads: through the pool, on
             dedicated connections, and pgbench -M prepared, as ratios.
             --seconds=N per measurement (default 5)  --runs=N (default 3)
+  lookup    GetExercise on 1,000,000 cache rows with random existing keys at 1,
+            16 and 64 concurrent clients: through avesd over gRPC, the same
+            prepared query on libpqxx connections, and pgbench at 8 and 64.
+            --rows=N  --seconds=N per measurement (default 20)  --runs=N (default 1)
   list      This list.
 Every benchmark prints a table; --json prints one JSON object instead.
 )";
@@ -87,6 +92,15 @@ int main(int argc, char** argv) {
     if (flags.values.count("runs"))
       options.runs = static_cast<int>(flags.values["runs"]);
     return Finish(name, aves::bench::RunIndexesBench(options));
+  }
+  if (name == "lookup") {
+    if (!ParseFlags(argc, argv, {"rows", "seconds", "runs"}, &flags)) return 2;
+    aves::bench::LookupBenchOptions options;
+    options.json = flags.json;
+    if (flags.values.count("rows")) options.rows = flags.values["rows"];
+    if (flags.values.count("seconds")) options.duration = absl::Seconds(flags.values["seconds"]);
+    if (flags.values.count("runs")) options.runs = static_cast<int>(flags.values["runs"]);
+    return Finish(name, aves::bench::RunLookupBench(options));
   }
   if (name == "pool") {
     if (!ParseFlags(argc, argv, {"seconds", "runs"}, &flags)) return 2;

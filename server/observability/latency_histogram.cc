@@ -27,6 +27,12 @@ void LatencyHistogram::Record(absl::Duration latency) {
   max_ = std::max(max_, latency);
 }
 
+void LatencyHistogram::Merge(const LatencyHistogram& other) {
+  for (int bucket = 0; bucket < kBuckets; ++bucket) counts_[bucket] += other.counts_[bucket];
+  count_ += other.count_;
+  max_ = std::max(max_, other.max_);
+}
+
 absl::Duration LatencyHistogram::Quantile(double q) const {
   if (count_ == 0) return absl::ZeroDuration();
   const int64_t rank =

@@ -20,6 +20,8 @@ struct LatencySummary {
 class LatencyHistogram {
  public:
   void Record(absl::Duration latency);
+  // Adds every sample of `other`.
+  void Merge(const LatencyHistogram& other);
   LatencySummary Summary() const;
   // The bucket upper edge at quantile q in [0, 1]; zero when empty.
   absl::Duration Quantile(double q) const;

@@ -1,0 +1,24 @@
+// avesbench lookup: GetExercise throughput and latency through avesd over
+// gRPC, versus the same prepared query on libpqxx connections, versus pgbench.
+#ifndef AVES_BENCH_LOOKUP_BENCH_H_
+#define AVES_BENCH_LOOKUP_BENCH_H_
+
+#include <cstdint>
+
+#include <absl/status/status.h>
+#include <absl/time/time.h>
+
+namespace aves::bench {
+
+struct LookupBenchOptions {
+  int64_t rows = 1'000'000;
+  absl::Duration duration = absl::Seconds(20);  // per measurement
+  int runs = 1;                                 // medians of this many
+  bool json = false;
+};
+
+absl::Status RunLookupBench(const LookupBenchOptions& options);
+
+}  // namespace aves::bench
+
+#endif  // AVES_BENCH_LOOKUP_BENCH_H_
