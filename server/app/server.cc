@@ -11,6 +11,7 @@
 
 #include "server/app/health_monitor.h"
 #include "server/app/periodic_task.h"
+#include "server/common/executor.h"
 #include "server/db/database.h"
 #include "server/handlers/admin_service.h"
 #include "server/handlers/exercise_cache_service.h"
@@ -27,6 +28,9 @@ struct AvesServer::Impl {
   std::unique_ptr<handlers::ExerciseCacheServiceImpl> exercise_cache_service;
   std::unique_ptr<PeriodicTask> purge;
   std::unique_ptr<grpc::Server> server;
+  // Declared after `server`, so it is destroyed first: by then Shutdown has
+  // waited for every call, and the queued work it finishes is done.
+  std::unique_ptr<common::Executor> executor;
   std::unique_ptr<HealthMonitor> health_monitor;
   int port = 0;
   absl::Mutex shutdown_mutex;
@@ -54,9 +58,15 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       std::make_unique<handlers::AdminServiceImpl>(*impl->database, migrations);
   impl->exercise_cache =
       std::make_unique<store::ExerciseCacheStore>(*impl->database);
+  // As many threads run database work as there are connections to run it on;
+  // the queue beyond that is bounded like the pool's own wait queue.
+  impl->executor = std::make_unique<common::Executor>(
+      config.pool.max_connections,
+      static_cast<size_t>(config.pool.max_connections +
+                          config.pool.max_waiters));
   impl->exercise_cache_service =
       std::make_unique<handlers::ExerciseCacheServiceImpl>(
-          *impl->exercise_cache, config.slow_rpc);
+          *impl->exercise_cache, *impl->executor, config.slow_rpc);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -15,8 +15,10 @@ namespace aves::handlers {
 class AccessLog {
  public:
   // `slow` is the threshold above which the line is a warning.
-  AccessLog(const char* method, absl::Duration slow)
-      : method_(method), slow_(slow), start_(absl::Now()) {}
+  // `start` is when the call arrived (before any queueing).
+  AccessLog(const char* method, absl::Duration slow,
+            absl::Time start = absl::Now())
+      : method_(method), slow_(slow), start_(start) {}
   ~AccessLog();
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;

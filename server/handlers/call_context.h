@@ -12,7 +12,7 @@
 
 namespace aves::handlers {
 
-inline db::CallContext CallContextOf(grpc::ServerContext* context,
+inline db::CallContext CallContextOf(grpc::ServerContextBase* context,
                                      std::string method) {
   db::CallContext call;
   call.holder = std::move(method);

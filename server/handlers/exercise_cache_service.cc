@@ -53,10 +53,54 @@ void ToProto(const store::ExerciseEntry& entry, v1::Exercise* out) {
 
 }  // namespace
 
-grpc::Status ExerciseCacheServiceImpl::GetExercise(
-    grpc::ServerContext* context, const v1::GetExerciseRequest* request,
+template <typename Work>
+grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::Offload(
+    grpc::CallbackServerContext* context, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!executor_.Post([reactor, work = std::move(work)]() mutable {
+        reactor->Finish(work());
+      })) {
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     "server busy: too many calls queued for the database"));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
+    grpc::CallbackServerContext* context, const v1::GetExerciseRequest* request,
     v1::GetExerciseResponse* response) {
-  AccessLog log("ExerciseCacheService.GetExercise", slow_rpc_);
+  const absl::Time arrived = absl::Now();
+  return Offload(context, [=] {
+    return DoGetExercise(context, arrived, *request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
+    grpc::CallbackServerContext* context, const v1::PutExerciseRequest* request,
+    v1::PutExerciseResponse* response) {
+  const absl::Time arrived = absl::Now();
+  return Offload(context, [=] {
+    return DoPutExercise(context, arrived, *request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PurgeExpired(
+    grpc::CallbackServerContext* context,
+    const v1::PurgeExpiredRequest* request,
+    v1::PurgeExpiredResponse* response) {
+  const absl::Time arrived = absl::Now();
+  return Offload(context, [=] {
+    return DoPurgeExpired(context, arrived, *request, response);
+  });
+}
+
+grpc::Status ExerciseCacheServiceImpl::DoGetExercise(
+    grpc::ServerContextBase* context, absl::Time arrived,
+    const v1::GetExerciseRequest& request_ref,
+    v1::GetExerciseResponse* response) {
+  const v1::GetExerciseRequest* request = &request_ref;
+  AccessLog log("ExerciseCacheService.GetExercise", slow_rpc_, arrived);
   absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
   if (!key.ok()) return log.Done(ToGrpcStatus(key.status()));
   absl::StatusOr<store::ExerciseEntry> entry = store_.Lookup(
@@ -66,10 +110,12 @@ grpc::Status ExerciseCacheServiceImpl::GetExercise(
   return log.Done(grpc::Status::OK, 1);
 }
 
-grpc::Status ExerciseCacheServiceImpl::PutExercise(
-    grpc::ServerContext* context, const v1::PutExerciseRequest* request,
+grpc::Status ExerciseCacheServiceImpl::DoPutExercise(
+    grpc::ServerContextBase* context, absl::Time arrived,
+    const v1::PutExerciseRequest& request_ref,
     v1::PutExerciseResponse* response) {
-  AccessLog log("ExerciseCacheService.PutExercise", slow_rpc_);
+  const v1::PutExerciseRequest* request = &request_ref;
+  AccessLog log("ExerciseCacheService.PutExercise", slow_rpc_, arrived);
   store::NewExercise entry;
   absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
   if (!key.ok()) return log.Done(ToGrpcStatus(key.status()));
@@ -93,10 +139,12 @@ grpc::Status ExerciseCacheServiceImpl::PutExercise(
   return log.Done(grpc::Status::OK, 1);
 }
 
-grpc::Status ExerciseCacheServiceImpl::PurgeExpired(
-    grpc::ServerContext* context, const v1::PurgeExpiredRequest* request,
+grpc::Status ExerciseCacheServiceImpl::DoPurgeExpired(
+    grpc::ServerContextBase* context, absl::Time arrived,
+    const v1::PurgeExpiredRequest& request_ref,
     v1::PurgeExpiredResponse* response) {
-  AccessLog log("ExerciseCacheService.PurgeExpired", slow_rpc_);
+  const v1::PurgeExpiredRequest* request = &request_ref;
+  AccessLog log("ExerciseCacheService.PurgeExpired", slow_rpc_, arrived);
   if (request->max_rows() < 0) {
     return log.Done(
         ToGrpcStatus(InvalidField("max_rows", "must not be negative")));

@@ -1,16 +1,19 @@
-// ExerciseCacheService: validate -> ExerciseCacheStore -> proto.
+// ExerciseCacheService: validate -> ExerciseCacheStore -> proto. Served with
+// gRPC's callback API: each call's (blocking) store work runs on an executor
+// sized to the connection pool, never on gRPC's own threads.
 #ifndef AVES_SERVER_HANDLERS_EXERCISE_CACHE_SERVICE_H_
 #define AVES_SERVER_HANDLERS_EXERCISE_CACHE_SERVICE_H_
 
 #include <absl/time/time.h>
 
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
+#include "server/common/executor.h"
 #include "server/store/exercise_cache_store.h"
 
 namespace aves::handlers {
 
 class ExerciseCacheServiceImpl final
-    : public aves::data::v1::ExerciseCacheService::Service {
+    : public aves::data::v1::ExerciseCacheService::CallbackService {
  public:
   // Limits of the request fields (documented in exercise_cache.proto).
   static constexpr size_t kMaxExerciseTypeBytes = 100;
@@ -18,24 +21,44 @@ class ExerciseCacheServiceImpl final
   static constexpr size_t kMaxExerciseDataBytes = 1 << 20;
 
   ExerciseCacheServiceImpl(store::ExerciseCacheStore& store,
-                           absl::Duration slow_rpc)
-      : store_(store), slow_rpc_(slow_rpc) {}
+                           common::Executor& executor, absl::Duration slow_rpc)
+      : store_(store), executor_(executor), slow_rpc_(slow_rpc) {}
 
-  grpc::Status GetExercise(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* GetExercise(
+      grpc::CallbackServerContext* context,
       const aves::data::v1::GetExerciseRequest* request,
       aves::data::v1::GetExerciseResponse* response) override;
-  grpc::Status PutExercise(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* PutExercise(
+      grpc::CallbackServerContext* context,
       const aves::data::v1::PutExerciseRequest* request,
       aves::data::v1::PutExerciseResponse* response) override;
-  grpc::Status PurgeExpired(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* PurgeExpired(
+      grpc::CallbackServerContext* context,
       const aves::data::v1::PurgeExpiredRequest* request,
       aves::data::v1::PurgeExpiredResponse* response) override;
 
  private:
+  // Runs `work` (returning grpc::Status) on the executor and finishes the call
+  // with its result; RESOURCE_EXHAUSTED when the executor's queue is full.
+  template <typename Work>
+  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* context,
+                                    Work work);
+
+  grpc::Status DoGetExercise(grpc::ServerContextBase* context,
+                             absl::Time arrived,
+                             const aves::data::v1::GetExerciseRequest& request,
+                             aves::data::v1::GetExerciseResponse* response);
+  grpc::Status DoPutExercise(grpc::ServerContextBase* context,
+                             absl::Time arrived,
+                             const aves::data::v1::PutExerciseRequest& request,
+                             aves::data::v1::PutExerciseResponse* response);
+  grpc::Status DoPurgeExpired(
+      grpc::ServerContextBase* context, absl::Time arrived,
+      const aves::data::v1::PurgeExpiredRequest& request,
+      aves::data::v1::PurgeExpiredResponse* response);
+
   store::ExerciseCacheStore& store_;
+  common::Executor& executor_;
   const absl::Duration slow_rpc_;
 };
 
