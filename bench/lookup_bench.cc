@@ -2,16 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <map>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
-#include <regex>
 #include <thread>
 #include <vector>
 
-#include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
 #include <absl/synchronization/notification.h>
 #include <grpcpp/create_channel.h>
@@ -20,6 +17,7 @@
 #include <pqxx/pqxx>
 
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
+#include "bench/pgbench.h"
 #include "bench/report.h"
 #include "server/common/status_macros.h"
 #include "server/db/connection.h"
@@ -48,8 +46,8 @@ struct Measurement {
 // Runs `clients` closed-loop clients for `duration`; each calls
 // body(client_index, key) and the latencies are merged.
 template <typename Body>
-Measurement ClosedLoop(int clients, absl::Duration duration, const std::vector<Key>& keys,
-                       Body& body) {
+Measurement ClosedLoop(int clients, absl::Duration duration,
+                       const std::vector<Key>& keys, Body& body) {
   std::atomic<bool> stop{false};
   std::atomic<int64_t> requests{0}, errors{0};
   std::mutex merge_mutex;
@@ -96,20 +94,24 @@ struct GrpcLookups {
     for (int i = 0; i < (clients + 7) / 8; ++i) {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      args.SetInt("aves.bench.channel", i);  // distinct args: distinct connections
-      stubs.push_back(data::v1::ExerciseCacheService::NewStub(
-          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+      args.SetInt("aves.bench.channel",
+                  i);  // distinct args: distinct connections
+      stubs.push_back(
+          data::v1::ExerciseCacheService::NewStub(grpc::CreateCustomChannel(
+              address, grpc::InsecureChannelCredentials(), args)));
     }
   }
   bool Call(int client, const Key& key) {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
     data::v1::GetExerciseRequest request;
     request.set_user_id(key.user_id);
     request.set_exercise_type(key.exercise_type);
     request.set_difficulty_level(key.difficulty_level);
     data::v1::GetExerciseResponse response;
-    grpc::Status status = stubs[client / 8]->GetExercise(&context, request, &response);
+    grpc::Status status =
+        stubs[client / 8]->GetExercise(&context, request, &response);
     return status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND;
   }
 };
@@ -121,44 +123,23 @@ struct DirectLookups {
     for (int i = 0; i < clients; ++i) {
       connections.push_back(std::make_unique<pqxx::connection>(
           db::WithApplicationName(conninfo, "avesbench-direct")));
-      connections.back()->prepare(store::kLookupExercise.name, store::kLookupExercise.sql);
+      connections.back()->prepare(store::kLookupExercise.name,
+                                  store::kLookupExercise.sql);
     }
   }
   bool Call(int client, const Key& key) {
     pqxx::nontransaction tx(*connections[client]);
-    tx.exec_prepared(store::kLookupExercise.name, key.user_id, key.exercise_type,
-                     key.difficulty_level);
+    tx.exec_prepared(store::kLookupExercise.name, key.user_id,
+                     key.exercise_type, key.difficulty_level);
     return true;
   }
 };
 
-std::string PgBin() {
-  const char* bin = std::getenv("AVES_PG_BIN");
-  return std::string(bin != nullptr ? bin : "/usr/lib/postgresql/15/bin");
-}
-
-absl::StatusOr<double> Pgbench(const std::string& conninfo, const std::string& script, int clients,
-                               absl::Duration duration) {
-  testing::CommandResult result = testing::RunCommand(
-      {PgBin() + "/pgbench", "-n", "-M", "prepared", "-c", std::to_string(clients), "-j",
-       std::to_string(std::min(clients, 2)), "-T",
-       std::to_string(std::max<int64_t>(1, absl::ToInt64Seconds(duration))), "-f", script,
-       conninfo},
-      {}, duration + absl::Seconds(60));
-  static const auto* kTps = new std::regex(R"(tps = ([0-9.]+) \(without initial connection)");
-  std::smatch match;
-  if (result.exit_code != 0 || !std::regex_search(result.out, match, *kTps)) {
-    return absl::InternalError(absl::StrCat("pgbench failed: ", result.err, result.out));
-  }
-  double tps = 0;
-  absl::SimpleAtod(match[1].str(), &tps);
-  return tps;
-}
-
 }  // namespace
 
 absl::Status RunLookupBench(const LookupBenchOptions& options) {
-  ASSIGN_OR_RETURN(auto database, testing::TestDatabase::CreateMigrated("bench_lookup"));
+  ASSIGN_OR_RETURN(auto database,
+                   testing::TestDatabase::CreateMigrated("bench_lookup"));
   const std::string conninfo = database->conninfo();
   std::vector<Key> keys;
   {
@@ -170,21 +151,28 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     shape.payload_bytes = 300;
     shape.annotation_rows = shape.job_rows = shape.error_rows = 0;
     std::cerr << "loading " << options.rows << " exercise_cache rows...\n";
-    ASSIGN_OR_RETURN(testing::SampleKeys ignored, testing::LoadSampleData(*connection, shape));
+    ASSIGN_OR_RETURN(testing::SampleKeys ignored,
+                     testing::LoadSampleData(*connection, shape));
     (void)ignored;
     try {
       // 10,000 existing keys (some only expired: a miss is a valid answer),
       // also as a table pgbench can draw from.
       pqxx::nontransaction tx(*connection);
-      tx.exec("CREATE TABLE bench_keys AS SELECT row_number() OVER () AS n, user_id, "
-              "exercise_type, difficulty_level FROM (SELECT DISTINCT ON (user_id) user_id, "
-              "exercise_type, difficulty_level FROM exercise_cache ORDER BY user_id, random() "
-              "LIMIT 10000) k");
+      tx.exec(
+          "CREATE TABLE bench_keys AS SELECT row_number() OVER () AS n, "
+          "user_id, "
+          "exercise_type, difficulty_level FROM (SELECT DISTINCT ON (user_id) "
+          "user_id, "
+          "exercise_type, difficulty_level FROM exercise_cache ORDER BY "
+          "user_id, random() "
+          "LIMIT 10000) k");
       tx.exec("ALTER TABLE bench_keys ADD PRIMARY KEY (n)");
       tx.exec("ANALYZE bench_keys");
       for (const pqxx::row& row :
-           tx.exec("SELECT user_id::text, exercise_type, difficulty_level FROM bench_keys")) {
-        keys.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int>()});
+           tx.exec("SELECT user_id::text, exercise_type, difficulty_level FROM "
+                   "bench_keys")) {
+        keys.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
+                        row[2].as<int>()});
       }
     } catch (...) {
       return db::StatusFromCurrentException("preparing lookup keys");
@@ -200,13 +188,15 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
   }
   const std::string script = testing::MakeTempDir() + "/lookup.sql";
   std::ofstream(script) << "\\set k random(1, " << keys.size() << ")\n"
-                        << "SELECT e.* FROM bench_keys k CROSS JOIN LATERAL (" << lookup
-                        << ") e WHERE k.n = :k;\n";
+                        << "SELECT e.* FROM bench_keys k CROSS JOIN LATERAL ("
+                        << lookup << ") e WHERE k.n = :k;\n";
 
   testing::AvesdProcess avesd(conninfo);
   const std::string address = avesd.Address();
-  if (address.empty() || !avesd.WaitForHealth(client::ServingStatus::kServing).ok()) {
-    return absl::UnavailableError("avesd did not start: " + avesd.process().Stderr());
+  if (address.empty() ||
+      !avesd.WaitForHealth(client::ServingStatus::kServing).ok()) {
+    return absl::UnavailableError("avesd did not start: " +
+                                  avesd.process().Stderr());
   }
 
   Report report("lookup");
@@ -215,18 +205,22 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
   auto median_of = [&](auto measure) {
     std::vector<Measurement> samples;
     for (int run = 0; run < options.runs; ++run) samples.push_back(measure());
-    std::sort(samples.begin(), samples.end(), [](const Measurement& a, const Measurement& b) {
-      return a.requests_per_second < b.requests_per_second;
-    });
+    std::sort(samples.begin(), samples.end(),
+              [](const Measurement& a, const Measurement& b) {
+                return a.requests_per_second < b.requests_per_second;
+              });
     return samples[samples.size() / 2];
   };
   auto add = [&](const std::string& path, const std::string& label, int clients,
                  const Measurement& m) {
-    report.Add(absl::StrCat(path, "_", clients, "_rps"), m.requests_per_second, "requests/s");
+    report.Add(absl::StrCat(path, "_", clients, "_rps"), m.requests_per_second,
+               "requests/s");
     report.Add(absl::StrCat(path, "_", clients, "_p50_ms"), m.p50_ms, "ms");
     report.Add(absl::StrCat(path, "_", clients, "_p99_ms"), m.p99_ms, "ms");
-    table.push_back({label, std::to_string(clients), FormatNumber(m.requests_per_second),
-                     FormatNumber(m.p50_ms), FormatNumber(m.p99_ms), std::to_string(m.errors)});
+    table.push_back({label, std::to_string(clients),
+                     FormatNumber(m.requests_per_second),
+                     FormatNumber(m.p50_ms), FormatNumber(m.p99_ms),
+                     std::to_string(m.errors)});
   };
   std::map<int, double> grpc_rps;
   for (int clients : {1, 16, 64}) {
@@ -239,7 +233,8 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
       return ClosedLoop(clients, options.duration, keys, lookups);
     });
     add("grpc", "GetExercise through avesd (gRPC)", clients, grpc);
-    add("direct", "same prepared query, libpqxx connection per client", clients, direct);
+    add("direct", "same prepared query, libpqxx connection per client", clients,
+        direct);
     report.AddRatio(absl::StrCat("grpc_vs_direct_", clients),
                     grpc.requests_per_second / direct.requests_per_second);
     grpc_rps[clients] = grpc.requests_per_second;
@@ -248,14 +243,16 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
   for (int clients : {8, 64}) {
     std::vector<double> samples;
     for (int run = 0; run < options.runs; ++run) {
-      ASSIGN_OR_RETURN(double tps, Pgbench(conninfo, script, clients, options.duration));
+      ASSIGN_OR_RETURN(double tps, RunPgbench(conninfo, {"-f", script}, clients,
+                                              options.duration));
       samples.push_back(tps);
     }
     const double tps = Median(samples);
     pgbench_peak = std::max(pgbench_peak, tps);
     report.Add(absl::StrCat("pgbench_", clients, "_tps"), tps, "lookups/s");
     table.push_back({"pgbench -M prepared (lookup joined to a key table)",
-                     std::to_string(clients), FormatNumber(tps), "-", "-", "-"});
+                     std::to_string(clients), FormatNumber(tps), "-", "-",
+                     "-"});
   }
   report.Add("pgbench_peak_tps", pgbench_peak, "lookups/s");
   report.AddRatio("grpc_64_vs_pgbench_peak", grpc_rps[64] / pgbench_peak);

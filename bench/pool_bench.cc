@@ -4,15 +4,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <thread>
 #include <vector>
 
-#include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
 #include <absl/synchronization/notification.h>
 #include <pqxx/pqxx>
 
+#include "bench/pgbench.h"
 #include "bench/report.h"
 #include "server/common/status_macros.h"
 #include "server/db/connection.h"
@@ -94,39 +93,6 @@ struct DedicatedSelectOne {
   }
 };
 
-// pgbench's "tps = N (without initial connection time)".
-absl::StatusOr<double> Pgbench(const std::string& conninfo,
-                               const std::vector<std::string>& args,
-                               int clients, absl::Duration duration) {
-  const char* bin = std::getenv("AVES_PG_BIN");
-  std::vector<std::string> argv = {
-      std::string(bin != nullptr ? bin : "/usr/lib/postgresql/15/bin") +
-          "/pgbench",
-      "-n",
-      "-M",
-      "prepared",
-      "-c",
-      std::to_string(clients),
-      "-j",
-      std::to_string(std::min(clients, 2)),
-      "-T",
-      std::to_string(std::max<int64_t>(1, absl::ToInt64Seconds(duration)))};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back(conninfo);
-  testing::CommandResult result =
-      testing::RunCommand(argv, {}, duration + absl::Seconds(60));
-  static const auto* kTps =
-      new std::regex(R"(tps = ([0-9.]+) \(without initial connection)");
-  std::smatch match;
-  if (result.exit_code != 0 || !std::regex_search(result.out, match, *kTps)) {
-    return absl::InternalError(
-        absl::StrCat("pgbench failed: ", result.err, result.out));
-  }
-  double tps = 0;
-  absl::SimpleAtod(match[1].str(), &tps);
-  return tps;
-}
-
 }  // namespace
 
 absl::Status RunPoolBench(const PoolBenchOptions& options) {
@@ -135,18 +101,8 @@ absl::Status RunPoolBench(const PoolBenchOptions& options) {
   const std::string conninfo = database->conninfo();
   const std::string script = testing::MakeTempDir() + "/select1.sql";
   std::ofstream(script) << "SELECT 1;\n";
-  {
-    // pgbench -S needs its tables (scale 1: 100,000 accounts).
-    testing::CommandResult init =
-        testing::RunCommand({std::string(std::getenv("AVES_PG_BIN")
-                                             ? std::getenv("AVES_PG_BIN")
-                                             : "/usr/lib/postgresql/15/bin") +
-                                 "/pgbench",
-                             "-i", "-q", "-s", "1", conninfo},
-                            {}, absl::Seconds(300));
-    if (init.exit_code != 0)
-      return absl::InternalError("pgbench -i failed: " + init.err);
-  }
+  // pgbench -S needs its tables (scale 1: 100,000 accounts).
+  RETURN_IF_ERROR(InitPgbench(conninfo, 1));
 
   db::PoolOptions pool_options;  // the defaults: max 20, min 5
   db::Database pooled(conninfo, pool_options, {{kSelectOne, "SELECT 1"}});
@@ -192,11 +148,11 @@ absl::Status RunPoolBench(const PoolBenchOptions& options) {
     });
     std::vector<double> pgbench_samples, pgbench_s_samples;
     for (int run = 0; run < options.runs; ++run) {
-      ASSIGN_OR_RETURN(double tps, Pgbench(conninfo, {"-f", script}, threads,
-                                           options.duration));
+      ASSIGN_OR_RETURN(double tps, RunPgbench(conninfo, {"-f", script}, threads,
+                                              options.duration));
       pgbench_samples.push_back(tps);
       ASSIGN_OR_RETURN(double tps_s,
-                       Pgbench(conninfo, {"-S"}, threads, options.duration));
+                       RunPgbench(conninfo, {"-S"}, threads, options.duration));
       pgbench_s_samples.push_back(tps_s);
     }
     const double pgbench_qps = Median(pgbench_samples);
