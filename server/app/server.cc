@@ -73,6 +73,17 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address,
                            grpc::InsecureServerCredentials(), &impl->port);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  // Keepalive: ping idle connections every minute and drop peers that do not
+  // answer within 20 s. Clients (client/lib) ping every 30 s; gRPC servers
+  // refuse pings more often than every 5 minutes by default (GOAWAY
+  // "too_many_pings"), so permit them down to every 20 s.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.RegisterService(impl->admin_service.get());
   builder.RegisterService(impl->exercise_cache_service.get());
   impl->server = builder.BuildAndStart();

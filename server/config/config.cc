@@ -167,6 +167,10 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   ASSIGN_OR_RETURN(config.purge_interval,
                    ReadMillis(lookup, "AVES_PURGE_INTERVAL_MS",
                               config.purge_interval, 0, 86'400'000));
+  ASSIGN_OR_RETURN(int64_t max_message,
+                   ReadInt(lookup, "AVES_MAX_MESSAGE_BYTES",
+                           config.max_message_bytes, 64 << 10, 1 << 30));
+  config.max_message_bytes = static_cast<int>(max_message);
   ASSIGN_OR_RETURN(config.pool, LoadPoolOptions(lookup, config.notes));
   return config;
 }

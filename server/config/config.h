@@ -46,6 +46,8 @@ struct Config {
   // How often avesd purges expired cache entries; zero: never
   // (AVES_PURGE_INTERVAL_MS).
   absl::Duration purge_interval = absl::Minutes(1);
+  // Largest request or response message, bytes (AVES_MAX_MESSAGE_BYTES).
+  int max_message_bytes = 4 << 20;
   // The connection pool (DB_* variables; README lists them).
   db::PoolOptions pool;
   // Adjustments made while loading, for the start-up log (e.g. a statement

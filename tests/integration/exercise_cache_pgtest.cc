@@ -252,6 +252,20 @@ TEST_F(ExerciseCacheServiceTest, EveryBadFieldIsInvalidArgumentNamingIt) {
       << "nothing half-written";
 }
 
+TEST_F(ExerciseCacheServiceTest, OversizedPayloadsAreRefused) {
+  // Above the field's limit: the handler names the field.
+  data::v1::PutExerciseRequest big = ValidPut();
+  big.set_exercise_data("\"" + std::string(1 << 20, 'x') + "\"");
+  EXPECT_THAT(client_->PutExercise(big),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("exercise_data: longer than")));
+  // Above AVES_MAX_MESSAGE_BYTES (4 MiB): gRPC refuses the message itself.
+  data::v1::PutExerciseRequest huge = ValidPut();
+  huge.set_exercise_data("\"" + std::string(5 << 20, 'x') + "\"");
+  EXPECT_THAT(client_->PutExercise(huge),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
 TEST_F(ExerciseCacheServiceTest, AvesdPurgesExpiredEntriesPeriodically) {
   auto sql = database_->Connect();
   pqxx::nontransaction(*sql).exec(

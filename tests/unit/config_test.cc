@@ -71,6 +71,30 @@ TEST(ConfigTest, RejectsOutOfRangeNamingTheVariable) {
                        HasSubstr("AVES_HEALTH_INTERVAL_MS")));
 }
 
+TEST(ConfigTest, ServingSettings) {
+  absl::StatusOr<Config> defaults = LoadConfig(Fake({}));
+  ASSERT_OK(defaults);
+  EXPECT_EQ(defaults->slow_rpc, absl::Seconds(1));
+  EXPECT_EQ(defaults->purge_interval, absl::Minutes(1));
+  EXPECT_EQ(defaults->max_message_bytes, 4 << 20);
+  absl::StatusOr<Config> set =
+      LoadConfig(Fake({{"AVES_SLOW_RPC_MS", "250"},
+                       {"AVES_PURGE_INTERVAL_MS", "0"},
+                       {"AVES_MAX_MESSAGE_BYTES", "1048576"}}));
+  ASSERT_OK(set);
+  EXPECT_EQ(set->slow_rpc, absl::Milliseconds(250));
+  EXPECT_EQ(set->purge_interval, absl::ZeroDuration());
+  EXPECT_EQ(set->max_message_bytes, 1 << 20);
+  for (const char* name : {"AVES_SLOW_RPC_MS", "AVES_PURGE_INTERVAL_MS",
+                           "AVES_MAX_MESSAGE_BYTES"}) {
+    EXPECT_THAT(LoadConfig(Fake({{name, "-1"}})),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(name)));
+  }
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_MAX_MESSAGE_BYTES", "100"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AVES_MAX_MESSAGE_BYTES")));
+}
+
 TEST(ConfigTest, RejectsListenWithoutPort) {
   EXPECT_THAT(
       LoadConfig(Fake({{"AVES_LISTEN", "localhost"}})),
