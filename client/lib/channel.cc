@@ -4,6 +4,9 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
 namespace aves::client {
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
@@ -17,8 +20,30 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+  absl::Status result(static_cast<absl::StatusCode>(status.error_code()),
                       status.error_message());
+  google::rpc::Status rich;
+  if (!status.error_details().empty() &&
+      rich.ParseFromString(status.error_details())) {
+    for (const google::protobuf::Any& detail : rich.details()) {
+      result.SetPayload(detail.type_url(), absl::Cord(detail.value()));
+    }
+  }
+  return result;
+}
+
+std::vector<std::pair<std::string, std::string>> FieldViolations(
+    const absl::Status& status) {
+  std::vector<std::pair<std::string, std::string>> violations;
+  absl::optional<absl::Cord> payload =
+      status.GetPayload("type.googleapis.com/google.rpc.BadRequest");
+  google::rpc::BadRequest details;
+  if (payload.has_value() && details.ParseFromString(std::string(*payload))) {
+    for (const auto& violation : details.field_violations()) {
+      violations.emplace_back(violation.field(), violation.description());
+    }
+  }
+  return violations;
 }
 
 }  // namespace aves::client

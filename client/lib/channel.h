@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <absl/status/status.h>
 #include <grpcpp/channel.h>
@@ -18,8 +20,15 @@ inline constexpr char kDefaultAddress[] = "localhost:50051";
 // An insecure channel to `address` with keepalive set (TLS comes later).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 
-// grpc::Status -> absl::Status (the codes share numbering).
+// grpc::Status -> absl::Status (the codes share numbering). Rich-error
+// details (google.rpc.Status in grpc-status-details-bin) become payloads
+// keyed by their type URL.
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// The (field, description) pairs of a google.rpc.BadRequest carried by
+// `status`: which request fields the server refused and why.
+std::vector<std::pair<std::string, std::string>> FieldViolations(
+    const absl::Status& status);
 
 }  // namespace aves::client
 

@@ -12,7 +12,13 @@
 
 namespace aves::handlers {
 
-// INVALID_ARGUMENT "field: problem".
+// Payload key of a serialized google.rpc.BadRequest on an absl::Status; the
+// gRPC conversion sends it to clients as a rich-error detail.
+inline constexpr char kBadRequestPayload[] =
+    "type.googleapis.com/google.rpc.BadRequest";
+
+// INVALID_ARGUMENT "field: problem", carrying a google.rpc.BadRequest that
+// names the field.
 absl::Status InvalidField(absl::string_view field, absl::string_view problem);
 
 // True for 8-4-4-4-12 hex digits (either case).

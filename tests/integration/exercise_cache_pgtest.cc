@@ -234,6 +234,13 @@ TEST_F(ExerciseCacheServiceTest, EveryBadFieldIsInvalidArgumentNamingIt) {
                          HasSubstr(std::string(c.field) + ":")))
         << c.field;
   }
+  // The client library reads the google.rpc.BadRequest detail too.
+  data::v1::PutExerciseRequest bad_user = ValidPut();
+  bad_user.set_user_id("42");
+  absl::StatusOr<data::v1::Exercise> refused = client_->PutExercise(bad_user);
+  ASSERT_FALSE(refused.ok());
+  ASSERT_EQ(client::FieldViolations(refused.status()).size(), 1u);
+  EXPECT_EQ(client::FieldViolations(refused.status())[0].first, "user_id");
   data::v1::GetExerciseRequest get;
   get.set_user_id(kUser);
   get.set_exercise_type("t");
