@@ -98,8 +98,10 @@ int main(int argc, char** argv) {
     aves::bench::LookupBenchOptions options;
     options.json = flags.json;
     if (flags.values.count("rows")) options.rows = flags.values["rows"];
-    if (flags.values.count("seconds")) options.duration = absl::Seconds(flags.values["seconds"]);
-    if (flags.values.count("runs")) options.runs = static_cast<int>(flags.values["runs"]);
+    if (flags.values.count("seconds"))
+      options.duration = absl::Seconds(flags.values["seconds"]);
+    if (flags.values.count("runs"))
+      options.runs = static_cast<int>(flags.values["runs"]);
     return Finish(name, aves::bench::RunLookupBench(options));
   }
   if (name == "pool") {

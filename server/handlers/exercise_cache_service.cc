@@ -72,7 +72,7 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
     v1::GetExerciseResponse* response) {
   const absl::Time arrived = absl::Now();
   return Offload(context, [=] {
-    return DoGetExercise(context, arrived, *request, response);
+    return DoGetExercise(context, arrived, request, response);
   });
 }
 
@@ -81,7 +81,7 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
     v1::PutExerciseResponse* response) {
   const absl::Time arrived = absl::Now();
   return Offload(context, [=] {
-    return DoPutExercise(context, arrived, *request, response);
+    return DoPutExercise(context, arrived, request, response);
   });
 }
 
@@ -91,15 +91,13 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PurgeExpired(
     v1::PurgeExpiredResponse* response) {
   const absl::Time arrived = absl::Now();
   return Offload(context, [=] {
-    return DoPurgeExpired(context, arrived, *request, response);
+    return DoPurgeExpired(context, arrived, request, response);
   });
 }
 
 grpc::Status ExerciseCacheServiceImpl::DoGetExercise(
     grpc::ServerContextBase* context, absl::Time arrived,
-    const v1::GetExerciseRequest& request_ref,
-    v1::GetExerciseResponse* response) {
-  const v1::GetExerciseRequest* request = &request_ref;
+    const v1::GetExerciseRequest* request, v1::GetExerciseResponse* response) {
   AccessLog log("ExerciseCacheService.GetExercise", slow_rpc_, arrived);
   absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
   if (!key.ok()) return log.Done(ToGrpcStatus(key.status()));
@@ -112,9 +110,7 @@ grpc::Status ExerciseCacheServiceImpl::DoGetExercise(
 
 grpc::Status ExerciseCacheServiceImpl::DoPutExercise(
     grpc::ServerContextBase* context, absl::Time arrived,
-    const v1::PutExerciseRequest& request_ref,
-    v1::PutExerciseResponse* response) {
-  const v1::PutExerciseRequest* request = &request_ref;
+    const v1::PutExerciseRequest* request, v1::PutExerciseResponse* response) {
   AccessLog log("ExerciseCacheService.PutExercise", slow_rpc_, arrived);
   store::NewExercise entry;
   absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
@@ -141,9 +137,8 @@ grpc::Status ExerciseCacheServiceImpl::DoPutExercise(
 
 grpc::Status ExerciseCacheServiceImpl::DoPurgeExpired(
     grpc::ServerContextBase* context, absl::Time arrived,
-    const v1::PurgeExpiredRequest& request_ref,
+    const v1::PurgeExpiredRequest* request,
     v1::PurgeExpiredResponse* response) {
-  const v1::PurgeExpiredRequest* request = &request_ref;
   AccessLog log("ExerciseCacheService.PurgeExpired", slow_rpc_, arrived);
   if (request->max_rows() < 0) {
     return log.Done(

@@ -46,15 +46,15 @@ class ExerciseCacheServiceImpl final
 
   grpc::Status DoGetExercise(grpc::ServerContextBase* context,
                              absl::Time arrived,
-                             const aves::data::v1::GetExerciseRequest& request,
+                             const aves::data::v1::GetExerciseRequest* request,
                              aves::data::v1::GetExerciseResponse* response);
   grpc::Status DoPutExercise(grpc::ServerContextBase* context,
                              absl::Time arrived,
-                             const aves::data::v1::PutExerciseRequest& request,
+                             const aves::data::v1::PutExerciseRequest* request,
                              aves::data::v1::PutExerciseResponse* response);
   grpc::Status DoPurgeExpired(
       grpc::ServerContextBase* context, absl::Time arrived,
-      const aves::data::v1::PurgeExpiredRequest& request,
+      const aves::data::v1::PurgeExpiredRequest* request,
       aves::data::v1::PurgeExpiredResponse* response);
 
   store::ExerciseCacheStore& store_;

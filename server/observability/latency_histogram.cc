@@ -28,7 +28,8 @@ void LatencyHistogram::Record(absl::Duration latency) {
 }
 
 void LatencyHistogram::Merge(const LatencyHistogram& other) {
-  for (int bucket = 0; bucket < kBuckets; ++bucket) counts_[bucket] += other.counts_[bucket];
+  for (int bucket = 0; bucket < kBuckets; ++bucket)
+    counts_[bucket] += other.counts_[bucket];
   count_ += other.count_;
   max_ = std::max(max_, other.max_);
 }
