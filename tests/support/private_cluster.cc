@@ -11,8 +11,14 @@
 namespace aves::testing {
 
 absl::StatusOr<std::unique_ptr<PrivateCluster>> PrivateCluster::Create() {
-  std::unique_ptr<PrivateCluster> cluster(
-      new PrivateCluster(MakeTempDir() + "/pg"));
+  const std::string dir = MakeTempDir();
+  // mkdtemp makes it 0700; the cluster's unprivileged owner must reach into
+  // it, or scripts/pg falls back to /var/tmp.
+  namespace fs = std::filesystem;
+  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read |
+                           fs::perms::group_exec | fs::perms::others_read |
+                           fs::perms::others_exec);
+  std::unique_ptr<PrivateCluster> cluster(new PrivateCluster(dir + "/pg"));
   absl::Status started = cluster->Start();
   if (!started.ok()) return started;
   return cluster;
@@ -21,6 +27,11 @@ absl::StatusOr<std::unique_ptr<PrivateCluster>> PrivateCluster::Create() {
 PrivateCluster::~PrivateCluster() {
   (void)Stop();
   std::error_code ignored;
+  // If scripts/pg had to put the cluster elsewhere, home_ is a symlink to it.
+  if (std::filesystem::is_symlink(home_, ignored)) {
+    std::filesystem::remove_all(std::filesystem::read_symlink(home_, ignored),
+                                ignored);
+  }
   std::filesystem::remove_all(std::filesystem::path(home_).parent_path(),
                               ignored);
 }
