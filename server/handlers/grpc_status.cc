@@ -1,29 +1,33 @@
 #include "server/handlers/grpc_status.h"
 
+#include <optional>
 #include <string>
 
-#include <absl/strings/match.h>
+#include <absl/strings/strip.h>
 
+#include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "server/common/field_error.h"
 
 namespace aves::handlers {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  google::rpc::Status rich;
-  status.ForEachPayload(
-      [&rich](absl::string_view type_url, const absl::Cord& value) {
-        if (!absl::StartsWith(type_url, "type.googleapis.com/"))
-          return;  // internal payloads stay
-        google::protobuf::Any* detail = rich.add_details();
-        detail->set_type_url(std::string(type_url));
-        detail->set_value(std::string(value));
-      });
   const auto code = static_cast<grpc::StatusCode>(status.code());
   const std::string message(status.message());
-  if (rich.details_size() == 0) return grpc::Status(code, message);
+  const std::optional<std::string> field = common::FieldOf(status);
+  if (!field.has_value()) return grpc::Status(code, message);
+  google::rpc::BadRequest bad_request;
+  google::rpc::BadRequest::FieldViolation* violation =
+      bad_request.add_field_violations();
+  violation->set_field(*field);
+  absl::string_view description = message;
+  absl::ConsumePrefix(&description, *field + ": ");
+  violation->set_description(std::string(description));
+  google::rpc::Status rich;
   rich.set_code(static_cast<int>(status.code()));
   rich.set_message(message);
+  rich.add_details()->PackFrom(bad_request);
   return grpc::Status(code, message, rich.SerializeAsString());
 }
 

@@ -1,6 +1,7 @@
 // The one place absl::Status becomes grpc::Status (codes share numbering).
-// Payloads keyed by a type URL (a google.rpc.BadRequest from validation) go
-// to the client as google.rpc.Status details, gRPC's rich error model.
+// A status that names a field (common::InvalidField) reaches the client with
+// a google.rpc.BadRequest detail in a google.rpc.Status, gRPC's rich error
+// model; other payloads (SQLSTATE, ...) stay on the server.
 #ifndef AVES_SERVER_HANDLERS_GRPC_STATUS_H_
 #define AVES_SERVER_HANDLERS_GRPC_STATUS_H_
 

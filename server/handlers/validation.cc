@@ -1,25 +1,9 @@
 #include "server/handlers/validation.h"
 
 #include <absl/strings/ascii.h>
-#include <absl/strings/cord.h>
 #include <absl/strings/str_cat.h>
 
-#include "google/rpc/error_details.pb.h"
-
 namespace aves::handlers {
-
-absl::Status InvalidField(absl::string_view field, absl::string_view problem) {
-  absl::Status status =
-      absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
-  google::rpc::BadRequest details;
-  google::rpc::BadRequest::FieldViolation* violation =
-      details.add_field_violations();
-  violation->set_field(std::string(field));
-  violation->set_description(std::string(problem));
-  status.SetPayload(kBadRequestPayload,
-                    absl::Cord(details.SerializeAsString()));
-  return status;
-}
 
 bool IsCanonicalUuid(absl::string_view text) {
   if (text.size() != 36) return false;

@@ -10,16 +10,12 @@
 #include <absl/status/status.h>
 #include <absl/strings/string_view.h>
 
+#include "server/common/field_error.h"
+
 namespace aves::handlers {
 
-// Payload key of a serialized google.rpc.BadRequest on an absl::Status; the
-// gRPC conversion sends it to clients as a rich-error detail.
-inline constexpr char kBadRequestPayload[] =
-    "type.googleapis.com/google.rpc.BadRequest";
-
-// INVALID_ARGUMENT "field: problem", carrying a google.rpc.BadRequest that
-// names the field.
-absl::Status InvalidField(absl::string_view field, absl::string_view problem);
+// INVALID_ARGUMENT "field: problem" naming the field (server/common).
+using common::InvalidField;
 
 // True for 8-4-4-4-12 hex digits (either case).
 bool IsCanonicalUuid(absl::string_view text);

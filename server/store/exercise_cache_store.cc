@@ -5,6 +5,7 @@
 #include <absl/strings/strip.h>
 #include <pqxx/pqxx>
 
+#include "server/common/field_error.h"
 #include "server/db/errors.h"
 #include "server/store/queries.h"
 
@@ -89,8 +90,8 @@ absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Put(
       absl::string_view detail = status.message();
       detail = detail.substr(0, detail.find('\n'));
       absl::ConsumePrefix(&detail, "ERROR:  ");
-      return absl::InvalidArgumentError(
-          absl::StrCat("exercise_data: not valid JSON (", detail, ")"));
+      return common::InvalidField(
+          "exercise_data", absl::StrCat("not valid JSON (", detail, ")"));
     }
     return status;
   }

@@ -234,7 +234,18 @@ TEST_F(ExerciseCacheServiceTest, EveryBadFieldIsInvalidArgumentNamingIt) {
                          HasSubstr(std::string(c.field) + ":")))
         << c.field;
   }
-  // The client library reads the google.rpc.BadRequest detail too.
+  // The client library reads the google.rpc.BadRequest detail too, also
+  // for a value only PostgreSQL could judge (the store names the field).
+  data::v1::PutExerciseRequest bad_json = ValidPut();
+  bad_json.set_exercise_data("{oops");
+  absl::StatusOr<data::v1::Exercise> json_refused =
+      client_->PutExercise(bad_json);
+  ASSERT_FALSE(json_refused.ok());
+  ASSERT_EQ(client::FieldViolations(json_refused.status()).size(), 1u);
+  EXPECT_EQ(client::FieldViolations(json_refused.status())[0].first,
+            "exercise_data");
+  EXPECT_THAT(client::FieldViolations(json_refused.status())[0].second,
+              HasSubstr("not valid JSON"));
   data::v1::PutExerciseRequest bad_user = ValidPut();
   bad_user.set_user_id("42");
   absl::StatusOr<data::v1::Exercise> refused = client_->PutExercise(bad_user);
