@@ -8,15 +8,19 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <openssl/rand.h>
 
 #include "server/app/health_monitor.h"
 #include "server/app/periodic_task.h"
 #include "server/common/executor.h"
 #include "server/db/database.h"
 #include "server/handlers/admin_service.h"
+#include "server/handlers/batch_job_service.h"
 #include "server/handlers/exercise_cache_service.h"
+#include "server/handlers/page_token.h"
 #include "server/observability/logging.h"
 #include "server/store/exercise_cache_store.h"
+#include "server/store/job_store.h"
 
 namespace aves::app {
 
@@ -26,6 +30,9 @@ struct AvesServer::Impl {
   std::unique_ptr<store::ExerciseCacheStore> exercise_cache;
   std::unique_ptr<handlers::AdminServiceImpl> admin_service;
   std::unique_ptr<handlers::ExerciseCacheServiceImpl> exercise_cache_service;
+  std::unique_ptr<store::JobStore> jobs;
+  std::unique_ptr<handlers::PageTokenCodec> page_tokens;
+  std::unique_ptr<handlers::BatchJobServiceImpl> batch_job_service;
   std::unique_ptr<PeriodicTask> purge;
   std::unique_ptr<grpc::Server> server;
   // Declared after `server`, so it is destroyed first: by then Shutdown has
@@ -48,9 +55,14 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
     const config::Config& config, std::vector<db::MigrationFile> migrations) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
+  std::vector<db::PreparedStatement> statements =
+      store::ExerciseCacheStore::PreparedStatements();
+  for (db::PreparedStatement& statement :
+       store::JobStore::PreparedStatements()) {
+    statements.push_back(std::move(statement));
+  }
   impl->database = std::make_unique<db::Database>(
-      config.database_url, config.pool,
-      store::ExerciseCacheStore::PreparedStatements());
+      config.database_url, config.pool, std::move(statements));
   // Connections open in the background; health stays NOT_SERVING until
   // DB_POOL_MIN of them are up, and avesd answers health meanwhile.
   impl->database->Start();
@@ -67,6 +79,17 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   impl->exercise_cache_service =
       std::make_unique<handlers::ExerciseCacheServiceImpl>(
           *impl->exercise_cache, *impl->executor, config.slow_rpc);
+  std::string token_key = config.page_token_key;
+  if (token_key.empty()) {
+    token_key.resize(32);
+    RAND_bytes(reinterpret_cast<unsigned char*>(token_key.data()),
+               static_cast<int>(token_key.size()));
+  }
+  impl->page_tokens =
+      std::make_unique<handlers::PageTokenCodec>(std::move(token_key));
+  impl->jobs = std::make_unique<store::JobStore>(*impl->database);
+  impl->batch_job_service = std::make_unique<handlers::BatchJobServiceImpl>(
+      *impl->jobs, *impl->executor, *impl->page_tokens, config.slow_rpc);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -86,6 +109,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.RegisterService(impl->admin_service.get());
   builder.RegisterService(impl->exercise_cache_service.get());
+  builder.RegisterService(impl->batch_job_service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {
     return absl::UnavailableError(

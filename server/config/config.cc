@@ -171,6 +171,13 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                    ReadInt(lookup, "AVES_MAX_MESSAGE_BYTES",
                            config.max_message_bytes, 64 << 10, 1 << 30));
   config.max_message_bytes = static_cast<int>(max_message);
+  config.page_token_key = ReadString(lookup, "AVES_PAGE_TOKEN_KEY", "");
+  if (config.page_token_key.empty()) {
+    config.notes.push_back(
+        "AVES_PAGE_TOKEN_KEY is not set: page tokens are signed with a random "
+        "key and do not "
+        "survive a restart or work across replicas");
+  }
   ASSIGN_OR_RETURN(config.pool, LoadPoolOptions(lookup, config.notes));
   return config;
 }

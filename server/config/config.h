@@ -48,6 +48,9 @@ struct Config {
   absl::Duration purge_interval = absl::Minutes(1);
   // Largest request or response message, bytes (AVES_MAX_MESSAGE_BYTES).
   int max_message_bytes = 4 << 20;
+  // Signs page tokens (AVES_PAGE_TOKEN_KEY). Empty: a random key per process
+  // (tokens then do not survive a restart or cross replicas).
+  std::string page_token_key;
   // The connection pool (DB_* variables; README lists them).
   db::PoolOptions pool;
   // Adjustments made while loading, for the start-up log (e.g. a statement

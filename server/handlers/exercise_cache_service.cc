@@ -6,6 +6,7 @@
 #include "server/handlers/access_log.h"
 #include "server/handlers/call_context.h"
 #include "server/handlers/grpc_status.h"
+#include "server/handlers/offload.h"
 #include "server/handlers/validation.h"
 
 namespace aves::handlers {
@@ -53,25 +54,11 @@ void ToProto(const store::ExerciseEntry& entry, v1::Exercise* out) {
 
 }  // namespace
 
-template <typename Work>
-grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::Offload(
-    grpc::CallbackServerContext* context, Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!executor_.Post([reactor, work = std::move(work)]() mutable {
-        reactor->Finish(work());
-      })) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     "server busy: too many calls queued for the database"));
-  }
-  return reactor;
-}
-
 grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
     grpc::CallbackServerContext* context, const v1::GetExerciseRequest* request,
     v1::GetExerciseResponse* response) {
   const absl::Time arrived = absl::Now();
-  return Offload(context, [=] {
+  return Offload(executor_, context, [=] {
     return DoGetExercise(context, arrived, request, response);
   });
 }
@@ -80,7 +67,7 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
     grpc::CallbackServerContext* context, const v1::PutExerciseRequest* request,
     v1::PutExerciseResponse* response) {
   const absl::Time arrived = absl::Now();
-  return Offload(context, [=] {
+  return Offload(executor_, context, [=] {
     return DoPutExercise(context, arrived, request, response);
   });
 }
@@ -90,7 +77,7 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PurgeExpired(
     const v1::PurgeExpiredRequest* request,
     v1::PurgeExpiredResponse* response) {
   const absl::Time arrived = absl::Now();
-  return Offload(context, [=] {
+  return Offload(executor_, context, [=] {
     return DoPurgeExpired(context, arrived, request, response);
   });
 }

@@ -38,12 +38,6 @@ class ExerciseCacheServiceImpl final
       aves::data::v1::PurgeExpiredResponse* response) override;
 
  private:
-  // Runs `work` (returning grpc::Status) on the executor and finishes the call
-  // with its result; RESOURCE_EXHAUSTED when the executor's queue is full.
-  template <typename Work>
-  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* context,
-                                    Work work);
-
   grpc::Status DoGetExercise(grpc::ServerContextBase* context,
                              absl::Time arrived,
                              const aves::data::v1::GetExerciseRequest* request,

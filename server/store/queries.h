@@ -128,7 +128,8 @@ inline constexpr NamedQuery kListJobsByTypeAndStatuses{
 // bigint), $4 limit.
 inline constexpr NamedQuery kListJobErrors{
     "list_job_errors",
-    "SELECT id, job_id, item_index, item_id, error_message, created_at FROM "
+    "SELECT id, job_id::text, item_index, item_id, error_message, "
+    "(extract(epoch FROM created_at) * 1000000)::int8, created_at::text FROM "
     "batch_job_errors "
     "WHERE job_id = $1 AND created_at <= $2 AND (created_at < $2 OR id < $3) "
     "ORDER BY created_at DESC, id DESC LIMIT $4",

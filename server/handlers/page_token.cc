@@ -1,0 +1,78 @@
+#include "server/handlers/page_token.h"
+
+#include <vector>
+
+#include <absl/strings/escaping.h>
+#include <absl/strings/str_cat.h>
+#include <absl/strings/str_split.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "server/common/field_error.h"
+#include "server/db/migration_file.h"
+
+namespace aves::handlers {
+namespace {
+
+constexpr size_t kMacBytes = 16;
+constexpr char kVersion[] = "p1";
+
+absl::Status BadToken(absl::string_view why) {
+  return common::InvalidField("page_token", why);
+}
+
+}  // namespace
+
+std::string PageTokenCodec::Mac(absl::string_view payload) const {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
+       digest, &length);
+  return std::string(reinterpret_cast<const char*>(digest), kMacBytes);
+}
+
+std::string PageTokenCodec::Encode(absl::string_view list,
+                                   absl::string_view filter,
+                                   const PageCursor& cursor) const {
+  const std::string payload = absl::StrCat(
+      kVersion, "\n", list, "\n", db::Sha256Hex(filter).substr(0, 16), "\n",
+      cursor.sort_key, "\n", cursor.id);
+  std::string token;
+  absl::WebSafeBase64Escape(payload + Mac(payload), &token);
+  return token;
+}
+
+absl::StatusOr<PageCursor> PageTokenCodec::Decode(
+    absl::string_view token, absl::string_view list,
+    absl::string_view filter) const {
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() <= kMacBytes) {
+    return BadToken("not a page token of this service");
+  }
+  const std::string payload = raw.substr(0, raw.size() - kMacBytes);
+  const std::string mac = Mac(payload);
+  if (CRYPTO_memcmp(mac.data(), raw.data() + payload.size(), kMacBytes) != 0) {
+    return BadToken("corrupted or not issued by this service");
+  }
+  std::vector<std::string> parts = absl::StrSplit(payload, '\n');
+  if (parts.size() != 5 || parts[0] != kVersion)
+    return BadToken("unknown token version");
+  if (parts[1] != list || parts[2] != db::Sha256Hex(filter).substr(0, 16)) {
+    return BadToken(
+        "issued for another list or filter; start again without a token");
+  }
+  return PageCursor{parts[3], parts[4]};
+}
+
+absl::StatusOr<int> PageSize(int32_t requested) {
+  if (requested == 0) return 50;
+  if (requested < 0 || requested > 1000) {
+    return common::InvalidField(
+        "page_size", absl::StrCat(requested, " is outside [1, 1000]"));
+  }
+  return requested;
+}
+
+}  // namespace aves::handlers
