@@ -6,7 +6,11 @@
 
 #include <absl/strings/str_format.h>
 
+#include "client/lib/table.h"
+
 namespace aves::bench {
+
+using client::PrintTable;
 namespace {
 
 std::string JsonString(const std::string& text) {
@@ -44,29 +48,6 @@ std::string FormatNumber(double value) {
   if (std::fabs(value) >= 100) return absl::StrFormat("%.0f", value);
   if (std::fabs(value) >= 1) return absl::StrFormat("%.2f", value);
   return absl::StrFormat("%.3g", value);
-}
-
-void PrintTable(std::ostream& out,
-                const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i)
-      widths[i] = std::max(widths[i], row[i].size());
-  }
-  for (size_t r = 0; r < rows.size(); ++r) {
-    std::string line;
-    for (size_t i = 0; i < rows[r].size(); ++i) {
-      line += rows[r][i] + std::string(widths[i] - rows[r][i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << "\n";
-    if (r == 0) {
-      size_t total = 0;
-      for (size_t w : widths) total += w + 2;
-      out << std::string(total > 2 ? total - 2 : 0, '-') << "\n";
-    }
-  }
 }
 
 void Report::Print(std::ostream& out, bool json) const {

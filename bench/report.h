@@ -42,10 +42,6 @@ class Report {
   std::vector<std::vector<std::string>> table_;
 };
 
-// Prints rows as aligned columns; the first row is the header.
-void PrintTable(std::ostream& out,
-                const std::vector<std::vector<std::string>>& rows);
-
 // Median of `values` (which it reorders); 0 when empty.
 double Median(std::vector<double> values);
 

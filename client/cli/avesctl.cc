@@ -19,6 +19,7 @@
 #include "client/lib/channel.h"
 #include "client/lib/exercise_cache_client.h"
 #include "client/lib/health_client.h"
+#include "client/lib/table.h"
 
 namespace {
 
@@ -80,22 +81,8 @@ std::string Millis(const google::protobuf::Duration& duration) {
   return buffer;
 }
 
-// Prints rows as aligned columns; the first row is the header.
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i)
-      widths[i] = std::max(widths[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i] + std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    std::cout << line << "\n";
-  }
+  aves::client::PrintTable(std::cout, rows);
 }
 
 int PoolCommand(aves::client::AdminClient& admin, bool json) {

@@ -15,22 +15,17 @@ HealthMonitor::HealthMonitor(db::Database& database,
     : database_(database),
       migrations_(std::move(migrations)),
       interval_(interval),
-      listener_(std::move(listener)) {}
+      listener_(std::move(listener)),
+      checks_(interval_, [this] { Publish(Check()); }) {}
 
 HealthMonitor::~HealthMonitor() { Stop(); }
 
 void HealthMonitor::Start() {
   Publish(Check());
-  thread_ = std::thread([this] { Run(); });
+  checks_.Start();
 }
 
-void HealthMonitor::Stop() {
-  {
-    absl::MutexLock lock(&mutex_);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-}
+void HealthMonitor::Stop() { checks_.Stop(); }
 
 bool HealthMonitor::serving() const {
   absl::MutexLock lock(&mutex_);
@@ -81,17 +76,6 @@ void HealthMonitor::Publish(const std::string& reason) {
     log->warn("NOT_SERVING: {}", reason);
   }
   listener_(serving, reason);
-}
-
-void HealthMonitor::Run() {
-  while (true) {
-    {
-      absl::MutexLock lock(&mutex_);
-      if (mutex_.AwaitWithTimeout(absl::Condition(&stopping_), interval_))
-        return;
-    }
-    Publish(Check());
-  }
 }
 
 }  // namespace aves::app

@@ -9,13 +9,13 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <absl/base/thread_annotations.h>
 #include <absl/synchronization/mutex.h>
 #include <absl/time/time.h>
 
+#include "server/app/periodic_task.h"
 #include "server/db/database.h"
 #include "server/db/migration_file.h"
 
@@ -43,7 +43,6 @@ class HealthMonitor {
   // One check: returns the reason not to serve, or "" when all is well.
   std::string Check();
   void Publish(const std::string& reason);
-  void Run();
 
   db::Database& database_;
   const std::vector<db::MigrationFile> migrations_;
@@ -51,11 +50,10 @@ class HealthMonitor {
   const Listener listener_;
 
   mutable absl::Mutex mutex_;
-  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   bool published_ ABSL_GUARDED_BY(mutex_) = false;
   bool serving_ ABSL_GUARDED_BY(mutex_) = false;
   std::string last_reason_ ABSL_GUARDED_BY(mutex_);
-  std::thread thread_;
+  PeriodicTask checks_;
 };
 
 }  // namespace aves::app

@@ -119,6 +119,23 @@ std::unique_ptr<pqxx::connection> TestDatabase::Connect() const {
       db::WithApplicationName(conninfo_, kApplicationName));
 }
 
+absl::StatusOr<std::unique_ptr<TestDatabase>> TestDatabase::Create(
+    absl::string_view label, const std::string* template_name) {
+  ASSIGN_OR_RETURN(std::string cluster, ClusterConninfo());
+  const std::string name = UniqueName(label);
+  ASSIGN_OR_RETURN(auto admin, db::Connect(cluster, kApplicationName));
+  try {
+    pqxx::nontransaction tx(*admin);
+    tx.exec(absl::StrCat("CREATE DATABASE ", tx.quote_name(name),
+                         template_name != nullptr
+                             ? " TEMPLATE " + tx.quote_name(*template_name)
+                             : ""));
+  } catch (...) {
+    return db::StatusFromCurrentException("creating a test database");
+  }
+  return std::unique_ptr<TestDatabase>(new TestDatabase(cluster, name));
+}
+
 absl::StatusOr<std::unique_ptr<TestDatabase>> TestDatabase::CreateMigrated(
     absl::string_view label) {
   ASSIGN_OR_RETURN(std::string cluster, ClusterConninfo());
@@ -126,30 +143,12 @@ absl::StatusOr<std::unique_ptr<TestDatabase>> TestDatabase::CreateMigrated(
                    db::BuiltInMigrations());
   const std::string template_name = TemplateName(migrations);
   RETURN_IF_ERROR(EnsureTemplate(cluster, template_name, migrations));
-  const std::string name = UniqueName(label);
-  ASSIGN_OR_RETURN(auto admin, db::Connect(cluster, kApplicationName));
-  try {
-    pqxx::nontransaction tx(*admin);
-    tx.exec(absl::StrCat("CREATE DATABASE ", tx.quote_name(name), " TEMPLATE ",
-                         tx.quote_name(template_name)));
-  } catch (...) {
-    return db::StatusFromCurrentException("creating a test database");
-  }
-  return std::unique_ptr<TestDatabase>(new TestDatabase(cluster, name));
+  return Create(label, &template_name);
 }
 
 absl::StatusOr<std::unique_ptr<TestDatabase>> TestDatabase::CreateEmpty(
     absl::string_view label) {
-  ASSIGN_OR_RETURN(std::string cluster, ClusterConninfo());
-  const std::string name = UniqueName(label);
-  ASSIGN_OR_RETURN(auto admin, db::Connect(cluster, kApplicationName));
-  try {
-    pqxx::nontransaction tx(*admin);
-    tx.exec(absl::StrCat("CREATE DATABASE ", tx.quote_name(name)));
-  } catch (...) {
-    return db::StatusFromCurrentException("creating a test database");
-  }
-  return std::unique_ptr<TestDatabase>(new TestDatabase(cluster, name));
+  return Create(label, nullptr);
 }
 
 }  // namespace aves::testing

@@ -35,6 +35,9 @@ class TestDatabase {
   std::unique_ptr<pqxx::connection> Connect() const;
 
  private:
+  // A new database, copied from `template_name` unless it is null.
+  static absl::StatusOr<std::unique_ptr<TestDatabase>> Create(
+      absl::string_view label, const std::string* template_name);
   TestDatabase(std::string cluster_conninfo, std::string name);
   std::string cluster_conninfo_;
   std::string name_;
