@@ -8,14 +8,18 @@
 #include <vector>
 
 #include <absl/status/status.h>
+#include <absl/strings/ascii.h>
 #include <absl/strings/match.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_split.h>
 #include <absl/time/time.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "client/lib/admin_client.h"
+#include "client/lib/annotation_client.h"
+#include "client/lib/batch_job_client.h"
 #include "client/lib/channel.h"
 #include "client/lib/exercise_cache_client.h"
 #include "client/lib/health_client.h"
@@ -41,6 +45,24 @@ Commands:
                             Delete expired exercises (all, or at most N).
   migrations                Applied and pending migrations; exits 3 when the
                             schema is not current.
+  annotations image --image=UUID [--min-confidence=X] [--page-size=N] [--page-token=T]
+                            An image's annotations, highest confidence first.
+  annotations queue [--status=pending|approved|rejected|edited] [--page-size=N] [--page-token=T]
+                            Annotations in a review status (default: pending),
+                            newest first.
+  annotations review --id=UUID --decision=approve|reject|edit --reviewer=NAME
+                     [--expected=STATUS] [--spanish=T] [--english=T]
+                     [--bounding-box=JSON] [--type=T] [--difficulty=N]
+                            Record a decision; fails with FAILED_PRECONDITION when
+                            the item is no longer in --expected (default pending).
+  jobs list [--status=S1,S2] [--type=T] [--page-size=N] [--page-token=T]
+                            Batch jobs, newest first (all statuses by default).
+  jobs get --id=UUID        One job.
+  jobs errors --job=UUID [--page-size=N] [--page-token=T]
+                            A job's errors, newest first.
+  jobs watch [--status=S1,S2] [--type=T] [--count=N]
+                            Stream the matching jobs, then every change; stops
+                            after N changes (default: until interrupted).
 
 Options:
   --addr=HOST:PORT   server address (default: $AVES_ADDR, else localhost:50051)
@@ -310,6 +332,341 @@ int CacheCommand(aves::client::ExerciseCacheClient& cache,
   return 2;
 }
 
+// The value of --name, or "" when absent.
+std::string Option(const std::map<std::string, std::string>& options,
+                   const char* name) {
+  auto it = options.find(name);
+  return it == options.end() ? std::string() : it->second;
+}
+
+// Parses --name as an integer into `out` when present; false (with a message)
+// when it is not a number.
+template <typename Int>
+bool IntOption(const std::map<std::string, std::string>& options,
+               const char* name, Int* out) {
+  auto it = options.find(name);
+  if (it == options.end()) return true;
+  if (!absl::SimpleAtoi(it->second, out)) {
+    std::cerr << "error: --" << name << " wants a whole number\n";
+    return false;
+  }
+  return true;
+}
+
+std::string TimeText(const google::protobuf::Timestamp& time) {
+  if (time.seconds() == 0 && time.nanos() == 0) return "-";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S",
+                          absl::FromUnixSeconds(time.seconds()),
+                          absl::UTCTimeZone());
+}
+
+// "pending" -> PENDING of the enum whose value names start with `prefix`.
+template <typename Enum, typename Parse>
+bool ParseEnumOption(const std::string& text, const char* prefix, Parse parse,
+                     Enum* out) {
+  return parse(prefix + absl::AsciiStrToUpper(text), out) &&
+         static_cast<int>(*out) != 0;
+}
+
+// Lower-case name of an enum value without its prefix ("PENDING" -> pending).
+std::string EnumText(const std::string& full_name, size_t prefix_length) {
+  return full_name.size() > prefix_length
+             ? absl::AsciiStrToLower(full_name.substr(prefix_length))
+             : "?";
+}
+
+// Sets page_size and page_token from --page-size / --page-token; false on a
+// bad number.
+template <typename Request>
+bool FillPage(const std::map<std::string, std::string>& options,
+              Request* request) {
+  int32_t page_size = 0;
+  if (!IntOption(options, "page-size", &page_size)) return false;
+  request->set_page_size(page_size);
+  request->set_page_token(Option(options, "page-token"));
+  return true;
+}
+
+void PrintNextPage(const std::string& token) {
+  if (!token.empty())
+    std::cout << "\nnext page: --page-token=" << token << "\n";
+}
+
+std::string AnnotationStatusText(aves::data::v1::AnnotationStatus status) {
+  return EnumText(aves::data::v1::AnnotationStatus_Name(status),
+                  sizeof("ANNOTATION_STATUS_") - 1);
+}
+
+void PrintAnnotations(
+    const google::protobuf::RepeatedPtrField<aves::data::v1::Annotation>&
+        annotations) {
+  std::vector<std::vector<std::string>> rows = {
+      {"id", "image", "spanish", "english", "type", "confidence", "status",
+       "created at"}};
+  for (const auto& a : annotations) {
+    char confidence[16];
+    std::snprintf(confidence, sizeof confidence, "%.3f", a.confidence());
+    rows.push_back({a.id(), a.image_id(), a.spanish_term(), a.english_term(),
+                    a.annotation_type(), confidence,
+                    AnnotationStatusText(a.status()),
+                    TimeText(a.created_at())});
+  }
+  PrintTable(rows);
+}
+
+int AnnotationsCommand(aves::client::AnnotationClient& client,
+                       const std::string& verb,
+                       const std::map<std::string, std::string>& options,
+                       bool json) {
+  namespace v1 = aves::data::v1;
+  if (verb == "image") {
+    if (!OnlyOptions(options,
+                     {"image", "min-confidence", "page-size", "page-token"}))
+      return 2;
+    v1::ListImageAnnotationsRequest request;
+    request.set_image_id(Option(options, "image"));
+    if (options.count("min-confidence")) {
+      float min = 0;
+      if (!absl::SimpleAtof(Option(options, "min-confidence"), &min)) {
+        std::cerr << "error: --min-confidence wants a number\n";
+        return 2;
+      }
+      request.set_min_confidence(min);
+    }
+    if (!FillPage(options, &request)) return 2;
+    auto page = client.ListImageAnnotations(request);
+    if (!page.ok()) return PrintError(page.status());
+    if (json) {
+      PrintJson(*page);
+    } else {
+      PrintAnnotations(page->annotations());
+      PrintNextPage(page->next_page_token());
+    }
+    return 0;
+  }
+  if (verb == "queue") {
+    if (!OnlyOptions(options, {"status", "page-size", "page-token"})) return 2;
+    v1::ListAnnotationsByStatusRequest request;
+    v1::AnnotationStatus status = v1::ANNOTATION_STATUS_PENDING;
+    if (options.count("status") &&
+        !ParseEnumOption(Option(options, "status"), "ANNOTATION_STATUS_",
+                         v1::AnnotationStatus_Parse, &status)) {
+      std::cerr << "error: --status wants pending, approved, rejected or "
+                   "edited\n";
+      return 2;
+    }
+    request.set_status(status);
+    if (!FillPage(options, &request)) return 2;
+    auto page = client.ListAnnotationsByStatus(request);
+    if (!page.ok()) return PrintError(page.status());
+    if (json) {
+      PrintJson(*page);
+    } else {
+      PrintAnnotations(page->annotations());
+      PrintNextPage(page->next_page_token());
+    }
+    return 0;
+  }
+  if (verb == "review") {
+    if (!OnlyOptions(options,
+                     {"id", "decision", "reviewer", "expected", "spanish",
+                      "english", "bounding-box", "type", "difficulty"}))
+      return 2;
+    v1::ReviewAnnotationRequest request;
+    request.set_id(Option(options, "id"));
+    v1::ReviewDecision decision = v1::REVIEW_DECISION_UNSPECIFIED;
+    if (!ParseEnumOption(Option(options, "decision"), "REVIEW_DECISION_",
+                         v1::ReviewDecision_Parse, &decision)) {
+      std::cerr << "error: --decision wants approve, reject or edit\n";
+      return 2;
+    }
+    request.set_decision(decision);
+    request.set_reviewer(Option(options, "reviewer"));
+    v1::AnnotationStatus expected = v1::ANNOTATION_STATUS_PENDING;
+    if (options.count("expected") &&
+        !ParseEnumOption(Option(options, "expected"), "ANNOTATION_STATUS_",
+                         v1::AnnotationStatus_Parse, &expected)) {
+      std::cerr << "error: --expected wants pending, approved, rejected or "
+                   "edited\n";
+      return 2;
+    }
+    request.set_expected_status(expected);
+    if (options.count("spanish"))
+      request.set_spanish_term(Option(options, "spanish"));
+    if (options.count("english"))
+      request.set_english_term(Option(options, "english"));
+    if (options.count("bounding-box"))
+      request.set_bounding_box(Option(options, "bounding-box"));
+    if (options.count("type"))
+      request.set_annotation_type(Option(options, "type"));
+    if (options.count("difficulty")) {
+      int32_t difficulty = 0;
+      if (!IntOption(options, "difficulty", &difficulty)) return 2;
+      request.set_difficulty_level(difficulty);
+    }
+    auto annotation = client.ReviewAnnotation(request);
+    if (!annotation.ok()) return PrintError(annotation.status());
+    if (json) {
+      PrintJson(*annotation);
+    } else {
+      google::protobuf::RepeatedPtrField<v1::Annotation> one;
+      *one.Add() = *annotation;
+      PrintAnnotations(one);
+    }
+    return 0;
+  }
+  std::cerr << "error: unknown annotations command '" << verb
+            << "' (image, queue, review)\n";
+  return 2;
+}
+
+std::string JobStatusText(aves::data::v1::JobStatus status) {
+  return EnumText(aves::data::v1::JobStatus_Name(status),
+                  sizeof("JOB_STATUS_") - 1);
+}
+
+std::vector<std::string> JobRow(const aves::data::v1::Job& job) {
+  return {job.id(),
+          job.job_type(),
+          JobStatusText(job.status()),
+          absl::StrCat(job.processed_items(), "/", job.total_items()),
+          std::to_string(job.failed_items()),
+          TimeText(job.created_at()),
+          TimeText(job.updated_at())};
+}
+
+const std::vector<std::string> kJobHeader = {
+    "id", "type", "status", "processed", "failed", "created at", "updated at"};
+
+// Fills statuses and job_type of ListJobs / WatchJobs; false on a bad option.
+template <typename Request>
+bool FillJobFilter(const std::map<std::string, std::string>& options,
+                   Request* request) {
+  namespace v1 = aves::data::v1;
+  if (options.count("status")) {
+    for (absl::string_view name :
+         absl::StrSplit(Option(options, "status"), ',', absl::SkipEmpty())) {
+      v1::JobStatus status = v1::JOB_STATUS_UNSPECIFIED;
+      if (!ParseEnumOption(std::string(name), "JOB_STATUS_",
+                           v1::JobStatus_Parse, &status)) {
+        std::cerr << "error: --status wants pending, processing, completed, "
+                     "failed or cancelled (comma-separated)\n";
+        return false;
+      }
+      request->add_statuses(status);
+    }
+  }
+  if (options.count("type")) request->set_job_type(Option(options, "type"));
+  return true;
+}
+
+int JobsCommand(aves::client::BatchJobClient& client, const std::string& verb,
+                const std::map<std::string, std::string>& options, bool json) {
+  namespace v1 = aves::data::v1;
+  if (verb == "list") {
+    if (!OnlyOptions(options, {"status", "type", "page-size", "page-token"}))
+      return 2;
+    v1::ListJobsRequest request;
+    if (!FillJobFilter(options, &request)) return 2;
+    if (!FillPage(options, &request)) return 2;
+    auto page = client.ListJobs(request);
+    if (!page.ok()) return PrintError(page.status());
+    if (json) {
+      PrintJson(*page);
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows = {kJobHeader};
+    for (const v1::Job& job : page->jobs()) rows.push_back(JobRow(job));
+    PrintTable(rows);
+    PrintNextPage(page->next_page_token());
+    return 0;
+  }
+  if (verb == "get") {
+    if (!OnlyOptions(options, {"id"})) return 2;
+    auto job = client.GetJob(Option(options, "id"));
+    if (!job.ok()) return PrintError(job.status());
+    if (json) {
+      PrintJson(*job);
+      return 0;
+    }
+    PrintTable({{"field", "value"},
+                {"id", job->id()},
+                {"job_type", job->job_type()},
+                {"status", JobStatusText(job->status())},
+                {"total_items", std::to_string(job->total_items())},
+                {"processed_items", std::to_string(job->processed_items())},
+                {"failed_items", std::to_string(job->failed_items())},
+                {"created_at", TimeText(job->created_at())},
+                {"started_at", TimeText(job->started_at())},
+                {"completed_at", TimeText(job->completed_at())},
+                {"updated_at", TimeText(job->updated_at())},
+                {"metadata", job->metadata()}});
+    return 0;
+  }
+  if (verb == "errors") {
+    if (!OnlyOptions(options, {"job", "page-size", "page-token"})) return 2;
+    v1::ListJobErrorsRequest request;
+    request.set_job_id(Option(options, "job"));
+    if (!FillPage(options, &request)) return 2;
+    auto page = client.ListJobErrors(request);
+    if (!page.ok()) return PrintError(page.status());
+    if (json) {
+      PrintJson(*page);
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"id", "item", "item id", "message", "created at"}};
+    for (const v1::JobError& error : page->errors()) {
+      rows.push_back(
+          {std::to_string(error.id()),
+           error.has_item_index() ? std::to_string(error.item_index()) : "-",
+           error.has_item_id() ? error.item_id() : "-", error.error_message(),
+           TimeText(error.created_at())});
+    }
+    PrintTable(rows);
+    PrintNextPage(page->next_page_token());
+    return 0;
+  }
+  if (verb == "watch") {
+    if (!OnlyOptions(options, {"status", "type", "count"})) return 2;
+    v1::WatchJobsRequest request;
+    if (!FillJobFilter(options, &request)) return 2;
+    int64_t count = -1;  // changes to print before stopping; -1: no limit
+    if (!IntOption(options, "count", &count)) return 2;
+    int64_t changes = 0;
+    absl::Status status = client.WatchJobs(request, [&](const auto& event) {
+      if (json) {
+        std::string line;
+        google::protobuf::util::JsonPrintOptions print;
+        print.preserve_proto_field_names = true;
+        (void)google::protobuf::util::MessageToJsonString(event, &line, print);
+        std::cout << line << std::endl;
+      } else if (event.type() == v1::JOB_EVENT_TYPE_SNAPSHOT_COMPLETE) {
+        std::cout << "-- snapshot complete; watching for changes --"
+                  << std::endl;
+      } else {
+        const std::vector<std::string> row = JobRow(event.job());
+        std::cout << EnumText(v1::JobEventType_Name(event.type()),
+                              sizeof("JOB_EVENT_TYPE_") - 1)
+                  << "  " << row[0] << "  " << row[1] << "  " << row[2] << "  "
+                  << row[3] << " processed, " << row[4] << " failed"
+                  << std::endl;
+      }
+      if (event.type() == v1::JOB_EVENT_TYPE_CREATED ||
+          event.type() == v1::JOB_EVENT_TYPE_UPDATED ||
+          event.type() == v1::JOB_EVENT_TYPE_DELETED) {
+        ++changes;
+      }
+      return count < 0 || changes < count;
+    });
+    if (!status.ok()) return PrintError(status);
+    return 0;
+  }
+  std::cerr << "error: unknown jobs command '" << verb
+            << "' (list, get, errors, watch)\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -381,6 +738,19 @@ int main(int argc, char** argv) {
     aves::client::ExerciseCacheClient cache(aves::client::MakeChannel(address),
                                             call);
     return CacheCommand(cache, commands[1], options, json);
+  }
+  if (commands[0] == "annotations" && commands.size() == 2) {
+    aves::client::CallOptions call;
+    call.timeout = timeout;
+    aves::client::AnnotationClient annotations(
+        aves::client::MakeChannel(address), call);
+    return AnnotationsCommand(annotations, commands[1], options, json);
+  }
+  if (commands[0] == "jobs" && commands.size() == 2) {
+    aves::client::CallOptions call;
+    call.timeout = timeout;
+    aves::client::BatchJobClient jobs(aves::client::MakeChannel(address), call);
+    return JobsCommand(jobs, commands[1], options, json);
   }
   std::cerr << "error: unknown command '" << commands[0] << "'\n";
   return Usage(std::cerr, 2);

@@ -11,14 +11,9 @@
 #include <grpcpp/channel.h>
 
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
+#include "client/lib/call.h"
 
 namespace aves::client {
-
-struct CallOptions {
-  absl::Duration timeout =
-      absl::Seconds(5);  // the deadline of one call, retries included
-  int max_attempts = 3;  // for idempotent reads
-};
 
 class ExerciseCacheClient {
  public:

@@ -15,11 +15,14 @@
 #include "server/common/executor.h"
 #include "server/db/database.h"
 #include "server/handlers/admin_service.h"
+#include "server/handlers/annotation_service.h"
 #include "server/handlers/batch_job_service.h"
 #include "server/handlers/exercise_cache_service.h"
 #include "server/handlers/page_token.h"
 #include "server/observability/logging.h"
+#include "server/store/annotation_store.h"
 #include "server/store/exercise_cache_store.h"
+#include "server/store/job_feed.h"
 #include "server/store/job_store.h"
 
 namespace aves::app {
@@ -32,6 +35,10 @@ struct AvesServer::Impl {
   std::unique_ptr<handlers::ExerciseCacheServiceImpl> exercise_cache_service;
   std::unique_ptr<store::JobStore> jobs;
   std::unique_ptr<handlers::PageTokenCodec> page_tokens;
+  std::unique_ptr<store::AnnotationStore> annotations;
+  std::unique_ptr<handlers::AnnotationServiceImpl> annotation_service;
+  // Outlives the server: watchers unsubscribe from it when their calls end.
+  std::unique_ptr<store::JobFeed> job_feed;
   std::unique_ptr<handlers::BatchJobServiceImpl> batch_job_service;
   std::unique_ptr<PeriodicTask> purge;
   std::unique_ptr<grpc::Server> server;
@@ -57,9 +64,10 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   impl->config = config;
   std::vector<db::PreparedStatement> statements =
       store::ExerciseCacheStore::PreparedStatements();
-  for (db::PreparedStatement& statement :
-       store::JobStore::PreparedStatements()) {
-    statements.push_back(std::move(statement));
+  for (auto more : {store::JobStore::PreparedStatements(),
+                    store::AnnotationStore::PreparedStatements()}) {
+    for (db::PreparedStatement& statement : more)
+      statements.push_back(std::move(statement));
   }
   impl->database = std::make_unique<db::Database>(
       config.database_url, config.pool, std::move(statements));
@@ -88,8 +96,16 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   impl->page_tokens =
       std::make_unique<handlers::PageTokenCodec>(std::move(token_key));
   impl->jobs = std::make_unique<store::JobStore>(*impl->database);
+  impl->job_feed = std::make_unique<store::JobFeed>(config.database_url);
+  impl->job_feed->Start();
   impl->batch_job_service = std::make_unique<handlers::BatchJobServiceImpl>(
-      *impl->jobs, *impl->executor, *impl->page_tokens, config.slow_rpc);
+      *impl->jobs, *impl->job_feed, *impl->executor, *impl->page_tokens,
+      config.slow_rpc,
+      handlers::BatchJobServiceImpl::WatchOptions{
+          static_cast<size_t>(config.watch_max_queued)});
+  impl->annotations = std::make_unique<store::AnnotationStore>(*impl->database);
+  impl->annotation_service = std::make_unique<handlers::AnnotationServiceImpl>(
+      *impl->annotations, *impl->executor, *impl->page_tokens, config.slow_rpc);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -110,6 +126,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   builder.RegisterService(impl->admin_service.get());
   builder.RegisterService(impl->exercise_cache_service.get());
   builder.RegisterService(impl->batch_job_service.get());
+  builder.RegisterService(impl->annotation_service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {
     return absl::UnavailableError(
@@ -120,7 +137,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   // NOT_SERVING until the monitor's first check says otherwise.
   health->SetServingStatus(false);
   impl->database->pool().WaitUntilReady(config.pool.connect_timeout);
-  impl->database->pool().WaitUntilReady(config.pool.connect_timeout);
+  impl->job_feed->WaitUntilListening(config.pool.connect_timeout);
   impl->health_monitor = std::make_unique<HealthMonitor>(
       *impl->database, std::move(migrations), config.health_interval,
       [health](bool serving, const std::string&) {
@@ -166,6 +183,9 @@ void AvesServer::Shutdown() {
   impl_->health_monitor->Stop();
   if (impl_->purge) impl_->purge->Stop();
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
+  // Watch streams never end by themselves: end them (UNAVAILABLE, "server
+  // shutting down") so the grace period is left to unary calls.
+  impl_->job_feed->Stop();
   impl_->server->Shutdown(
       absl::ToChronoTime(absl::Now() + impl_->config.shutdown_grace));
   log->info("stopped");

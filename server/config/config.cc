@@ -171,6 +171,10 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                    ReadInt(lookup, "AVES_MAX_MESSAGE_BYTES",
                            config.max_message_bytes, 64 << 10, 1 << 30));
   config.max_message_bytes = static_cast<int>(max_message);
+  ASSIGN_OR_RETURN(int64_t watch_queue,
+                   ReadInt(lookup, "AVES_WATCH_MAX_QUEUED",
+                           config.watch_max_queued, 1, 1'000'000));
+  config.watch_max_queued = static_cast<int>(watch_queue);
   config.page_token_key = ReadString(lookup, "AVES_PAGE_TOKEN_KEY", "");
   if (config.page_token_key.empty()) {
     config.notes.push_back(

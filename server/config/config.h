@@ -48,6 +48,9 @@ struct Config {
   absl::Duration purge_interval = absl::Minutes(1);
   // Largest request or response message, bytes (AVES_MAX_MESSAGE_BYTES).
   int max_message_bytes = 4 << 20;
+  // Job events a WatchJobs stream may have waiting to be sent before it is
+  // dropped with RESOURCE_EXHAUSTED (AVES_WATCH_MAX_QUEUED).
+  int watch_max_queued = 1000;
   // Signs page tokens (AVES_PAGE_TOKEN_KEY). Empty: a random key per process
   // (tokens then do not survive a restart or cross replicas).
   std::string page_token_key;

@@ -2,12 +2,10 @@
 
 #include <absl/status/status.h>
 #include <absl/strings/str_cat.h>
-#include <absl/strings/strip.h>
 #include <pqxx/pqxx>
 
-#include "server/common/field_error.h"
-#include "server/db/errors.h"
 #include "server/store/queries.h"
+#include "server/store/store_errors.h"
 
 namespace aves::store {
 namespace {
@@ -81,20 +79,7 @@ absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Put(
             ttl_micros)[0]);
         return absl::OkStatus();
       });
-  if (!status.ok()) {
-    // Invalid JSON is the caller's mistake: name the field.
-    const std::optional<std::string> sqlstate = db::SqlStateOf(status);
-    if (sqlstate == "22P02" || sqlstate == "22032") {
-      // PostgreSQL's first line says what is wrong ("Token "x" is invalid"
-      // follows).
-      absl::string_view detail = status.message();
-      detail = detail.substr(0, detail.find('\n'));
-      absl::ConsumePrefix(&detail, "ERROR:  ");
-      return common::InvalidField(
-          "exercise_data", absl::StrCat("not valid JSON (", detail, ")"));
-    }
-    return status;
-  }
+  if (!status.ok()) return NameInvalidJson(status, "exercise_data");
   return stored;
 }
 

@@ -65,15 +65,31 @@ inline constexpr NamedQuery kPurgeExpiredExercises{
     "expires_at LIMIT $1))",
     "idx_exercise_cache_expires"};
 
+// The columns of an ai_annotation_items row as the stores read them, then
+// the keyset sort keys as PostgreSQL prints them (created_at, confidence):
+// they go back into the next page's query unchanged.
+#define AVES_ANNOTATION_COLUMNS                                          \
+  "id::text, job_id::text, image_id::text, spanish_term, english_term, " \
+  "bounding_box::text, annotation_type, difficulty_level, confidence, "  \
+  "status, (extract(epoch FROM created_at) * 1000000)::int8, "           \
+  "(extract(epoch FROM reviewed_at) * 1000000)::int8, reviewed_by, "     \
+  "created_at::text AS created_at_key, confidence::text AS confidence_key"
+
+// The columns of a batch_jobs row, then created_at as text (the cursor).
+#define AVES_JOB_COLUMNS                                                     \
+  "id::text, job_type, status, total_items, processed_items, failed_items, " \
+  "metadata::text, (extract(epoch FROM created_at) * 1000000)::int8, "       \
+  "(extract(epoch FROM started_at) * 1000000)::int8, "                       \
+  "(extract(epoch FROM completed_at) * 1000000)::int8, "                     \
+  "(extract(epoch FROM updated_at) * 1000000)::int8, "                       \
+  "created_at::text AS created_at_key"
+
 // $1 image_id, $2 min confidence, keyset ($3 confidence, $4 id) of the last
 // row seen (first page: 2, 'ffffffff-ffff-ffff-ffff-ffffffffffff'), $5 limit.
 inline constexpr NamedQuery kListImageAnnotations{
     "list_image_annotations",
-    "SELECT id, job_id, image_id, spanish_term, english_term, "
-    "bounding_box::text, "
-    "annotation_type, difficulty_level, confidence, status, created_at, "
-    "reviewed_at, "
-    "reviewed_by FROM ai_annotation_items "
+    "SELECT " AVES_ANNOTATION_COLUMNS
+    " FROM ai_annotation_items "
     "WHERE image_id = $1 AND confidence >= $2 "
     "AND confidence <= $3 AND (confidence < $3 OR id < $4) "
     "ORDER BY confidence DESC, id DESC LIMIT $5",
@@ -83,11 +99,8 @@ inline constexpr NamedQuery kListImageAnnotations{
 // limit.
 inline constexpr NamedQuery kListAnnotationsByStatus{
     "list_annotations_by_status",
-    "SELECT id, job_id, image_id, spanish_term, english_term, "
-    "bounding_box::text, "
-    "annotation_type, difficulty_level, confidence, status, created_at, "
-    "reviewed_at, "
-    "reviewed_by FROM ai_annotation_items "
+    "SELECT " AVES_ANNOTATION_COLUMNS
+    " FROM ai_annotation_items "
     "WHERE status = $1 AND status IN ('pending', 'approved', 'rejected', "
     "'edited') "
     "AND created_at <= $2 AND (created_at < $2 OR id < $3) "
@@ -99,11 +112,10 @@ inline constexpr NamedQuery kListAnnotationsByStatus{
 // would need a sort of every matching row instead.
 inline constexpr NamedQuery kListJobsByStatuses{
     "list_jobs_by_statuses",
-    "SELECT j.* FROM unnest($1::text[]) AS s(status) CROSS JOIN LATERAL ("
-    "SELECT id, job_type, status, total_items, processed_items, failed_items, "
-    "metadata::text, "
-    "created_at, started_at, completed_at, updated_at FROM batch_jobs "
-    "WHERE batch_jobs.status = s.status "
+    "SELECT " AVES_JOB_COLUMNS
+    " FROM unnest($1::text[]) AS s(wanted) CROSS JOIN LATERAL ("
+    "SELECT * FROM batch_jobs "
+    "WHERE batch_jobs.status = s.wanted "
     "AND batch_jobs.status IN ('pending', 'processing', 'completed', 'failed', "
     "'cancelled') "
     "AND created_at <= $2 AND (created_at < $2 OR id < $3) "
@@ -114,11 +126,10 @@ inline constexpr NamedQuery kListJobsByStatuses{
 // $1 statuses (text[]), $2 job_type, keyset ($3 created_at, $4 id), $5 limit.
 inline constexpr NamedQuery kListJobsByTypeAndStatuses{
     "list_jobs_by_type_and_statuses",
-    "SELECT j.* FROM unnest($1::text[]) AS s(status) CROSS JOIN LATERAL ("
-    "SELECT id, job_type, status, total_items, processed_items, failed_items, "
-    "metadata::text, "
-    "created_at, started_at, completed_at, updated_at FROM batch_jobs "
-    "WHERE batch_jobs.job_type = $2 AND batch_jobs.status = s.status "
+    "SELECT " AVES_JOB_COLUMNS
+    " FROM unnest($1::text[]) AS s(wanted) CROSS JOIN LATERAL ("
+    "SELECT * FROM batch_jobs "
+    "WHERE batch_jobs.job_type = $2 AND batch_jobs.status = s.wanted "
     "AND created_at <= $3 AND (created_at < $3 OR id < $4) "
     "ORDER BY created_at DESC, id DESC LIMIT $5) AS j "
     "ORDER BY j.created_at DESC, j.id DESC LIMIT $5",
@@ -129,7 +140,8 @@ inline constexpr NamedQuery kListJobsByTypeAndStatuses{
 inline constexpr NamedQuery kListJobErrors{
     "list_job_errors",
     "SELECT id, job_id::text, item_index, item_id, error_message, "
-    "(extract(epoch FROM created_at) * 1000000)::int8, created_at::text FROM "
+    "(extract(epoch FROM created_at) * 1000000)::int8, "
+    "created_at::text AS created_at_key FROM "
     "batch_job_errors "
     "WHERE job_id = $1 AND created_at <= $2 AND (created_at < $2 OR id < $3) "
     "ORDER BY created_at DESC, id DESC LIMIT $4",
@@ -146,6 +158,70 @@ inline constexpr NamedQuery kInsertExercise{
     "interval '1 microsecond') "
     "RETURNING " AVES_EXERCISE_COLUMNS,
     ""};
+
+// $1 id, $2 new status, $3 reviewer, edits ($4 spanish_term, $5 english_term,
+// $6 bounding_box JSON, $7 annotation_type, $8 difficulty_level: NULL keeps
+// the current value), $9 the status the reviewer expects. No row back when
+// the item is not (or no longer) in $9: under READ COMMITTED a concurrent
+// review waits for the row lock, then re-checks $9 against the new row, so
+// only one of two concurrent reviews matches.
+inline constexpr NamedQuery kReviewAnnotation{
+    "review_annotation",
+    "UPDATE ai_annotation_items SET status = $2, reviewed_at = now(), "
+    "reviewed_by = $3, spanish_term = COALESCE($4, spanish_term), "
+    "english_term = COALESCE($5, english_term), "
+    "bounding_box = COALESCE($6::jsonb, bounding_box), "
+    "annotation_type = COALESCE($7, annotation_type), "
+    "difficulty_level = COALESCE($8::int4, difficulty_level) "
+    "WHERE id = $1 AND status = $9 RETURNING " AVES_ANNOTATION_COLUMNS,
+    ""};
+
+// $1 id.
+inline constexpr NamedQuery kGetJob{
+    "get_job", "SELECT " AVES_JOB_COLUMNS " FROM batch_jobs WHERE id = $1",
+    "batch_jobs_pkey"};
+
+// $1 job_type, $2 total_items, $3 metadata (JSON text). No row back when the
+// metadata is not a JSON object.
+inline constexpr NamedQuery kCreateJob{
+    "create_job",
+    "INSERT INTO batch_jobs (job_type, total_items, metadata) "
+    "SELECT $1, $2, m FROM (SELECT $3::jsonb AS m) AS given "
+    "WHERE jsonb_typeof(m) = 'object' RETURNING " AVES_JOB_COLUMNS,
+    ""};
+
+// $1 id, $2 status, $3 processed delta, $4 failed delta, $5 total (NULL: keep).
+// started_at is set on entering 'processing', completed_at on a final status.
+// The caller has checked the transition under FOR UPDATE in the same
+// transaction.
+inline constexpr NamedQuery kUpdateJobProgress{
+    "update_job_progress",
+    "UPDATE batch_jobs SET status = $2, "
+    "processed_items = processed_items + $3, failed_items = failed_items + $4, "
+    "total_items = COALESCE($5, total_items), "
+    "started_at = CASE WHEN $2 = 'processing' AND started_at IS NULL "
+    "THEN now() ELSE started_at END, "
+    "completed_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') "
+    "THEN coalesce(completed_at, now()) ELSE completed_at END "
+    "WHERE id = $1 RETURNING " AVES_JOB_COLUMNS,
+    ""};
+
+// $1 job_id, $2 item indexes (int8[]), $3 item ids (text[]), $4 messages
+// (text[]): one row per array position.
+inline constexpr NamedQuery kAppendJobErrors{
+    "append_job_errors",
+    "INSERT INTO batch_job_errors (job_id, item_index, item_id, "
+    "error_message) "
+    "SELECT $1, e.item_index, e.item_id, e.error_message "
+    "FROM unnest($2::int8[], $3::text[], $4::text[]) "
+    "AS e(item_index, item_id, error_message)",
+    ""};
+
+// $1 ids (uuid[]): the rows WatchJobs reports after their notifications.
+inline constexpr NamedQuery kGetJobs{
+    "get_jobs",
+    "SELECT " AVES_JOB_COLUMNS " FROM batch_jobs WHERE id = ANY($1::uuid[])",
+    "batch_jobs_pkey"};
 
 }  // namespace aves::store
 

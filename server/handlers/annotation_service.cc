@@ -1,0 +1,204 @@
+#include "server/handlers/annotation_service.h"
+
+#include <cmath>
+
+#include <absl/strings/str_cat.h>
+
+#include "server/common/status_macros.h"
+#include "server/handlers/call_context.h"
+#include "server/handlers/offload.h"
+#include "server/handlers/proto_convert.h"
+#include "server/handlers/validation.h"
+
+namespace aves::handlers {
+
+namespace v1 = aves::data::v1;
+
+namespace {
+
+constexpr char kImageList[] = "image_annotations";
+constexpr char kStatusList[] = "annotations_by_status";
+constexpr char kListImage[] = "AnnotationService.ListImageAnnotations";
+constexpr char kListStatus[] = "AnnotationService.ListAnnotationsByStatus";
+constexpr char kReview[] = "AnnotationService.ReviewAnnotation";
+
+absl::Status ValidateConfidence(absl::string_view field, float value) {
+  if (!(value >= 0.0f && value <= 1.0f)) {  // NaN fails too
+    return InvalidField(field, absl::StrCat(value, " is outside [0, 1]"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AnnotationServiceImpl::ListImageAnnotations(
+    grpc::CallbackServerContext* context,
+    const v1::ListImageAnnotationsRequest* request,
+    v1::ListImageAnnotationsResponse* response) {
+  return OffloadLogged(
+      executor_, context, kListImage, slow_rpc_, [=](int64_t* rows) {
+        return DoListImageAnnotations(context, *request, response, rows);
+      });
+}
+
+grpc::ServerUnaryReactor* AnnotationServiceImpl::ListAnnotationsByStatus(
+    grpc::CallbackServerContext* context,
+    const v1::ListAnnotationsByStatusRequest* request,
+    v1::ListAnnotationsByStatusResponse* response) {
+  return OffloadLogged(
+      executor_, context, kListStatus, slow_rpc_, [=](int64_t* rows) {
+        return DoListAnnotationsByStatus(context, *request, response, rows);
+      });
+}
+
+grpc::ServerUnaryReactor* AnnotationServiceImpl::ReviewAnnotation(
+    grpc::CallbackServerContext* context,
+    const v1::ReviewAnnotationRequest* request,
+    v1::ReviewAnnotationResponse* response) {
+  return OffloadLogged(
+      executor_, context, kReview, slow_rpc_, [=](int64_t* rows) {
+        return DoReviewAnnotation(context, *request, response, rows);
+      });
+}
+
+absl::Status AnnotationServiceImpl::DoListImageAnnotations(
+    grpc::ServerContextBase* context,
+    const v1::ListImageAnnotationsRequest& request,
+    v1::ListImageAnnotationsResponse* response, int64_t* rows) {
+  std::string image_id;
+  RETURN_IF_ERROR(ValidateUuid("image_id", request.image_id(), &image_id));
+  float min_confidence = 0;
+  if (request.has_min_confidence()) {
+    RETURN_IF_ERROR(
+        ValidateConfidence("min_confidence", request.min_confidence()));
+    min_confidence = request.min_confidence();
+  }
+  ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
+  // The token is bound to the image and the threshold it was issued for.
+  const std::string filter = absl::StrCat(
+      image_id, "/", request.has_min_confidence() ? 1 : 0, "/", min_confidence);
+  std::optional<store::AnnotationCursor> after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(PageCursor cursor,
+                     tokens_.Decode(request.page_token(), kImageList, filter));
+    after = store::AnnotationCursor{cursor.sort_key, cursor.id};
+  }
+  ASSIGN_OR_RETURN(
+      store::AnnotationPage page,
+      store_.ListByImage(CallContextOf(context, kListImage), image_id,
+                         min_confidence, after, page_size));
+  for (const store::Annotation& annotation : page.annotations)
+    ToProto(annotation, response->add_annotations());
+  if (page.more) {
+    const store::Annotation& last = page.annotations.back();
+    response->set_next_page_token(tokens_.Encode(
+        kImageList, filter, PageCursor{last.confidence_text, last.id}));
+  }
+  *rows = static_cast<int64_t>(page.annotations.size());
+  return absl::OkStatus();
+}
+
+absl::Status AnnotationServiceImpl::DoListAnnotationsByStatus(
+    grpc::ServerContextBase* context,
+    const v1::ListAnnotationsByStatusRequest& request,
+    v1::ListAnnotationsByStatusResponse* response, int64_t* rows) {
+  ASSIGN_OR_RETURN(const std::string status,
+                   AnnotationStatusText("status", request.status()));
+  ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
+  std::optional<store::AnnotationCursor> after;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(PageCursor cursor,
+                     tokens_.Decode(request.page_token(), kStatusList, status));
+    after = store::AnnotationCursor{cursor.sort_key, cursor.id};
+  }
+  ASSIGN_OR_RETURN(store::AnnotationPage page,
+                   store_.ListByStatus(CallContextOf(context, kListStatus),
+                                       status, after, page_size));
+  for (const store::Annotation& annotation : page.annotations)
+    ToProto(annotation, response->add_annotations());
+  if (page.more) {
+    const store::Annotation& last = page.annotations.back();
+    response->set_next_page_token(tokens_.Encode(
+        kStatusList, status, PageCursor{last.created_at_text, last.id}));
+  }
+  *rows = static_cast<int64_t>(page.annotations.size());
+  return absl::OkStatus();
+}
+
+absl::Status AnnotationServiceImpl::DoReviewAnnotation(
+    grpc::ServerContextBase* context,
+    const v1::ReviewAnnotationRequest& request,
+    v1::ReviewAnnotationResponse* response, int64_t* rows) {
+  store::Review review;
+  RETURN_IF_ERROR(ValidateUuid("id", request.id(), &review.id));
+  switch (request.decision()) {
+    case v1::REVIEW_DECISION_APPROVE:
+      review.new_status = "approved";
+      break;
+    case v1::REVIEW_DECISION_REJECT:
+      review.new_status = "rejected";
+      break;
+    case v1::REVIEW_DECISION_EDIT:
+      review.new_status = "edited";
+      break;
+    default:
+      return InvalidField(
+          "decision", request.decision() == v1::REVIEW_DECISION_UNSPECIFIED
+                          ? "required"
+                          : absl::StrCat("unknown decision ",
+                                         static_cast<int>(request.decision())));
+  }
+  RETURN_IF_ERROR(
+      ValidateText("reviewer", request.reviewer(), kMaxReviewerBytes, true));
+  review.reviewer = request.reviewer();
+  ASSIGN_OR_RETURN(
+      review.expected_status,
+      AnnotationStatusText("expected_status", request.expected_status()));
+  const bool edits = request.has_spanish_term() || request.has_english_term() ||
+                     request.has_bounding_box() ||
+                     request.has_annotation_type() ||
+                     request.has_difficulty_level();
+  if (review.new_status == "edited" && !edits) {
+    return InvalidField("decision",
+                        "EDIT needs at least one edited field (spanish_term, "
+                        "english_term, bounding_box, annotation_type, "
+                        "difficulty_level)");
+  }
+  if (review.new_status != "edited" && edits) {
+    return InvalidField("decision",
+                        "only EDIT may change fields; use EDIT or leave them "
+                        "unset");
+  }
+  if (request.has_spanish_term()) {
+    RETURN_IF_ERROR(ValidateText("spanish_term", request.spanish_term(),
+                                 kMaxTermBytes, true));
+    review.spanish_term = request.spanish_term();
+  }
+  if (request.has_english_term()) {
+    RETURN_IF_ERROR(ValidateText("english_term", request.english_term(),
+                                 kMaxTermBytes, true));
+    review.english_term = request.english_term();
+  }
+  if (request.has_bounding_box()) {
+    RETURN_IF_ERROR(ValidateText("bounding_box", request.bounding_box(),
+                                 kMaxBoundingBoxBytes, true));
+    review.bounding_box = request.bounding_box();
+  }
+  if (request.has_annotation_type()) {
+    RETURN_IF_ERROR(ValidateText("annotation_type", request.annotation_type(),
+                                 kMaxAnnotationTypeBytes, true));
+    review.annotation_type = request.annotation_type();
+  }
+  if (request.has_difficulty_level()) {
+    RETURN_IF_ERROR(
+        ValidateRange("difficulty_level", request.difficulty_level(), 1, 5));
+    review.difficulty_level = request.difficulty_level();
+  }
+  ASSIGN_OR_RETURN(store::Annotation updated,
+                   store_.ApplyReview(CallContextOf(context, kReview), review));
+  ToProto(updated, response->mutable_annotation());
+  *rows = 1;
+  return absl::OkStatus();
+}
+
+}  // namespace aves::handlers

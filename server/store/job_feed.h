@@ -1,0 +1,97 @@
+// JobFeed: the change feed behind BatchJobService.WatchJobs. One thread holds
+// one PostgreSQL connection of its own (outside the pool: LISTEN ties up a
+// session for good) listening on channel aves_batch_jobs (migration 010).
+// For each wake-up it reads the changed rows in one query and hands every
+// subscriber the events; subscribers filter and queue them themselves.
+//
+// When the connection is lost, changes made meanwhile would be missed, so
+// every subscriber is interrupted (UNAVAILABLE: take a new snapshot) and the
+// feed reconnects with back-off. Subscribe fails with UNAVAILABLE while the
+// feed is not listening, so no watcher believes it sees every change when it
+// does not.
+#ifndef AVES_SERVER_STORE_JOB_FEED_H_
+#define AVES_SERVER_STORE_JOB_FEED_H_
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <absl/status/status.h>
+#include <absl/strings/string_view.h>
+#include <absl/time/time.h>
+
+#include "server/store/job_store.h"
+
+namespace aves::store {
+
+struct JobChange {
+  enum class Kind { kCreated, kUpdated, kDeleted };
+  Kind kind = Kind::kUpdated;
+  // The row as read after the notification (for kDeleted: id, job_type and
+  // status from the notification only).
+  Job job;
+  std::string old_status;  // kUpdated: the status before the change
+};
+
+// One notification payload, "OP ID STATUS OLD_STATUS JOB_TYPE"; false when it
+// is not one (the trigger of migration 010 writes them).
+struct JobNotification {
+  JobChange::Kind kind;
+  std::string id;
+  std::string status;
+  std::string old_status;  // empty unless an update
+  std::string job_type;
+};
+bool ParseJobNotification(absl::string_view payload, JobNotification* out);
+
+class JobFeed {
+ public:
+  class Subscriber {
+   public:
+    virtual ~Subscriber() = default;
+    // Called on the feed's thread; must not block.
+    virtual void OnJobChange(const JobChange& change) = 0;
+    // The feed stopped or lost changes; no more calls follow.
+    virtual void OnFeedInterrupted(const absl::Status& why) = 0;
+  };
+
+  explicit JobFeed(std::string conninfo);
+  ~JobFeed();  // Stop()
+
+  void Start();
+  // Interrupts every subscriber (UNAVAILABLE "server shutting down") and
+  // joins the thread. Idempotent.
+  void Stop();
+
+  // Starts delivering to `subscriber` (until Unsubscribe or an interruption).
+  // UNAVAILABLE while the feed is not listening.
+  absl::Status Subscribe(Subscriber* subscriber);
+  // After it returns, `subscriber` is never called again.
+  void Unsubscribe(Subscriber* subscriber);
+
+  // Blocks until the feed listens or `timeout` passes (for start-up/tests).
+  bool WaitUntilListening(absl::Duration timeout);
+
+ private:
+  void Run();
+  void InterruptAll(const absl::Status& why);
+  void Deliver(const std::vector<JobNotification>& notifications,
+               pqxx::connection& connection);
+
+  const std::string conninfo_;
+  std::thread thread_;
+  // Guards the fields below. Held while delivering, so Unsubscribe waits for
+  // a delivery in progress to finish.
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Subscriber*> subscribers_;
+  bool listening_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace aves::store
+
+#endif  // AVES_SERVER_STORE_JOB_FEED_H_

@@ -1,0 +1,164 @@
+// avesctl annotations and jobs as a user runs them: the real avesctl binary
+// against a real avesd over a real PostgreSQL; aligned tables, --json, and
+// errors as "error: CODE: message" with a non-zero exit.
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "tests/support/avesd_process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_database.h"
+
+namespace aves {
+namespace {
+
+using testing::CommandResult;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+using testing::RunCommand;
+
+constexpr char kImage[] = "11111111-1111-4111-8111-111111111111";
+constexpr char kAnnotation[] = "33333333-3333-4333-8333-333333333333";
+constexpr char kJob[] = "44444444-4444-4444-8444-444444444444";
+
+class AvesctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto database = testing::TestDatabase::CreateMigrated("avesctl");
+    ASSERT_OK(database);
+    database_ = *std::move(database);
+    sql_ = database_->Connect();
+    pqxx::nontransaction tx(*sql_);
+    tx.exec_params("INSERT INTO images (id, url) VALUES ($1, 'https://x/1')",
+                   std::string(kImage));
+    tx.exec_params(
+        "INSERT INTO batch_jobs (id, job_type, status, total_items, "
+        "processed_items, failed_items) VALUES ($1, 'ai_annotation', "
+        "'processing', 40, 12, 1)",
+        std::string(kJob));
+    tx.exec_params(
+        "INSERT INTO batch_job_errors (job_id, item_index, error_message) "
+        "VALUES ($1, 7, 'image unreadable')",
+        std::string(kJob));
+    tx.exec_params(
+        "INSERT INTO ai_annotation_items (id, job_id, image_id, "
+        "spanish_term, english_term, bounding_box, annotation_type, "
+        "confidence) VALUES ($1, $2, $3, 'el pico', 'beak', '{\"x\": 1}', "
+        "'anatomy', 0.875), (gen_random_uuid(), $2, $3, 'la pata', 'leg', "
+        "'{}', 'anatomy', 0.5)",
+        std::string(kAnnotation), std::string(kJob), std::string(kImage));
+    avesd_ = std::make_unique<testing::AvesdProcess>(database_->conninfo());
+    address_ = avesd_->Address();
+    ASSERT_FALSE(address_.empty()) << avesd_->process().Stderr();
+    ASSERT_THAT(avesd_->WaitForHealth(client::ServingStatus::kServing),
+                testing::IsOkAndHolds(client::ServingStatus::kServing));
+  }
+
+  CommandResult Avesctl(std::vector<std::string> args) {
+    args.insert(args.begin(), {AVESCTL_PATH, "--addr=" + address_});
+    return RunCommand(args);
+  }
+
+  std::unique_ptr<testing::TestDatabase> database_;
+  std::unique_ptr<pqxx::connection> sql_;
+  std::unique_ptr<testing::AvesdProcess> avesd_;
+  std::string address_;
+};
+
+TEST_F(AvesctlTest, AnnotationsImageQueueAndReview) {
+  CommandResult image =
+      Avesctl({"annotations", "image", std::string("--image=") + kImage});
+  ASSERT_EQ(image.exit_code, 0) << image.err;
+  // Header, rule, then rows, highest confidence first, columns aligned.
+  EXPECT_THAT(image.out, MatchesRegex("id +image +spanish +english +type +"
+                                      "confidence +status +created at\n-+\n"
+                                      "3333.*el pico +beak +anatomy +0\\.875 "
+                                      "+pending.*\n.*la pata.*0\\.500.*\n"));
+  CommandResult json =
+      Avesctl({"annotations", "image", std::string("--image=") + kImage,
+               "--min-confidence=0.6", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"spanish_term\": \"el pico\""));
+  EXPECT_THAT(json.out, Not(HasSubstr("la pata")));
+
+  CommandResult queue = Avesctl({"annotations", "queue", "--page-size=1"});
+  ASSERT_EQ(queue.exit_code, 0) << queue.err;
+  EXPECT_THAT(queue.out, HasSubstr("next page: --page-token="));
+
+  CommandResult review =
+      Avesctl({"annotations", "review", std::string("--id=") + kAnnotation,
+               "--decision=edit", "--english=bill", "--reviewer=ana"});
+  ASSERT_EQ(review.exit_code, 0) << review.err;
+  EXPECT_THAT(review.out, HasSubstr("bill"));
+  EXPECT_THAT(review.out, HasSubstr("edited"));
+  // Again, still expecting pending: someone (ana) already decided.
+  CommandResult stale =
+      Avesctl({"annotations", "review", std::string("--id=") + kAnnotation,
+               "--decision=approve", "--reviewer=bob"});
+  EXPECT_EQ(stale.exit_code, 2);
+  EXPECT_THAT(stale.err, HasSubstr("error: FAILED_PRECONDITION: "));
+  EXPECT_THAT(stale.err, HasSubstr("is edited, not pending"));
+
+  CommandResult bad = Avesctl({"annotations", "image", "--image=nope"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("error: INVALID_ARGUMENT: image_id"));
+}
+
+TEST_F(AvesctlTest, JobsListGetErrorsAndWatch) {
+  CommandResult list = Avesctl({"jobs", "list", "--status=processing"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, MatchesRegex("id +type +status +processed +failed +"
+                                     "created at +updated at\n-+\n"
+                                     "4444[-0-9a-f]+ +ai_annotation +"
+                                     "processing +12/40 +1 .*\n"));
+  CommandResult none =
+      Avesctl({"jobs", "list", "--status=completed", "--json"});
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_THAT(none.out, HasSubstr("\"jobs\": []"));
+
+  CommandResult get = Avesctl({"jobs", "get", std::string("--id=") + kJob});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_THAT(get.out, MatchesRegex("(.|\n)*processed_items +12\n(.|\n)*"));
+  CommandResult get_json =
+      Avesctl({"jobs", "get", std::string("--id=") + kJob, "--json"});
+  EXPECT_THAT(get_json.out, HasSubstr("\"status\": \"JOB_STATUS_PROCESSING\""));
+  CommandResult missing =
+      Avesctl({"jobs", "get", "--id=00000000-0000-4000-8000-000000000000"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("error: NOT_FOUND: "));
+
+  CommandResult errors =
+      Avesctl({"jobs", "errors", std::string("--job=") + kJob});
+  ASSERT_EQ(errors.exit_code, 0) << errors.err;
+  EXPECT_THAT(errors.out, MatchesRegex("(.|\n)*[0-9]+ +7 +- +image unreadable "
+                                       "(.|\n)*"));
+
+  // watch: the snapshot, then the change another session makes; stops after
+  // one change (--count=1) and prints JSON lines with --json.
+  testing::Subprocess watch({AVESCTL_PATH, "--addr=" + address_, "jobs",
+                             "watch", "--status=processing,completed",
+                             "--count=1", "--json"});
+  for (int i = 0;
+       i < 200 && watch.Stdout().find("SNAPSHOT_COMPLETE") == std::string::npos;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_THAT(watch.Stdout(), HasSubstr("JOB_EVENT_TYPE_SNAPSHOT_COMPLETE"))
+      << watch.Stderr();
+  pqxx::nontransaction(*sql_).exec_params(
+      "UPDATE batch_jobs SET status = 'completed' WHERE id = $1",
+      std::string(kJob));
+  ASSERT_EQ(watch.Wait(absl::Seconds(30)), 0) << watch.Stderr();
+  EXPECT_THAT(watch.Stdout(),
+              HasSubstr("{\"type\":\"JOB_EVENT_TYPE_SNAPSHOT\",\"job\":{\"id\":"
+                        "\"44444444-4444-4444-8444-444444444444\""));
+  EXPECT_THAT(watch.Stdout(), HasSubstr("\"type\":\"JOB_EVENT_TYPE_UPDATED\""));
+  EXPECT_THAT(watch.Stdout(), HasSubstr("\"status\":\"JOB_STATUS_COMPLETED\""));
+}
+
+}  // namespace
+}  // namespace aves

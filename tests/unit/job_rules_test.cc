@@ -1,0 +1,83 @@
+// Pure logic behind the jobs API: the status transition rule, the change
+// feed's payload parser, and array literals passed as query parameters.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "server/db/array_literal.h"
+#include "server/store/job_feed.h"
+#include "server/store/job_transitions.h"
+#include "tests/support/status_matchers.h"
+
+namespace aves {
+namespace {
+
+using ::aves::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(JobTransitionsTest, ForwardMovesAreAllowed) {
+  for (const char* to : {"processing", "completed", "failed", "cancelled"})
+    EXPECT_THAT(store::CheckJobTransition("pending", to),
+                StatusIs(absl::StatusCode::kOk))
+        << to;
+  for (const char* to : {"completed", "failed", "cancelled"})
+    EXPECT_THAT(store::CheckJobTransition("processing", to),
+                StatusIs(absl::StatusCode::kOk))
+        << to;
+  EXPECT_OK(store::CheckJobTransition("processing", "processing"));
+  EXPECT_OK(store::CheckJobTransition("pending", "pending"));
+}
+
+TEST(JobTransitionsTest, NothingLeavesAFinalStatusOrGoesBack) {
+  for (const char* from : {"completed", "failed", "cancelled"}) {
+    EXPECT_TRUE(store::IsFinalJobStatus(from));
+    for (const char* to :
+         {"pending", "processing", "completed", "failed", "cancelled"}) {
+      EXPECT_THAT(store::CheckJobTransition(from, to),
+                  StatusIs(absl::StatusCode::kFailedPrecondition,
+                           HasSubstr("final status")))
+          << from << " -> " << to;
+    }
+  }
+  EXPECT_THAT(store::CheckJobTransition("processing", "pending"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("cannot go back to pending")));
+  EXPECT_FALSE(store::IsFinalJobStatus("processing"));
+}
+
+TEST(JobNotificationTest, ParsesTheTriggersPayload) {
+  store::JobNotification n;
+  ASSERT_TRUE(store::ParseJobNotification(
+      "UPDATE 6f1d0a3e-2b4c-4d5e-8f70-112233445566 completed processing "
+      "ai annotation v2",
+      &n));
+  EXPECT_EQ(n.kind, store::JobChange::Kind::kUpdated);
+  EXPECT_EQ(n.id, "6f1d0a3e-2b4c-4d5e-8f70-112233445566");
+  EXPECT_EQ(n.status, "completed");
+  EXPECT_EQ(n.old_status, "processing");
+  EXPECT_EQ(n.job_type, "ai annotation v2");  // the rest, spaces and all
+  ASSERT_TRUE(store::ParseJobNotification("INSERT id1 pending - bulk", &n));
+  EXPECT_EQ(n.kind, store::JobChange::Kind::kCreated);
+  EXPECT_EQ(n.old_status, "");
+  ASSERT_TRUE(store::ParseJobNotification("DELETE id1 failed - bulk", &n));
+  EXPECT_EQ(n.kind, store::JobChange::Kind::kDeleted);
+}
+
+TEST(JobNotificationTest, RefusesOtherPayloads) {
+  store::JobNotification n;
+  EXPECT_FALSE(store::ParseJobNotification("", &n));
+  EXPECT_FALSE(store::ParseJobNotification("UPDATE id1 pending", &n));
+  EXPECT_FALSE(store::ParseJobNotification("TRUNCATE id1 a - b", &n));
+  EXPECT_FALSE(store::ParseJobNotification("INSERT  pending - b", &n));
+}
+
+TEST(ArrayLiteralTest, QuotesEveryElementAndEscapesQuotesAndBackslashes) {
+  EXPECT_EQ(db::ArrayLiteral({}), "{}");
+  EXPECT_EQ(db::ArrayLiteral({std::string("a"), std::nullopt,
+                              std::string("NULL"), std::string("")}),
+            R"({"a",NULL,"NULL",""})");
+  EXPECT_EQ(db::ArrayLiteral({std::string(R"(say "hi" \ {x,y})")}),
+            R"({"say \"hi\" \\ {x,y}"})");
+}
+
+}  // namespace
+}  // namespace aves
