@@ -86,7 +86,11 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
                           config.pool.max_waiters));
   impl->exercise_cache_service =
       std::make_unique<handlers::ExerciseCacheServiceImpl>(
-          *impl->exercise_cache, *impl->executor, config.slow_rpc);
+          *impl->exercise_cache, *impl->executor, config.slow_rpc,
+          handlers::ExerciseCacheServiceImpl::Batching{
+              config.lookup_batch_max, config.pool.max_connections,
+              static_cast<size_t>(config.pool.max_connections +
+                                  config.pool.max_waiters)});
   std::string token_key = config.page_token_key;
   if (token_key.empty()) {
     token_key.resize(32);

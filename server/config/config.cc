@@ -175,6 +175,10 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                    ReadInt(lookup, "AVES_WATCH_MAX_QUEUED",
                            config.watch_max_queued, 1, 1'000'000));
   config.watch_max_queued = static_cast<int>(watch_queue);
+  ASSIGN_OR_RETURN(int64_t lookup_batch,
+                   ReadInt(lookup, "AVES_LOOKUP_BATCH_MAX",
+                           config.lookup_batch_max, 1, 1000));
+  config.lookup_batch_max = static_cast<int>(lookup_batch);
   config.page_token_key = ReadString(lookup, "AVES_PAGE_TOKEN_KEY", "");
   if (config.page_token_key.empty()) {
     config.notes.push_back(

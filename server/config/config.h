@@ -51,6 +51,9 @@ struct Config {
   // Job events a WatchJobs stream may have waiting to be sent before it is
   // dropped with RESOURCE_EXHAUSTED (AVES_WATCH_MAX_QUEUED).
   int watch_max_queued = 1000;
+  // Most GetExercise lookups sent to PostgreSQL in one statement; 1 turns
+  // batching off (AVES_LOOKUP_BATCH_MAX).
+  int lookup_batch_max = 64;
   // Signs page tokens (AVES_PAGE_TOKEN_KEY). Empty: a random key per process
   // (tokens then do not survive a restart or cross replicas).
   std::string page_token_key;

@@ -16,6 +16,8 @@ using google::protobuf::util::TimeUtil;
 
 namespace {
 
+constexpr char kMethod[] = "ExerciseCacheService.GetExercise";
+
 // The fields GetExercise and PutExercise share.
 template <typename Request>
 absl::StatusOr<store::ExerciseKey> ValidateKey(const Request& request) {
@@ -58,9 +60,30 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
     grpc::CallbackServerContext* context, const v1::GetExerciseRequest* request,
     v1::GetExerciseResponse* response) {
   const absl::Time arrived = absl::Now();
-  return Offload(executor_, context, [=] {
-    return DoGetExercise(context, arrived, request, response);
-  });
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Validation is cheap and touches no database: done here, on gRPC's thread.
+  absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
+  if (!key.ok()) {
+    AccessLog log(kMethod, slow_rpc_, arrived);
+    reactor->Finish(log.Done(ToGrpcStatus(key.status())));
+    return reactor;
+  }
+  batcher_.Submit(
+      *std::move(key), CallContextOf(context, kMethod),
+      [this, reactor, response, arrived](LookupBatcher::Result found) {
+        AccessLog log(kMethod, slow_rpc_, arrived);
+        if (!found.ok()) {
+          reactor->Finish(log.Done(ToGrpcStatus(found.status())));
+        } else if (!found->has_value()) {
+          reactor->Finish(log.Done(ToGrpcStatus(absl::NotFoundError(
+              "no unexpired exercise for this user, type, difficulty and "
+              "topic"))));
+        } else {
+          ToProto(**found, response->mutable_exercise());
+          reactor->Finish(log.Done(grpc::Status::OK, 1));
+        }
+      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
@@ -80,19 +103,6 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PurgeExpired(
   return Offload(executor_, context, [=] {
     return DoPurgeExpired(context, arrived, request, response);
   });
-}
-
-grpc::Status ExerciseCacheServiceImpl::DoGetExercise(
-    grpc::ServerContextBase* context, absl::Time arrived,
-    const v1::GetExerciseRequest* request, v1::GetExerciseResponse* response) {
-  AccessLog log("ExerciseCacheService.GetExercise", slow_rpc_, arrived);
-  absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
-  if (!key.ok()) return log.Done(ToGrpcStatus(key.status()));
-  absl::StatusOr<store::ExerciseEntry> entry = store_.Lookup(
-      CallContextOf(context, "ExerciseCacheService.GetExercise"), *key);
-  if (!entry.ok()) return log.Done(ToGrpcStatus(entry.status()));
-  ToProto(*entry, response->mutable_exercise());
-  return log.Done(grpc::Status::OK, 1);
 }
 
 grpc::Status ExerciseCacheServiceImpl::DoPutExercise(

@@ -1,6 +1,8 @@
 // ExerciseCacheService: validate -> ExerciseCacheStore -> proto. Served with
 // gRPC's callback API: each call's (blocking) store work runs on an executor
-// sized to the connection pool, never on gRPC's own threads.
+// sized to the connection pool, never on gRPC's own threads. GetExercise,
+// the hot path, validates on gRPC's thread and hands the lookup to the
+// LookupBatcher, which shares round trips between concurrent lookups.
 #ifndef AVES_SERVER_HANDLERS_EXERCISE_CACHE_SERVICE_H_
 #define AVES_SERVER_HANDLERS_EXERCISE_CACHE_SERVICE_H_
 
@@ -8,6 +10,7 @@
 
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
 #include "server/common/executor.h"
+#include "server/handlers/lookup_batcher.h"
 #include "server/store/exercise_cache_store.h"
 
 namespace aves::handlers {
@@ -20,9 +23,21 @@ class ExerciseCacheServiceImpl final
   static constexpr size_t kMaxTopicBytes = 200;
   static constexpr size_t kMaxExerciseDataBytes = 1 << 20;
 
+  // How GetExercise lookups are batched (lookup_batcher.h).
+  struct Batching {
+    int max_batch = 64;       // keys per round trip
+    int max_tasks = 20;       // batches in flight: the pool's size
+    size_t max_queued = 120;  // lookups waiting: pool size + its waiters
+  };
+
   ExerciseCacheServiceImpl(store::ExerciseCacheStore& store,
-                           common::Executor& executor, absl::Duration slow_rpc)
-      : store_(store), executor_(executor), slow_rpc_(slow_rpc) {}
+                           common::Executor& executor, absl::Duration slow_rpc,
+                           Batching batching)
+      : store_(store),
+        executor_(executor),
+        slow_rpc_(slow_rpc),
+        batcher_(store, executor, batching.max_batch, batching.max_tasks,
+                 batching.max_queued) {}
 
   grpc::ServerUnaryReactor* GetExercise(
       grpc::CallbackServerContext* context,
@@ -38,10 +53,6 @@ class ExerciseCacheServiceImpl final
       aves::data::v1::PurgeExpiredResponse* response) override;
 
  private:
-  grpc::Status DoGetExercise(grpc::ServerContextBase* context,
-                             absl::Time arrived,
-                             const aves::data::v1::GetExerciseRequest* request,
-                             aves::data::v1::GetExerciseResponse* response);
   grpc::Status DoPutExercise(grpc::ServerContextBase* context,
                              absl::Time arrived,
                              const aves::data::v1::PutExerciseRequest* request,
@@ -54,6 +65,7 @@ class ExerciseCacheServiceImpl final
   store::ExerciseCacheStore& store_;
   common::Executor& executor_;
   const absl::Duration slow_rpc_;
+  LookupBatcher batcher_;
 };
 
 }  // namespace aves::handlers

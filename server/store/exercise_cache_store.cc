@@ -4,6 +4,7 @@
 #include <absl/strings/str_cat.h>
 #include <pqxx/pqxx>
 
+#include "server/db/array_literal.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
 
@@ -15,17 +16,18 @@ std::optional<std::string> OptionalText(const pqxx::field& field) {
   return field.as<std::string>();
 }
 
-ExerciseEntry EntryFromRow(const pqxx::row& row) {
+// Reads AVES_EXERCISE_COLUMNS starting at column `first`.
+ExerciseEntry EntryFromRow(const pqxx::row& row, int first = 0) {
   ExerciseEntry entry;
-  entry.id = row[0].as<std::string>();
-  entry.user_id = row[1].as<std::string>();
-  entry.exercise_type = row[2].as<std::string>();
-  entry.difficulty_level = row[3].as<int>();
-  entry.topic = OptionalText(row[4]);
-  entry.exercise_data = row[5].as<std::string>();
-  entry.created_at = absl::FromUnixMicros(row[6].as<int64_t>());
-  if (!row[7].is_null())
-    entry.expires_at = absl::FromUnixMicros(row[7].as<int64_t>());
+  entry.id = row[first].as<std::string>();
+  entry.user_id = row[first + 1].as<std::string>();
+  entry.exercise_type = row[first + 2].as<std::string>();
+  entry.difficulty_level = row[first + 3].as<int>();
+  entry.topic = OptionalText(row[first + 4]);
+  entry.exercise_data = row[first + 5].as<std::string>();
+  entry.created_at = absl::FromUnixMicros(row[first + 6].as<int64_t>());
+  if (!row[first + 7].is_null())
+    entry.expires_at = absl::FromUnixMicros(row[first + 7].as<int64_t>());
   return entry;
 }
 
@@ -33,8 +35,9 @@ ExerciseEntry EntryFromRow(const pqxx::row& row) {
 
 std::vector<db::PreparedStatement> ExerciseCacheStore::PreparedStatements() {
   std::vector<db::PreparedStatement> statements;
-  for (const NamedQuery* query : {&kLookupExercise, &kLookupExerciseWithTopic,
-                                  &kPurgeExpiredExercises, &kInsertExercise}) {
+  for (const NamedQuery* query :
+       {&kLookupExercise, &kLookupExerciseWithTopic, &kLookupExercisesBatch,
+        &kPurgeExpiredExercises, &kInsertExercise}) {
     statements.push_back({query->name, query->sql});
   }
   return statements;
@@ -63,6 +66,39 @@ absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Lookup(
         "no unexpired exercise for this user, type, difficulty and topic");
   }
   return *std::move(found);
+}
+
+absl::StatusOr<std::vector<std::optional<ExerciseEntry>>>
+ExerciseCacheStore::LookupMany(const db::CallContext& context,
+                               const std::vector<ExerciseKey>& keys) {
+  std::vector<std::optional<std::string>> users, types, levels, topics;
+  for (const ExerciseKey& key : keys) {
+    users.push_back(key.user_id);
+    types.push_back(key.exercise_type);
+    levels.push_back(std::to_string(key.difficulty_level));
+    topics.push_back(key.topic);
+  }
+  const std::string users_param = db::ArrayLiteral(users);
+  const std::string types_param = db::ArrayLiteral(types);
+  const std::string levels_param = db::ArrayLiteral(levels);
+  const std::string topics_param = db::ArrayLiteral(topics);
+  std::vector<std::optional<ExerciseEntry>> found;
+  absl::Status status = database_.Run(
+      context, db::Access::kRead, [&](pqxx::connection& connection) {
+        pqxx::nontransaction tx(connection);
+        pqxx::result rows =
+            tx.exec_prepared(kLookupExercisesBatch.name, users_param,
+                             types_param, levels_param, topics_param);
+        found.assign(keys.size(), std::nullopt);
+        for (const pqxx::row& row : rows) {
+          const size_t position = row[0].as<size_t>();
+          if (position < 1 || position > keys.size()) continue;
+          found[position - 1] = EntryFromRow(row, 1);
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return found;
 }
 
 absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Put(

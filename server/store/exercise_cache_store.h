@@ -59,6 +59,11 @@ class ExerciseCacheStore {
   absl::StatusOr<ExerciseEntry> Lookup(const db::CallContext& context,
                                        const ExerciseKey& key);
 
+  // Lookup for many keys in one round trip (kLookupExercisesBatch): one
+  // result per key, in order; nullopt for a miss.
+  absl::StatusOr<std::vector<std::optional<ExerciseEntry>>> LookupMany(
+      const db::CallContext& context, const std::vector<ExerciseKey>& keys);
+
   // Stores an entry; INVALID_ARGUMENT naming exercise_data when it is not JSON.
   absl::StatusOr<ExerciseEntry> Put(const db::CallContext& context,
                                     const NewExercise& entry);

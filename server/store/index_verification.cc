@@ -25,6 +25,10 @@ std::vector<Probe> Probes() {
       {&kLookupExercise, {kSomeId, "visual_discrimination", "2"}},
       {&kLookupExerciseWithTopic,
        {kSomeId, "visual_discrimination", "2", "topic_1"}},
+      {&kLookupExercisesBatch,
+       {"{00000000-0000-4000-8000-000000000000,"
+        "00000000-0000-4000-8000-000000000001}",
+        "{visual_discrimination,term_matching}", "{2,3}", "{NULL,topic_1}"}},
       {&kPurgeExpiredExercises, {"1000"}},
       {&kListImageAnnotations, {kSomeId, "0", "2", kMaxId, "50"}},
       {&kListAnnotationsByStatus, {"pending", "infinity", kMaxId, "50"}},

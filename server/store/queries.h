@@ -54,6 +54,25 @@ inline constexpr NamedQuery kLookupExerciseWithTopic{
     "ORDER BY created_at DESC LIMIT 1",
     "idx_exercise_cache_lookup"};
 
+// Many lookups in one round trip: $1 user_ids (uuid[]), $2 exercise_types
+// (text[]), $3 difficulty_levels (int4[]), $4 topics (text[]; NULL element:
+// any topic). One row per key that has an entry, led by the key's 1-based
+// position. Each key is the single-key lookup above, run per key by the
+// LATERAL join on the same index.
+inline constexpr NamedQuery kLookupExercisesBatch{
+    "lookup_exercises_batch",
+    "SELECT k.position, e.* FROM unnest($1::uuid[], $2::text[], $3::int4[], "
+    "$4::text[]) WITH ORDINALITY AS k(user_id, exercise_type, "
+    "difficulty_level, topic, position) "
+    "CROSS JOIN LATERAL (SELECT " AVES_EXERCISE_COLUMNS
+    " FROM exercise_cache c "
+    "WHERE c.user_id = k.user_id AND c.exercise_type = k.exercise_type "
+    "AND c.difficulty_level = k.difficulty_level "
+    "AND (k.topic IS NULL OR c.topic = k.topic) "
+    "AND (c.expires_at IS NULL OR c.expires_at > now()) "
+    "ORDER BY c.created_at DESC LIMIT 1) AS e",
+    "idx_exercise_cache_lookup"};
+
 // $1 batch size. Deletes up to $1 expired entries, oldest expiry first.
 // "id = ANY(ARRAY(...))" makes the batch an InitPlan probed through the
 // primary key; "id IN (...)" let the planner hash-join against a sequential

@@ -1,6 +1,10 @@
 // ExerciseCacheService: the store against a real PostgreSQL, then the RPCs
 // end to end through avesd, the client library and avesctl.
+#include <atomic>
+#include <cstdio>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -162,6 +166,45 @@ TEST_F(ExerciseCacheStoreTest, PurgeDeletesOnlyExpiredEntriesInBatches) {
 
 // --- Through avesd ---------------------------------------------------------
 
+TEST_F(ExerciseCacheStoreTest, LookupManyAnswersEachKeyAsLookupDoes) {
+  // Entries with and without topics, an expired one, an older one.
+  ASSERT_OK(store_->Put(Call(), Entry("birds", R"({"n": 1})", std::nullopt)));
+  ASSERT_OK(
+      store_->Put(Call(), Entry(std::nullopt, R"({"n": 2})", absl::Hours(1))));
+  ASSERT_OK(
+      store_->Put(Call(), Entry("old", R"({"n": 3})", absl::Microseconds(1))));
+  absl::SleepFor(absl::Milliseconds(5));  // "old" has expired
+  const std::string other = "00000000-0000-4000-8000-00000000000a";
+  std::vector<store::ExerciseKey> keys = {
+      {kUser, "term_matching", 3, "birds"},
+      {kUser, "term_matching", 3, std::nullopt},
+      {kUser, "term_matching", 3, "old"},           // expired: a miss
+      {other, "term_matching", 3, std::nullopt},    // no entry: a miss
+      {kUser, "term_matching", 4, std::nullopt},    // other level: a miss
+      {kUser, "term_matching", 3, "birds"},         // the same key twice
+      {kUser, "term \"q\", {x}", 3, std::nullopt},  // literal-unfriendly
+  };
+  absl::StatusOr<std::vector<std::optional<store::ExerciseEntry>>> many =
+      store_->LookupMany(Call(), keys);
+  ASSERT_OK(many);
+  ASSERT_EQ(many->size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::StatusOr<store::ExerciseEntry> one = store_->Lookup(Call(), keys[i]);
+    if (!one.ok()) {
+      EXPECT_THAT(one, StatusIs(absl::StatusCode::kNotFound)) << i;
+      EXPECT_FALSE((*many)[i].has_value()) << i;
+      continue;
+    }
+    ASSERT_TRUE((*many)[i].has_value()) << i;
+    EXPECT_EQ((*many)[i]->id, one->id) << i;
+    EXPECT_EQ((*many)[i]->exercise_data, one->exercise_data) << i;
+    EXPECT_EQ((*many)[i]->topic, one->topic) << i;
+  }
+  EXPECT_TRUE((*many)[0].has_value());
+  EXPECT_FALSE((*many)[2].has_value());
+  EXPECT_FALSE((*many)[3].has_value());
+}
+
 class ExerciseCacheServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -207,6 +250,46 @@ TEST_F(ExerciseCacheServiceTest, PutGetAndMiss) {
   EXPECT_EQ(got->exercise_data(), R"({"image": 7})");
   get.set_difficulty_level(3);
   EXPECT_THAT(client_->GetExercise(get), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ExerciseCacheServiceTest, ConcurrentLookupsEachGetTheirOwnEntry) {
+  // Lookups that arrive together share round trips (LookupBatcher); each
+  // caller must still get exactly its own entry or its own miss.
+  constexpr int kUsers = 48;
+  std::vector<std::string> ids(kUsers);
+  auto user = [](int i) {
+    char id[37];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
+    return std::string(id);
+  };
+  for (int i = 0; i < kUsers; i += 2) {  // odd users have no entry
+    data::v1::PutExerciseRequest put = ValidPut();
+    put.set_user_id(user(i));
+    put.set_exercise_data("{\"user\": " + std::to_string(i) + "}");
+    absl::StatusOr<data::v1::Exercise> stored = client_->PutExercise(put);
+    ASSERT_OK(stored);
+    ids[i] = stored->id();
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < kUsers; ++t) {
+    callers.emplace_back([&, t] {
+      client::ExerciseCacheClient client(client::MakeChannel(address_));
+      for (int round = 0; round < 20; ++round) {
+        data::v1::GetExerciseRequest get;
+        get.set_user_id(user(t));
+        get.set_exercise_type("visual_discrimination");
+        get.set_difficulty_level(2);
+        absl::StatusOr<data::v1::Exercise> got = client.GetExercise(get);
+        const bool right = t % 2 == 0 ? got.ok() && got->id() == ids[t] &&
+                                            got->user_id() == user(t)
+                                      : absl::IsNotFound(got.status());
+        if (!right) ++wrong;
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST_F(ExerciseCacheServiceTest, EveryBadFieldIsInvalidArgumentNamingIt) {

@@ -78,18 +78,22 @@ TEST(ConfigTest, ServingSettings) {
   EXPECT_EQ(defaults->purge_interval, absl::Minutes(1));
   EXPECT_EQ(defaults->max_message_bytes, 4 << 20);
   EXPECT_EQ(defaults->watch_max_queued, 1000);
+  EXPECT_EQ(defaults->lookup_batch_max, 64);
   absl::StatusOr<Config> set =
       LoadConfig(Fake({{"AVES_SLOW_RPC_MS", "250"},
                        {"AVES_PURGE_INTERVAL_MS", "0"},
                        {"AVES_WATCH_MAX_QUEUED", "16"},
+                       {"AVES_LOOKUP_BATCH_MAX", "1"},
                        {"AVES_MAX_MESSAGE_BYTES", "1048576"}}));
   ASSERT_OK(set);
   EXPECT_EQ(set->slow_rpc, absl::Milliseconds(250));
   EXPECT_EQ(set->purge_interval, absl::ZeroDuration());
   EXPECT_EQ(set->max_message_bytes, 1 << 20);
   EXPECT_EQ(set->watch_max_queued, 16);
-  for (const char* name : {"AVES_SLOW_RPC_MS", "AVES_PURGE_INTERVAL_MS",
-                           "AVES_MAX_MESSAGE_BYTES", "AVES_WATCH_MAX_QUEUED"}) {
+  EXPECT_EQ(set->lookup_batch_max, 1);
+  for (const char* name :
+       {"AVES_SLOW_RPC_MS", "AVES_PURGE_INTERVAL_MS", "AVES_MAX_MESSAGE_BYTES",
+        "AVES_WATCH_MAX_QUEUED", "AVES_LOOKUP_BATCH_MAX"}) {
     EXPECT_THAT(LoadConfig(Fake({{name, "-1"}})),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(name)));
   }

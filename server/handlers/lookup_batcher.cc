@@ -1,0 +1,120 @@
+#include "server/handlers/lookup_batcher.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include <absl/status/status.h>
+#include <absl/strings/str_cat.h>
+
+namespace aves::handlers {
+
+db::CallContext BatchContext(const std::vector<db::CallContext>& members) {
+  db::CallContext batch;
+  batch.holder = absl::StrCat("ExerciseCacheService.GetExercise (batch of ",
+                              members.size(), ")");
+  absl::Time latest = absl::InfinitePast();
+  std::vector<std::function<bool()>> cancelled;
+  bool cancellable = true;
+  for (const db::CallContext& member : members) {
+    latest = std::max(latest, member.deadline);
+    // A member that cannot be cancelled keeps the batch alive.
+    if (!member.cancelled) cancellable = false;
+    if (cancellable) cancelled.push_back(member.cancelled);
+  }
+  batch.deadline = members.empty() ? absl::InfiniteFuture() : latest;
+  if (!cancellable) cancelled.clear();
+  if (!cancelled.empty() && cancelled.size() == members.size()) {
+    batch.cancelled = [cancelled = std::move(cancelled)] {
+      for (const auto& member_cancelled : cancelled)
+        if (!member_cancelled()) return false;
+      return true;
+    };
+  }
+  return batch;
+}
+
+void LookupBatcher::Submit(store::ExerciseKey key, db::CallContext context,
+                           Done done) {
+  bool post = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (queue_.size() >= max_queued_) {
+      // Not under the lock: done may finish the call.
+      post = false;
+    } else {
+      queue_.push_back({std::move(key), std::move(context), std::move(done)});
+      if (tasks_ < max_tasks_) {
+        ++tasks_;
+        post = true;
+      }
+      if (!post) return;  // a running task will take it
+    }
+  }
+  if (!post) {
+    done(absl::ResourceExhaustedError(
+        "server busy: too many lookups queued for the database"));
+    return;
+  }
+  if (executor_.Post([this] { Drain(); })) return;
+  // The executor is full: fail whatever no task will take.
+  std::deque<Pending> orphans;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --tasks_;
+    if (tasks_ == 0) orphans.swap(queue_);
+  }
+  for (Pending& orphan : orphans) {
+    orphan.done(absl::ResourceExhaustedError(
+        "server busy: too many calls queued for the database"));
+  }
+}
+
+void LookupBatcher::Drain() {
+  while (true) {
+    std::vector<Pending> batch;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (queue_.empty()) {
+        --tasks_;
+        return;
+      }
+      while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::vector<store::ExerciseKey> keys;
+    std::vector<db::CallContext> contexts;
+    keys.reserve(batch.size());
+    contexts.reserve(batch.size());
+    for (const Pending& pending : batch) {
+      keys.push_back(pending.key);
+      contexts.push_back(pending.context);
+    }
+    absl::StatusOr<std::vector<std::optional<store::ExerciseEntry>>> found =
+        batch.size() == 1
+        // One key: the single-key statement, as cheap as before batching.
+        ? [&]()
+        -> absl::StatusOr<std::vector<std::optional<store::ExerciseEntry>>> {
+      absl::StatusOr<store::ExerciseEntry> one =
+          store_.Lookup(contexts[0], keys[0]);
+      if (one.ok())
+        return std::vector<std::optional<store::ExerciseEntry>>{
+            *std::move(one)};
+      if (absl::IsNotFound(one.status()))
+        return std::vector<std::optional<store::ExerciseEntry>>{std::nullopt};
+      return one.status();
+    }()
+        : store_.LookupMany(BatchContext(contexts), keys);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!found.ok()) {
+        batch[i].done(found.status());
+      } else {
+        batch[i].done(std::move((*found)[i]));
+      }
+    }
+  }
+}
+
+}  // namespace aves::handlers

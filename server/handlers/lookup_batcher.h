@@ -1,0 +1,70 @@
+// LookupBatcher: GetExercise lookups that arrive while others wait for the
+// database share one round trip (ExerciseCacheStore::LookupMany). There is no
+// timer and no added latency: a lookup goes to the queue, and whichever
+// executor task is free takes everything queued (up to max_batch) at once.
+// With one caller a batch is one lookup; under load batches grow by
+// themselves, and PostgreSQL runs one statement per batch instead of one per
+// lookup.
+//
+// A batch runs under the most lenient of its members' deadlines (one short
+// deadline must not cancel the others' lookups) and is cancelled only when
+// every member's caller has gone; each member then gets its own result.
+#ifndef AVES_SERVER_HANDLERS_LOOKUP_BATCHER_H_
+#define AVES_SERVER_HANDLERS_LOOKUP_BATCHER_H_
+
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+
+#include <absl/status/statusor.h>
+
+#include "server/common/executor.h"
+#include "server/db/pool.h"
+#include "server/store/exercise_cache_store.h"
+
+namespace aves::handlers {
+
+class LookupBatcher {
+ public:
+  using Result = absl::StatusOr<std::optional<store::ExerciseEntry>>;
+  using Done = std::function<void(Result)>;
+
+  // At most `max_batch` keys per round trip, `max_tasks` batches running at
+  // once (the pool's size), `max_queued` lookups waiting.
+  LookupBatcher(store::ExerciseCacheStore& store, common::Executor& executor,
+                int max_batch, int max_tasks, size_t max_queued)
+      : store_(store),
+        executor_(executor),
+        max_batch_(max_batch),
+        max_tasks_(max_tasks),
+        max_queued_(max_queued) {}
+
+  // Queues one lookup; `done` runs exactly once, on an executor thread (or
+  // on this one with RESOURCE_EXHAUSTED when the queue is full).
+  void Submit(store::ExerciseKey key, db::CallContext context, Done done);
+
+ private:
+  struct Pending {
+    store::ExerciseKey key;
+    db::CallContext context;
+    Done done;
+  };
+  void Drain();
+
+  store::ExerciseCacheStore& store_;
+  common::Executor& executor_;
+  const int max_batch_;
+  const int max_tasks_;
+  const size_t max_queued_;
+  std::mutex mutex_;
+  std::deque<Pending> queue_;  // guarded by mutex_
+  int tasks_ = 0;              // Drain tasks posted or running; mutex_
+};
+
+// The CallContext a batch runs under (see above). Exposed for tests.
+db::CallContext BatchContext(const std::vector<db::CallContext>& members);
+
+}  // namespace aves::handlers
+
+#endif  // AVES_SERVER_HANDLERS_LOOKUP_BATCHER_H_
