@@ -166,7 +166,7 @@ TEST_F(IndexProofTest, VerifyIndexesPassesForEveryServiceQuery) {
   absl::StatusOr<std::vector<store::IndexCheck>> checks =
       store::VerifyIndexes(database, context);
   ASSERT_OK(checks);
-  EXPECT_EQ(checks->size(), 16u) << "8 queries x custom/generic";
+  EXPECT_EQ(checks->size(), 18u) << "9 queries x custom/generic";
   for (const store::IndexCheck& check : *checks) {
     SCOPED_TRACE(check.query + " (" + check.plan_mode + ")");
     EXPECT_TRUE(check.passed) << "wants " << check.intended_index << "\n"
