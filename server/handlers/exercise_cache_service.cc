@@ -17,6 +17,8 @@ using google::protobuf::util::TimeUtil;
 namespace {
 
 constexpr char kMethod[] = "ExerciseCacheService.GetExercise";
+constexpr char kPutMethod[] = "ExerciseCacheService.PutExercise";
+constexpr char kPurgeMethod[] = "ExerciseCacheService.PurgeExpired";
 
 // The fields GetExercise and PutExercise share.
 template <typename Request>
@@ -89,65 +91,46 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
 grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
     grpc::CallbackServerContext* context, const v1::PutExerciseRequest* request,
     v1::PutExerciseResponse* response) {
-  const absl::Time arrived = absl::Now();
-  return Offload(executor_, context, [=] {
-    return DoPutExercise(context, arrived, request, response);
-  });
+  return OffloadLogged(
+      executor_, context, kPutMethod, slow_rpc_, [=](int64_t* rows) {
+        store::NewExercise entry;
+        ASSIGN_OR_RETURN(entry.key, ValidateKey(*request));
+        RETURN_IF_ERROR(ValidateText("exercise_data", request->exercise_data(),
+                                     kMaxExerciseDataBytes, true));
+        entry.exercise_data = request->exercise_data();
+        if (request->has_ttl()) {
+          const int64_t micros =
+              TimeUtil::DurationToMicroseconds(request->ttl());
+          if (micros <= 0 || micros > int64_t{365} * 24 * 3600 * 1000000) {
+            return InvalidField("ttl", "must be positive and at most 365 days");
+          }
+          entry.ttl = absl::Microseconds(micros);
+        }
+        ASSIGN_OR_RETURN(store::ExerciseEntry stored,
+                         store_.Put(CallContextOf(context, kPutMethod), entry));
+        ToProto(stored, response->mutable_exercise());
+        *rows = 1;
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PurgeExpired(
     grpc::CallbackServerContext* context,
     const v1::PurgeExpiredRequest* request,
     v1::PurgeExpiredResponse* response) {
-  const absl::Time arrived = absl::Now();
-  return Offload(executor_, context, [=] {
-    return DoPurgeExpired(context, arrived, request, response);
-  });
-}
-
-grpc::Status ExerciseCacheServiceImpl::DoPutExercise(
-    grpc::ServerContextBase* context, absl::Time arrived,
-    const v1::PutExerciseRequest* request, v1::PutExerciseResponse* response) {
-  AccessLog log("ExerciseCacheService.PutExercise", slow_rpc_, arrived);
-  store::NewExercise entry;
-  absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
-  if (!key.ok()) return log.Done(ToGrpcStatus(key.status()));
-  entry.key = *std::move(key);
-  absl::Status data = ValidateText("exercise_data", request->exercise_data(),
-                                   kMaxExerciseDataBytes, true);
-  if (!data.ok()) return log.Done(ToGrpcStatus(data));
-  entry.exercise_data = request->exercise_data();
-  if (request->has_ttl()) {
-    const int64_t micros = TimeUtil::DurationToMicroseconds(request->ttl());
-    if (micros <= 0 || micros > int64_t{365} * 24 * 3600 * 1000000) {
-      return log.Done(ToGrpcStatus(
-          InvalidField("ttl", "must be positive and at most 365 days")));
-    }
-    entry.ttl = absl::Microseconds(micros);
-  }
-  absl::StatusOr<store::ExerciseEntry> stored = store_.Put(
-      CallContextOf(context, "ExerciseCacheService.PutExercise"), entry);
-  if (!stored.ok()) return log.Done(ToGrpcStatus(stored.status()));
-  ToProto(*stored, response->mutable_exercise());
-  return log.Done(grpc::Status::OK, 1);
-}
-
-grpc::Status ExerciseCacheServiceImpl::DoPurgeExpired(
-    grpc::ServerContextBase* context, absl::Time arrived,
-    const v1::PurgeExpiredRequest* request,
-    v1::PurgeExpiredResponse* response) {
-  AccessLog log("ExerciseCacheService.PurgeExpired", slow_rpc_, arrived);
-  if (request->max_rows() < 0) {
-    return log.Done(
-        ToGrpcStatus(InvalidField("max_rows", "must not be negative")));
-  }
-  absl::StatusOr<store::PurgeResult> result = store_.PurgeExpired(
-      CallContextOf(context, "ExerciseCacheService.PurgeExpired"),
-      request->max_rows());
-  if (!result.ok()) return log.Done(ToGrpcStatus(result.status()));
-  response->set_deleted(result->deleted);
-  response->set_batches(result->batches);
-  return log.Done(grpc::Status::OK, result->deleted);
+  return OffloadLogged(
+      executor_, context, kPurgeMethod, slow_rpc_, [=](int64_t* rows) {
+        if (request->max_rows() < 0)
+          return InvalidField("max_rows", "must not be negative");
+        ASSIGN_OR_RETURN(
+            store::PurgeResult result,
+            store_.PurgeExpired(CallContextOf(context, kPurgeMethod),
+                                request->max_rows()));
+        response->set_deleted(result.deleted);
+        response->set_batches(result.batches);
+        *rows = result.deleted;
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace aves::handlers

@@ -53,15 +53,6 @@ class ExerciseCacheServiceImpl final
       aves::data::v1::PurgeExpiredResponse* response) override;
 
  private:
-  grpc::Status DoPutExercise(grpc::ServerContextBase* context,
-                             absl::Time arrived,
-                             const aves::data::v1::PutExerciseRequest* request,
-                             aves::data::v1::PutExerciseResponse* response);
-  grpc::Status DoPurgeExpired(
-      grpc::ServerContextBase* context, absl::Time arrived,
-      const aves::data::v1::PurgeExpiredRequest* request,
-      aves::data::v1::PurgeExpiredResponse* response);
-
   store::ExerciseCacheStore& store_;
   common::Executor& executor_;
   const absl::Duration slow_rpc_;
