@@ -179,6 +179,10 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                    ReadInt(lookup, "AVES_LOOKUP_BATCH_MAX",
                            config.lookup_batch_max, 1, 1000));
   config.lookup_batch_max = static_cast<int>(lookup_batch);
+  ASSIGN_OR_RETURN(int64_t batch_tasks,
+                   ReadInt(lookup, "AVES_LOOKUP_BATCH_TASKS",
+                           config.lookup_batch_tasks, 0, 1000));
+  config.lookup_batch_tasks = static_cast<int>(batch_tasks);
   config.page_token_key = ReadString(lookup, "AVES_PAGE_TOKEN_KEY", "");
   if (config.page_token_key.empty()) {
     config.notes.push_back(

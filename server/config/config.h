@@ -54,6 +54,9 @@ struct Config {
   // Most GetExercise lookups sent to PostgreSQL in one statement; 1 turns
   // batching off (AVES_LOOKUP_BATCH_MAX).
   int lookup_batch_max = 64;
+  // Most lookup batches in flight at once (AVES_LOOKUP_BATCH_TASKS); 0: one
+  // per CPU core. More only adds context switches (measured: ARCHITECTURE.md).
+  int lookup_batch_tasks = 0;
   // Signs page tokens (AVES_PAGE_TOKEN_KEY). Empty: a random key per process
   // (tokens then do not survive a restart or cross replicas).
   std::string page_token_key;

@@ -26,7 +26,7 @@ class ExerciseCacheServiceImpl final
   // How GetExercise lookups are batched (lookup_batcher.h).
   struct Batching {
     int max_batch = 64;       // keys per round trip
-    int max_tasks = 20;       // batches in flight: the pool's size
+    int max_tasks = 2;        // batches in flight (server.cc: CPU cores)
     size_t max_queued = 120;  // lookups waiting: pool size + its waiters
   };
 

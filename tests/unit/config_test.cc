@@ -79,11 +79,13 @@ TEST(ConfigTest, ServingSettings) {
   EXPECT_EQ(defaults->max_message_bytes, 4 << 20);
   EXPECT_EQ(defaults->watch_max_queued, 1000);
   EXPECT_EQ(defaults->lookup_batch_max, 64);
+  EXPECT_EQ(defaults->lookup_batch_tasks, 0);
   absl::StatusOr<Config> set =
       LoadConfig(Fake({{"AVES_SLOW_RPC_MS", "250"},
                        {"AVES_PURGE_INTERVAL_MS", "0"},
                        {"AVES_WATCH_MAX_QUEUED", "16"},
                        {"AVES_LOOKUP_BATCH_MAX", "1"},
+                       {"AVES_LOOKUP_BATCH_TASKS", "3"},
                        {"AVES_MAX_MESSAGE_BYTES", "1048576"}}));
   ASSERT_OK(set);
   EXPECT_EQ(set->slow_rpc, absl::Milliseconds(250));
@@ -91,9 +93,11 @@ TEST(ConfigTest, ServingSettings) {
   EXPECT_EQ(set->max_message_bytes, 1 << 20);
   EXPECT_EQ(set->watch_max_queued, 16);
   EXPECT_EQ(set->lookup_batch_max, 1);
+  EXPECT_EQ(set->lookup_batch_tasks, 3);
   for (const char* name :
        {"AVES_SLOW_RPC_MS", "AVES_PURGE_INTERVAL_MS", "AVES_MAX_MESSAGE_BYTES",
-        "AVES_WATCH_MAX_QUEUED", "AVES_LOOKUP_BATCH_MAX"}) {
+        "AVES_WATCH_MAX_QUEUED", "AVES_LOOKUP_BATCH_MAX",
+        "AVES_LOOKUP_BATCH_TASKS"}) {
     EXPECT_THAT(LoadConfig(Fake({{name, "-1"}})),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(name)));
   }
