@@ -3,19 +3,12 @@
 #include <absl/strings/ascii.h>
 #include <absl/strings/str_cat.h>
 
+#include "server/common/uuid.h"
+
 namespace aves::handlers {
 
 bool IsCanonicalUuid(absl::string_view text) {
-  if (text.size() != 36) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const bool dash_position = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash_position
-            ? text[i] != '-'
-            : !absl::ascii_isxdigit(static_cast<unsigned char>(text[i]))) {
-      return false;
-    }
-  }
-  return true;
+  return common::IsCanonicalUuid(text);
 }
 
 absl::Status ValidateUuid(absl::string_view field, absl::string_view value,

@@ -1,0 +1,223 @@
+#include "server/common/json_syntax.h"
+
+#include <absl/strings/str_cat.h>
+
+namespace aves::common {
+namespace {
+
+// Nesting beyond this is refused rather than risking the stack.
+constexpr int kMaxDepth = 512;
+
+class Checker {
+ public:
+  explicit Checker(absl::string_view text) : text_(text) {}
+
+  bool Run(std::string* error) {
+    SkipSpace();
+    if (!Value(0)) return Fail(error);
+    SkipSpace();
+    if (pos_ != text_.size()) {
+      problem_ = "unexpected text after the value";
+      return Fail(error);
+    }
+    return true;
+  }
+
+ private:
+  bool Fail(std::string* error) {
+    if (error != nullptr) *error = absl::StrCat("byte ", pos_, ": ", problem_);
+    return false;
+  }
+  bool AtEnd() const { return pos_ >= text_.size(); }
+  char Peek() const { return AtEnd() ? '\0' : text_[pos_]; }
+  void SkipSpace() {
+    while (!AtEnd() && (Peek() == ' ' || Peek() == '\t' || Peek() == '\n' ||
+                        Peek() == '\r')) {
+      ++pos_;
+    }
+  }
+  bool Expect(absl::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) {
+      problem_ = absl::StrCat("expected ", word);
+      return false;
+    }
+    pos_ += word.size();
+    return true;
+  }
+
+  bool Value(int depth) {
+    if (depth > kMaxDepth) {
+      problem_ = "nested too deeply";
+      return false;
+    }
+    switch (Peek()) {
+      case '{':
+        return Object(depth);
+      case '[':
+        return Array(depth);
+      case '"':
+        return String();
+      case 't':
+        return Expect("true");
+      case 'f':
+        return Expect("false");
+      case 'n':
+        return Expect("null");
+      default:
+        return Number();
+    }
+  }
+
+  bool Object(int depth) {
+    ++pos_;  // {
+    SkipSpace();
+    if (Peek() == '}') {
+      ++pos_;
+      return true;
+    }
+    while (true) {
+      SkipSpace();
+      if (Peek() != '"') {
+        problem_ = "expected a string key";
+        return false;
+      }
+      if (!String()) return false;
+      SkipSpace();
+      if (Peek() != ':') {
+        problem_ = "expected ':'";
+        return false;
+      }
+      ++pos_;
+      SkipSpace();
+      if (!Value(depth + 1)) return false;
+      SkipSpace();
+      if (Peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (Peek() == '}') {
+        ++pos_;
+        return true;
+      }
+      problem_ = "expected ',' or '}'";
+      return false;
+    }
+  }
+
+  bool Array(int depth) {
+    ++pos_;  // [
+    SkipSpace();
+    if (Peek() == ']') {
+      ++pos_;
+      return true;
+    }
+    while (true) {
+      SkipSpace();
+      if (!Value(depth + 1)) return false;
+      SkipSpace();
+      if (Peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (Peek() == ']') {
+        ++pos_;
+        return true;
+      }
+      problem_ = "expected ',' or ']'";
+      return false;
+    }
+  }
+
+  static bool IsHex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
+  }
+
+  bool String() {
+    ++pos_;  // "
+    while (!AtEnd()) {
+      const unsigned char c = static_cast<unsigned char>(text_[pos_]);
+      if (c == '"') {
+        ++pos_;
+        return true;
+      }
+      if (c < 0x20) {
+        problem_ = "control character in a string";
+        return false;
+      }
+      if (c != '\\') {
+        ++pos_;
+        continue;
+      }
+      ++pos_;
+      const char escaped = Peek();
+      if (escaped == 'u') {
+        for (size_t i = 1; i <= 4; ++i) {
+          if (pos_ + i >= text_.size() || !IsHex(text_[pos_ + i])) {
+            problem_ = "bad \\u escape";
+            return false;
+          }
+        }
+        if (text_.substr(pos_ + 1, 4) == "0000") {
+          problem_ = "\\u0000 cannot be stored in jsonb";
+          return false;
+        }
+        pos_ += 5;
+        continue;
+      }
+      if (absl::string_view("\"\\/bfnrt").find(escaped) ==
+              absl::string_view::npos ||
+          AtEnd()) {
+        problem_ = "bad escape";
+        return false;
+      }
+      ++pos_;
+    }
+    problem_ = "unterminated string";
+    return false;
+  }
+
+  bool Digits() {
+    const size_t start = pos_;
+    while (!AtEnd() && Peek() >= '0' && Peek() <= '9') ++pos_;
+    return pos_ > start;
+  }
+
+  bool Number() {
+    if (Peek() == '-') ++pos_;
+    if (Peek() == '0') {
+      ++pos_;
+    } else if (!Digits()) {
+      problem_ = "expected a value";
+      return false;
+    }
+    if (Peek() == '.') {
+      ++pos_;
+      if (!Digits()) {
+        problem_ = "expected digits after '.'";
+        return false;
+      }
+    }
+    if (Peek() == 'e' || Peek() == 'E') {
+      ++pos_;
+      if (Peek() == '+' || Peek() == '-') ++pos_;
+      if (!Digits()) {
+        problem_ = "expected exponent digits";
+        return false;
+      }
+    }
+    return true;
+  }
+
+  absl::string_view text_;
+  size_t pos_ = 0;
+  std::string problem_;
+};
+
+}  // namespace
+
+bool IsValidJson(absl::string_view text, std::string* error) {
+  return Checker(text).Run(error);
+}
+
+}  // namespace aves::common

@@ -1,0 +1,78 @@
+// Values in COPY's text format, checked against the column they go into.
+// Bulk loads send rows as COPY data, never as SQL text: every value is
+// escaped here (backslash, tab, newline, carriage return; \N for NULL), so
+// a value can never end its field or row early, and "" stays distinct from
+// NULL. Type checks happen before encoding, so a wrong value is refused with
+// a reason the caller can pin to its row and column.
+#ifndef AVES_SERVER_DB_COPY_TEXT_H_
+#define AVES_SERVER_DB_COPY_TEXT_H_
+
+#include <cstdint>
+#include <string>
+
+#include <absl/status/status.h>
+#include <absl/strings/string_view.h>
+#include <absl/time/time.h>
+
+namespace aves::db {
+
+// The column types a bulk load can fill, from information_schema's
+// data_type.
+enum class ColumnKind {
+  kBool,
+  kInt16,
+  kInt32,
+  kInt64,
+  kFloat32,
+  kFloat64,
+  kNumeric,
+  kText,
+  kUuid,
+  kJson,  // json or jsonb
+  kTimestampTz,
+  kTimestamp,
+  kBytea,
+  kOther,  // anything else: given as text, PostgreSQL parses it
+};
+
+// "integer" -> kInt32, "timestamp with time zone" -> kTimestampTz, ...
+ColumnKind ColumnKindFromDataType(absl::string_view data_type);
+const char* ColumnKindName(ColumnKind kind);
+
+// One value as a client typed it.
+struct CellValue {
+  enum class Type {
+    kNull,
+    kBool,
+    kInt64,
+    kDouble,
+    kString,
+    kBytes,
+    kTimestamp,
+    kUuid,
+    kJson
+  };
+  Type type = Type::kNull;
+  bool bool_value = false;
+  int64_t int_value = 0;
+  double double_value = 0;
+  std::string text;  // kString, kBytes, kUuid, kJson
+  absl::Time time;   // kTimestamp
+};
+
+// Appends `value`'s COPY text field for a column of `kind` to `line`, or
+// INVALID_ARGUMENT saying why it does not fit (the caller names the row and
+// column). kNull appends \N; NOT NULL is the caller's check.
+absl::Status AppendCopyField(const CellValue& value, ColumnKind kind,
+                             std::string* line);
+
+// A SQL identifier, double-quoted with embedded quotes doubled: for names
+// taken from the catalog (never from requests) when building COPY/INSERT.
+std::string QuoteIdentifier(absl::string_view name);
+
+// COPY text escaping of one field's text.
+void AppendCopyEscaped(absl::string_view text, std::string* line);
+
+}  // namespace aves::db
+
+#endif  // AVES_SERVER_DB_COPY_TEXT_H_

@@ -1,0 +1,153 @@
+// COPY text encoding and the JSON syntax check behind bulk loads: every
+// value is escaped so it cannot end its field or row, "" differs from NULL,
+// and a value of the wrong type is refused with the reason.
+#include "server/db/copy_text.h"
+
+#include <cmath>
+#include <limits>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "server/common/json_syntax.h"
+#include "tests/support/status_matchers.h"
+
+namespace aves {
+namespace {
+
+using ::aves::testing::StatusIs;
+using db::CellValue;
+using db::ColumnKind;
+using ::testing::HasSubstr;
+
+CellValue Text(std::string text,
+               CellValue::Type type = CellValue::Type::kString) {
+  CellValue value;
+  value.type = type;
+  value.text = std::move(text);
+  return value;
+}
+
+CellValue Int(int64_t v) {
+  CellValue value;
+  value.type = CellValue::Type::kInt64;
+  value.int_value = v;
+  return value;
+}
+
+CellValue Double(double v) {
+  CellValue value;
+  value.type = CellValue::Type::kDouble;
+  value.double_value = v;
+  return value;
+}
+
+absl::StatusOr<std::string> Field(const CellValue& value, ColumnKind kind) {
+  std::string line;
+  absl::Status status = db::AppendCopyField(value, kind, &line);
+  if (!status.ok()) return status;
+  return line;
+}
+
+TEST(CopyTextTest, EscapesEverythingThatCouldEndAFieldOrRow) {
+  EXPECT_THAT(Field(Text("a\tb\nc\rd\\e"), ColumnKind::kText),
+              testing::IsOkAndHolds(R"(a\tb\nc\rd\\e)"));
+  EXPECT_THAT(Field(Text("quotes \" ' and ñandú 🐦"), ColumnKind::kText),
+              testing::IsOkAndHolds("quotes \" ' and ñandú 🐦"));
+  EXPECT_THAT(Field(Text(R"(\N)"), ColumnKind::kText),
+              testing::IsOkAndHolds(R"(\\N)"))
+      << "the text \\N is not NULL";
+}
+
+TEST(CopyTextTest, EmptyStringAndNullDiffer) {
+  EXPECT_THAT(Field(Text(""), ColumnKind::kText), testing::IsOkAndHolds(""));
+  EXPECT_THAT(Field(CellValue(), ColumnKind::kText),
+              testing::IsOkAndHolds(R"(\N)"));
+}
+
+TEST(CopyTextTest, TypedValues) {
+  CellValue yes;
+  yes.type = CellValue::Type::kBool;
+  yes.bool_value = true;
+  EXPECT_THAT(Field(yes, ColumnKind::kBool), testing::IsOkAndHolds("t"));
+  EXPECT_THAT(Field(Int(-32768), ColumnKind::kInt16),
+              testing::IsOkAndHolds("-32768"));
+  EXPECT_THAT(Field(Double(0.1), ColumnKind::kFloat64),
+              testing::IsOkAndHolds("0.10000000000000001"));
+  EXPECT_THAT(Field(Double(std::nan("")), ColumnKind::kFloat32),
+              testing::IsOkAndHolds("NaN"));
+  EXPECT_THAT(Field(Double(-INFINITY), ColumnKind::kFloat64),
+              testing::IsOkAndHolds("-Infinity"));
+  EXPECT_THAT(
+      Field(Text(std::string("\x00\xff\x10", 3), CellValue::Type::kBytes),
+            ColumnKind::kBytea),
+      testing::IsOkAndHolds(R"(\\x00ff10)"));
+  CellValue when;
+  when.type = CellValue::Type::kTimestamp;
+  when.time = absl::FromUnixMicros(1'700'000'000'123'456);
+  EXPECT_THAT(Field(when, ColumnKind::kTimestampTz),
+              testing::IsOkAndHolds("2023-11-14 22:13:20.123456+00"));
+  EXPECT_THAT(Field(Text("6F1D0A3E-2B4C-4D5E-8F70-112233445566",
+                         CellValue::Type::kUuid),
+                    ColumnKind::kUuid),
+              testing::IsOkAndHolds("6F1D0A3E-2B4C-4D5E-8F70-112233445566"));
+  EXPECT_THAT(Field(Text("{\"a\":\"x\\ty\"}", CellValue::Type::kJson),
+                    ColumnKind::kJson),
+              testing::IsOkAndHolds(R"({"a":"x\\ty"})"));
+}
+
+TEST(CopyTextTest, WrongValuesAreRefusedWithTheReason) {
+  EXPECT_THAT(Field(Int(40000), ColumnKind::kInt16),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("outside the range of smallint")));
+  EXPECT_THAT(Field(Int(int64_t{1} << 31), ColumnKind::kInt32),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Field(Text("12"), ColumnKind::kInt32),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("a string value cannot go into a integer")));
+  EXPECT_THAT(Field(Double(1.5), ColumnKind::kInt64),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      Field(Text("not-a-uuid", CellValue::Type::kUuid), ColumnKind::kUuid),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("canonical UUID")));
+  EXPECT_THAT(
+      Field(Text("{\"a\": }", CellValue::Type::kJson), ColumnKind::kJson),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("not valid JSON (byte 6")));
+  EXPECT_THAT(Field(Text(std::string("a\0b", 3)), ColumnKind::kText),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NUL")));
+}
+
+TEST(CopyTextTest, QuotesIdentifiers) {
+  EXPECT_EQ(db::QuoteIdentifier("users"), "\"users\"");
+  EXPECT_EQ(db::QuoteIdentifier("a\"; DROP TABLE x; --"),
+            "\"a\"\"; DROP TABLE x; --\"");
+}
+
+TEST(JsonSyntaxTest, AcceptsJson) {
+  for (const char* json :
+       {"{}", "[]", "0", "-0.5e+10", "\"\"", "true", "null",
+        " {\"a\": [1, 2.5, {\"b\": null}], \"c\": \"\\u00e9\\n\"} ",
+        "\"ñandú 🐦\"", "[[[[[]]]]]"}) {
+    std::string error;
+    EXPECT_TRUE(common::IsValidJson(json, &error)) << json << ": " << error;
+  }
+}
+
+TEST(JsonSyntaxTest, RefusesWhatPostgresqlWouldRefuse) {
+  for (const char* json : {"", "{", "{\"a\" 1}", "{a: 1}", "[1,]", "01", "1.",
+                           ".5", "+1", "\"unterminated", "\"bad \\x escape\"",
+                           "\"\\u12\"", "tru", "{} {}", "\"\\u0000\"", "NaN"}) {
+    std::string error;
+    EXPECT_FALSE(common::IsValidJson(json, &error)) << json;
+    EXPECT_THAT(error, HasSubstr("byte ")) << json;
+  }
+  std::string deep(600, '[');
+  EXPECT_FALSE(common::IsValidJson(deep + std::string(600, ']'), nullptr));
+  EXPECT_FALSE(common::IsValidJson(std::string("\"a\nb\""), nullptr))
+      << "raw control characters in strings";
+}
+
+}  // namespace
+}  // namespace aves
