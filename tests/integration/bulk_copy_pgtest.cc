@@ -160,7 +160,15 @@ TEST_F(BulkCopyTest, CopyTextRoundTripsThroughPostgresql) {
     // tablewriter (stream_to keeps write_raw_line private).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    pqxx::tablewriter copy(tx, "copy_probe");
+    // tablewriter puts the name into COPY as given: the catalog's names go
+    // in quoted, as the service will pass them.
+    const std::vector<std::string> columns = {
+        db::QuoteIdentifier("n"),  db::QuoteIdentifier("t"),
+        db::QuoteIdentifier("j"),  db::QuoteIdentifier("b"),
+        db::QuoteIdentifier("ts"), db::QuoteIdentifier("f"),
+        db::QuoteIdentifier("ok"), db::QuoteIdentifier("u")};
+    pqxx::tablewriter copy(tx, db::QuoteIdentifier("copy_probe"),
+                           columns.begin(), columns.end());
     size_t start = 0;
     while (start < data.size()) {
       const size_t end = data.find('\n', start);

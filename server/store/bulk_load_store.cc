@@ -1,0 +1,233 @@
+#include "server/store/bulk_load_store.h"
+
+#include <absl/status/status.h>
+#include <absl/strings/str_cat.h>
+#include <pqxx/pqxx>
+#include <pqxx/tablewriter>
+
+#include "server/db/array_literal.h"
+#include "server/db/copy_text.h"
+#include "server/db/errors.h"
+#include "server/store/queries.h"
+
+namespace aves::store {
+namespace {
+
+std::string TextArray(const std::vector<std::string>& items) {
+  return db::ArrayLiteral(
+      std::vector<std::optional<std::string>>(items.begin(), items.end()));
+}
+
+// Rows PostgreSQL refuses for their data (class 22 bad value, class 23
+// constraint) are isolated; anything else (a lost connection, a cancel)
+// fails the whole batch.
+bool IsRowError(const pqxx::sql_error& error) {
+  const std::string& state = error.sqlstate();
+  return state.size() == 5 &&
+         (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0);
+}
+
+// PostgreSQL's first line, without "ERROR:  ".
+std::string FirstLine(const std::string& message) {
+  std::string line = message.substr(0, message.find('\n'));
+  if (line.rfind("ERROR:  ", 0) == 0) line = line.substr(8);
+  return line;
+}
+
+class BatchWriter {
+ public:
+  BatchWriter(pqxx::work& tx, const LoadSpec& spec) : tx_(tx) {
+    table_ = db::QuoteIdentifier(spec.table);
+    for (const std::string& column : spec.columns)
+      columns_.push_back(db::QuoteIdentifier(column));
+  }
+
+  // COPYs rows[begin, end) under a savepoint; on a row error, halves the
+  // range until the refused rows are single, recording each in `refused`.
+  void Write(const std::vector<CopyRow>& rows, size_t begin, size_t end,
+             std::vector<RejectedRow>* refused, int64_t* inserted) {
+    if (begin == end) return;
+    tx_.exec("SAVEPOINT aves_batch");
+    try {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+      // libpqxx 6.4's public raw-line COPY writer; it puts the (quoted)
+      // names into COPY as given.
+      pqxx::tablewriter copy(tx_, table_, columns_.begin(), columns_.end());
+      for (size_t i = begin; i < end; ++i) copy.write_raw_line(rows[i].line);
+      copy.complete();
+#pragma GCC diagnostic pop
+      tx_.exec("RELEASE SAVEPOINT aves_batch");
+      *inserted += static_cast<int64_t>(end - begin);
+      return;
+    } catch (const pqxx::sql_error& error) {
+      if (!IsRowError(error)) throw;
+      tx_.exec("ROLLBACK TO SAVEPOINT aves_batch");
+      if (end - begin == 1) {
+        refused->push_back({rows[begin].index, FirstLine(error.what())});
+        return;
+      }
+    }
+    const size_t middle = begin + (end - begin) / 2;
+    Write(rows, begin, middle, refused, inserted);
+    Write(rows, middle, end, refused, inserted);
+  }
+
+ private:
+  pqxx::work& tx_;
+  std::string table_;
+  std::vector<std::string> columns_;
+};
+
+}  // namespace
+
+absl::StatusOr<LoadState> BulkLoadStore::Open(const db::CallContext& context,
+                                              const LoadSpec& spec) {
+  LoadState state;
+  absl::Status refused;
+  absl::Status status = database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+        pqxx::work tx(connection);
+        state = LoadState{};
+        state.load_id = spec.load_id;
+        pqxx::result existing = tx.exec_params(
+            "SELECT l.table_name, l.columns = $2::text[], l.committed_offset, "
+            "l.job_id::text, j.status FROM bulk_loads l JOIN batch_jobs j ON "
+            "j.id = l.job_id WHERE l.load_id = $1 FOR UPDATE OF l",
+            spec.load_id, TextArray(spec.columns));
+        if (!existing.empty()) {
+          const pqxx::row row = existing[0];
+          if (row[0].as<std::string>() != spec.table || !row[1].as<bool>()) {
+            refused = absl::FailedPreconditionError(
+                absl::StrCat("load ", spec.load_id, " writes table ",
+                             row[0].as<std::string>(),
+                             " with other columns; use a new load id"));
+            return absl::OkStatus();
+          }
+          state.committed_offset = row[2].as<int64_t>();
+          const std::string job_status = row[4].as<std::string>();
+          if (job_status == "completed") {
+            state.job_id = row[3].as<std::string>();
+            state.already_complete = true;
+            return absl::OkStatus();
+          }
+          if (job_status == "processing" || job_status == "pending") {
+            // The previous attempt died without ending its job: carry on
+            // under it (each batch re-checks the offset under a row lock).
+            state.job_id = row[3].as<std::string>();
+            tx.commit();
+            return absl::OkStatus();
+          }
+        }
+        // A new attempt: a job of its own.
+        state.job_id =
+            tx.exec_params(
+                  "INSERT INTO batch_jobs (job_type, status, total_items, "
+                  "started_at, metadata) VALUES ('bulk_insert', 'processing', "
+                  "$1, now(), json_build_object('load_id', $2::text, 'table', "
+                  "$3::text, 'columns', $4::text[], 'mode', $5::text, "
+                  "'resumed_at_offset', $6::int8)) RETURNING id::text",
+                  spec.total_rows, spec.load_id, spec.table,
+                  TextArray(spec.columns), spec.mode,
+                  state.committed_offset)[0][0]
+                .as<std::string>();
+        tx.exec_params(
+            "INSERT INTO bulk_loads (load_id, job_id, table_name, columns, "
+            "mode) VALUES ($1, $2, $3, $4::text[], $5) ON CONFLICT (load_id) "
+            "DO UPDATE SET job_id = EXCLUDED.job_id, updated_at = now()",
+            spec.load_id, state.job_id, spec.table, TextArray(spec.columns),
+            spec.mode);
+        tx.commit();
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  if (!refused.ok()) return refused;
+  return state;
+}
+
+absl::Status BulkLoadStore::CommitBatch(const db::CallContext& context,
+                                        const LoadSpec& spec, int64_t first_row,
+                                        int64_t end_row,
+                                        std::vector<CopyRow> rows,
+                                        std::vector<RejectedRow> rejected,
+                                        LoadState* state) {
+  absl::Status gap;
+  int64_t inserted = 0;
+  int64_t failed = 0;
+  int64_t committed = 0;
+  absl::Status status = database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+        pqxx::work tx(connection);
+        inserted = failed = 0;
+        committed = tx.exec_params1(
+                          "SELECT committed_offset FROM bulk_loads WHERE "
+                          "load_id = $1 FOR UPDATE",
+                          spec.load_id)[0]
+                        .as<int64_t>();
+        if (committed >= end_row) return absl::OkStatus();  // done before
+        if (committed < first_row) {
+          gap = absl::FailedPreconditionError(
+              absl::StrCat("load ", spec.load_id, " has committed ", committed,
+                           " rows; a batch starting at row ", first_row,
+                           " would skip rows"));
+          return absl::OkStatus();
+        }
+        // A resumed load may resend rows below the offset: skip them.
+        size_t begin = 0;
+        while (begin < rows.size() && rows[begin].index < committed) ++begin;
+        std::vector<RejectedRow> errors;
+        for (RejectedRow& row : rejected)
+          if (row.index >= committed) errors.push_back(std::move(row));
+        BatchWriter(tx, spec).Write(rows, begin, rows.size(), &errors,
+                                    &inserted);
+        failed = static_cast<int64_t>(errors.size());
+        if (!errors.empty()) {
+          std::vector<std::optional<std::string>> indexes, ids, messages;
+          for (const RejectedRow& error : errors) {
+            indexes.push_back(std::to_string(error.index));
+            ids.push_back(std::nullopt);
+            messages.push_back(error.message);
+          }
+          tx.exec_params(kAppendJobErrors.sql, state->job_id,
+                         db::ArrayLiteral(indexes), db::ArrayLiteral(ids),
+                         db::ArrayLiteral(messages));
+        }
+        tx.exec_params(
+            "UPDATE bulk_loads SET committed_offset = $2, updated_at = now() "
+            "WHERE load_id = $1",
+            spec.load_id, end_row);
+        tx.exec_params(
+            "UPDATE batch_jobs SET processed_items = processed_items + $2, "
+            "failed_items = failed_items + $3 WHERE id = $1",
+            state->job_id, inserted, failed);
+        tx.commit();
+        committed = end_row;
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  if (!gap.ok()) return gap;
+  state->committed_offset = std::max(state->committed_offset, committed);
+  state->rows_inserted += inserted;
+  state->rows_failed += failed;
+  if (inserted + failed > 0) ++state->batches_committed;
+  return absl::OkStatus();
+}
+
+absl::Status BulkLoadStore::Finish(const db::CallContext& context,
+                                   const LoadState& state,
+                                   const std::string& status,
+                                   const std::string& note) {
+  return database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+        pqxx::nontransaction tx(connection);
+        tx.exec_params(
+            "UPDATE batch_jobs SET status = $2, completed_at = now(), "
+            "metadata = metadata || jsonb_build_object('committed_offset', "
+            "$3::int8, 'note', $4::text) WHERE id = $1 AND status IN "
+            "('pending', 'processing')",
+            state.job_id, status, state.committed_offset, note);
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace aves::store

@@ -1,0 +1,88 @@
+// BulkLoadStore: the database side of resumable bulk loads (issue 5).
+// Rows arrive as COPY text lines (db/copy_text), already checked against the
+// column types; each batch commits in one transaction together with the
+// load's committed offset, its job's counters and the errors of the rows it
+// left out. When PostgreSQL refuses a batch (a foreign key, a unique key),
+// the batch is split in halves under savepoints until the offending rows are
+// found; they are recorded and the rest of the batch commits, so one bad row
+// never costs a batch.
+//
+// Each attempt of a load is a batch_jobs row (job_type bulk_insert,
+// metadata: load id, table, columns, mode): processing, then completed,
+// failed or cancelled. Resuming a load whose attempt ended starts a new
+// attempt (a final job status never changes) from the committed offset.
+#ifndef AVES_SERVER_STORE_BULK_LOAD_STORE_H_
+#define AVES_SERVER_STORE_BULK_LOAD_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <absl/status/statusor.h>
+
+#include "server/db/database.h"
+
+namespace aves::store {
+
+struct LoadSpec {
+  std::string load_id;
+  std::string table;                 // a catalog name (TableCatalog)
+  std::vector<std::string> columns;  // catalog names, in row order
+  std::string mode = "insert";       // insert | upsert | returning
+  int64_t total_rows = 0;            // 0: unknown
+};
+
+struct LoadState {
+  std::string load_id;
+  std::string job_id;            // the current attempt
+  int64_t committed_offset = 0;  // rows [0, offset) are done
+  int64_t rows_inserted = 0;     // this attempt
+  int64_t rows_failed = 0;       // this attempt
+  int64_t batches_committed = 0;
+  bool already_complete = false;  // the load finished before: nothing to do
+};
+
+// One checked row: its number in the load and its COPY text line (no
+// newline).
+struct CopyRow {
+  int64_t index = 0;
+  std::string line;
+};
+
+// A row refused before the database (wrong type, NOT NULL, ...).
+struct RejectedRow {
+  int64_t index = 0;
+  std::string message;
+};
+
+class BulkLoadStore {
+ public:
+  explicit BulkLoadStore(db::Database& database) : database_(database) {}
+
+  // Starts `spec.load_id`, or resumes it at its committed offset.
+  // FAILED_PRECONDITION when the id belongs to a load of another table or
+  // columns.
+  absl::StatusOr<LoadState> Open(const db::CallContext& context,
+                                 const LoadSpec& spec);
+
+  // Commits rows [first_row, end_row): `rows` (ascending, within the range)
+  // by COPY, `rejected` as job errors. Rows below the committed offset are
+  // acknowledged without being written again (a resumed load resending
+  // them); FAILED_PRECONDITION when the batch would leave a gap.
+  absl::Status CommitBatch(const db::CallContext& context, const LoadSpec& spec,
+                           int64_t first_row, int64_t end_row,
+                           std::vector<CopyRow> rows,
+                           std::vector<RejectedRow> rejected, LoadState* state);
+
+  // Ends the attempt: status completed, failed or cancelled, with `note`
+  // (why) recorded in the job's metadata.
+  absl::Status Finish(const db::CallContext& context, const LoadState& state,
+                      const std::string& status, const std::string& note);
+
+ private:
+  db::Database& database_;
+};
+
+}  // namespace aves::store
+
+#endif  // AVES_SERVER_STORE_BULK_LOAD_STORE_H_

@@ -1,0 +1,219 @@
+// BulkLoadStore against a real PostgreSQL: per-batch commits with the
+// committed offset, a foreign-key or unique violation in the middle of a
+// batch costing only its row, resuming a load exactly once, and the job
+// that tracks each attempt.
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "server/db/copy_text.h"
+#include "server/db/database.h"
+#include "server/store/bulk_load_store.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/test_database.h"
+
+namespace aves {
+namespace {
+
+using ::aves::testing::StatusIs;
+using ::testing::HasSubstr;
+
+db::CallContext Call() {
+  db::CallContext context;
+  context.deadline = absl::Now() + absl::Seconds(30);
+  context.holder = "bulk_load_pgtest";
+  return context;
+}
+
+// user_progress rows: row i = (user i % 10, word i), counts i.
+std::string Uuid(int kind, int n) {
+  char id[37];
+  std::snprintf(id, sizeof id, "%08d-0000-4000-8000-%012d", kind, n);
+  return id;
+}
+
+class BulkLoadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto database = testing::TestDatabase::CreateMigrated("bulk_load");
+    ASSERT_OK(database);
+    test_database_ = *std::move(database);
+    sql_ = test_database_->Connect();
+    pqxx::nontransaction tx(*sql_);
+    tx.exec(
+        "INSERT INTO users (id, email, name) SELECT "
+        "('00000001-0000-4000-8000-' "
+        "|| lpad(i::text, 12, '0'))::uuid, 'u' || i || '@x.org', 'user ' || i "
+        "FROM generate_series(0, 9) AS i");
+    tx.exec(
+        "INSERT INTO vocabulary (id, spanish_term, english_term) SELECT "
+        "('00000002-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'es' "
+        "|| i, 'en' || i FROM generate_series(0, 999) AS i");
+    db::PoolOptions options;
+    options.min_connections = 1;
+    database_ =
+        std::make_unique<db::Database>(test_database_->conninfo(), options,
+                                       std::vector<db::PreparedStatement>{});
+    database_->Start();
+    ASSERT_TRUE(database_->pool().WaitUntilReady(absl::Seconds(30)));
+    store_ = std::make_unique<store::BulkLoadStore>(*database_);
+    spec_.load_id = "load-1";
+    spec_.table = "user_progress";
+    spec_.columns = {"user_id", "vocabulary_id", "correct_count"};
+    spec_.total_rows = 300;
+  }
+
+  // Row i as a COPY line; `user` overrides the user id.
+  store::CopyRow Row(int i, std::string user = "") {
+    std::string line;
+    auto add = [&](db::CellValue value, db::ColumnKind kind) {
+      if (!line.empty()) line += '\t';
+      EXPECT_OK(db::AppendCopyField(value, kind, &line));
+    };
+    db::CellValue u;
+    u.type = db::CellValue::Type::kUuid;
+    u.text = user.empty() ? Uuid(1, i % 10) : user;
+    add(u, db::ColumnKind::kUuid);
+    db::CellValue v;
+    v.type = db::CellValue::Type::kUuid;
+    v.text = Uuid(2, i);
+    add(v, db::ColumnKind::kUuid);
+    db::CellValue n;
+    n.type = db::CellValue::Type::kInt64;
+    n.int_value = i;
+    add(n, db::ColumnKind::kInt32);
+    return {i, line};
+  }
+
+  std::vector<store::CopyRow> Rows(int begin, int end) {
+    std::vector<store::CopyRow> rows;
+    for (int i = begin; i < end; ++i) rows.push_back(Row(i));
+    return rows;
+  }
+
+  int64_t Count(const std::string& sql) {
+    return pqxx::nontransaction(*sql_).exec1(sql)[0].as<int64_t>();
+  }
+
+  std::unique_ptr<testing::TestDatabase> test_database_;
+  std::unique_ptr<pqxx::connection> sql_;
+  std::unique_ptr<db::Database> database_;
+  std::unique_ptr<store::BulkLoadStore> store_;
+  store::LoadSpec spec_;
+};
+
+TEST_F(BulkLoadTest, BatchesCommitWithTheOffsetAndTheJobCounts) {
+  absl::StatusOr<store::LoadState> state = store_->Open(Call(), spec_);
+  ASSERT_OK(state);
+  EXPECT_EQ(state->committed_offset, 0);
+  for (int b = 0; b < 3; ++b) {
+    ASSERT_OK(store_->CommitBatch(Call(), spec_, b * 100, (b + 1) * 100,
+                                  Rows(b * 100, (b + 1) * 100), {}, &*state));
+  }
+  EXPECT_EQ(state->committed_offset, 300);
+  EXPECT_EQ(state->rows_inserted, 300);
+  EXPECT_EQ(state->batches_committed, 3);
+  ASSERT_OK(store_->Finish(Call(), *state, "completed", "all rows sent"));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 300);
+  EXPECT_EQ(Count("SELECT committed_offset FROM bulk_loads WHERE load_id = "
+                  "'load-1'"),
+            300);
+  pqxx::row job = pqxx::nontransaction(*sql_).exec1(
+      "SELECT status, processed_items, failed_items, total_items, "
+      "metadata->>'table', metadata->>'load_id' FROM batch_jobs WHERE job_type "
+      "= 'bulk_insert'");
+  EXPECT_EQ(job[0].as<std::string>(), "completed");
+  EXPECT_EQ(job[1].as<int64_t>(), 300);
+  EXPECT_EQ(job[2].as<int64_t>(), 0);
+  EXPECT_EQ(job[3].as<int64_t>(), 300);
+  EXPECT_EQ(job[4].as<std::string>(), "user_progress");
+  EXPECT_EQ(job[5].as<std::string>(), "load-1");
+}
+
+TEST_F(BulkLoadTest, AForeignKeyViolationMidBatchCostsOnlyItsRow) {
+  absl::StatusOr<store::LoadState> state = store_->Open(Call(), spec_);
+  ASSERT_OK(state);
+  std::vector<store::CopyRow> rows = Rows(0, 100);
+  rows[37] = Row(37, Uuid(9, 9));  // no such user
+  rows[38] = Row(5);               // the same key as row 5: unique violation
+  rows[38].index = 38;
+  std::vector<store::RejectedRow> rejected = {{100, "bad uuid in column 1"}};
+  ASSERT_OK(
+      store_->CommitBatch(Call(), spec_, 0, 101, rows, rejected, &*state));
+  EXPECT_EQ(state->rows_inserted, 98);
+  EXPECT_EQ(state->rows_failed, 3);
+  EXPECT_EQ(state->committed_offset, 101);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 98);
+  pqxx::result errors = pqxx::nontransaction(*sql_).exec(
+      "SELECT item_index, error_message FROM batch_job_errors ORDER BY "
+      "item_index");
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0][0].as<int64_t>(), 37);
+  EXPECT_THAT(errors[0][1].as<std::string>(), HasSubstr("foreign key"));
+  EXPECT_EQ(errors[1][0].as<int64_t>(), 38);
+  EXPECT_THAT(errors[1][1].as<std::string>(), HasSubstr("duplicate key"));
+  EXPECT_EQ(errors[2][0].as<int64_t>(), 100);
+  EXPECT_EQ(Count("SELECT failed_items FROM batch_jobs"), 3);
+}
+
+TEST_F(BulkLoadTest, AResumedLoadWritesEveryRowExactlyOnce) {
+  absl::StatusOr<store::LoadState> first = store_->Open(Call(), spec_);
+  ASSERT_OK(first);
+  ASSERT_OK(
+      store_->CommitBatch(Call(), spec_, 0, 100, Rows(0, 100), {}, &*first));
+  ASSERT_OK(store_->CommitBatch(Call(), spec_, 100, 200, Rows(100, 200), {},
+                                &*first));
+  // The loader's connection dies; avesd records the cancellation.
+  ASSERT_OK(store_->Finish(Call(), *first, "cancelled", "client went away"));
+
+  absl::StatusOr<store::LoadState> resumed = store_->Open(Call(), spec_);
+  ASSERT_OK(resumed);
+  EXPECT_EQ(resumed->committed_offset, 200);
+  EXPECT_NE(resumed->job_id, first->job_id) << "a new attempt, a new job";
+  // The loader resends from its last acknowledged batch (150): rows below
+  // the offset are acknowledged without being written again.
+  ASSERT_OK(store_->CommitBatch(Call(), spec_, 150, 250, Rows(150, 250), {},
+                                &*resumed));
+  ASSERT_OK(store_->CommitBatch(Call(), spec_, 250, 300, Rows(250, 300), {},
+                                &*resumed));
+  ASSERT_OK(store_->CommitBatch(Call(), spec_, 0, 100, Rows(0, 100), {},
+                                &*resumed));  // all below: a no-op
+  EXPECT_EQ(resumed->rows_inserted, 100);
+  ASSERT_OK(store_->Finish(Call(), *resumed, "completed", ""));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 300);
+  EXPECT_EQ(Count("SELECT count(DISTINCT correct_count) FROM user_progress"),
+            300);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status = "
+                  "'cancelled' AND processed_items = 200"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status = "
+                  "'completed' AND processed_items = 100 AND "
+                  "(metadata->>'resumed_at_offset')::int = 200"),
+            1);
+  // Opening a completed load again: nothing left to do.
+  absl::StatusOr<store::LoadState> again = store_->Open(Call(), spec_);
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->already_complete);
+  EXPECT_EQ(again->committed_offset, 300);
+}
+
+TEST_F(BulkLoadTest, GapsAndForeignLoadIdsAreRefused) {
+  absl::StatusOr<store::LoadState> state = store_->Open(Call(), spec_);
+  ASSERT_OK(state);
+  EXPECT_THAT(
+      store_->CommitBatch(Call(), spec_, 100, 200, Rows(100, 200), {}, &*state),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("would skip rows")));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 0);
+  store::LoadSpec other = spec_;
+  other.columns = {"user_id", "vocabulary_id"};
+  EXPECT_THAT(store_->Open(Call(), other),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("use a new load id")));
+}
+
+}  // namespace
+}  // namespace aves
