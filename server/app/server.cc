@@ -19,13 +19,16 @@
 #include "server/handlers/admin_service.h"
 #include "server/handlers/annotation_service.h"
 #include "server/handlers/batch_job_service.h"
+#include "server/handlers/bulk_insert_service.h"
 #include "server/handlers/exercise_cache_service.h"
 #include "server/handlers/page_token.h"
 #include "server/observability/logging.h"
 #include "server/store/annotation_store.h"
+#include "server/store/bulk_load_store.h"
 #include "server/store/exercise_cache_store.h"
 #include "server/store/job_feed.h"
 #include "server/store/job_store.h"
+#include "server/store/table_catalog.h"
 
 namespace aves::app {
 
@@ -42,6 +45,8 @@ struct AvesServer::Impl {
   // Outlives the server: watchers unsubscribe from it when their calls end.
   std::unique_ptr<store::JobFeed> job_feed;
   std::unique_ptr<handlers::BatchJobServiceImpl> batch_job_service;
+  std::unique_ptr<store::BulkLoadStore> bulk_loads;
+  std::unique_ptr<handlers::BulkInsertServiceImpl> bulk_insert_service;
   std::unique_ptr<PeriodicTask> purge;
   std::unique_ptr<grpc::Server> server;
   // Declared after `server`, so it is destroyed first: by then Shutdown has
@@ -123,6 +128,10 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       config.slow_rpc,
       handlers::BatchJobServiceImpl::WatchOptions{
           static_cast<size_t>(config.watch_max_queued)});
+  impl->bulk_loads = std::make_unique<store::BulkLoadStore>(*impl->database);
+  impl->bulk_insert_service = std::make_unique<handlers::BulkInsertServiceImpl>(
+      *impl->database, *impl->bulk_loads, *impl->executor,
+      store::TableCatalog::DefaultTables(), config.slow_rpc);
   impl->annotations = std::make_unique<store::AnnotationStore>(*impl->database);
   impl->annotation_service = std::make_unique<handlers::AnnotationServiceImpl>(
       *impl->annotations, *impl->executor, *impl->page_tokens, config.slow_rpc);
@@ -147,6 +156,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   builder.RegisterService(impl->exercise_cache_service.get());
   builder.RegisterService(impl->batch_job_service.get());
   builder.RegisterService(impl->annotation_service.get());
+  builder.RegisterService(impl->bulk_insert_service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {
     return absl::UnavailableError(

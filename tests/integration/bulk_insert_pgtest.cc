@@ -1,0 +1,269 @@
+// BulkInsertService.Insert end to end (in-process avesd, client library,
+// real PostgreSQL): per-batch loads, bad rows recorded by row and column,
+// the allow-list, escaping through the whole path, and a load that runs out
+// of time resumed exactly once with its load id.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "client/lib/bulk_insert_client.h"
+#include "tests/support/in_process_server.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/test_database.h"
+
+namespace aves {
+namespace {
+
+namespace v1 = data::v1;
+using ::aves::testing::StatusIs;
+using ::testing::HasSubstr;
+
+std::string Uuid(int kind, int n) {
+  char id[37];
+  std::snprintf(id, sizeof id, "%08d-0000-4000-8000-%012d", kind, n);
+  return id;
+}
+
+v1::Cell UuidCell(const std::string& id) {
+  v1::Cell cell;
+  cell.set_uuid_value(id);
+  return cell;
+}
+
+v1::Cell IntCell(int64_t n) {
+  v1::Cell cell;
+  cell.set_int64_value(n);
+  return cell;
+}
+
+class BulkInsertTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto database = testing::TestDatabase::CreateMigrated("bulk_insert");
+    ASSERT_OK(database);
+    database_ = *std::move(database);
+    sql_ = database_->Connect();
+    pqxx::nontransaction tx(*sql_);
+    tx.exec(
+        "INSERT INTO users (id, email, name) SELECT "
+        "('00000001-0000-4000-8000-' "
+        "|| lpad(i::text, 12, '0'))::uuid, 'u' || i || '@x.org', 'user ' || i "
+        "FROM generate_series(0, 9) AS i");
+    tx.exec(
+        "INSERT INTO vocabulary (id, spanish_term, english_term) SELECT "
+        "('00000002-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'es' "
+        "|| i, 'en' || i FROM generate_series(0, 4999) AS i");
+    auto server = testing::InProcessServer::Start(database_->conninfo());
+    ASSERT_OK(server);
+    server_ = *std::move(server);
+    client_ = std::make_unique<client::BulkInsertClient>(server_->channel());
+  }
+
+  v1::InsertHeader ProgressHeader(int batch_size) {
+    v1::InsertHeader header;
+    header.set_table("user_progress");
+    header.add_columns("user_id");
+    header.add_columns("vocabulary_id");
+    header.add_columns("correct_count");
+    header.set_mode(v1::INSERT_MODE_INSERT);
+    header.set_batch_size(batch_size);
+    return header;
+  }
+
+  // Row i of a user_progress load of `rows` rows.
+  static bool ProgressRow(int64_t rows, int64_t i, v1::Row* row) {
+    if (i >= rows) return false;
+    *row->add_cells() = UuidCell(Uuid(1, static_cast<int>(i % 10)));
+    *row->add_cells() = UuidCell(Uuid(2, static_cast<int>(i)));
+    *row->add_cells() = IntCell(i);
+    return true;
+  }
+
+  int64_t Count(const std::string& sql) {
+    return pqxx::nontransaction(*sql_).exec1(sql)[0].as<int64_t>();
+  }
+
+  std::unique_ptr<testing::TestDatabase> database_;
+  std::unique_ptr<pqxx::connection> sql_;
+  std::unique_ptr<testing::InProcessServer> server_;
+  std::unique_ptr<client::BulkInsertClient> client_;
+};
+
+TEST_F(BulkInsertTest, APerBatchLoadCommitsEveryBatchAndEndsItsJob) {
+  std::vector<int64_t> offsets;
+  client::LoadOptions options;
+  options.on_progress = [&](const v1::InsertProgress& p) {
+    offsets.push_back(p.committed_offset());
+  };
+  v1::InsertHeader header = ProgressHeader(1000);
+  header.set_total_rows(2500);
+  absl::StatusOr<v1::InsertSummary> summary = client_->Load(
+      header, [](int64_t i, v1::Row* row) { return ProgressRow(2500, i, row); },
+      options);
+  ASSERT_OK(summary);
+  EXPECT_EQ(summary->totals().committed_offset(), 2500);
+  EXPECT_EQ(summary->totals().rows_inserted(), 2500);
+  EXPECT_EQ(summary->totals().rows_failed(), 0);
+  EXPECT_EQ(summary->totals().batches_committed(), 3);
+  EXPECT_FALSE(summary->load_id().empty());
+  EXPECT_EQ(offsets, (std::vector<int64_t>{0, 1000, 2000, 2500}));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 2500);
+  pqxx::row job = pqxx::nontransaction(*sql_).exec_params1(
+      "SELECT status, processed_items, total_items FROM batch_jobs WHERE id = "
+      "$1",
+      summary->job_id());
+  EXPECT_EQ(job[0].as<std::string>(), "completed");
+  EXPECT_EQ(job[1].as<int64_t>(), 2500);
+  EXPECT_EQ(job[2].as<int64_t>(), 2500);
+}
+
+TEST_F(BulkInsertTest, BadRowsAreRecordedByRowAndColumnAndTheRestCommits) {
+  absl::StatusOr<v1::InsertSummary> summary =
+      client_->Load(ProgressHeader(100), [](int64_t i, v1::Row* row) {
+        if (!ProgressRow(250, i, row)) return false;
+        if (i == 10) row->mutable_cells(2)->set_string_value("ten");
+        if (i == 20) row->mutable_cells()->RemoveLast();
+        if (i == 30) row->mutable_cells(0)->set_null_value({});
+        if (i == 40) row->mutable_cells(1)->set_uuid_value("not-a-uuid");
+        if (i == 150) *row->mutable_cells(0) = UuidCell(Uuid(9, 9));  // FK
+        return true;
+      });
+  ASSERT_OK(summary);
+  EXPECT_EQ(summary->totals().rows_inserted(), 245);
+  EXPECT_EQ(summary->totals().rows_failed(), 5);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 245);
+  pqxx::result errors = pqxx::nontransaction(*sql_).exec(
+      "SELECT item_index, error_message FROM batch_job_errors ORDER BY "
+      "item_index");
+  ASSERT_EQ(errors.size(), 5u);
+  EXPECT_EQ(errors[0][0].as<int>(), 10);
+  EXPECT_THAT(errors[0][1].as<std::string>(),
+              HasSubstr("row 10, column correct_count: a string value"));
+  EXPECT_THAT(errors[1][1].as<std::string>(), HasSubstr("2 cells for 3"));
+  EXPECT_THAT(errors[2][1].as<std::string>(),
+              HasSubstr("row 30, column user_id: NULL in a NOT NULL column"));
+  EXPECT_THAT(errors[3][1].as<std::string>(),
+              HasSubstr("row 40, column vocabulary_id: not a canonical UUID"));
+  EXPECT_EQ(errors[4][0].as<int>(), 150);
+  EXPECT_THAT(errors[4][1].as<std::string>(), HasSubstr("foreign key"));
+}
+
+TEST_F(BulkInsertTest, OnlyAllowListedTablesAndRealColumns) {
+  auto refuse = [&](v1::InsertHeader header) {
+    return client_->Load(header, [](int64_t, v1::Row*) { return false; })
+        .status();
+  };
+  v1::InsertHeader header = ProgressHeader(10);
+  header.set_table("pg_authid");
+  EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr("header.table")));
+  header.set_table("user_progress; DROP TABLE users");
+  EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr("header.table")));
+  header = ProgressHeader(10);
+  header.set_columns(1, "vocabulary_id) --");
+  EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr("header.columns[1]")));
+  header = ProgressHeader(10);
+  header.set_mode(v1::INSERT_MODE_UPSERT);
+  EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kUnimplemented));
+  header = ProgressHeader(100'000);
+  EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr("header.batch_size")));
+  EXPECT_EQ(Count("SELECT count(*) FROM users"), 10);
+}
+
+TEST_F(BulkInsertTest, TextSurvivesTheWholePathExactly) {
+  const std::vector<std::string> terms = {
+      "tab\there", "new\nline", "back\\slash", "quote \" '", "ñandú 🐦",
+      "\\N",       ""};
+  v1::InsertHeader header;
+  header.set_table("vocabulary");
+  header.add_columns("spanish_term");
+  header.add_columns("english_term");
+  header.add_columns("category");
+  header.set_mode(v1::INSERT_MODE_INSERT);
+  absl::StatusOr<v1::InsertSummary> summary =
+      client_->Load(header, [&](int64_t i, v1::Row* row) {
+        if (i >= static_cast<int64_t>(terms.size())) return false;
+        row->add_cells()->set_string_value("es " + terms[i]);
+        row->add_cells()->set_string_value(terms[i].empty() ? "x" : terms[i]);
+        if (i % 2) {
+          row->add_cells()->set_null_value({});
+        } else {
+          row->add_cells()->set_string_value(terms[i]);
+        }
+        return true;
+      });
+  ASSERT_OK(summary);
+  ASSERT_EQ(summary->totals().rows_inserted(),
+            static_cast<int64_t>(terms.size()));
+  for (size_t i = 0; i < terms.size(); ++i) {
+    pqxx::row row = pqxx::nontransaction(*sql_).exec_params1(
+        "SELECT category, category IS NULL FROM vocabulary WHERE spanish_term "
+        "= $1",
+        "es " + terms[i]);
+    EXPECT_EQ(row[1].as<bool>(), i % 2 == 1) << i;
+    if (i % 2 == 0) {
+      EXPECT_EQ(row[0].as<std::string>(), terms[i]) << i;
+    }
+  }
+}
+
+TEST_F(BulkInsertTest, ALoadThatRunsOutOfTimeResumesExactlyOnce) {
+  v1::InsertHeader header = ProgressHeader(500);
+  header.set_load_id("nightly-progress-1");
+  client::LoadOptions slow;
+  slow.chunk_rows = 100;
+  slow.timeout = absl::Milliseconds(1500);
+  // The first attempt sends slowly and passes its deadline midway.
+  absl::StatusOr<v1::InsertSummary> first = client_->Load(
+      header,
+      [](int64_t i, v1::Row* row) {
+        if (i % 100 == 0) absl::SleepFor(absl::Milliseconds(50));
+        return ProgressRow(5000, i, row);
+      },
+      slow);
+  EXPECT_THAT(first, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  const int64_t committed = Count(
+      "SELECT committed_offset FROM bulk_loads WHERE load_id = "
+      "'nightly-progress-1'");
+  EXPECT_GT(committed, 0);
+  EXPECT_LT(committed, 5000);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), committed);
+  // avesd recorded the cancellation and the offset (bounded wait).
+  for (int i = 0; i < 100 && Count("SELECT count(*) FROM batch_jobs WHERE "
+                                   "status = 'cancelled'") == 0;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status = "
+                  "'cancelled' AND (metadata->>'committed_offset')::int8 = " +
+                  std::to_string(committed)),
+            1);
+
+  // The loader comes back with the same load id and the same source.
+  std::vector<int64_t> offsets;
+  client::LoadOptions again;
+  again.on_progress = [&](const v1::InsertProgress& p) {
+    offsets.push_back(p.committed_offset());
+  };
+  absl::StatusOr<v1::InsertSummary> resumed = client_->Load(
+      header, [](int64_t i, v1::Row* row) { return ProgressRow(5000, i, row); },
+      again);
+  ASSERT_OK(resumed);
+  ASSERT_FALSE(offsets.empty());
+  EXPECT_EQ(offsets.front(), committed) << "told where to resume";
+  EXPECT_EQ(resumed->totals().rows_inserted(), 5000 - committed);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 5000);
+  EXPECT_EQ(Count("SELECT count(DISTINCT correct_count) FROM user_progress"),
+            5000)
+      << "every row exactly once";
+}
+
+}  // namespace
+}  // namespace aves
