@@ -9,6 +9,7 @@
 #include <absl/strings/match.h>
 #include <absl/strings/numbers.h>
 
+#include "bench/bulk_bench.h"
 #include "bench/indexes_bench.h"
 #include "bench/lookup_bench.h"
 #include "bench/pool_bench.h"
@@ -29,6 +30,10 @@ Benchmarks:
             16 and 64 concurrent clients: through avesd over gRPC, the same
             prepared query on libpqxx connections, and pgbench at 8 and 64.
             --rows=N  --seconds=N per measurement (default 20)  --runs=N (default 1)
+  bulk      Loading user_progress rows: row by row, multi-row INSERTs of 100,
+            psql \copy from CSV and avesd's streaming BulkInsertService, as
+            rows/s and ratios; avesd's peak RSS.
+            --rows=N (default 100000)  --runs=N (default 3)
   list      This list.
 Every benchmark prints a table; --json prints one JSON object instead.
 )";
@@ -103,6 +108,15 @@ int main(int argc, char** argv) {
     if (flags.values.count("runs"))
       options.runs = static_cast<int>(flags.values["runs"]);
     return Finish(name, aves::bench::RunLookupBench(options));
+  }
+  if (name == "bulk") {
+    if (!ParseFlags(argc, argv, {"rows", "runs"}, &flags)) return 2;
+    aves::bench::BulkBenchOptions options;
+    options.json = flags.json;
+    if (flags.values.count("rows")) options.rows = flags.values["rows"];
+    if (flags.values.count("runs"))
+      options.runs = static_cast<int>(flags.values["runs"]);
+    return Finish(name, aves::bench::RunBulkBench(options));
   }
   if (name == "pool") {
     if (!ParseFlags(argc, argv, {"seconds", "runs"}, &flags)) return 2;

@@ -11,10 +11,10 @@
 
 namespace aves::bench {
 
-std::string PgbenchPath() {
+std::string PgBinaryPath(const std::string& name) {
   const char* bin = std::getenv("AVES_PG_BIN");
   return std::string(bin != nullptr ? bin : "/usr/lib/postgresql/15/bin") +
-         "/pgbench";
+         "/" + name;
 }
 
 absl::StatusOr<double> RunPgbench(const std::string& conninfo,

@@ -10,8 +10,10 @@
 
 namespace aves::bench {
 
-// The pgbench binary ($AVES_PG_BIN/pgbench; PostgreSQL 15's by default).
-std::string PgbenchPath();
+// A PostgreSQL client program ($AVES_PG_BIN/NAME; PostgreSQL 15's by
+// default): pgbench, psql.
+std::string PgBinaryPath(const std::string& name);
+inline std::string PgbenchPath() { return PgBinaryPath("pgbench"); }
 
 // Runs `pgbench -n -M prepared -c clients -j min(clients, 2) -T seconds ARGS
 // conninfo` and returns its "tps (without initial connection time)".

@@ -1,6 +1,8 @@
 #include "server/handlers/bulk_insert_service.h"
 
 #include <cstdio>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -88,8 +90,19 @@ absl::StatusOr<db::CellValue> ToCellValue(const v1::Cell& cell) {
   return value;
 }
 
-// One Insert call. Strictly one step at a time — read, commit (executor),
-// write — so at most one batch of rows is held and no two callbacks race.
+// A batch on its way to the database.
+struct Batch {
+  int64_t first = 0;
+  int64_t end = 0;
+  std::vector<store::CopyRow> rows;
+  std::vector<store::RejectedRow> rejected;
+};
+
+// One Insert call. Reading and committing overlap: while one batch commits
+// on the executor, the next is read and encoded; once it is full too,
+// reading pauses until the commit ends. So a stream holds at most two
+// batches, and a loader faster than the database is slowed by gRPC flow
+// control. Progress messages queue behind one write in flight.
 class InsertReactor final
     : public grpc::ServerBidiReactor<v1::InsertRequest, v1::InsertResponse> {
  public:
@@ -106,94 +119,98 @@ class InsertReactor final
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      if (context_->IsCancelled()) return EndLoad(Cancelled());
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (ending_) return;
+      if (context_->IsCancelled()) return EndLoadLocked(Cancelled());
       if (!have_header_) {
-        return FinishNow(absl::InvalidArgumentError(
-            "header: the stream ended before its header"));
+        return FinishLocked(common::InvalidField(
+            "header", "the stream ended before its header"));
       }
-      // End of input: commit what is left, then the summary.
-      return RunOnExecutor([this] {
-        absl::Status committed = CommitBuffered();
-        if (!committed.ok()) return EndLoadOnExecutor(committed);
-        absl::Status finished = store_.Finish(
-            CallContextOf(context_, kMethod), state_, "completed",
-            absl::StrCat(state_.committed_offset, " rows committed"));
-        if (!finished.ok()) return FinishNow(finished);
-        v1::InsertSummary* summary = response_.mutable_summary();
-        summary->set_load_id(state_.load_id);
-        summary->set_job_id(state_.job_id);
-        FillProgress(summary->mutable_totals());
-        after_write_ = AfterWrite::kFinish;
-        StartWrite(&response_);
-      });
+      input_done_ = true;
+      return CommitOrEndLocked();
     }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (ending_) return;
     if (!have_header_) {
       have_header_ = true;
-      return RunOnExecutor([this] { Header(); });
+      if (!executor_.Post([this] { Header(); })) {
+        FinishLocked(absl::ResourceExhaustedError(
+            "server busy: too many calls queued for the database"));
+      }
+      return;
     }
     if (!request_.has_rows()) {
-      return EndLoad(common::InvalidField(
+      return EndLoadLocked(common::InvalidField(
           "header", "sent twice: only the first message is a header"));
     }
     absl::Status added = AddRows(request_.rows());
-    if (!added.ok()) return EndLoad(added);
-    if (static_cast<int>(rows_.size() + rejected_.size()) < batch_rows_) {
-      StartRead(&request_);
-      return;
+    if (!added.ok()) return EndLoadLocked(added);
+    if (Full()) {
+      if (committing_) {
+        read_paused_ = true;  // resumed when the commit ends
+        return;
+      }
+      StartCommitLocked();
     }
-    RunOnExecutor([this] {
-      absl::Status committed = CommitBuffered();
-      if (!committed.ok()) return EndLoadOnExecutor(committed);
-      FillProgress(response_.mutable_progress());
-      after_write_ = AfterWrite::kRead;
-      StartWrite(&response_);
-    });
-  }
-
-  void OnWriteDone(bool ok) override {
-    if (!ok) return EndLoad(Cancelled());
-    response_.Clear();
-    if (after_write_ == AfterWrite::kFinish) return FinishNow(absl::OkStatus());
     StartRead(&request_);
   }
 
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    writing_ = false;
+    if (!ok) {
+      if (!ending_) EndLoadLocked(Cancelled());
+      if (pending_finish_.has_value()) FinishLocked(*pending_finish_);
+      return;
+    }
+    if (!writes_.empty()) return WriteNextLocked();
+    if (pending_finish_.has_value()) FinishLocked(*pending_finish_);
+  }
+
   void OnDone() override {
+    {
+      // Whoever called Finish may still be unlocking: wait for it.
+      std::lock_guard<std::mutex> lock(mutex_);
+    }
     log_.Done(final_status_, state_.rows_inserted);
     delete this;
   }
 
  private:
-  enum class AfterWrite { kRead, kFinish };
-
   static absl::Status Cancelled() {
     return absl::CancelledError("the client cancelled the load");
+  }
+
+  bool Full() const {
+    return static_cast<int>(rows_.size() + rejected_.size()) >= batch_rows_;
   }
 
   // On the executor (the catalog may need loading, the load opening).
   void Header() {
     if (!request_.has_header()) {
-      return FinishNow(common::InvalidField(
+      return FinishWithoutLoad(common::InvalidField(
           "header", "the first message must be the header"));
     }
     const v1::InsertHeader& header = request_.header();
     absl::StatusOr<std::shared_ptr<const store::TableCatalog>> catalog =
         service_.Catalog();
-    if (!catalog.ok()) return FinishNow(catalog.status());
+    if (!catalog.ok()) return FinishWithoutLoad(catalog.status());
     catalog_ = *std::move(catalog);
     absl::StatusOr<const store::TableInfo*> table =
         catalog_->Table("header.table", header.table());
-    if (!table.ok()) return FinishNow(table.status());
+    if (!table.ok()) return FinishWithoutLoad(table.status());
     if (header.columns_size() == 0) {
-      return FinishNow(common::InvalidField("header.columns", "required"));
+      return FinishWithoutLoad(
+          common::InvalidField("header.columns", "required"));
     }
     std::vector<std::string> names(header.columns().begin(),
                                    header.columns().end());
     absl::StatusOr<std::vector<const store::ColumnInfo*>> columns =
         store::TableCatalog::Columns(**table, names, "header.columns");
-    if (!columns.ok()) return FinishNow(columns.status());
+    if (!columns.ok()) return FinishWithoutLoad(columns.status());
     columns_ = *std::move(columns);
     if (header.mode() != v1::INSERT_MODE_INSERT) {
-      return FinishNow(
+      return FinishWithoutLoad(
           header.mode() == v1::INSERT_MODE_UNSPECIFIED
               ? common::InvalidField("header.mode", "required")
               : absl::UnimplementedError(
@@ -201,24 +218,24 @@ class InsertReactor final
                     "RETURNING are coming)"));
     }
     if (header.atomic()) {
-      return FinishNow(absl::UnimplementedError(
+      return FinishWithoutLoad(absl::UnimplementedError(
           "header.atomic: atomic loads are not served yet"));
     }
     if (header.batch_size() < 0 ||
         header.batch_size() > BulkInsertServiceImpl::kMaxBatchRows) {
-      return FinishNow(common::InvalidField(
+      return FinishWithoutLoad(common::InvalidField(
           "header.batch_size",
           absl::StrCat(header.batch_size(), " is outside [0, ",
                        BulkInsertServiceImpl::kMaxBatchRows, "]")));
     }
     if (header.batch_size() > 0) batch_rows_ = header.batch_size();
     if (header.total_rows() < 0) {
-      return FinishNow(
+      return FinishWithoutLoad(
           common::InvalidField("header.total_rows", "must not be negative"));
     }
     absl::Status load_id =
         ValidateText("header.load_id", header.load_id(), 200, false);
-    if (!load_id.ok()) return FinishNow(load_id);
+    if (!load_id.ok()) return FinishWithoutLoad(load_id);
     spec_.load_id = header.load_id().empty() ? NewLoadId() : header.load_id();
     spec_.table = (*table)->name;
     for (const store::ColumnInfo* column : columns_)
@@ -227,13 +244,21 @@ class InsertReactor final
     spec_.total_rows = header.total_rows();
     absl::StatusOr<store::LoadState> state =
         store_.Open(CallContextOf(context_, kMethod), spec_);
-    if (!state.ok()) return FinishNow(state.status());
+    if (!state.ok()) return FinishWithoutLoad(state.status());
+    std::lock_guard<std::mutex> lock(mutex_);
     state_ = *std::move(state);
-    next_row_ = 0;
-    // The client learns where the load stands before sending more.
-    FillProgress(response_.mutable_progress());
-    after_write_ = AfterWrite::kRead;
-    StartWrite(&response_);
+    // The client learns where the load stands before sending rows.
+    v1::InsertResponse progress;
+    FillProgress(progress.mutable_progress());
+    WriteLocked(std::move(progress));
+    StartRead(&request_);
+  }
+
+  // A refusal before any load exists (bad header): nothing to record.
+  void FinishWithoutLoad(const absl::Status& status) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ending_ = true;
+    FinishLocked(status);
   }
 
   // Checks and encodes each row; rows the load already committed (a resume)
@@ -294,19 +319,75 @@ class InsertReactor final
     return absl::OkStatus();
   }
 
-  // On the executor: commits the buffered rows as one batch.
-  absl::Status CommitBuffered() {
-    if (state_.already_complete || next_row_ <= batch_start_) {
-      batch_start_ = next_row_;
-      return absl::OkStatus();
-    }
-    absl::Status committed = store_.CommitBatch(
-        CallContextOf(context_, kMethod), spec_, batch_start_, next_row_,
-        std::move(rows_), std::move(rejected_), &state_);
+  // Hands the buffered rows to the executor as one batch.
+  void StartCommitLocked() {
+    committing_ = true;
+    auto batch = std::make_shared<Batch>();
+    batch->first = batch_start_;
+    batch->end = next_row_;
+    batch->rows = std::move(rows_);
+    batch->rejected = std::move(rejected_);
     rows_.clear();
     rejected_.clear();
-    if (committed.ok()) batch_start_ = next_row_;
-    return committed;
+    batch_start_ = next_row_;
+    if (!executor_.Post([this, batch] { Commit(*batch); })) {
+      committing_ = false;
+      EndLoadLocked(absl::ResourceExhaustedError(
+          "server busy: too many calls queued for the database"));
+    }
+  }
+
+  // On the executor.
+  void Commit(Batch& batch) {
+    absl::Status committed = absl::OkStatus();
+    if (!state_.already_complete && batch.end > batch.first) {
+      // state_ is only written here and in Header(), never concurrently.
+      committed = store_.CommitBatch(
+          CallContextOf(context_, kMethod), spec_, batch.first, batch.end,
+          std::move(batch.rows), std::move(batch.rejected), &state_);
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    committing_ = false;
+    // The load was ending while this batch committed (a cancel, a bad
+    // header): now its end can be recorded.
+    if (ending_) return RecordEndLocked();
+    if (!committed.ok()) return EndLoadLocked(committed);
+    v1::InsertResponse progress;
+    FillProgress(progress.mutable_progress());
+    WriteLocked(std::move(progress));
+    if (read_paused_) {
+      read_paused_ = false;
+      if (Full()) StartCommitLocked();
+      StartRead(&request_);
+    } else if (input_done_) {
+      CommitOrEndLocked();
+    }
+  }
+
+  // After the input ended: commit what is left, or end the load.
+  void CommitOrEndLocked() {
+    if (committing_) return;  // Commit() comes back here
+    if (next_row_ > batch_start_) return StartCommitLocked();
+    ending_ = true;
+    if (!executor_.Post([this] { Complete(); })) {
+      FinishLocked(absl::ResourceExhaustedError(
+          "server busy: too many calls queued for the database"));
+    }
+  }
+
+  // On the executor: the job completes, the summary goes out last.
+  void Complete() {
+    absl::Status finished =
+        store_.Finish(CallContextOf(context_, kMethod), state_, "completed",
+                      absl::StrCat(state_.committed_offset, " rows committed"));
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!finished.ok()) return FinishLocked(finished);
+    v1::InsertResponse summary;
+    summary.mutable_summary()->set_load_id(state_.load_id);
+    summary.mutable_summary()->set_job_id(state_.job_id);
+    FillProgress(summary.mutable_summary()->mutable_totals());
+    WriteLocked(std::move(summary));
+    FinishLocked(absl::OkStatus());  // after the queued writes
   }
 
   void FillProgress(v1::InsertProgress* progress) const {
@@ -316,24 +397,39 @@ class InsertReactor final
     progress->set_batches_committed(state_.batches_committed);
   }
 
-  void RunOnExecutor(std::function<void()> step) {
-    if (!executor_.Post(std::move(step))) {
-      EndLoad(absl::ResourceExhaustedError(
-          "server busy: too many calls queued for the database"));
-    }
+  void WriteLocked(v1::InsertResponse response) {
+    writes_.push_back(std::move(response));
+    if (!writing_) WriteNextLocked();
+  }
+
+  void WriteNextLocked() {
+    writing_ = true;
+    current_write_ = std::move(writes_.front());
+    writes_.pop_front();
+    StartWrite(&current_write_);
   }
 
   // Ends the load with `why`: its job records the offset and the reason
   // (cancelled for a client that left or ran out of time, failed
-  // otherwise), then the call finishes with `why`.
-  void EndLoad(absl::Status why) {
-    if (state_.job_id.empty()) return FinishNow(why);
-    if (!executor_.Post([this, why] { EndLoadOnExecutor(why); })) {
-      FinishNow(why);
+  // otherwise), then the call finishes with `why`. A commit in flight
+  // finishes first (it holds this call's rows).
+  void EndLoadLocked(const absl::Status& why) {
+    if (ending_) return;
+    ending_ = true;
+    end_reason_ = why;
+    if (committing_) return;  // Commit() calls RecordEndLocked
+    RecordEndLocked();
+  }
+
+  void RecordEndLocked() {
+    if (state_.job_id.empty()) return FinishLocked(end_reason_);
+    if (!executor_.Post([this, why = end_reason_] { RecordEnd(why); })) {
+      FinishLocked(end_reason_);
     }
   }
 
-  void EndLoadOnExecutor(const absl::Status& why) {
+  // On the executor.
+  void RecordEnd(const absl::Status& why) {
     const bool cancelled = absl::IsCancelled(why) ||
                            absl::IsDeadlineExceeded(why) ||
                            context_->IsCancelled();
@@ -342,32 +438,50 @@ class InsertReactor final
     bookkeeping.holder = kMethod;
     (void)store_.Finish(bookkeeping, state_, cancelled ? "cancelled" : "failed",
                         std::string(why.message()));
-    FinishNow(why);
+    std::lock_guard<std::mutex> lock(mutex_);
+    FinishLocked(why);
   }
 
-  void FinishNow(const absl::Status& status) {
+  // Finishes once every queued write is out (or at once on an error).
+  void FinishLocked(const absl::Status& status) {
+    if (finished_) return;
+    if (status.ok() && (writing_ || !writes_.empty())) {
+      pending_finish_ = status;
+      return;
+    }
+    finished_ = true;
+    writes_.clear();
     final_status_ = ToGrpcStatus(status);
     Finish(final_status_);
   }
 
   grpc::CallbackServerContext* const context_;
   BulkInsertServiceImpl& service_;
-  std::shared_ptr<const store::TableCatalog> catalog_;
   store::BulkLoadStore& store_;
   common::Executor& executor_;
   AccessLog log_;
 
+  std::mutex mutex_;
+  std::shared_ptr<const store::TableCatalog> catalog_;
   v1::InsertRequest request_;
-  v1::InsertResponse response_;
-  AfterWrite after_write_ = AfterWrite::kRead;
+  std::deque<v1::InsertResponse> writes_;
+  v1::InsertResponse current_write_;
+  bool writing_ = false;
   bool have_header_ = false;
   bool started_rows_ = false;  // the first chunk arrived
+  bool committing_ = false;    // a batch is on the executor
+  bool read_paused_ = false;   // a full batch waits for that commit
+  bool input_done_ = false;    // the client half-closed
+  bool ending_ = false;
+  bool finished_ = false;
+  absl::Status end_reason_;
+  std::optional<absl::Status> pending_finish_;
   std::vector<const store::ColumnInfo*> columns_;
   int batch_rows_ = BulkInsertServiceImpl::kDefaultBatchRows;
   store::LoadSpec spec_;
   store::LoadState state_;
   int64_t next_row_ = 0;     // number of the next row to arrive
-  int64_t batch_start_ = 0;  // first row of the buffered batch
+  int64_t batch_start_ = 0;  // first row of the batch being filled
   std::vector<store::CopyRow> rows_;
   std::vector<store::RejectedRow> rejected_;
   grpc::Status final_status_;

@@ -26,6 +26,7 @@ class Subprocess {
   Subprocess& operator=(const Subprocess&) = delete;
 
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   void Signal(int signal_number);
   // The exit code (128 + signal when killed), or nullopt if still running
   // after `timeout`.

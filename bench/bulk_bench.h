@@ -1,0 +1,25 @@
+// avesbench bulk: loading user_progress rows row by row, in multi-row
+// INSERTs of 100 (the seed's batchInsert), with `psql \copy` from a CSV
+// file, and streamed through avesd's BulkInsertService — same rows, same
+// table, same run — as rows/s and ratios.
+#ifndef AVES_BENCH_BULK_BENCH_H_
+#define AVES_BENCH_BULK_BENCH_H_
+
+#include <cstdint>
+
+#include <absl/status/status.h>
+
+namespace aves::bench {
+
+struct BulkBenchOptions {
+  int64_t rows = 100'000;
+  int64_t row_by_row_rows = 10'000;  // row by row is slow: a sample
+  int runs = 3;                      // medians of this many
+  bool json = false;
+};
+
+absl::Status RunBulkBench(const BulkBenchOptions& options);
+
+}  // namespace aves::bench
+
+#endif  // AVES_BENCH_BULK_BENCH_H_
