@@ -1,4 +1,6 @@
 // avesctl: the command-line client of aves-data, built on client/lib only.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include <absl/strings/match.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_format.h>
 #include <absl/strings/str_split.h>
 #include <absl/time/time.h>
 #include <google/protobuf/util/json_util.h>
@@ -20,9 +23,11 @@
 #include "client/lib/admin_client.h"
 #include "client/lib/annotation_client.h"
 #include "client/lib/batch_job_client.h"
+#include "client/lib/bulk_insert_client.h"
 #include "client/lib/channel.h"
 #include "client/lib/exercise_cache_client.h"
 #include "client/lib/health_client.h"
+#include "client/lib/row_files.h"
 #include "client/lib/table.h"
 
 namespace {
@@ -63,6 +68,13 @@ Commands:
   jobs watch [--status=S1,S2] [--type=T] [--count=N]
                             Stream the matching jobs, then every change; stops
                             after N changes (default: until interrupted).
+  load --table=T [--columns=a,b,c] [--format=csv|jsonl] [--batch-size=N]
+       [--load-id=ID | --resume=ID] [--mode=insert] FILE
+                            Stream FILE's rows into T through BulkInsertService
+                            (CSV with a header row, or JSON lines). A progress
+                            bar on a terminal; a summary at the end. --resume
+                            continues a load at its committed offset. Exits 3
+                            when some rows were refused (see jobs errors).
 
 Options:
   --addr=HOST:PORT   server address (default: $AVES_ADDR, else localhost:50051)
@@ -667,6 +679,113 @@ int JobsCommand(aves::client::BatchJobClient& client, const std::string& verb,
   return 2;
 }
 
+int LoadCommand(const std::string& address, const std::string& path,
+                const std::map<std::string, std::string>& options, bool json) {
+  namespace v1 = aves::data::v1;
+  if (!OnlyOptions(options, {"table", "columns", "format", "batch-size",
+                             "load-id", "resume", "mode"}))
+    return 2;
+  absl::StatusOr<std::unique_ptr<aves::client::RowFile>> file =
+      aves::client::RowFile::Open(
+          path, options.count("format") ? Option(options, "format") : "csv");
+  if (!file.ok()) return PrintError(file.status());
+  v1::InsertHeader header;
+  header.set_table(Option(options, "table"));
+  std::vector<std::string> columns = (*file)->columns();
+  if (options.count("columns")) {
+    columns =
+        absl::StrSplit(Option(options, "columns"), ',', absl::SkipEmpty());
+    for (const std::string& column : columns) {
+      if (std::find((*file)->columns().begin(), (*file)->columns().end(),
+                    column) == (*file)->columns().end()) {
+        std::cerr << "error: --columns: '" << column << "' is not in " << path
+                  << "\n";
+        return 2;
+      }
+    }
+  }
+  for (const std::string& column : columns) header.add_columns(column);
+  v1::InsertMode mode = v1::INSERT_MODE_INSERT;
+  if (options.count("mode") &&
+      !ParseEnumOption(Option(options, "mode"), "INSERT_MODE_",
+                       v1::InsertMode_Parse, &mode)) {
+    std::cerr << "error: --mode wants insert, upsert or returning\n";
+    return 2;
+  }
+  header.set_mode(mode);
+  int32_t batch_size = 0;
+  if (!IntOption(options, "batch-size", &batch_size)) return 2;
+  header.set_batch_size(batch_size);
+  header.set_load_id(options.count("resume") ? Option(options, "resume")
+                                             : Option(options, "load-id"));
+  const std::optional<int64_t> total = (*file)->CountRows();
+  if (total.has_value()) header.set_total_rows(*total);
+
+  // A progress bar only for a person watching.
+  const bool terminal = isatty(STDERR_FILENO) != 0;
+  const absl::Time start = absl::Now();
+  aves::client::LoadOptions load;
+  load.on_progress = [&](const v1::InsertProgress& progress) {
+    if (!terminal) return;
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    const double rate =
+        seconds > 0 ? static_cast<double>(progress.committed_offset()) / seconds
+                    : 0;
+    std::string bar;
+    if (total.has_value() && *total > 0) {
+      const double done = std::min(
+          1.0, static_cast<double>(progress.committed_offset()) / *total);
+      const int filled = static_cast<int>(done * 30);
+      bar = absl::StrCat("[", std::string(filled, '#'),
+                         std::string(30 - filled, ' '), "] ",
+                         static_cast<int>(done * 100), "% ");
+      if (rate > 0 && done < 1.0) {
+        absl::StrAppend(
+            &bar, "ETA ",
+            static_cast<int>((*total - progress.committed_offset()) / rate),
+            " s ");
+      }
+    }
+    std::fprintf(
+        stderr, "\r%s%lld rows, %.0f rows/s, %.1f s elapsed   ", bar.c_str(),
+        static_cast<long long>(progress.committed_offset()), rate, seconds);
+    std::fflush(stderr);
+  };
+  absl::Status read_error;
+  absl::StatusOr<v1::InsertSummary> summary =
+      aves::client::BulkInsertClient(aves::client::MakeChannel(address))
+          .Load(
+              header,
+              [&](int64_t, v1::Row* row) {
+                absl::StatusOr<bool> more = (*file)->Next(columns, row);
+                if (!more.ok()) {
+                  read_error = more.status();
+                  return false;
+                }
+                return *more;
+              },
+              load);
+  if (terminal) std::fprintf(stderr, "\n");
+  if (!read_error.ok()) return PrintError(read_error);
+  if (!summary.ok()) return PrintError(summary.status());
+  const v1::InsertProgress& totals = summary->totals();
+  if (json) {
+    PrintJson(*summary);
+  } else {
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    std::cout << "loaded " << totals.rows_inserted() << " rows into "
+              << header.table() << " (" << totals.rows_failed() << " refused, "
+              << totals.batches_committed() << " batches) in "
+              << absl::StrFormat("%.1f", seconds) << " s, "
+              << absl::StrFormat(
+                     "%.0f", totals.rows_inserted() / std::max(seconds, 1e-3))
+              << " rows/s\nload id " << summary->load_id() << ", job "
+              << summary->job_id() << ", committed offset "
+              << totals.committed_offset() << "\n";
+  }
+  return totals.rows_failed() > 0 ? 3 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -751,6 +870,9 @@ int main(int argc, char** argv) {
     call.timeout = timeout;
     aves::client::BatchJobClient jobs(aves::client::MakeChannel(address), call);
     return JobsCommand(jobs, commands[1], options, json);
+  }
+  if (commands[0] == "load" && commands.size() == 2) {
+    return LoadCommand(address, commands[1], options, json);
   }
   std::cerr << "error: unknown command '" << commands[0] << "'\n";
   return Usage(std::cerr, 2);

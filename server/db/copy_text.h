@@ -62,7 +62,9 @@ struct CellValue {
 
 // Appends `value`'s COPY text field for a column of `kind` to `line`, or
 // INVALID_ARGUMENT saying why it does not fit (the caller names the row and
-// column). kNull appends \N; NOT NULL is the caller's check.
+// column). kNull appends \N; NOT NULL is the caller's check. A kString goes
+// into any column as text a file would hold it (a CSV field): checked here
+// for booleans, numbers, UUIDs and JSON, parsed by PostgreSQL otherwise.
 absl::Status AppendCopyField(const CellValue& value, ColumnKind kind,
                              std::string* line);
 

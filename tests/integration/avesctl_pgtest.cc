@@ -1,6 +1,7 @@
 // avesctl annotations and jobs as a user runs them: the real avesctl binary
 // against a real avesd over a real PostgreSQL; aligned tables, --json, and
 // errors as "error: CODE: message" with a non-zero exit.
+#include <fstream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -158,6 +159,71 @@ TEST_F(AvesctlTest, JobsListGetErrorsAndWatch) {
                         "\"44444444-4444-4444-8444-444444444444\""));
   EXPECT_THAT(watch.Stdout(), HasSubstr("\"type\":\"JOB_EVENT_TYPE_UPDATED\""));
   EXPECT_THAT(watch.Stdout(), HasSubstr("\"status\":\"JOB_STATUS_COMPLETED\""));
+}
+
+TEST_F(AvesctlTest, LoadStreamsCsvAndJsonLinesFiles) {
+  const std::string dir = testing::MakeTempDir();
+  const std::string csv = dir + "/words.csv";
+  {
+    std::ofstream out(csv);
+    out << "spanish_term,english_term,category\n"
+        << "la garza,heron,birds\n"
+        << "\"el pico, corto\",\"short, beak\",anatomy\n"
+        << "\"dos\nlíneas\",two lines,\n"            // an empty category: NULL
+        << "\"comillas \"\"así\"\"\",quotes,\"\"\n"  // "" : the empty string
+        << "tab\there,back\\slash,x\n";
+  }
+  CommandResult load = Avesctl({"load", "--table=vocabulary", csv});
+  ASSERT_EQ(load.exit_code, 0) << load.err << load.out;
+  EXPECT_THAT(load.out, HasSubstr("loaded 5 rows into vocabulary (0 refused"));
+  EXPECT_EQ(load.err, "") << "no progress bar without a terminal";
+  auto category = [&](const std::string& spanish) {
+    pqxx::result rows = pqxx::nontransaction(*sql_).exec_params(
+        "SELECT coalesce(category, '<NULL>') FROM vocabulary WHERE "
+        "spanish_term = $1",
+        spanish);
+    return rows.empty() ? std::string("<missing>")
+                        : rows[0][0].as<std::string>();
+  };
+  EXPECT_EQ(category("la garza"), "birds");
+  EXPECT_EQ(category("el pico, corto"), "anatomy");
+  EXPECT_EQ(category("dos\nlíneas"), "<NULL>");
+  EXPECT_EQ(category("comillas \"así\""), "");
+  EXPECT_EQ(category("tab\there"), "x");
+
+  // JSON lines with typed values; one row is refused (width is not a number):
+  // the rest load, the summary counts it, the exit code says so.
+  const std::string jsonl = dir + "/images.jsonl";
+  {
+    std::ofstream out(jsonl);
+    out << R"({"url": "https://x/a.jpg", "species": "heron", "width": 640, "height": 480})"
+        << "\n"
+        << R"({"url": "https://x/b.jpg", "species": null, "width": 800, "height": 600})"
+        << "\n"
+        << R"({"url": "https://x/c.jpg", "species": "egret", "width": "wide", "height": 1})"
+        << "\n";
+  }
+  CommandResult images = Avesctl({"load", "--table=images", "--format=jsonl",
+                                  "--load-id=images-1", "--json", jsonl});
+  EXPECT_EQ(images.exit_code, 3) << images.err;
+  EXPECT_THAT(images.out, HasSubstr("\"rows_inserted\": \"2\""));
+  EXPECT_THAT(images.out, HasSubstr("\"rows_failed\": \"1\""));
+  EXPECT_EQ(
+      pqxx::nontransaction(*sql_)
+          .exec1(
+              "SELECT count(*) FROM images WHERE url LIKE 'https://x/%.jpg'")[0]
+          .as<int>(),
+      2);
+  // Resuming a finished load writes nothing again.
+  CommandResult again = Avesctl(
+      {"load", "--table=images", "--format=jsonl", "--resume=images-1", jsonl});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("loaded 0 rows"));
+  EXPECT_THAT(again.out, HasSubstr("committed offset 3"));
+
+  CommandResult refused = Avesctl({"load", "--table=pg_authid", csv});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("error: INVALID_ARGUMENT: header.table"));
 }
 
 }  // namespace

@@ -142,8 +142,9 @@ TEST_F(BulkInsertTest, BadRowsAreRecordedByRowAndColumnAndTheRestCommits) {
       "item_index");
   ASSERT_EQ(errors.size(), 5u);
   EXPECT_EQ(errors[0][0].as<int>(), 10);
-  EXPECT_THAT(errors[0][1].as<std::string>(),
-              HasSubstr("row 10, column correct_count: a string value"));
+  EXPECT_THAT(
+      errors[0][1].as<std::string>(),
+      HasSubstr("row 10, column correct_count: 'ten' is not a whole number"));
   EXPECT_THAT(errors[1][1].as<std::string>(), HasSubstr("2 cells for 3"));
   EXPECT_THAT(errors[2][1].as<std::string>(),
               HasSubstr("row 30, column user_id: NULL in a NOT NULL column"));

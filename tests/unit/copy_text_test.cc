@@ -96,15 +96,43 @@ TEST(CopyTextTest, TypedValues) {
               testing::IsOkAndHolds(R"({"a":"x\\ty"})"));
 }
 
+TEST(CopyTextTest, TextAsAFileHoldsItFitsTypedColumns) {
+  EXPECT_THAT(Field(Text("42"), ColumnKind::kInt32),
+              testing::IsOkAndHolds("42"));
+  EXPECT_THAT(Field(Text("TRUE"), ColumnKind::kBool),
+              testing::IsOkAndHolds("t"));
+  EXPECT_THAT(Field(Text("0.1000000000000000000001"), ColumnKind::kNumeric),
+              testing::IsOkAndHolds("0.1000000000000000000001"))
+      << "numeric keeps every digit";
+  EXPECT_THAT(
+      Field(Text("6f1d0a3e-2b4c-4d5e-8f70-112233445566"), ColumnKind::kUuid),
+      testing::IsOkAndHolds("6f1d0a3e-2b4c-4d5e-8f70-112233445566"));
+  EXPECT_THAT(Field(Text("2026-11-27 10:00:00+01"), ColumnKind::kTimestampTz),
+              testing::IsOkAndHolds("2026-11-27 10:00:00+01"));
+  EXPECT_THAT(Field(Text(R"({"a":"t\tb"})"), ColumnKind::kJson),
+              testing::IsOkAndHolds(R"({"a":"t\\tb"})"));
+}
+
 TEST(CopyTextTest, WrongValuesAreRefusedWithTheReason) {
   EXPECT_THAT(Field(Int(40000), ColumnKind::kInt16),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("outside the range of smallint")));
   EXPECT_THAT(Field(Int(int64_t{1} << 31), ColumnKind::kInt32),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Field(Text("12"), ColumnKind::kInt32),
+  EXPECT_THAT(Field(Text("12x"), ColumnKind::kInt32),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("a string value cannot go into a integer")));
+                       HasSubstr("'12x' is not a whole number")));
+  EXPECT_THAT(Field(Text("40000"), ColumnKind::kInt16),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("outside the range of smallint")));
+  EXPECT_THAT(Field(Text("maybe"), ColumnKind::kBool),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Field(Text("{"), ColumnKind::kJson),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not valid JSON")));
+  EXPECT_THAT(Field(Int(3), ColumnKind::kText),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("a int64 value cannot go into a text")));
   EXPECT_THAT(Field(Double(1.5), ColumnKind::kInt64),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(
