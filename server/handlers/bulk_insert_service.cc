@@ -145,6 +145,11 @@ class InsertReactor final
     }
     absl::Status added = AddRows(request_.rows());
     if (!added.ok()) return EndLoadLocked(added);
+    // All or nothing: the first bad row ends an atomic load.
+    if (atomic_ && !rejected_.empty()) {
+      return EndLoadLocked(
+          absl::InvalidArgumentError(rejected_.front().message));
+    }
     if (Full()) {
       if (committing_) {
         read_paused_ = true;  // resumed when the commit ends
@@ -217,10 +222,7 @@ class InsertReactor final
                     "header.mode: only INSERT is served so far (UPSERT and "
                     "RETURNING are coming)"));
     }
-    if (header.atomic()) {
-      return FinishWithoutLoad(absl::UnimplementedError(
-          "header.atomic: atomic loads are not served yet"));
-    }
+    atomic_ = header.atomic();
     if (header.batch_size() < 0 ||
         header.batch_size() > BulkInsertServiceImpl::kMaxBatchRows) {
       return FinishWithoutLoad(common::InvalidField(
@@ -245,6 +247,11 @@ class InsertReactor final
     absl::StatusOr<store::LoadState> state =
         store_.Open(CallContextOf(context_, kMethod), spec_);
     if (!state.ok()) return FinishWithoutLoad(state.status());
+    if (atomic_ && !state->already_complete) {
+      absl::Status staged =
+          store_.CreateStage(CallContextOf(context_, kMethod), spec_);
+      if (!staged.ok()) return FinishWithoutLoad(staged);
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     state_ = *std::move(state);
     // The client learns where the load stands before sending rows.
@@ -340,6 +347,16 @@ class InsertReactor final
   // On the executor.
   void Commit(Batch& batch) {
     absl::Status committed = absl::OkStatus();
+    if (atomic_) {
+      // Staged, not committed: progress is reported once, at the end.
+      committed =
+          store_.StageRows(CallContextOf(context_, kMethod), spec_, batch.rows);
+      std::lock_guard<std::mutex> lock(mutex_);
+      committing_ = false;
+      if (ending_) return RecordEndLocked();
+      if (!committed.ok()) return EndLoadLocked(committed);
+      return AfterCommitLocked();
+    }
     if (!state_.already_complete && batch.end > batch.first) {
       // state_ is only written here and in Header(), never concurrently.
       committed = store_.CommitBatch(
@@ -355,6 +372,11 @@ class InsertReactor final
     v1::InsertResponse progress;
     FillProgress(progress.mutable_progress());
     WriteLocked(std::move(progress));
+    AfterCommitLocked();
+  }
+
+  // A batch is done: resume reading, or finish the input's tail.
+  void AfterCommitLocked() {
     if (read_paused_) {
       read_paused_ = false;
       if (Full()) StartCommitLocked();
@@ -377,6 +399,15 @@ class InsertReactor final
 
   // On the executor: the job completes, the summary goes out last.
   void Complete() {
+    if (atomic_ && !state_.already_complete) {
+      absl::Status published = store_.PublishStage(
+          CallContextOf(context_, kMethod), spec_, next_row_, &state_);
+      if (!published.ok()) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        end_reason_ = published;
+        return RecordEndLocked();
+      }
+    }
     absl::Status finished =
         store_.Finish(CallContextOf(context_, kMethod), state_, "completed",
                       absl::StrCat(state_.committed_offset, " rows committed"));
@@ -436,6 +467,8 @@ class InsertReactor final
     db::CallContext bookkeeping;  // not the call's: it may be over already
     bookkeeping.deadline = absl::Now() + absl::Seconds(10);
     bookkeeping.holder = kMethod;
+    // An atomic load leaves nothing behind.
+    if (atomic_) (void)store_.DropStage(bookkeeping, spec_);
     (void)store_.Finish(bookkeeping, state_, cancelled ? "cancelled" : "failed",
                         std::string(why.message()));
     std::lock_guard<std::mutex> lock(mutex_);
@@ -468,6 +501,7 @@ class InsertReactor final
   v1::InsertResponse current_write_;
   bool writing_ = false;
   bool have_header_ = false;
+  bool atomic_ = false;        // all or nothing (staged, published at the end)
   bool started_rows_ = false;  // the first chunk arrived
   bool committing_ = false;    // a batch is on the executor
   bool read_paused_ = false;   // a full batch waits for that commit

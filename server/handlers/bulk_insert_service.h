@@ -7,8 +7,9 @@
 // control). The client hears the committed offset first (a resumed load
 // skips what is done) and after every batch; the summary ends the call.
 //
-// This step serves INSERT mode with per-batch commits. UPSERT, RETURNING and
-// atomic loads are refused with UNIMPLEMENTED until they land (issue 5).
+// INSERT mode is served, per batch or atomic (staged, then published in one
+// transaction: BulkLoadStore). UPSERT and RETURNING are refused with
+// UNIMPLEMENTED until they land (issue 5).
 #ifndef AVES_SERVER_HANDLERS_BULK_INSERT_SERVICE_H_
 #define AVES_SERVER_HANDLERS_BULK_INSERT_SERVICE_H_
 

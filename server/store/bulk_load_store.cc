@@ -8,6 +8,7 @@
 #include "server/db/array_literal.h"
 #include "server/db/copy_text.h"
 #include "server/db/errors.h"
+#include "server/db/migration_file.h"
 #include "server/store/queries.h"
 
 namespace aves::store {
@@ -34,13 +35,33 @@ std::string FirstLine(const std::string& message) {
   return line;
 }
 
+// COPYs rows[begin, end) into `table` (quoted names). libpqxx 6.4's public
+// raw-line COPY writer is the deprecated tablewriter (stream_to keeps its
+// raw-line writer private); it puts the names into COPY as given.
+void CopyRows(pqxx::transaction_base& tx, const std::string& table,
+              const std::vector<std::string>& columns,
+              const std::vector<CopyRow>& rows, size_t begin, size_t end) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter copy(tx, table, columns.begin(), columns.end());
+  for (size_t i = begin; i < end; ++i) copy.write_raw_line(rows[i].line);
+  copy.complete();
+#pragma GCC diagnostic pop
+}
+
+std::vector<std::string> QuotedColumns(const LoadSpec& spec) {
+  std::vector<std::string> columns;
+  for (const std::string& column : spec.columns)
+    columns.push_back(db::QuoteIdentifier(column));
+  return columns;
+}
+
 class BatchWriter {
  public:
-  BatchWriter(pqxx::work& tx, const LoadSpec& spec) : tx_(tx) {
-    table_ = db::QuoteIdentifier(spec.table);
-    for (const std::string& column : spec.columns)
-      columns_.push_back(db::QuoteIdentifier(column));
-  }
+  BatchWriter(pqxx::work& tx, const LoadSpec& spec)
+      : tx_(tx),
+        table_(db::QuoteIdentifier(spec.table)),
+        columns_(QuotedColumns(spec)) {}
 
   // COPYs rows[begin, end) under a savepoint; on a row error, halves the
   // range until the refused rows are single, recording each in `refused`.
@@ -49,14 +70,7 @@ class BatchWriter {
     if (begin == end) return;
     tx_.exec("SAVEPOINT aves_batch");
     try {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-      // libpqxx 6.4's public raw-line COPY writer; it puts the (quoted)
-      // names into COPY as given.
-      pqxx::tablewriter copy(tx_, table_, columns_.begin(), columns_.end());
-      for (size_t i = begin; i < end; ++i) copy.write_raw_line(rows[i].line);
-      copy.complete();
-#pragma GCC diagnostic pop
+      CopyRows(tx_, table_, columns_, rows, begin, end);
       tx_.exec("RELEASE SAVEPOINT aves_batch");
       *inserted += static_cast<int64_t>(end - begin);
       return;
@@ -211,6 +225,97 @@ absl::Status BulkLoadStore::CommitBatch(const db::CallContext& context,
   state->rows_failed += failed;
   if (inserted + failed > 0) ++state->batches_committed;
   return absl::OkStatus();
+}
+
+std::string BulkLoadStore::StageTable(const std::string& load_id) {
+  // A name of our own making (never the request's text): safe as an
+  // identifier, and the same for the same load.
+  return "aves_stage_" + db::Sha256Hex(load_id).substr(0, 24);
+}
+
+absl::Status BulkLoadStore::CreateStage(const db::CallContext& context,
+                                        const LoadSpec& spec) {
+  std::string columns;
+  for (const std::string& column : QuotedColumns(spec))
+    columns += (columns.empty() ? "" : ", ") + column;
+  return database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+        pqxx::nontransaction tx(connection);
+        const std::string stage = db::QuoteIdentifier(StageTable(spec.load_id));
+        tx.exec("DROP TABLE IF EXISTS " + stage);
+        tx.exec("CREATE UNLOGGED TABLE " + stage + " AS SELECT " + columns +
+                " FROM " + db::QuoteIdentifier(spec.table) + " WITH NO DATA");
+        return absl::OkStatus();
+      });
+}
+
+absl::Status BulkLoadStore::StageRows(const db::CallContext& context,
+                                      const LoadSpec& spec,
+                                      const std::vector<CopyRow>& rows) {
+  absl::Status status = database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+        pqxx::work tx(connection);
+        CopyRows(tx, db::QuoteIdentifier(StageTable(spec.load_id)),
+                 QuotedColumns(spec), rows, 0, rows.size());
+        tx.commit();
+        return absl::OkStatus();
+      });
+  return status;
+}
+
+absl::Status BulkLoadStore::PublishStage(const db::CallContext& context,
+                                         const LoadSpec& spec, int64_t rows,
+                                         LoadState* state) {
+  std::string columns;
+  for (const std::string& column : QuotedColumns(spec))
+    columns += (columns.empty() ? "" : ", ") + column;
+  int64_t inserted = 0;
+  absl::Status status = database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+        pqxx::work tx(connection);
+        const std::string stage = db::QuoteIdentifier(StageTable(spec.load_id));
+        inserted =
+            tx.exec("INSERT INTO " + db::QuoteIdentifier(spec.table) + " (" +
+                    columns + ") SELECT " + columns + " FROM " + stage)
+                .affected_rows();
+        tx.exec_params(
+            "UPDATE bulk_loads SET committed_offset = $2, updated_at = now() "
+            "WHERE load_id = $1",
+            spec.load_id, rows);
+        tx.exec_params(
+            "UPDATE batch_jobs SET processed_items = $2 WHERE id = $1",
+            state->job_id, inserted);
+        tx.exec("DROP TABLE " + stage);
+        tx.commit();
+        return absl::OkStatus();
+      });
+  if (!status.ok()) {
+    // A row the target refuses (a key, a constraint, a value): the caller's
+    // data, and all of the load is refused.
+    const std::optional<std::string> sqlstate = db::SqlStateOf(status);
+    if (sqlstate &&
+        (sqlstate->rfind("22", 0) == 0 || sqlstate->rfind("23", 0) == 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the atomic load was refused, nothing was written: ",
+                       status.message()));
+    }
+    return status;
+  }
+  state->committed_offset = rows;
+  state->rows_inserted = inserted;
+  ++state->batches_committed;
+  return absl::OkStatus();
+}
+
+absl::Status BulkLoadStore::DropStage(const db::CallContext& context,
+                                      const LoadSpec& spec) {
+  return database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+        pqxx::nontransaction(connection)
+            .exec("DROP TABLE IF EXISTS " +
+                  db::QuoteIdentifier(StageTable(spec.load_id)));
+        return absl::OkStatus();
+      });
 }
 
 absl::Status BulkLoadStore::Finish(const db::CallContext& context,

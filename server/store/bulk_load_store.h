@@ -74,6 +74,24 @@ class BulkLoadStore {
                            std::vector<CopyRow> rows,
                            std::vector<RejectedRow> rejected, LoadState* state);
 
+  // Atomic loads (all or nothing) stage their rows in an unlogged table of
+  // their own — no constraints, so staging never fails on a row the target
+  // would refuse — and publish them in one transaction at the end. Memory
+  // stays bounded, and a load that fails or is abandoned drops its stage:
+  // nothing of it ever reaches the target.
+  static std::string StageTable(const std::string& load_id);
+  absl::Status CreateStage(const db::CallContext& context,
+                           const LoadSpec& spec);
+  absl::Status StageRows(const db::CallContext& context, const LoadSpec& spec,
+                         const std::vector<CopyRow>& rows);
+  // INSERT ... SELECT from the stage, the offset, the job's count, DROP of the
+  // stage: one transaction. A row the target refuses fails the whole load
+  // (INVALID_ARGUMENT with PostgreSQL's reason, which names the values).
+  absl::Status PublishStage(const db::CallContext& context,
+                            const LoadSpec& spec, int64_t rows,
+                            LoadState* state);
+  absl::Status DropStage(const db::CallContext& context, const LoadSpec& spec);
+
   // Ends the attempt: status completed, failed or cancelled, with `note`
   // (why) recorded in the job's metadata.
   absl::Status Finish(const db::CallContext& context, const LoadState& state,

@@ -171,7 +171,7 @@ TEST_F(BulkInsertTest, OnlyAllowListedTablesAndRealColumns) {
   EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kInvalidArgument,
                                        HasSubstr("header.columns[1]")));
   header = ProgressHeader(10);
-  header.set_mode(v1::INSERT_MODE_UPSERT);
+  header.set_mode(v1::INSERT_MODE_UPSERT);  // not served yet
   EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kUnimplemented));
   header = ProgressHeader(100'000);
   EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kInvalidArgument,
@@ -265,6 +265,85 @@ TEST_F(BulkInsertTest, ALoadThatRunsOutOfTimeResumesExactlyOnce) {
   EXPECT_EQ(Count("SELECT count(DISTINCT correct_count) FROM user_progress"),
             5000)
       << "every row exactly once";
+}
+
+TEST_F(BulkInsertTest, AnAtomicLoadIsAllOrNothing) {
+  v1::InsertHeader header = ProgressHeader(500);
+  header.set_atomic(true);
+  absl::StatusOr<v1::InsertSummary> summary = client_->Load(
+      header,
+      [](int64_t i, v1::Row* row) { return ProgressRow(2500, i, row); });
+  ASSERT_OK(summary);
+  EXPECT_EQ(summary->totals().rows_inserted(), 2500);
+  EXPECT_EQ(summary->totals().committed_offset(), 2500);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 2500);
+  EXPECT_EQ(Count("SELECT count(*) FROM pg_tables WHERE tablename LIKE "
+                  "'aves_stage_%'"),
+            0)
+      << "the stage is gone";
+}
+
+TEST_F(BulkInsertTest, AnAtomicLoadWithOneBadRowLeavesTheTableUnchanged) {
+  v1::InsertHeader header = ProgressHeader(500);
+  header.set_atomic(true);
+  // A wrong type, found while the rows arrive (after three batches staged).
+  absl::StatusOr<v1::InsertSummary> typed =
+      client_->Load(header, [](int64_t i, v1::Row* row) {
+        if (!ProgressRow(2500, i, row)) return false;
+        if (i == 1700) row->mutable_cells(2)->set_string_value("many");
+        return true;
+      });
+  EXPECT_THAT(typed, StatusIs(absl::StatusCode::kInvalidArgument,
+                              HasSubstr("row 1700, column correct_count")));
+  // A foreign key, found only when the load is published.
+  header.set_load_id("atomic-fk");
+  absl::StatusOr<v1::InsertSummary> foreign =
+      client_->Load(header, [](int64_t i, v1::Row* row) {
+        if (!ProgressRow(2500, i, row)) return false;
+        if (i == 1234) *row->mutable_cells(0) = UuidCell(Uuid(9, 9));
+        return true;
+      });
+  EXPECT_THAT(foreign, StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("nothing was written")));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 0);
+  for (int i = 0; i < 100 && Count("SELECT count(*) FROM pg_tables WHERE "
+                                   "tablename LIKE 'aves_stage_%'") > 0;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM pg_tables WHERE tablename LIKE "
+                  "'aves_stage_%'"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status = 'failed'"),
+            2);
+}
+
+TEST_F(BulkInsertTest, AnAtomicLoadPastItsDeadlineWritesNothing) {
+  v1::InsertHeader header = ProgressHeader(500);
+  header.set_atomic(true);
+  client::LoadOptions slow;
+  slow.chunk_rows = 100;
+  slow.timeout = absl::Milliseconds(1000);
+  absl::StatusOr<v1::InsertSummary> summary = client_->Load(
+      header,
+      [](int64_t i, v1::Row* row) {
+        if (i % 100 == 0) absl::SleepFor(absl::Milliseconds(50));
+        return ProgressRow(5000, i, row);
+      },
+      slow);
+  EXPECT_THAT(summary, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 0);
+  for (int i = 0; i < 100 && Count("SELECT count(*) FROM batch_jobs WHERE "
+                                   "status = 'cancelled'") == 0;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status = "
+                  "'cancelled'"),
+            1);
+  EXPECT_EQ(Count("SELECT count(*) FROM pg_tables WHERE tablename LIKE "
+                  "'aves_stage_%'"),
+            0);
 }
 
 }  // namespace
