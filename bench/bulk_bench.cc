@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -208,25 +209,40 @@ absl::Status RunBulkBench(const BulkBenchOptions& options) {
   header.set_mode(v1::INSERT_MODE_INSERT);
   header.set_total_rows(rows);
   int load_number = 0;
+  const std::function<bool(int64_t, v1::Row*)> next_row = [&](int64_t i,
+                                                              v1::Row* row) {
+    if (i >= rows) return false;
+    const ProgressRow r = MakeRow(i);
+    row->add_cells()->set_uuid_value(r.user_id);
+    row->add_cells()->set_uuid_value(r.vocabulary_id);
+    row->add_cells()->set_int64_value(r.correct);
+    row->add_cells()->set_int64_value(r.incorrect);
+    auto* time = row->add_cells()->mutable_timestamp_value();
+    time->set_seconds(r.practiced_micros / 1'000'000);
+    time->set_nanos(static_cast<int>(r.practiced_micros % 1'000'000) * 1000);
+    return true;
+  };
   ASSIGN_OR_RETURN(
       double stream, measure(rows, [&]() -> absl::Status {
         header.set_load_id(absl::StrCat("bench-", ++load_number, "-",
                                         absl::ToUnixMicros(absl::Now())));
-        absl::StatusOr<v1::InsertSummary> summary =
-            loader.Load(header, [&](int64_t i, v1::Row* row) {
-              if (i >= rows) return false;
-              const ProgressRow r = MakeRow(i);
-              row->add_cells()->set_uuid_value(r.user_id);
-              row->add_cells()->set_uuid_value(r.vocabulary_id);
-              row->add_cells()->set_int64_value(r.correct);
-              row->add_cells()->set_int64_value(r.incorrect);
-              auto* time = row->add_cells()->mutable_timestamp_value();
-              time->set_seconds(r.practiced_micros / 1'000'000);
-              time->set_nanos(static_cast<int>(r.practiced_micros % 1'000'000) *
-                              1000);
-              return true;
-            });
-        return summary.status();
+        return loader.Load(header, next_row).status();
+      }));
+  // 5. The same rows as an UPSERT (temporary table, INSERT ... ON CONFLICT
+  // DO UPDATE), into the emptied table as every other load.
+  v1::InsertHeader upsert = header;
+  upsert.set_mode(v1::INSERT_MODE_UPSERT);
+  upsert.add_conflict_columns("user_id");
+  upsert.add_conflict_columns("vocabulary_id");
+  for (const char* column :
+       {"correct_count", "incorrect_count", "last_practiced_at"}) {
+    upsert.add_update_columns(column);
+  }
+  ASSIGN_OR_RETURN(
+      double stream_upsert, measure(rows, [&]() -> absl::Status {
+        upsert.set_load_id(absl::StrCat("bench-upsert-", ++load_number, "-",
+                                        absl::ToUnixMicros(absl::Now())));
+        return loader.Load(upsert, next_row).status();
       }));
   // avesd's peak resident set over every load above (VmHWM).
   double peak_rss_mb = 0;
@@ -246,9 +262,11 @@ absl::Status RunBulkBench(const BulkBenchOptions& options) {
   report.Add("batch100_rps", batch100, "rows/s");
   report.Add("psql_copy_rps", psql_copy, "rows/s");
   report.Add("stream_insert_rps", stream, "rows/s");
+  report.Add("stream_upsert_rps", stream_upsert, "rows/s");
   report.Add("avesd_peak_rss_mb", peak_rss_mb, "MB");
   report.AddRatio("stream_insert_vs_psql_copy", stream / psql_copy);
   report.AddRatio("stream_insert_vs_batch100", stream / batch100);
+  report.AddRatio("upsert_vs_psql_copy", stream_upsert / psql_copy);
   report.AddRatio("batch100_vs_row_by_row", batch100 / row_by_row);
   report.Add("runs_per_median", options.runs, "runs");
   auto row = [&](const std::string& path, int64_t count, double rps) {
@@ -260,7 +278,8 @@ absl::Status RunBulkBench(const BulkBenchOptions& options) {
                    row("row by row (one INSERT per row)", sample, row_by_row),
                    row("multi-row INSERT, batches of 100", rows, batch100),
                    row("psql \\copy from CSV", rows, psql_copy),
-                   row("avesd BulkInsertService (stream)", rows, stream)});
+                   row("avesd BulkInsertService (stream)", rows, stream),
+                   row("avesd BulkInsertService UPSERT", rows, stream_upsert)});
   report.Print(std::cout, options.json);
   return absl::OkStatus();
 }

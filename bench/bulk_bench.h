@@ -1,7 +1,7 @@
 // avesbench bulk: loading user_progress rows row by row, in multi-row
 // INSERTs of 100 (the seed's batchInsert), with `psql \copy` from a CSV
-// file, and streamed through avesd's BulkInsertService — same rows, same
-// table, same run — as rows/s and ratios.
+// file, and streamed through avesd's BulkInsertService (insert and upsert) —
+// same rows, same table, same run — as rows/s and ratios.
 #ifndef AVES_BENCH_BULK_BENCH_H_
 #define AVES_BENCH_BULK_BENCH_H_
 

@@ -69,7 +69,8 @@ Commands:
                             Stream the matching jobs, then every change; stops
                             after N changes (default: until interrupted).
   load --table=T [--columns=a,b,c] [--format=csv|jsonl] [--batch-size=N]
-       [--load-id=ID | --resume=ID] [--mode=insert] FILE
+       [--load-id=ID | --resume=ID] [--mode=insert|upsert] [--atomic=true]
+       [--conflict=a,b] [--update=c,d] FILE
                             Stream FILE's rows into T through BulkInsertService
                             (CSV with a header row, or JSON lines). A progress
                             bar on a terminal; a summary at the end. --resume
@@ -682,8 +683,9 @@ int JobsCommand(aves::client::BatchJobClient& client, const std::string& verb,
 int LoadCommand(const std::string& address, const std::string& path,
                 const std::map<std::string, std::string>& options, bool json) {
   namespace v1 = aves::data::v1;
-  if (!OnlyOptions(options, {"table", "columns", "format", "batch-size",
-                             "load-id", "resume", "mode"}))
+  if (!OnlyOptions(options,
+                   {"table", "columns", "format", "batch-size", "load-id",
+                    "resume", "mode", "atomic", "conflict", "update"}))
     return 2;
   absl::StatusOr<std::unique_ptr<aves::client::RowFile>> file =
       aves::client::RowFile::Open(
@@ -713,6 +715,20 @@ int LoadCommand(const std::string& address, const std::string& path,
     return 2;
   }
   header.set_mode(mode);
+  for (const absl::string_view column :
+       absl::StrSplit(Option(options, "conflict"), ',', absl::SkipEmpty()))
+    header.add_conflict_columns(std::string(column));
+  for (const absl::string_view column :
+       absl::StrSplit(Option(options, "update"), ',', absl::SkipEmpty()))
+    header.add_update_columns(std::string(column));
+  if (options.count("atomic")) {
+    const std::string atomic = Option(options, "atomic");
+    if (atomic != "true" && atomic != "false") {
+      std::cerr << "error: --atomic wants true or false\n";
+      return 2;
+    }
+    header.set_atomic(atomic == "true");
+  }
   int32_t batch_size = 0;
   if (!IntOption(options, "batch-size", &batch_size)) return 2;
   header.set_batch_size(batch_size);
@@ -774,7 +790,8 @@ int LoadCommand(const std::string& address, const std::string& path,
   } else {
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
     std::cout << "loaded " << totals.rows_inserted() << " rows into "
-              << header.table() << " (" << totals.rows_failed() << " refused, "
+              << header.table() << " (" << totals.rows_updated() << " updated, "
+              << totals.rows_failed() << " refused, "
               << totals.batches_committed() << " batches) in "
               << absl::StrFormat("%.1f", seconds) << " s, "
               << absl::StrFormat(

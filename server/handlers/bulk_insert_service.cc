@@ -1,5 +1,6 @@
 #include "server/handlers/bulk_insert_service.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <memory>
@@ -214,13 +215,24 @@ class InsertReactor final
         store::TableCatalog::Columns(**table, names, "header.columns");
     if (!columns.ok()) return FinishWithoutLoad(columns.status());
     columns_ = *std::move(columns);
-    if (header.mode() != v1::INSERT_MODE_INSERT) {
-      return FinishWithoutLoad(
-          header.mode() == v1::INSERT_MODE_UNSPECIFIED
-              ? common::InvalidField("header.mode", "required")
-              : absl::UnimplementedError(
-                    "header.mode: only INSERT is served so far (UPSERT and "
-                    "RETURNING are coming)"));
+    switch (header.mode()) {
+      case v1::INSERT_MODE_INSERT:
+        spec_.mode = "insert";
+        break;
+      case v1::INSERT_MODE_UPSERT: {
+        spec_.mode = "upsert";
+        absl::Status target = UpsertTarget(header, **table);
+        if (!target.ok()) return FinishWithoutLoad(target);
+        break;
+      }
+      case v1::INSERT_MODE_RETURNING:
+        return FinishWithoutLoad(absl::UnimplementedError(
+            "header.mode: RETURNING is not served yet"));
+      default:
+        return FinishWithoutLoad(common::InvalidField(
+            "header.mode", header.mode() == v1::INSERT_MODE_UNSPECIFIED
+                               ? "required"
+                               : "unknown mode"));
     }
     atomic_ = header.atomic();
     if (header.batch_size() < 0 ||
@@ -242,7 +254,6 @@ class InsertReactor final
     spec_.table = (*table)->name;
     for (const store::ColumnInfo* column : columns_)
       spec_.columns.push_back(column->name);
-    spec_.mode = "insert";
     spec_.total_rows = header.total_rows();
     absl::StatusOr<store::LoadState> state =
         store_.Open(CallContextOf(context_, kMethod), spec_);
@@ -259,6 +270,50 @@ class InsertReactor final
     FillProgress(progress.mutable_progress());
     WriteLocked(std::move(progress));
     StartRead(&request_);
+  }
+
+  // UPSERT's conflict target and the columns it updates: catalog columns
+  // that the rows give; an updated column cannot be part of the target.
+  absl::Status UpsertTarget(const v1::InsertHeader& header,
+                            const store::TableInfo& table) {
+    auto given = [&](const std::string& name) {
+      return std::find(header.columns().begin(), header.columns().end(),
+                       name) != header.columns().end();
+    };
+    if (header.conflict_columns_size() == 0) {
+      return common::InvalidField("header.conflict_columns",
+                                  "UPSERT needs the unique columns to meet on");
+    }
+    for (const auto& [field, names] :
+         {std::pair{"header.conflict_columns", &header.conflict_columns()},
+          std::pair{"header.update_columns", &header.update_columns()}}) {
+      std::vector<std::string> list(names->begin(), names->end());
+      absl::StatusOr<std::vector<const store::ColumnInfo*>> resolved =
+          store::TableCatalog::Columns(table, list, field);
+      if (!resolved.ok()) return resolved.status();
+      for (size_t i = 0; i < list.size(); ++i) {
+        if (!given(list[i])) {
+          return common::InvalidField(
+              absl::StrCat(field, "[", i, "]"),
+              absl::StrCat("'", list[i], "' is not one of header.columns"));
+        }
+      }
+    }
+    for (int i = 0; i < header.update_columns_size(); ++i) {
+      if (std::find(header.conflict_columns().begin(),
+                    header.conflict_columns().end(),
+                    header.update_columns(i)) !=
+          header.conflict_columns().end()) {
+        return common::InvalidField(
+            absl::StrCat("header.update_columns[", i, "]"),
+            "a conflict column cannot be updated");
+      }
+    }
+    spec_.conflict_columns.assign(header.conflict_columns().begin(),
+                                  header.conflict_columns().end());
+    spec_.update_columns.assign(header.update_columns().begin(),
+                                header.update_columns().end());
+    return absl::OkStatus();
   }
 
   // A refusal before any load exists (bad header): nothing to record.
@@ -424,6 +479,7 @@ class InsertReactor final
   void FillProgress(v1::InsertProgress* progress) const {
     progress->set_committed_offset(state_.committed_offset);
     progress->set_rows_inserted(state_.rows_inserted);
+    progress->set_rows_updated(state_.rows_updated);
     progress->set_rows_failed(state_.rows_failed);
     progress->set_batches_committed(state_.batches_committed);
   }

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 
+#include "server/common/field_error.h"
 #include "server/db/array_literal.h"
 #include "server/db/copy_text.h"
 #include "server/db/errors.h"
@@ -19,13 +20,16 @@ std::string TextArray(const std::vector<std::string>& items) {
       std::vector<std::optional<std::string>>(items.begin(), items.end()));
 }
 
-// Rows PostgreSQL refuses for their data (class 22 bad value, class 23
-// constraint) are isolated; anything else (a lost connection, a cancel)
-// fails the whole batch.
-bool IsRowError(const pqxx::sql_error& error) {
-  const std::string& state = error.sqlstate();
+// Rows PostgreSQL refuses for their data (class 21: ON CONFLICT meeting a
+// key twice; 22: a bad value; 23: a constraint) are isolated; anything else (a
+// lost connection, a cancel) fails the whole batch.
+bool IsRowErrorState(const std::string& state) {
   return state.size() == 5 &&
-         (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0);
+         (state.rfind("21", 0) == 0 || state.rfind("22", 0) == 0 ||
+          state.rfind("23", 0) == 0);
+}
+bool IsRowError(const pqxx::sql_error& error) {
+  return IsRowErrorState(error.sqlstate());
 }
 
 // PostgreSQL's first line, without "ERROR:  ".
@@ -56,23 +60,82 @@ std::vector<std::string> QuotedColumns(const LoadSpec& spec) {
   return columns;
 }
 
+// ON CONFLICT names columns no unique index or constraint covers exactly.
+absl::Status NoConflictTarget() {
+  return common::InvalidField(
+      "header.conflict_columns",
+      "no unique index or constraint is on exactly these columns");
+}
+
+std::string JoinQuoted(const std::vector<std::string>& names) {
+  std::string joined;
+  for (const std::string& name : names) {
+    if (!joined.empty()) joined += ", ";
+    joined += db::QuoteIdentifier(name);
+  }
+  return joined;
+}
+
+// INSERT INTO target (cols) SELECT cols FROM `source` [ON CONFLICT ...],
+// counting inserted and updated rows (xmax = 0 marks a fresh row).
+std::string MoveRowsSql(const LoadSpec& spec, const std::string& source) {
+  const std::string columns = JoinQuoted(spec.columns);
+  std::string sql = "WITH moved AS (INSERT INTO " +
+                    db::QuoteIdentifier(spec.table) + " (" + columns +
+                    ") SELECT " + columns + " FROM " + source;
+  if (spec.mode == "upsert") {
+    sql += " ON CONFLICT (" + JoinQuoted(spec.conflict_columns) + ") DO ";
+    if (spec.update_columns.empty()) {
+      sql += "NOTHING";
+    } else {
+      sql += "UPDATE SET ";
+      for (size_t i = 0; i < spec.update_columns.size(); ++i) {
+        const std::string column = db::QuoteIdentifier(spec.update_columns[i]);
+        sql += (i ? ", " : "") + column + " = EXCLUDED." + column;
+      }
+    }
+  }
+  return sql +
+         " RETURNING xmax = 0 AS fresh) SELECT count(*) FILTER (WHERE fresh), "
+         "count(*) FILTER (WHERE NOT fresh) FROM moved";
+}
+
+constexpr char kUpsertTemp[] = "aves_upsert_rows";
+
+// Writes a batch's rows: COPY straight into the table (insert), or COPY into
+// a temporary table and move them with ON CONFLICT (upsert). Under a
+// savepoint; on a row error the range is halved until the refused rows
+// stand alone.
 class BatchWriter {
  public:
   BatchWriter(pqxx::work& tx, const LoadSpec& spec)
       : tx_(tx),
         table_(db::QuoteIdentifier(spec.table)),
-        columns_(QuotedColumns(spec)) {}
+        columns_(QuotedColumns(spec)) {
+    if (spec.mode == "upsert") {
+      tx_.exec(std::string("CREATE TEMP TABLE ") + kUpsertTemp + " (LIKE " +
+               table_ + ") ON COMMIT DROP");
+      move_sql_ = MoveRowsSql(spec, kUpsertTemp);
+    }
+  }
 
-  // COPYs rows[begin, end) under a savepoint; on a row error, halves the
-  // range until the refused rows are single, recording each in `refused`.
   void Write(const std::vector<CopyRow>& rows, size_t begin, size_t end,
-             std::vector<RejectedRow>* refused, int64_t* inserted) {
+             std::vector<RejectedRow>* refused, int64_t* inserted,
+             int64_t* updated) {
     if (begin == end) return;
     tx_.exec("SAVEPOINT aves_batch");
     try {
-      CopyRows(tx_, table_, columns_, rows, begin, end);
+      if (move_sql_.empty()) {
+        CopyRows(tx_, table_, columns_, rows, begin, end);
+        *inserted += static_cast<int64_t>(end - begin);
+      } else {
+        tx_.exec(std::string("TRUNCATE ") + kUpsertTemp);
+        CopyRows(tx_, kUpsertTemp, columns_, rows, begin, end);
+        const pqxx::row counts = tx_.exec1(move_sql_);
+        *inserted += counts[0].as<int64_t>();
+        *updated += counts[1].as<int64_t>();
+      }
       tx_.exec("RELEASE SAVEPOINT aves_batch");
-      *inserted += static_cast<int64_t>(end - begin);
       return;
     } catch (const pqxx::sql_error& error) {
       if (!IsRowError(error)) throw;
@@ -83,14 +146,15 @@ class BatchWriter {
       }
     }
     const size_t middle = begin + (end - begin) / 2;
-    Write(rows, begin, middle, refused, inserted);
-    Write(rows, middle, end, refused, inserted);
+    Write(rows, begin, middle, refused, inserted, updated);
+    Write(rows, middle, end, refused, inserted, updated);
   }
 
  private:
   pqxx::work& tx_;
   std::string table_;
   std::vector<std::string> columns_;
+  std::string move_sql_;  // upsert only
 };
 
 }  // namespace
@@ -167,12 +231,13 @@ absl::Status BulkLoadStore::CommitBatch(const db::CallContext& context,
                                         LoadState* state) {
   absl::Status gap;
   int64_t inserted = 0;
+  int64_t updated = 0;
   int64_t failed = 0;
   int64_t committed = 0;
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection& connection) {
         pqxx::work tx(connection);
-        inserted = failed = 0;
+        inserted = updated = failed = 0;
         committed = tx.exec_params1(
                           "SELECT committed_offset FROM bulk_loads WHERE "
                           "load_id = $1 FOR UPDATE",
@@ -193,7 +258,7 @@ absl::Status BulkLoadStore::CommitBatch(const db::CallContext& context,
         for (RejectedRow& row : rejected)
           if (row.index >= committed) errors.push_back(std::move(row));
         BatchWriter(tx, spec).Write(rows, begin, rows.size(), &errors,
-                                    &inserted);
+                                    &inserted, &updated);
         failed = static_cast<int64_t>(errors.size());
         if (!errors.empty()) {
           std::vector<std::optional<std::string>> indexes, ids, messages;
@@ -213,17 +278,19 @@ absl::Status BulkLoadStore::CommitBatch(const db::CallContext& context,
         tx.exec_params(
             "UPDATE batch_jobs SET processed_items = processed_items + $2, "
             "failed_items = failed_items + $3 WHERE id = $1",
-            state->job_id, inserted, failed);
+            state->job_id, inserted + updated, failed);
         tx.commit();
         committed = end_row;
         return absl::OkStatus();
       });
+  if (db::SqlStateOf(status) == "42P10") return NoConflictTarget();
   if (!status.ok()) return status;
   if (!gap.ok()) return gap;
   state->committed_offset = std::max(state->committed_offset, committed);
   state->rows_inserted += inserted;
+  state->rows_updated += updated;
   state->rows_failed += failed;
-  if (inserted + failed > 0) ++state->batches_committed;
+  if (inserted + updated + failed > 0) ++state->batches_committed;
   return absl::OkStatus();
 }
 
@@ -235,9 +302,7 @@ std::string BulkLoadStore::StageTable(const std::string& load_id) {
 
 absl::Status BulkLoadStore::CreateStage(const db::CallContext& context,
                                         const LoadSpec& spec) {
-  std::string columns;
-  for (const std::string& column : QuotedColumns(spec))
-    columns += (columns.empty() ? "" : ", ") + column;
+  const std::string columns = JoinQuoted(spec.columns);
   return database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection& connection) {
         pqxx::nontransaction tx(connection);
@@ -245,6 +310,8 @@ absl::Status BulkLoadStore::CreateStage(const db::CallContext& context,
         tx.exec("DROP TABLE IF EXISTS " + stage);
         tx.exec("CREATE UNLOGGED TABLE " + stage + " AS SELECT " + columns +
                 " FROM " + db::QuoteIdentifier(spec.table) + " WITH NO DATA");
+        // Arrival order, so an upsert's later duplicate wins at publish.
+        tx.exec("ALTER TABLE " + stage + " ADD COLUMN aves_row bigserial");
         return absl::OkStatus();
       });
 }
@@ -266,35 +333,41 @@ absl::Status BulkLoadStore::StageRows(const db::CallContext& context,
 absl::Status BulkLoadStore::PublishStage(const db::CallContext& context,
                                          const LoadSpec& spec, int64_t rows,
                                          LoadState* state) {
-  std::string columns;
-  for (const std::string& column : QuotedColumns(spec))
-    columns += (columns.empty() ? "" : ", ") + column;
   int64_t inserted = 0;
+  int64_t updated = 0;
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection& connection) {
         pqxx::work tx(connection);
         const std::string stage = db::QuoteIdentifier(StageTable(spec.load_id));
-        inserted =
-            tx.exec("INSERT INTO " + db::QuoteIdentifier(spec.table) + " (" +
-                    columns + ") SELECT " + columns + " FROM " + stage)
-                .affected_rows();
+        // One statement cannot meet a key twice under ON CONFLICT: an
+        // upsert keeps each key's last row, as a per-batch load would.
+        const std::string source =
+            spec.mode == "upsert"
+                ? "(SELECT DISTINCT ON (" + JoinQuoted(spec.conflict_columns) +
+                      ") * FROM " + stage + " ORDER BY " +
+                      JoinQuoted(spec.conflict_columns) +
+                      ", aves_row DESC) AS last_rows"
+                : stage;
+        const pqxx::row counts = tx.exec1(MoveRowsSql(spec, source));
+        inserted = counts[0].as<int64_t>();
+        updated = counts[1].as<int64_t>();
         tx.exec_params(
             "UPDATE bulk_loads SET committed_offset = $2, updated_at = now() "
             "WHERE load_id = $1",
             spec.load_id, rows);
         tx.exec_params(
             "UPDATE batch_jobs SET processed_items = $2 WHERE id = $1",
-            state->job_id, inserted);
+            state->job_id, inserted + updated);
         tx.exec("DROP TABLE " + stage);
         tx.commit();
         return absl::OkStatus();
       });
+  if (db::SqlStateOf(status) == "42P10") return NoConflictTarget();
   if (!status.ok()) {
     // A row the target refuses (a key, a constraint, a value): the caller's
     // data, and all of the load is refused.
     const std::optional<std::string> sqlstate = db::SqlStateOf(status);
-    if (sqlstate &&
-        (sqlstate->rfind("22", 0) == 0 || sqlstate->rfind("23", 0) == 0)) {
+    if (sqlstate && IsRowErrorState(*sqlstate)) {
       return absl::InvalidArgumentError(
           absl::StrCat("the atomic load was refused, nothing was written: ",
                        status.message()));
@@ -303,6 +376,7 @@ absl::Status BulkLoadStore::PublishStage(const db::CallContext& context,
   }
   state->committed_offset = rows;
   state->rows_inserted = inserted;
+  state->rows_updated = updated;
   ++state->batches_committed;
   return absl::OkStatus();
 }

@@ -30,6 +30,10 @@ struct LoadSpec {
   std::vector<std::string> columns;  // catalog names, in row order
   std::string mode = "insert";       // insert | upsert | returning
   int64_t total_rows = 0;            // 0: unknown
+  // upsert: ON CONFLICT (conflict_columns) DO UPDATE SET update_columns
+  // (catalog names); no update columns: DO NOTHING.
+  std::vector<std::string> conflict_columns;
+  std::vector<std::string> update_columns;
 };
 
 struct LoadState {
@@ -38,6 +42,7 @@ struct LoadState {
   int64_t committed_offset = 0;  // rows [0, offset) are done
   int64_t rows_inserted = 0;     // this attempt
   int64_t rows_failed = 0;       // this attempt
+  int64_t rows_updated = 0;      // this attempt (upsert)
   int64_t batches_committed = 0;
   bool already_complete = false;  // the load finished before: nothing to do
 };

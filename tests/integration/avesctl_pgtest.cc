@@ -175,7 +175,8 @@ TEST_F(AvesctlTest, LoadStreamsCsvAndJsonLinesFiles) {
   }
   CommandResult load = Avesctl({"load", "--table=vocabulary", csv});
   ASSERT_EQ(load.exit_code, 0) << load.err << load.out;
-  EXPECT_THAT(load.out, HasSubstr("loaded 5 rows into vocabulary (0 refused"));
+  EXPECT_THAT(load.out,
+              HasSubstr("loaded 5 rows into vocabulary (0 updated, 0 refused"));
   EXPECT_EQ(load.err, "") << "no progress bar without a terminal";
   auto category = [&](const std::string& spanish) {
     pqxx::result rows = pqxx::nontransaction(*sql_).exec_params(

@@ -171,7 +171,7 @@ TEST_F(BulkInsertTest, OnlyAllowListedTablesAndRealColumns) {
   EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kInvalidArgument,
                                        HasSubstr("header.columns[1]")));
   header = ProgressHeader(10);
-  header.set_mode(v1::INSERT_MODE_UPSERT);  // not served yet
+  header.set_mode(v1::INSERT_MODE_RETURNING);  // not served yet
   EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kUnimplemented));
   header = ProgressHeader(100'000);
   EXPECT_THAT(refuse(header), StatusIs(absl::StatusCode::kInvalidArgument,
@@ -344,6 +344,121 @@ TEST_F(BulkInsertTest, AnAtomicLoadPastItsDeadlineWritesNothing) {
   EXPECT_EQ(Count("SELECT count(*) FROM pg_tables WHERE tablename LIKE "
                   "'aves_stage_%'"),
             0);
+}
+
+// user_progress rows with both counters: row i = (user i % 10, word i).
+v1::InsertHeader CountersHeader() {
+  v1::InsertHeader header;
+  header.set_table("user_progress");
+  for (const char* column :
+       {"user_id", "vocabulary_id", "correct_count", "incorrect_count"}) {
+    header.add_columns(column);
+  }
+  header.set_batch_size(400);
+  return header;
+}
+
+bool CountersRow(int64_t rows, int64_t i, int64_t correct, int64_t incorrect,
+                 v1::Row* row) {
+  if (i >= rows) return false;
+  *row->add_cells() = UuidCell(Uuid(1, static_cast<int>(i % 10)));
+  *row->add_cells() = UuidCell(Uuid(2, static_cast<int>(i)));
+  *row->add_cells() = IntCell(correct);
+  *row->add_cells() = IntCell(incorrect);
+  return true;
+}
+
+TEST_F(BulkInsertTest, UpsertUpdatesOnlyTheNamedColumns) {
+  v1::InsertHeader insert = CountersHeader();
+  insert.set_mode(v1::INSERT_MODE_INSERT);
+  ASSERT_OK(client_->Load(insert, [](int64_t i, v1::Row* row) {
+    return CountersRow(1000, i, 1, 7, row);
+  }));
+  for (bool atomic : {false, true}) {
+    SCOPED_TRACE(atomic ? "atomic" : "per batch");
+    v1::InsertHeader upsert = CountersHeader();
+    upsert.set_mode(v1::INSERT_MODE_UPSERT);
+    upsert.set_atomic(atomic);
+    upsert.add_conflict_columns("user_id");
+    upsert.add_conflict_columns("vocabulary_id");
+    upsert.add_update_columns("correct_count");
+    const int64_t rows = atomic ? 2000 : 1500;
+    absl::StatusOr<v1::InsertSummary> summary =
+        client_->Load(upsert, [&](int64_t i, v1::Row* row) {
+          // Row 5 twice in one batch: the later one wins.
+          if (i == rows) return CountersRow(rows + 1, 5, 99, 0, row);
+          return CountersRow(rows + 1, i, atomic ? 3 : 2, 0, row);
+        });
+    ASSERT_OK(summary);
+    EXPECT_EQ(summary->totals().rows_failed(), 0);
+    // Per batch, the duplicate of row 5 lands in a batch of its own: two
+    // updates. Atomic, one statement keeps only the last row of each key.
+    EXPECT_EQ(
+        summary->totals().rows_inserted() + summary->totals().rows_updated(),
+        atomic ? rows : rows + 1);
+    EXPECT_EQ(summary->totals().rows_inserted(), 500);
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 2000);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress WHERE correct_count = 3 "
+                  "AND incorrect_count = 7"),
+            999)
+      << "rows 0-999 updated only correct_count (row 5: the later 99 won)";
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress WHERE correct_count = "
+                  "3 AND incorrect_count = 0"),
+            1000)
+      << "rows 1000-1499 (first upsert) and 1500-1999 (second) inserted";
+  EXPECT_EQ(Count("SELECT correct_count FROM user_progress WHERE "
+                  "vocabulary_id = '00000002-0000-4000-8000-000000000005'"),
+            99);
+}
+
+TEST_F(BulkInsertTest, UpsertWithoutUpdateColumnsDoesNothingOnConflict) {
+  v1::InsertHeader insert = CountersHeader();
+  insert.set_mode(v1::INSERT_MODE_INSERT);
+  ASSERT_OK(client_->Load(insert, [](int64_t i, v1::Row* row) {
+    return CountersRow(100, i, 1, 1, row);
+  }));
+  v1::InsertHeader upsert = CountersHeader();
+  upsert.set_mode(v1::INSERT_MODE_UPSERT);
+  upsert.add_conflict_columns("user_id");
+  upsert.add_conflict_columns("vocabulary_id");
+  absl::StatusOr<v1::InsertSummary> summary = client_->Load(
+      upsert,
+      [](int64_t i, v1::Row* row) { return CountersRow(150, i, 5, 5, row); });
+  ASSERT_OK(summary);
+  EXPECT_EQ(summary->totals().rows_inserted(), 50);
+  EXPECT_EQ(summary->totals().rows_updated(), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress WHERE correct_count = 1"),
+            100);
+}
+
+TEST_F(BulkInsertTest, UpsertTargetsAreChecked) {
+  auto refuse = [&](const v1::InsertHeader& header) {
+    return client_
+        ->Load(header,
+               [](int64_t i, v1::Row* row) {
+                 return CountersRow(10, i, 1, 1, row);
+               })
+        .status();
+  };
+  v1::InsertHeader upsert = CountersHeader();
+  upsert.set_mode(v1::INSERT_MODE_UPSERT);
+  EXPECT_THAT(refuse(upsert), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr("header.conflict_columns")));
+  upsert.add_conflict_columns("correct_count");  // no unique index on it
+  EXPECT_THAT(refuse(upsert),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no unique index or constraint")));
+  upsert.set_conflict_columns(0, "last_practiced_at");  // not given
+  EXPECT_THAT(refuse(upsert),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("header.conflict_columns[0]")));
+  upsert.set_conflict_columns(0, "user_id");
+  upsert.add_conflict_columns("vocabulary_id");
+  upsert.add_update_columns("user_id");
+  EXPECT_THAT(refuse(upsert), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr("header.update_columns[0]")));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 0);
 }
 
 }  // namespace
