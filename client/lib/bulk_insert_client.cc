@@ -42,6 +42,8 @@ absl::StatusOr<v1::InsertSummary> BulkInsertClient::Load(
     while (stream->Read(&message)) {
       if (message.has_progress() && options.on_progress)
         options.on_progress(message.progress());
+      if (message.has_returned() && options.on_returned)
+        options.on_returned(message.returned());
       if (message.has_summary()) {
         summary = message.summary();
         if (options.on_progress) options.on_progress(summary->totals());

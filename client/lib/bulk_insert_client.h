@@ -26,6 +26,8 @@ struct LoadOptions {
   // Called with each progress message and the summary's totals (on a
   // client thread).
   std::function<void(const data::v1::InsertProgress&)> on_progress;
+  // RETURNING mode: called with each message of returned rows, in order.
+  std::function<void(const data::v1::ReturnedRows&)> on_returned;
 };
 
 class BulkInsertClient {

@@ -131,7 +131,9 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   impl->bulk_loads = std::make_unique<store::BulkLoadStore>(*impl->database);
   impl->bulk_insert_service = std::make_unique<handlers::BulkInsertServiceImpl>(
       *impl->database, *impl->bulk_loads, *impl->executor,
-      store::TableCatalog::DefaultTables(), config.slow_rpc);
+      config.bulk_tables.empty() ? store::TableCatalog::DefaultTables()
+                                 : config.bulk_tables,
+      config.slow_rpc);
   impl->annotations = std::make_unique<store::AnnotationStore>(*impl->database);
   impl->annotation_service = std::make_unique<handlers::AnnotationServiceImpl>(
       *impl->annotations, *impl->executor, *impl->page_tokens, config.slow_rpc);

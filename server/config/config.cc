@@ -7,6 +7,8 @@
 #include <absl/strings/ascii.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_split.h>
+#include <absl/strings/strip.h>
 
 #include "server/common/status_macros.h"
 
@@ -183,6 +185,11 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                    ReadInt(lookup, "AVES_LOOKUP_BATCH_TASKS",
                            config.lookup_batch_tasks, 0, 1000));
   config.lookup_batch_tasks = static_cast<int>(batch_tasks);
+  for (absl::string_view table :
+       absl::StrSplit(ReadString(lookup, "AVES_BULK_TABLES", ""), ',',
+                      absl::SkipWhitespace())) {
+    config.bulk_tables.emplace_back(absl::StripAsciiWhitespace(table));
+  }
   config.page_token_key = ReadString(lookup, "AVES_PAGE_TOKEN_KEY", "");
   if (config.page_token_key.empty()) {
     config.notes.push_back(

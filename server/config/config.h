@@ -57,6 +57,9 @@ struct Config {
   // Most lookup batches in flight at once (AVES_LOOKUP_BATCH_TASKS); 0: one
   // per CPU core. More only adds context switches (measured: ARCHITECTURE.md).
   int lookup_batch_tasks = 0;
+  // The tables bulk loads may write (AVES_BULK_TABLES, comma-separated);
+  // empty: the schema's eight tables.
+  std::vector<std::string> bulk_tables;
   // Signs page tokens (AVES_PAGE_TOKEN_KEY). Empty: a random key per process
   // (tokens then do not survive a restart or cross replicas).
   std::string page_token_key;

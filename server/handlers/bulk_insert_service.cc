@@ -26,6 +26,8 @@ namespace v1 = aves::data::v1;
 namespace {
 
 constexpr char kMethod[] = "BulkInsertService.Insert";
+// Returned rows per response message: keeps messages far below the limit.
+constexpr size_t kReturnedRowsPerMessage = 1000;
 
 // A random load id (UUID v4 form) for loads that did not name one.
 std::string NewLoadId() {
@@ -225,9 +227,28 @@ class InsertReactor final
         if (!target.ok()) return FinishWithoutLoad(target);
         break;
       }
-      case v1::INSERT_MODE_RETURNING:
-        return FinishWithoutLoad(absl::UnimplementedError(
-            "header.mode: RETURNING is not served yet"));
+      case v1::INSERT_MODE_RETURNING: {
+        spec_.mode = "returning";
+        if (header.returning_columns_size() == 0) {
+          return FinishWithoutLoad(
+              common::InvalidField("header.returning_columns",
+                                   "RETURNING needs the columns to send back"));
+        }
+        std::vector<std::string> back(header.returning_columns().begin(),
+                                      header.returning_columns().end());
+        absl::StatusOr<std::vector<const store::ColumnInfo*>> resolved =
+            store::TableCatalog::Columns(**table, back,
+                                         "header.returning_columns");
+        if (!resolved.ok()) return FinishWithoutLoad(resolved.status());
+        if (header.atomic()) {
+          // Returned rows stream back per batch; an atomic load would have
+          // to hold them all until it publishes.
+          return FinishWithoutLoad(absl::UnimplementedError(
+              "header.atomic: RETURNING loads commit per batch"));
+        }
+        spec_.returning_columns = std::move(back);
+        break;
+      }
       default:
         return FinishWithoutLoad(common::InvalidField(
             "header.mode", header.mode() == v1::INSERT_MODE_UNSPECIFIED
@@ -412,11 +433,13 @@ class InsertReactor final
       if (!committed.ok()) return EndLoadLocked(committed);
       return AfterCommitLocked();
     }
+    std::vector<store::ReturnedRow> returned;
     if (!state_.already_complete && batch.end > batch.first) {
       // state_ is only written here and in Header(), never concurrently.
       committed = store_.CommitBatch(
           CallContextOf(context_, kMethod), spec_, batch.first, batch.end,
-          std::move(batch.rows), std::move(batch.rejected), &state_);
+          std::move(batch.rows), std::move(batch.rejected), &state_,
+          spec_.mode == "returning" ? &returned : nullptr);
     }
     std::lock_guard<std::mutex> lock(mutex_);
     committing_ = false;
@@ -424,6 +447,26 @@ class InsertReactor final
     // header): now its end can be recorded.
     if (ending_) return RecordEndLocked();
     if (!committed.ok()) return EndLoadLocked(committed);
+    // The batch's returned rows go out before its progress, in messages of
+    // at most kReturnedRowsPerMessage rows.
+    for (size_t i = 0; i < returned.size(); i += kReturnedRowsPerMessage) {
+      v1::InsertResponse message;
+      v1::ReturnedRows* rows = message.mutable_returned();
+      rows->set_first_row(returned[i].index);
+      for (size_t j = i; j < returned.size() && j < i + kReturnedRowsPerMessage;
+           ++j) {
+        rows->add_row_numbers(returned[j].index);
+        v1::Row* row = rows->add_rows();
+        for (const std::optional<std::string>& value : returned[j].values) {
+          if (value.has_value()) {
+            row->add_cells()->set_string_value(*value);
+          } else {
+            row->add_cells()->set_null_value({});
+          }
+        }
+      }
+      WriteLocked(std::move(message));
+    }
     v1::InsertResponse progress;
     FillProgress(progress.mutable_progress());
     WriteLocked(std::move(progress));

@@ -1,5 +1,7 @@
 #include "server/store/bulk_load_store.h"
 
+#include <stdexcept>
+
 #include <absl/status/status.h>
 #include <absl/strings/str_cat.h>
 #include <pqxx/pqxx>
@@ -102,44 +104,90 @@ std::string MoveRowsSql(const LoadSpec& spec, const std::string& source) {
 
 constexpr char kUpsertTemp[] = "aves_upsert_rows";
 
+// INSERT INTO target (cols) SELECT cols FROM the temporary table, in the
+// order the rows arrived, RETURNING the asked-for columns. No parameters at
+// all, so PostgreSQL's 65,535-parameter limit never applies, whatever the
+// rows x columns of a batch.
+std::string ReturningSql(const LoadSpec& spec) {
+  const std::string columns = JoinQuoted(spec.columns);
+  return "INSERT INTO " + db::QuoteIdentifier(spec.table) + " (" + columns +
+         ") SELECT " + columns + " FROM " + kUpsertTemp +
+         " ORDER BY ctid RETURNING " + JoinQuoted(spec.returning_columns);
+}
+
 // Writes a batch's rows: COPY straight into the table (insert), or COPY into
-// a temporary table and move them with ON CONFLICT (upsert). Under a
-// savepoint; on a row error the range is halved until the refused rows
-// stand alone.
+// a temporary table and move them with ON CONFLICT (upsert) or RETURNING.
+// Under a savepoint; on a row error the range is halved until the refused
+// rows stand alone.
 class BatchWriter {
  public:
   BatchWriter(pqxx::work& tx, const LoadSpec& spec)
       : tx_(tx),
         table_(db::QuoteIdentifier(spec.table)),
         columns_(QuotedColumns(spec)) {
-    if (spec.mode == "upsert") {
-      tx_.exec(std::string("CREATE TEMP TABLE ") + kUpsertTemp + " (LIKE " +
-               table_ + ") ON COMMIT DROP");
-      move_sql_ = MoveRowsSql(spec, kUpsertTemp);
+    if (spec.mode == "upsert" || spec.mode == "returning") {
+      // Only the given columns, no constraints (LIKE would copy NOT NULL of
+      // columns the load leaves to their defaults): the target checks rows.
+      tx_.exec(std::string("CREATE TEMP TABLE ") + kUpsertTemp +
+               " ON COMMIT DROP AS SELECT " + JoinQuoted(spec.columns) +
+               " FROM " + table_ + " WITH NO DATA");
+      returning_ = spec.mode == "returning";
+      move_sql_ =
+          returning_ ? ReturningSql(spec) : MoveRowsSql(spec, kUpsertTemp);
     }
   }
+
+  // Returned rows (returning mode), in input order.
+  std::vector<ReturnedRow>& returned() { return returned_; }
 
   void Write(const std::vector<CopyRow>& rows, size_t begin, size_t end,
              std::vector<RejectedRow>* refused, int64_t* inserted,
              int64_t* updated) {
     if (begin == end) return;
-    tx_.exec("SAVEPOINT aves_batch");
+    const size_t returned_before = returned_.size();
     try {
+      // A savepoint through libpqxx: a failed statement then aborts only
+      // this subtransaction (raw SAVEPOINT SQL would leave libpqxx holding
+      // an aborted outer transaction).
+      pqxx::subtransaction sub(tx_, "aves_batch");
+      int64_t batch_inserted = 0;
+      int64_t batch_updated = 0;
       if (move_sql_.empty()) {
-        CopyRows(tx_, table_, columns_, rows, begin, end);
-        *inserted += static_cast<int64_t>(end - begin);
+        CopyRows(sub, table_, columns_, rows, begin, end);
+        batch_inserted = static_cast<int64_t>(end - begin);
       } else {
-        tx_.exec(std::string("TRUNCATE ") + kUpsertTemp);
-        CopyRows(tx_, kUpsertTemp, columns_, rows, begin, end);
-        const pqxx::row counts = tx_.exec1(move_sql_);
-        *inserted += counts[0].as<int64_t>();
-        *updated += counts[1].as<int64_t>();
+        sub.exec(std::string("TRUNCATE ") + kUpsertTemp);
+        CopyRows(sub, kUpsertTemp, columns_, rows, begin, end);
+        if (returning_) {
+          const pqxx::result back = sub.exec(move_sql_);
+          // One row back per row in; a mismatch would misnumber them.
+          if (back.size() != end - begin) {
+            throw std::runtime_error("RETURNING gave a different row count");
+          }
+          for (size_t i = 0; i < back.size(); ++i) {
+            ReturnedRow row;
+            row.index = rows[begin + i].index;
+            for (const pqxx::field& field : back[i]) {
+              row.values.push_back(
+                  field.is_null() ? std::nullopt
+                                  : std::optional<std::string>(field.c_str()));
+            }
+            returned_.push_back(std::move(row));
+          }
+          batch_inserted = static_cast<int64_t>(back.size());
+        } else {
+          const pqxx::row counts = sub.exec1(move_sql_);
+          batch_inserted = counts[0].as<int64_t>();
+          batch_updated = counts[1].as<int64_t>();
+        }
       }
-      tx_.exec("RELEASE SAVEPOINT aves_batch");
+      sub.commit();
+      *inserted += batch_inserted;
+      *updated += batch_updated;
       return;
     } catch (const pqxx::sql_error& error) {
       if (!IsRowError(error)) throw;
-      tx_.exec("ROLLBACK TO SAVEPOINT aves_batch");
+      returned_.resize(returned_before);
       if (end - begin == 1) {
         refused->push_back({rows[begin].index, FirstLine(error.what())});
         return;
@@ -154,7 +202,9 @@ class BatchWriter {
   pqxx::work& tx_;
   std::string table_;
   std::vector<std::string> columns_;
-  std::string move_sql_;  // upsert only
+  std::string move_sql_;  // upsert and returning
+  bool returning_ = false;
+  std::vector<ReturnedRow> returned_;
 };
 
 }  // namespace
@@ -228,7 +278,8 @@ absl::Status BulkLoadStore::CommitBatch(const db::CallContext& context,
                                         int64_t end_row,
                                         std::vector<CopyRow> rows,
                                         std::vector<RejectedRow> rejected,
-                                        LoadState* state) {
+                                        LoadState* state,
+                                        std::vector<ReturnedRow>* returned) {
   absl::Status gap;
   int64_t inserted = 0;
   int64_t updated = 0;
@@ -257,8 +308,9 @@ absl::Status BulkLoadStore::CommitBatch(const db::CallContext& context,
         std::vector<RejectedRow> errors;
         for (RejectedRow& row : rejected)
           if (row.index >= committed) errors.push_back(std::move(row));
-        BatchWriter(tx, spec).Write(rows, begin, rows.size(), &errors,
-                                    &inserted, &updated);
+        BatchWriter writer(tx, spec);
+        writer.Write(rows, begin, rows.size(), &errors, &inserted, &updated);
+        if (returned != nullptr) *returned = std::move(writer.returned());
         failed = static_cast<int64_t>(errors.size());
         if (!errors.empty()) {
           std::vector<std::optional<std::string>> indexes, ids, messages;

@@ -15,6 +15,7 @@
 #define AVES_SERVER_STORE_BULK_LOAD_STORE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,15 @@ struct LoadSpec {
   // (catalog names); no update columns: DO NOTHING.
   std::vector<std::string> conflict_columns;
   std::vector<std::string> update_columns;
+  // returning: the columns to send back for each inserted row.
+  std::vector<std::string> returning_columns;
+};
+
+// The returning_columns of one inserted row, as PostgreSQL prints them
+// (nullopt: NULL), with the row's number in the load.
+struct ReturnedRow {
+  int64_t index = 0;
+  std::vector<std::optional<std::string>> values;
 };
 
 struct LoadState {
@@ -74,10 +84,13 @@ class BulkLoadStore {
   // by COPY, `rejected` as job errors. Rows below the committed offset are
   // acknowledged without being written again (a resumed load resending
   // them); FAILED_PRECONDITION when the batch would leave a gap.
+  // In returning mode `returned` receives the inserted rows' values, in
+  // input order.
   absl::Status CommitBatch(const db::CallContext& context, const LoadSpec& spec,
                            int64_t first_row, int64_t end_row,
                            std::vector<CopyRow> rows,
-                           std::vector<RejectedRow> rejected, LoadState* state);
+                           std::vector<RejectedRow> rejected, LoadState* state,
+                           std::vector<ReturnedRow>* returned = nullptr);
 
   // Atomic loads (all or nothing) stage their rows in an unlogged table of
   // their own — no constraints, so staging never fails on a row the target

@@ -80,6 +80,11 @@ TEST(ConfigTest, ServingSettings) {
   EXPECT_EQ(defaults->watch_max_queued, 1000);
   EXPECT_EQ(defaults->lookup_batch_max, 64);
   EXPECT_EQ(defaults->lookup_batch_tasks, 0);
+  EXPECT_TRUE(defaults->bulk_tables.empty());
+  absl::StatusOr<Config> bulk =
+      LoadConfig(Fake({{"AVES_BULK_TABLES", " users, images ,"}}));
+  ASSERT_OK(bulk);
+  EXPECT_EQ(bulk->bulk_tables, (std::vector<std::string>{"users", "images"}));
   absl::StatusOr<Config> set =
       LoadConfig(Fake({{"AVES_SLOW_RPC_MS", "250"},
                        {"AVES_PURGE_INTERVAL_MS", "0"},
