@@ -18,6 +18,7 @@
 #include "server/common/status_macros.h"
 #include "server/db/errors.h"
 #include "tests/support/avesd_process.h"
+#include "tests/support/sample_data.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 
@@ -28,13 +29,6 @@ namespace v1 = data::v1;
 
 constexpr int kUsers = 1000;
 
-std::string Uuid(int kind, int64_t n) {
-  char id[48];  // n < 10^12 keeps it 36 characters
-  std::snprintf(id, sizeof id, "%08d-0000-4000-8000-%012lld", kind,
-                static_cast<long long>(n));
-  return id;
-}
-
 // Row i of the load: (user i % 1000, word i / 1000, counts, a time).
 struct ProgressRow {
   std::string user_id, vocabulary_id;
@@ -42,7 +36,8 @@ struct ProgressRow {
   int64_t practiced_micros;
 };
 ProgressRow MakeRow(int64_t i) {
-  return {Uuid(1, i % kUsers), Uuid(2, i / kUsers), static_cast<int>(i % 50),
+  return {testing::FixtureUuid(1, i % kUsers),
+          testing::FixtureUuid(2, i / kUsers), static_cast<int>(i % 50),
           static_cast<int>(i % 7), 1'700'000'000'000'000 + i * 1000};
 }
 
@@ -63,21 +58,8 @@ absl::Status RunBulkBench(const BulkBenchOptions& options) {
                    testing::TestDatabase::CreateMigrated("bench_bulk"));
   const std::string conninfo = database->conninfo();
   auto sql = database->Connect();
-  try {
-    pqxx::nontransaction tx(*sql);
-    tx.exec_params(
-        "INSERT INTO users (id, email, name) SELECT ('00000001-0000-4000-8000-"
-        "' || lpad(i::text, 12, '0'))::uuid, 'u' || i || '@x.org', 'u' || i "
-        "FROM generate_series(0, $1 - 1) AS i",
-        kUsers);
-    tx.exec_params(
-        "INSERT INTO vocabulary (id, spanish_term, english_term) SELECT "
-        "('00000002-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'es' "
-        "|| i, 'en' || i FROM generate_series(0, $1) AS i",
-        rows / kUsers + 1);
-  } catch (...) {
-    return db::StatusFromCurrentException("loading users and vocabulary");
-  }
+  RETURN_IF_ERROR(
+      testing::InsertUsersAndVocabulary(*sql, kUsers, rows / kUsers + 1));
   auto reset = [&]() -> absl::Status {
     try {
       pqxx::nontransaction(*sql).exec("TRUNCATE user_progress");

@@ -12,6 +12,7 @@
 
 #include "client/lib/bulk_insert_client.h"
 #include "tests/support/in_process_server.h"
+#include "tests/support/sample_data.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_database.h"
 
@@ -22,11 +23,7 @@ namespace v1 = data::v1;
 using ::aves::testing::StatusIs;
 using ::testing::HasSubstr;
 
-std::string Uuid(int kind, int n) {
-  char id[37];
-  std::snprintf(id, sizeof id, "%08d-0000-4000-8000-%012d", kind, n);
-  return id;
-}
+std::string Uuid(int kind, int n) { return testing::FixtureUuid(kind, n); }
 
 v1::Cell UuidCell(const std::string& id) {
   v1::Cell cell;
@@ -47,16 +44,7 @@ class BulkInsertTest : public ::testing::Test {
     ASSERT_OK(database);
     database_ = *std::move(database);
     sql_ = database_->Connect();
-    pqxx::nontransaction tx(*sql_);
-    tx.exec(
-        "INSERT INTO users (id, email, name) SELECT "
-        "('00000001-0000-4000-8000-' "
-        "|| lpad(i::text, 12, '0'))::uuid, 'u' || i || '@x.org', 'user ' || i "
-        "FROM generate_series(0, 9) AS i");
-    tx.exec(
-        "INSERT INTO vocabulary (id, spanish_term, english_term) SELECT "
-        "('00000002-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'es' "
-        "|| i, 'en' || i FROM generate_series(0, 4999) AS i");
+    ASSERT_OK(testing::InsertUsersAndVocabulary(*sql_, 10, 5000));
     auto server = testing::InProcessServer::Start(database_->conninfo());
     ASSERT_OK(server);
     server_ = *std::move(server);

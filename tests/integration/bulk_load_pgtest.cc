@@ -12,6 +12,7 @@
 #include "server/db/copy_text.h"
 #include "server/db/database.h"
 #include "server/store/bulk_load_store.h"
+#include "tests/support/sample_data.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_database.h"
 
@@ -29,11 +30,7 @@ db::CallContext Call() {
 }
 
 // user_progress rows: row i = (user i % 10, word i), counts i.
-std::string Uuid(int kind, int n) {
-  char id[37];
-  std::snprintf(id, sizeof id, "%08d-0000-4000-8000-%012d", kind, n);
-  return id;
-}
+std::string Uuid(int kind, int n) { return testing::FixtureUuid(kind, n); }
 
 class BulkLoadTest : public ::testing::Test {
  protected:
@@ -42,16 +39,7 @@ class BulkLoadTest : public ::testing::Test {
     ASSERT_OK(database);
     test_database_ = *std::move(database);
     sql_ = test_database_->Connect();
-    pqxx::nontransaction tx(*sql_);
-    tx.exec(
-        "INSERT INTO users (id, email, name) SELECT "
-        "('00000001-0000-4000-8000-' "
-        "|| lpad(i::text, 12, '0'))::uuid, 'u' || i || '@x.org', 'user ' || i "
-        "FROM generate_series(0, 9) AS i");
-    tx.exec(
-        "INSERT INTO vocabulary (id, spanish_term, english_term) SELECT "
-        "('00000002-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'es' "
-        "|| i, 'en' || i FROM generate_series(0, 999) AS i");
+    ASSERT_OK(testing::InsertUsersAndVocabulary(*sql_, 10, 1000));
     db::PoolOptions options;
     options.min_connections = 1;
     database_ =

@@ -1,6 +1,7 @@
 #include "tests/support/sample_data.h"
 
 #include <array>
+#include <cstdio>
 #include <optional>
 #include <random>
 #include <tuple>
@@ -235,6 +236,33 @@ absl::StatusOr<SampleKeys> LoadSampleData(pqxx::connection& connection,
     return keys;
   } catch (...) {
     return db::StatusFromCurrentException("loading sample data");
+  }
+}
+
+std::string FixtureUuid(int kind, int64_t n) {
+  char id[48];  // n < 10^12 keeps it 36 characters
+  std::snprintf(id, sizeof id, "%08d-0000-4000-8000-%012lld", kind,
+                static_cast<long long>(n));
+  return id;
+}
+
+absl::Status InsertUsersAndVocabulary(pqxx::connection& connection,
+                                      int64_t users, int64_t words) {
+  try {
+    pqxx::nontransaction tx(connection);
+    tx.exec_params(
+        "INSERT INTO users (id, email, name) SELECT ('00000001-0000-4000-8000-"
+        "' || lpad(i::text, 12, '0'))::uuid, 'u' || i || '@x.org', 'user ' || "
+        "i FROM generate_series(0, $1 - 1) AS i",
+        users);
+    tx.exec_params(
+        "INSERT INTO vocabulary (id, spanish_term, english_term) SELECT "
+        "('00000002-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'es' "
+        "|| i, 'en' || i FROM generate_series(0, $1 - 1) AS i",
+        words);
+    return absl::OkStatus();
+  } catch (...) {
+    return db::StatusFromCurrentException("inserting users and vocabulary");
   }
 }
 

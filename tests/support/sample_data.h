@@ -52,6 +52,16 @@ std::string SampleUuid(absl::string_view table, int64_t index, uint64_t seed);
 absl::StatusOr<SampleKeys> LoadSampleData(pqxx::connection& connection,
                                           const SampleDataShape& shape);
 
+// Readable fixture ids: "0000000K-0000-4000-8000-00000000000N" for kind K
+// (1: users, 2: vocabulary) and number N.
+std::string FixtureUuid(int kind, int64_t n);
+
+// Users 0..users-1 (FixtureUuid(1, i)) and vocabulary 0..words-1
+// (FixtureUuid(2, i)): what user_progress rows of bulk-load tests and
+// benchmarks point at.
+absl::Status InsertUsersAndVocabulary(pqxx::connection& connection,
+                                      int64_t users, int64_t words);
+
 }  // namespace aves::testing
 
 #endif  // AVES_TESTS_SUPPORT_SAMPLE_DATA_H_
