@@ -34,6 +34,7 @@ Benchmarks:
             psql \copy from CSV and avesd's streaming BulkInsertService, as
             rows/s and ratios; avesd's peak RSS.
             --rows=N (default 100000)  --runs=N (default 3)
+            --batch-size=N (avesd's rows per batch; default: its own, 5000)
   list      This list.
 Every benchmark prints a table; --json prints one JSON object instead.
 )";
@@ -110,12 +111,15 @@ int main(int argc, char** argv) {
     return Finish(name, aves::bench::RunLookupBench(options));
   }
   if (name == "bulk") {
-    if (!ParseFlags(argc, argv, {"rows", "runs"}, &flags)) return 2;
+    if (!ParseFlags(argc, argv, {"rows", "runs", "batch-size"}, &flags))
+      return 2;
     aves::bench::BulkBenchOptions options;
     options.json = flags.json;
     if (flags.values.count("rows")) options.rows = flags.values["rows"];
     if (flags.values.count("runs"))
       options.runs = static_cast<int>(flags.values["runs"]);
+    if (flags.values.count("batch-size"))
+      options.batch_rows = static_cast<int>(flags.values["batch-size"]);
     return Finish(name, aves::bench::RunBulkBench(options));
   }
   if (name == "pool") {

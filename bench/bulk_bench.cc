@@ -190,6 +190,7 @@ absl::Status RunBulkBench(const BulkBenchOptions& options) {
   }
   header.set_mode(v1::INSERT_MODE_INSERT);
   header.set_total_rows(rows);
+  header.set_batch_size(options.batch_rows);
   int load_number = 0;
   const std::function<bool(int64_t, v1::Row*)> next_row = [&](int64_t i,
                                                               v1::Row* row) {

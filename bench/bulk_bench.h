@@ -15,6 +15,7 @@ struct BulkBenchOptions {
   int64_t rows = 100'000;
   int64_t row_by_row_rows = 10'000;  // row by row is slow: a sample
   int runs = 3;                      // medians of this many
+  int batch_rows = 0;                // avesd batch size; 0: its default
   bool json = false;
 };
 
