@@ -427,6 +427,19 @@ void PrintAnnotations(
   PrintTable(rows);
 }
 
+// One page of an annotation list: JSON, or a table and the next page's token.
+template <typename Page>
+int PrintAnnotationPage(const absl::StatusOr<Page>& page, bool json) {
+  if (!page.ok()) return PrintError(page.status());
+  if (json) {
+    PrintJson(*page);
+  } else {
+    PrintAnnotations(page->annotations());
+    PrintNextPage(page->next_page_token());
+  }
+  return 0;
+}
+
 int AnnotationsCommand(aves::client::AnnotationClient& client,
                        const std::string& verb,
                        const std::map<std::string, std::string>& options,
@@ -448,14 +461,7 @@ int AnnotationsCommand(aves::client::AnnotationClient& client,
     }
     if (!FillPage(options, &request)) return 2;
     auto page = client.ListImageAnnotations(request);
-    if (!page.ok()) return PrintError(page.status());
-    if (json) {
-      PrintJson(*page);
-    } else {
-      PrintAnnotations(page->annotations());
-      PrintNextPage(page->next_page_token());
-    }
-    return 0;
+    return PrintAnnotationPage(page, json);
   }
   if (verb == "queue") {
     if (!OnlyOptions(options, {"status", "page-size", "page-token"})) return 2;
@@ -471,14 +477,7 @@ int AnnotationsCommand(aves::client::AnnotationClient& client,
     request.set_status(status);
     if (!FillPage(options, &request)) return 2;
     auto page = client.ListAnnotationsByStatus(request);
-    if (!page.ok()) return PrintError(page.status());
-    if (json) {
-      PrintJson(*page);
-    } else {
-      PrintAnnotations(page->annotations());
-      PrintNextPage(page->next_page_token());
-    }
-    return 0;
+    return PrintAnnotationPage(page, json);
   }
   if (verb == "review") {
     if (!OnlyOptions(options,

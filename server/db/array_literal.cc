@@ -21,4 +21,9 @@ std::string ArrayLiteral(const std::vector<std::optional<std::string>>& items) {
   return literal;
 }
 
+std::string TextArrayLiteral(const std::vector<std::string>& items) {
+  return ArrayLiteral(
+      std::vector<std::optional<std::string>>(items.begin(), items.end()));
+}
+
 }  // namespace aves::db

@@ -15,6 +15,9 @@ namespace aves::db {
 // (PostgreSQL text cannot hold one; callers validate).
 std::string ArrayLiteral(const std::vector<std::optional<std::string>>& items);
 
+// The same for a list without NULLs.
+std::string TextArrayLiteral(const std::vector<std::string>& items);
+
 }  // namespace aves::db
 
 #endif  // AVES_SERVER_DB_ARRAY_LITERAL_H_

@@ -17,11 +17,6 @@
 namespace aves::store {
 namespace {
 
-std::string TextArray(const std::vector<std::string>& items) {
-  return db::ArrayLiteral(
-      std::vector<std::optional<std::string>>(items.begin(), items.end()));
-}
-
 // Rows PostgreSQL refuses for their data (class 21: ON CONFLICT meeting a
 // key twice; 22: a bad value; 23: a constraint) are isolated; anything else (a
 // lost connection, a cancel) fails the whole batch.
@@ -222,7 +217,7 @@ absl::StatusOr<LoadState> BulkLoadStore::Open(const db::CallContext& context,
             "SELECT l.table_name, l.columns = $2::text[], l.committed_offset, "
             "l.job_id::text, j.status FROM bulk_loads l JOIN batch_jobs j ON "
             "j.id = l.job_id WHERE l.load_id = $1 FOR UPDATE OF l",
-            spec.load_id, TextArray(spec.columns));
+            spec.load_id, db::TextArrayLiteral(spec.columns));
         if (!existing.empty()) {
           const pqxx::row row = existing[0];
           if (row[0].as<std::string>() != spec.table || !row[1].as<bool>()) {
@@ -256,15 +251,15 @@ absl::StatusOr<LoadState> BulkLoadStore::Open(const db::CallContext& context,
                   "$3::text, 'columns', $4::text[], 'mode', $5::text, "
                   "'resumed_at_offset', $6::int8)) RETURNING id::text",
                   spec.total_rows, spec.load_id, spec.table,
-                  TextArray(spec.columns), spec.mode,
+                  db::TextArrayLiteral(spec.columns), spec.mode,
                   state.committed_offset)[0][0]
                 .as<std::string>();
         tx.exec_params(
             "INSERT INTO bulk_loads (load_id, job_id, table_name, columns, "
             "mode) VALUES ($1, $2, $3, $4::text[], $5) ON CONFLICT (load_id) "
             "DO UPDATE SET job_id = EXCLUDED.job_id, updated_at = now()",
-            spec.load_id, state.job_id, spec.table, TextArray(spec.columns),
-            spec.mode);
+            spec.load_id, state.job_id, spec.table,
+            db::TextArrayLiteral(spec.columns), spec.mode);
         tx.commit();
         return absl::OkStatus();
       });

@@ -75,9 +75,7 @@ absl::StatusOr<JobPage> JobStore::List(
     const db::CallContext& context, const std::vector<std::string>& statuses,
     const std::optional<std::string>& job_type,
     const std::optional<KeysetCursor>& after, int limit) {
-  std::vector<std::optional<std::string>> wanted(statuses.begin(),
-                                                 statuses.end());
-  const std::string statuses_param = db::ArrayLiteral(wanted);
+  const std::string statuses_param = db::TextArrayLiteral(statuses);
   const std::string created_at =
       after ? after->created_at : std::string("infinity");
   const std::string last_id = after ? after->id : std::string(kMaxUuid);
@@ -191,11 +189,10 @@ absl::StatusOr<int64_t> JobStore::AppendErrors(
 
 std::vector<Job> JobStore::Fetch(pqxx::connection& connection,
                                  const std::vector<std::string>& ids) {
-  std::vector<std::optional<std::string>> wanted(ids.begin(), ids.end());
   pqxx::nontransaction tx(connection);
   std::vector<Job> jobs;
   for (const pqxx::row& row :
-       tx.exec_params(kGetJobs.sql, db::ArrayLiteral(wanted))) {
+       tx.exec_params(kGetJobs.sql, db::TextArrayLiteral(ids))) {
     jobs.push_back(JobFromRow(row));
   }
   return jobs;

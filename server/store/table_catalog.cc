@@ -28,15 +28,13 @@ absl::StatusOr<TableCatalog> TableCatalog::Load(
   TableCatalog catalog;
   try {
     pqxx::nontransaction tx(connection);
-    const std::vector<std::optional<std::string>> names(allowed.begin(),
-                                                        allowed.end());
     pqxx::result rows = tx.exec_params(
         "SELECT table_name, column_name, data_type, is_nullable = 'YES', "
         "column_default IS NOT NULL OR is_identity = 'YES' "
         "FROM information_schema.columns WHERE table_schema = 'public' "
         "AND table_name = ANY($1::text[]) ORDER BY table_name, "
         "ordinal_position",
-        db::ArrayLiteral(names));
+        db::TextArrayLiteral(allowed));
     for (const pqxx::row& row : rows) {
       TableInfo& table = catalog.tables_[row[0].as<std::string>()];
       table.name = row[0].as<std::string>();

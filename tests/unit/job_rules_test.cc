@@ -72,6 +72,7 @@ TEST(JobNotificationTest, RefusesOtherPayloads) {
 
 TEST(ArrayLiteralTest, QuotesEveryElementAndEscapesQuotesAndBackslashes) {
   EXPECT_EQ(db::ArrayLiteral({}), "{}");
+  EXPECT_EQ(db::TextArrayLiteral({"a", "b,c"}), R"({"a","b,c"})");
   EXPECT_EQ(db::ArrayLiteral({std::string("a"), std::nullopt,
                               std::string("NULL"), std::string("")}),
             R"({"a",NULL,"NULL",""})");
