@@ -69,7 +69,7 @@ Commands:
                             Stream the matching jobs, then every change; stops
                             after N changes (default: until interrupted).
   load --table=T [--columns=a,b,c] [--format=csv|jsonl] [--batch-size=N]
-       [--load-id=ID | --resume=ID] [--mode=insert|upsert] [--atomic=true]
+       [--load-id=ID | --resume=ID] [--mode=insert|upsert] [--atomic]
        [--conflict=a,b] [--update=c,d] FILE
                             Stream FILE's rows into T through BulkInsertService
                             (CSV with a header row, or JSON lines). A progress
@@ -827,6 +827,8 @@ int main(int argc, char** argv) {
       }
     } else if (arg == "--json") {
       json = true;
+    } else if (arg == "--atomic") {
+      options["atomic"] = "true";  // load's switch, as --atomic=true
     } else if (absl::StartsWith(arg, "--service=")) {
       service = arg.substr(10);
     } else if (absl::StartsWith(arg, "--") &&

@@ -2,7 +2,9 @@
 // against a real avesd over a real PostgreSQL; aligned tables, --json, and
 // errors as "error: CODE: message" with a non-zero exit.
 #include <fstream>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -225,6 +227,65 @@ TEST_F(AvesctlTest, LoadStreamsCsvAndJsonLinesFiles) {
   CommandResult refused = Avesctl({"load", "--table=pg_authid", csv});
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_THAT(refused.err, HasSubstr("error: INVALID_ARGUMENT: header.table"));
+}
+
+// The demo data of scripts/run goes in through avesctl load: the real script,
+// the real binaries, an empty database. Every file loads whole (so the files
+// still fit the schema), and a second run changes nothing.
+TEST(DemoDataTest, LoadsEveryFileThroughAvesctlLoadOnce) {
+  auto database = testing::TestDatabase::CreateMigrated("demo_data");
+  ASSERT_OK(database);
+  testing::AvesdProcess avesd((*database)->conninfo());
+  const std::string address = avesd.Address();
+  ASSERT_FALSE(address.empty()) << avesd.process().Stderr();
+  const std::map<std::string, std::string> env = {
+      {"DATABASE_URL", (*database)->conninfo()},
+      {"AVES_ADDR", address},
+      {"AVESCTL", AVESCTL_PATH}};
+  const std::string script =
+      std::string(AVES_SOURCE_DIR) + "/scripts/demo-data";
+  CommandResult first = RunCommand({script}, env, absl::Minutes(2));
+  ASSERT_EQ(first.exit_code, 0) << first.err << first.out;
+
+  auto sql = (*database)->Connect();
+  auto count = [&](const std::string& query) {
+    return pqxx::nontransaction(*sql).exec1(query)[0].as<int64_t>();
+  };
+  const std::vector<std::string> tables = {"users",
+                                           "vocabulary",
+                                           "user_progress",
+                                           "images",
+                                           "batch_jobs",
+                                           "exercise_cache",
+                                           "ai_annotation_items",
+                                           "batch_job_errors"};
+  for (const std::string& table : tables) {
+    std::ifstream file(std::string(AVES_SOURCE_DIR) + "/demo/" + table +
+                       ".csv");
+    // Lines after the header; no demo value spans lines.
+    int64_t lines = -1;
+    for (std::string line; std::getline(file, line);) ++lines;
+    ASSERT_GT(lines, 0) << table;
+    // (batch_jobs also holds the loads' own jobs.)
+    EXPECT_EQ(
+        count("SELECT count(*) FROM " + table +
+              (table == "batch_jobs" ? " WHERE metadata->>'load_id' IS NULL"
+                                     : "")),
+        lines)
+        << table;
+    EXPECT_THAT(first.out, HasSubstr(table + ": loaded " +
+                                     std::to_string(lines) + " rows"));
+  }
+  // Each file was one bulk load, recorded as a completed job.
+  EXPECT_EQ(count("SELECT count(*) FROM batch_jobs WHERE job_type = "
+                  "'bulk_insert' AND status = 'completed' AND "
+                  "metadata->>'load_id' LIKE 'demo-%'"),
+            static_cast<int64_t>(tables.size()));
+
+  CommandResult second = RunCommand({script}, env, absl::Minutes(2));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_THAT(second.err + second.out, HasSubstr("already loaded"));
+  EXPECT_EQ(count("SELECT count(*) FROM users"), 20);
 }
 
 }  // namespace
