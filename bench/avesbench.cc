@@ -1,6 +1,7 @@
 // avesbench: every performance figure aves-data claims, each beside its
 // baseline, measured in one run. `avesbench list` names the benchmarks.
 // Normally started through scripts/bench, which provides DATABASE_URL.
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <string>
@@ -30,10 +31,14 @@ Benchmarks:
             16 and 64 concurrent clients: through avesd over gRPC, the same
             prepared query on libpqxx connections, and pgbench at 8 and 64.
             --rows=N  --seconds=N per measurement (default 20)  --runs=N (default 1)
-  bulk      Loading user_progress rows: row by row, multi-row INSERTs of 100,
-            psql \copy from CSV and avesd's streaming BulkInsertService, as
-            rows/s and ratios; avesd's peak RSS.
-            --rows=N (default 100000)  --runs=N (default 3)
+  bulk      Loading rows row by row, in multi-row INSERTs of 100, with psql
+            \copy from CSV and through avesd's streaming BulkInsertService
+            (INSERT, UPSERT, RETURNING), as rows/s and ratios: user_progress
+            at --rows and --large-rows, ai_annotation_items at
+            --annotation-rows; then avesd's memory during a --rss-rows load.
+            --rows=N (default 100000)  --large-rows=N (default 1000000)
+            --annotation-rows=N (default 100000)  --rss-rows=N (default
+            10000000)  (0 skips the last three)  --runs=N (default 3)
             --batch-size=N (avesd's rows per batch; default: its own, 5000)
   list      This list.
 Every benchmark prints a table; --json prints one JSON object instead.
@@ -46,7 +51,8 @@ struct Flags {
 };
 
 bool ParseFlags(int argc, char** argv, const std::vector<std::string>& allowed,
-                Flags* flags) {
+                Flags* flags,
+                const std::vector<std::string>& may_be_zero = {}) {
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--json") {
@@ -58,9 +64,13 @@ bool ParseFlags(int argc, char** argv, const std::vector<std::string>& allowed,
       const std::string prefix = "--" + name + "=";
       if (!absl::StartsWith(arg, prefix)) continue;
       int64_t value = 0;
-      if (!absl::SimpleAtoi(arg.substr(prefix.size()), &value) || value <= 0) {
+      const bool zero_ok = std::find(may_be_zero.begin(), may_be_zero.end(),
+                                     name) != may_be_zero.end();
+      if (!absl::SimpleAtoi(arg.substr(prefix.size()), &value) || value < 0 ||
+          (value == 0 && !zero_ok)) {
         std::cerr << "avesbench: " << prefix
-                  << " wants a positive whole number\n";
+                  << (zero_ok ? " wants a whole number\n"
+                              : " wants a positive whole number\n");
         return false;
       }
       flags->values[name] = value;
@@ -111,11 +121,20 @@ int main(int argc, char** argv) {
     return Finish(name, aves::bench::RunLookupBench(options));
   }
   if (name == "bulk") {
-    if (!ParseFlags(argc, argv, {"rows", "runs", "batch-size"}, &flags))
+    if (!ParseFlags(argc, argv,
+                    {"rows", "large-rows", "annotation-rows", "rss-rows",
+                     "runs", "batch-size"},
+                    &flags, {"large-rows", "annotation-rows", "rss-rows"}))
       return 2;
     aves::bench::BulkBenchOptions options;
     options.json = flags.json;
     if (flags.values.count("rows")) options.rows = flags.values["rows"];
+    if (flags.values.count("large-rows"))
+      options.large_rows = flags.values["large-rows"];
+    if (flags.values.count("annotation-rows"))
+      options.annotation_rows = flags.values["annotation-rows"];
+    if (flags.values.count("rss-rows"))
+      options.rss_rows = flags.values["rss-rows"];
     if (flags.values.count("runs"))
       options.runs = static_cast<int>(flags.values["runs"]);
     if (flags.values.count("batch-size"))

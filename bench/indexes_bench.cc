@@ -145,10 +145,10 @@ absl::Status RunIndexesBench(const IndexesBenchOptions& options) {
       shape.error_rows = options.rows;
   shape.payload_bytes = 300;
   std::cerr << "loading " << options.rows
-            << " rows into each of 4 tables (COPY)...\n";
+            << " rows into each of 4 tables (bulk-load path)...\n";
   const auto load_start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(testing::SampleKeys keys,
-                   testing::LoadSampleData(*connection, shape));
+                   testing::LoadSampleData(database->conninfo(), shape));
   std::cerr << "loaded in "
             << std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::steady_clock::now() - load_start)

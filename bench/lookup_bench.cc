@@ -226,7 +226,7 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     shape.annotation_rows = shape.job_rows = shape.error_rows = 0;
     std::cerr << "loading " << options.rows << " exercise_cache rows...\n";
     ASSIGN_OR_RETURN(testing::SampleKeys ignored,
-                     testing::LoadSampleData(*connection, shape));
+                     testing::LoadSampleData(conninfo, shape));
     (void)ignored;
     try {
       // 10,000 existing keys (some only expired: a miss is a valid answer),

@@ -133,7 +133,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       *impl->database, *impl->bulk_loads, *impl->executor,
       config.bulk_tables.empty() ? store::TableCatalog::DefaultTables()
                                  : config.bulk_tables,
-      config.slow_rpc);
+      config.bulk_parallel_batches, config.slow_rpc);
   impl->annotations = std::make_unique<store::AnnotationStore>(*impl->database);
   impl->annotation_service = std::make_unique<handlers::AnnotationServiceImpl>(
       *impl->annotations, *impl->executor, *impl->page_tokens, config.slow_rpc);

@@ -190,6 +190,10 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                       absl::SkipWhitespace())) {
     config.bulk_tables.emplace_back(absl::StripAsciiWhitespace(table));
   }
+  ASSIGN_OR_RETURN(int64_t parallel_batches,
+                   ReadInt(lookup, "AVES_BULK_PARALLEL_BATCHES",
+                           config.bulk_parallel_batches, 1, 16));
+  config.bulk_parallel_batches = static_cast<int>(parallel_batches);
   config.page_token_key = ReadString(lookup, "AVES_PAGE_TOKEN_KEY", "");
   if (config.page_token_key.empty()) {
     config.notes.push_back(

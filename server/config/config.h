@@ -60,6 +60,10 @@ struct Config {
   // The tables bulk loads may write (AVES_BULK_TABLES, comma-separated);
   // empty: the schema's eight tables.
   std::vector<std::string> bulk_tables;
+  // Batches of one INSERT load committing at once, each on its own pooled
+  // connection (AVES_BULK_PARALLEL_BATCHES); 1: one after the other. A stream
+  // holds at most this many + 1 batches of rows (measured: ARCHITECTURE.md).
+  int bulk_parallel_batches = 2;
   // Signs page tokens (AVES_PAGE_TOKEN_KEY). Empty: a random key per process
   // (tokens then do not survive a restart or cross replicas).
   std::string page_token_key;

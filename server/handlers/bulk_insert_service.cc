@@ -101,21 +101,27 @@ struct Batch {
   std::vector<store::RejectedRow> rejected;
 };
 
-// One Insert call. Reading and committing overlap: while one batch commits
-// on the executor, the next is read and encoded; once it is full too,
-// reading pauses until the commit ends. So a stream holds at most two
-// batches, and a loader faster than the database is slowed by gRPC flow
-// control. Progress messages queue behind one write in flight.
+// One Insert call. Reading and committing overlap: up to `parallel` batches
+// commit at once on the executor, each on its own pooled connection (so
+// PostgreSQL parses and indexes them on several cores), while the next is
+// read and encoded; once it is full too, reading pauses until a commit ends.
+// So a stream holds at most parallel + 1 batches, and a loader faster than
+// the database is slowed by gRPC flow control. Upserts and RETURNING loads
+// commit one batch at a time: a later row must win over an earlier one, and
+// returned rows go back in order. Progress messages queue behind one write
+// in flight.
 class InsertReactor final
     : public grpc::ServerBidiReactor<v1::InsertRequest, v1::InsertResponse> {
  public:
   InsertReactor(grpc::CallbackServerContext* context,
                 BulkInsertServiceImpl& service, store::BulkLoadStore& store,
-                common::Executor& executor, absl::Duration slow_rpc)
+                common::Executor& executor, int parallel_batches,
+                absl::Duration slow_rpc)
       : context_(context),
         service_(service),
         store_(store),
         executor_(executor),
+        parallel_batches_(parallel_batches),
         log_(kMethod, slow_rpc) {
     StartRead(&request_);
   }
@@ -154,8 +160,8 @@ class InsertReactor final
           absl::InvalidArgumentError(rejected_.front().message));
     }
     if (Full()) {
-      if (committing_) {
-        read_paused_ = true;  // resumed when the commit ends
+      if (in_flight_ >= max_in_flight_) {
+        read_paused_ = true;  // resumed when a commit ends
         return;
       }
       StartCommitLocked();
@@ -256,6 +262,8 @@ class InsertReactor final
                                : "unknown mode"));
     }
     atomic_ = header.atomic();
+    // Staged rows carry their numbers, so staging may run in parallel too.
+    max_in_flight_ = spec_.mode == "insert" || atomic_ ? parallel_batches_ : 1;
     if (header.batch_size() < 0 ||
         header.batch_size() > BulkInsertServiceImpl::kMaxBatchRows) {
       return FinishWithoutLoad(common::InvalidField(
@@ -367,7 +375,7 @@ class InsertReactor final
     }
     for (const v1::Row& row : chunk.rows()) {
       const int64_t index = next_row_++;
-      if (index < state_.committed_offset || state_.already_complete) continue;
+      if (state_.already_complete || state_.Committed(index)) continue;
       if (row.cells_size() != static_cast<int>(columns_.size())) {
         rejected_.push_back(
             {index, absl::StrCat("row ", index, ": ", row.cells_size(),
@@ -404,7 +412,7 @@ class InsertReactor final
 
   // Hands the buffered rows to the executor as one batch.
   void StartCommitLocked() {
-    committing_ = true;
+    ++in_flight_;
     auto batch = std::make_shared<Batch>();
     batch->first = batch_start_;
     batch->end = next_row_;
@@ -414,7 +422,7 @@ class InsertReactor final
     rejected_.clear();
     batch_start_ = next_row_;
     if (!executor_.Post([this, batch] { Commit(*batch); })) {
-      committing_ = false;
+      --in_flight_;
       EndLoadLocked(absl::ResourceExhaustedError(
           "server busy: too many calls queued for the database"));
     }
@@ -428,25 +436,28 @@ class InsertReactor final
       committed =
           store_.StageRows(CallContextOf(context_, kMethod), spec_, batch.rows);
       std::lock_guard<std::mutex> lock(mutex_);
-      committing_ = false;
-      if (ending_) return RecordEndLocked();
+      --in_flight_;
+      if (ending_) return RecordEndWhenIdleLocked();
       if (!committed.ok()) return EndLoadLocked(committed);
       return AfterCommitLocked();
     }
     std::vector<store::ReturnedRow> returned;
+    absl::StatusOr<store::BatchResult> result = store::BatchResult{};
+    // job_id and already_complete are set in Header() and only read since.
     if (!state_.already_complete && batch.end > batch.first) {
-      // state_ is only written here and in Header(), never concurrently.
-      committed = store_.CommitBatch(
-          CallContextOf(context_, kMethod), spec_, batch.first, batch.end,
-          std::move(batch.rows), std::move(batch.rejected), &state_,
+      result = store_.CommitBatch(
+          CallContextOf(context_, kMethod), spec_, state_.job_id, batch.first,
+          batch.end, std::move(batch.rows), std::move(batch.rejected),
           spec_.mode == "returning" ? &returned : nullptr);
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    committing_ = false;
+    --in_flight_;
+    if (result.ok()) state_.Add(*result);
     // The load was ending while this batch committed (a cancel, a bad
-    // header): now its end can be recorded.
-    if (ending_) return RecordEndLocked();
-    if (!committed.ok()) return EndLoadLocked(committed);
+    // header, another batch's error): once no batch is in flight, its end
+    // can be recorded.
+    if (ending_) return RecordEndWhenIdleLocked();
+    if (!result.ok()) return EndLoadLocked(result.status());
     // The batch's returned rows go out before its progress, in messages of
     // at most kReturnedRowsPerMessage rows.
     for (size_t i = 0; i < returned.size(); i += kReturnedRowsPerMessage) {
@@ -484,10 +495,12 @@ class InsertReactor final
     }
   }
 
-  // After the input ended: commit what is left, or end the load.
+  // After the input ended: commit what is left, or end the load once every
+  // batch has committed.
   void CommitOrEndLocked() {
-    if (committing_) return;  // Commit() comes back here
-    if (next_row_ > batch_start_) return StartCommitLocked();
+    if (next_row_ > batch_start_ && in_flight_ < max_in_flight_)
+      StartCommitLocked();
+    if (in_flight_ > 0) return;  // Commit() comes back here
     ending_ = true;
     if (!executor_.Post([this] { Complete(); })) {
       FinishLocked(absl::ResourceExhaustedError(
@@ -541,13 +554,17 @@ class InsertReactor final
 
   // Ends the load with `why`: its job records the offset and the reason
   // (cancelled for a client that left or ran out of time, failed
-  // otherwise), then the call finishes with `why`. A commit in flight
-  // finishes first (it holds this call's rows).
+  // otherwise), then the call finishes with `why`. Commits in flight
+  // finish first (they hold this call's rows).
   void EndLoadLocked(const absl::Status& why) {
     if (ending_) return;
     ending_ = true;
     end_reason_ = why;
-    if (committing_) return;  // Commit() calls RecordEndLocked
+    RecordEndWhenIdleLocked();
+  }
+
+  void RecordEndWhenIdleLocked() {
+    if (in_flight_ > 0) return;  // the last Commit() comes back here
     RecordEndLocked();
   }
 
@@ -591,6 +608,7 @@ class InsertReactor final
   BulkInsertServiceImpl& service_;
   store::BulkLoadStore& store_;
   common::Executor& executor_;
+  const int parallel_batches_;
   AccessLog log_;
 
   std::mutex mutex_;
@@ -602,8 +620,9 @@ class InsertReactor final
   bool have_header_ = false;
   bool atomic_ = false;        // all or nothing (staged, published at the end)
   bool started_rows_ = false;  // the first chunk arrived
-  bool committing_ = false;    // a batch is on the executor
-  bool read_paused_ = false;   // a full batch waits for that commit
+  int in_flight_ = 0;          // batches on the executor
+  int max_in_flight_ = 1;      // parallel_batches_, or 1 (see the class)
+  bool read_paused_ = false;   // a full batch waits for a commit to end
   bool input_done_ = false;    // the client half-closed
   bool ending_ = false;
   bool finished_ = false;
@@ -624,7 +643,8 @@ class InsertReactor final
 
 grpc::ServerBidiReactor<v1::InsertRequest, v1::InsertResponse>*
 BulkInsertServiceImpl::Insert(grpc::CallbackServerContext* context) {
-  return new InsertReactor(context, *this, store_, executor_, slow_rpc_);
+  return new InsertReactor(context, *this, store_, executor_, parallel_batches_,
+                           slow_rpc_);
 }
 
 absl::StatusOr<std::shared_ptr<const store::TableCatalog>>

@@ -1,15 +1,16 @@
 // BulkInsertService: the Insert stream. One call is one load: a header, then
 // row chunks. Rows are checked against the live catalog (types, NOT NULL,
 // cell count) on arrival and encoded as COPY text; every batch_size rows
-// commit as one batch (BulkLoadStore) on the executor, and the stream is not
-// read while a batch commits, so a stream holds at most one batch of rows
-// and a fast loader waits for the database (backpressure through gRPC's flow
-// control). The client hears the committed offset first (a resumed load
-// skips what is done) and after every batch; the summary ends the call.
+// commit as one batch (BulkLoadStore) on the executor — INSERT batches
+// several at once, each on its own pooled connection — and reading pauses
+// while the most batches are committing, so a stream holds at most
+// parallel_batches + 1 batches of rows and a fast loader waits for the
+// database (backpressure through gRPC's flow control). The client hears the
+// committed offset first (a resumed load skips what is done) and after every
+// batch; the summary ends the call.
 //
-// INSERT mode is served, per batch or atomic (staged, then published in one
-// transaction: BulkLoadStore). UPSERT and RETURNING are refused with
-// UNIMPLEMENTED until they land (issue 5).
+// Modes: INSERT, UPSERT and RETURNING, per batch or atomic (staged, then
+// published in one transaction: BulkLoadStore); RETURNING is per batch only.
 #ifndef AVES_SERVER_HANDLERS_BULK_INSERT_SERVICE_H_
 #define AVES_SERVER_HANDLERS_BULK_INSERT_SERVICE_H_
 
@@ -41,11 +42,12 @@ class BulkInsertServiceImpl final
   BulkInsertServiceImpl(db::Database& database, store::BulkLoadStore& store,
                         common::Executor& executor,
                         std::vector<std::string> allowed_tables,
-                        absl::Duration slow_rpc)
+                        int parallel_batches, absl::Duration slow_rpc)
       : database_(database),
         store_(store),
         executor_(executor),
         allowed_tables_(std::move(allowed_tables)),
+        parallel_batches_(parallel_batches),
         slow_rpc_(slow_rpc) {}
 
   // The catalog, loaded once (blocking: call on the executor).
@@ -60,6 +62,7 @@ class BulkInsertServiceImpl final
   store::BulkLoadStore& store_;
   common::Executor& executor_;
   const std::vector<std::string> allowed_tables_;
+  const int parallel_batches_;  // batches of one stream committing at once
   const absl::Duration slow_rpc_;
   std::mutex catalog_mutex_;
   std::shared_ptr<const store::TableCatalog> catalog_;  // catalog_mutex_

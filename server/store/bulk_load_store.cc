@@ -1,5 +1,6 @@
 #include "server/store/bulk_load_store.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <absl/status/status.h>
@@ -96,6 +97,32 @@ std::string MoveRowsSql(const LoadSpec& spec, const std::string& source) {
          " RETURNING xmax = 0 AS fresh) SELECT count(*) FILTER (WHERE fresh), "
          "count(*) FILTER (WHERE NOT fresh) FROM moved";
 }
+
+// An int8multirange as PostgreSQL prints it: "{[0,100),[200,300)}" (always
+// canonical [first,end) ranges, ascending).
+std::vector<RowRange> ParseRanges(const std::string& text) {
+  std::vector<RowRange> ranges;
+  size_t at = 0;
+  while ((at = text.find('[', at)) != std::string::npos) {
+    const size_t comma = text.find(',', at);
+    const size_t close = text.find(')', comma);
+    ranges.push_back({std::stoll(text.substr(at + 1, comma - at - 1)),
+                      std::stoll(text.substr(comma + 1, close - comma - 1))});
+    at = close;
+  }
+  return ranges;
+}
+
+bool InRanges(const std::vector<RowRange>& ranges, int64_t index) {
+  for (const RowRange& range : ranges)
+    if (index >= range.first && index < range.end) return true;
+  return false;
+}
+
+// Two batches of a load committing at once can wait on each other's rows (a
+// key both insert) until PostgreSQL aborts one (40P01): such a batch is run
+// again, up to this many times in all.
+constexpr int kBatchAttempts = 4;
 
 constexpr char kUpsertTemp[] = "aves_upsert_rows";
 
@@ -204,6 +231,18 @@ class BatchWriter {
 
 }  // namespace
 
+bool LoadState::Committed(int64_t index) const {
+  return index < committed_offset || InRanges(committed_above, index);
+}
+
+void LoadState::Add(const BatchResult& batch) {
+  rows_inserted += batch.rows_inserted;
+  rows_updated += batch.rows_updated;
+  rows_failed += batch.rows_failed;
+  committed_offset = std::max(committed_offset, batch.committed_offset);
+  if (batch.wrote) ++batches_committed;
+}
+
 absl::StatusOr<LoadState> BulkLoadStore::Open(const db::CallContext& context,
                                               const LoadSpec& spec) {
   LoadState state;
@@ -215,7 +254,9 @@ absl::StatusOr<LoadState> BulkLoadStore::Open(const db::CallContext& context,
         state.load_id = spec.load_id;
         pqxx::result existing = tx.exec_params(
             "SELECT l.table_name, l.columns = $2::text[], l.committed_offset, "
-            "l.job_id::text, j.status FROM bulk_loads l JOIN batch_jobs j ON "
+            "l.job_id::text, j.status, (l.committed_rows - "
+            "int8multirange(int8range(0, l.committed_offset)))::text FROM "
+            "bulk_loads l JOIN batch_jobs j ON "
             "j.id = l.job_id WHERE l.load_id = $1 FOR UPDATE OF l",
             spec.load_id, db::TextArrayLiteral(spec.columns));
         if (!existing.empty()) {
@@ -228,6 +269,7 @@ absl::StatusOr<LoadState> BulkLoadStore::Open(const db::CallContext& context,
             return absl::OkStatus();
           }
           state.committed_offset = row[2].as<int64_t>();
+          state.committed_above = ParseRanges(row[5].as<std::string>());
           const std::string job_status = row[4].as<std::string>();
           if (job_status == "completed") {
             state.job_id = row[3].as<std::string>();
@@ -268,77 +310,95 @@ absl::StatusOr<LoadState> BulkLoadStore::Open(const db::CallContext& context,
   return state;
 }
 
-absl::Status BulkLoadStore::CommitBatch(const db::CallContext& context,
-                                        const LoadSpec& spec, int64_t first_row,
-                                        int64_t end_row,
-                                        std::vector<CopyRow> rows,
-                                        std::vector<RejectedRow> rejected,
-                                        LoadState* state,
-                                        std::vector<ReturnedRow>* returned) {
-  absl::Status gap;
-  int64_t inserted = 0;
-  int64_t updated = 0;
-  int64_t failed = 0;
-  int64_t committed = 0;
-  absl::Status status = database_.Run(
-      context, db::Access::kWrite, [&](pqxx::connection& connection) {
-        pqxx::work tx(connection);
-        inserted = updated = failed = 0;
-        committed = tx.exec_params1(
-                          "SELECT committed_offset FROM bulk_loads WHERE "
-                          "load_id = $1 FOR UPDATE",
-                          spec.load_id)[0]
-                        .as<int64_t>();
-        if (committed >= end_row) return absl::OkStatus();  // done before
-        if (committed < first_row) {
-          gap = absl::FailedPreconditionError(
-              absl::StrCat("load ", spec.load_id, " has committed ", committed,
-                           " rows; a batch starting at row ", first_row,
-                           " would skip rows"));
-          return absl::OkStatus();
-        }
-        // A resumed load may resend rows below the offset: skip them.
-        size_t begin = 0;
-        while (begin < rows.size() && rows[begin].index < committed) ++begin;
-        std::vector<RejectedRow> errors;
-        for (RejectedRow& row : rejected)
-          if (row.index >= committed) errors.push_back(std::move(row));
-        BatchWriter writer(tx, spec);
-        writer.Write(rows, begin, rows.size(), &errors, &inserted, &updated);
-        if (returned != nullptr) *returned = std::move(writer.returned());
-        failed = static_cast<int64_t>(errors.size());
-        if (!errors.empty()) {
-          std::vector<std::optional<std::string>> indexes, ids, messages;
-          for (const RejectedRow& error : errors) {
-            indexes.push_back(std::to_string(error.index));
-            ids.push_back(std::nullopt);
-            messages.push_back(error.message);
+absl::StatusOr<BatchResult> BulkLoadStore::CommitBatch(
+    const db::CallContext& context, const LoadSpec& spec,
+    const std::string& job_id, int64_t first_row, int64_t end_row,
+    std::vector<CopyRow> rows, std::vector<RejectedRow> rejected,
+    std::vector<ReturnedRow>* returned) {
+  BatchResult result;
+  bool raced = false;  // another writer committed some of these rows
+  for (int attempt = 1;; ++attempt) {
+    absl::Status status = database_.Run(
+        context, db::Access::kWrite, [&](pqxx::connection& connection) {
+          pqxx::work tx(connection);
+          result = BatchResult{};
+          raced = false;
+          // The part of this batch committed before (no lock: re-checked
+          // under the row lock at the end).
+          const std::string done_text =
+              tx.exec_params1(
+                    "SELECT (committed_rows * int8multirange(int8range($2, "
+                    "$3)))::text FROM bulk_loads WHERE load_id = $1",
+                    spec.load_id, first_row, end_row)[0]
+                  .as<std::string>();
+          const std::vector<RowRange> done = ParseRanges(done_text);
+          if (done.size() == 1 && done[0] == RowRange{first_row, end_row})
+            return absl::OkStatus();  // all of it committed before
+          // Usually nothing is done yet: then the rows go as they are.
+          std::vector<CopyRow> fresh;
+          if (!done.empty()) {
+            for (const CopyRow& row : rows)
+              if (!InRanges(done, row.index)) fresh.push_back(row);
           }
-          tx.exec_params(kAppendJobErrors.sql, state->job_id,
-                         db::ArrayLiteral(indexes), db::ArrayLiteral(ids),
-                         db::ArrayLiteral(messages));
-        }
-        tx.exec_params(
-            "UPDATE bulk_loads SET committed_offset = $2, updated_at = now() "
-            "WHERE load_id = $1",
-            spec.load_id, end_row);
-        tx.exec_params(
-            "UPDATE batch_jobs SET processed_items = processed_items + $2, "
-            "failed_items = failed_items + $3 WHERE id = $1",
-            state->job_id, inserted + updated, failed);
-        tx.commit();
-        committed = end_row;
-        return absl::OkStatus();
-      });
-  if (db::SqlStateOf(status) == "42P10") return NoConflictTarget();
-  if (!status.ok()) return status;
-  if (!gap.ok()) return gap;
-  state->committed_offset = std::max(state->committed_offset, committed);
-  state->rows_inserted += inserted;
-  state->rows_updated += updated;
-  state->rows_failed += failed;
-  if (inserted + updated + failed > 0) ++state->batches_committed;
-  return absl::OkStatus();
+          const std::vector<CopyRow>& to_write = done.empty() ? rows : fresh;
+          std::vector<RejectedRow> errors;
+          for (const RejectedRow& row : rejected)
+            if (!InRanges(done, row.index)) errors.push_back(row);
+          BatchWriter writer(tx, spec);
+          writer.Write(to_write, 0, to_write.size(), &errors,
+                       &result.rows_inserted, &result.rows_updated);
+          if (returned != nullptr) *returned = std::move(writer.returned());
+          result.rows_failed = static_cast<int64_t>(errors.size());
+          if (!errors.empty()) {
+            std::vector<std::optional<std::string>> indexes, ids, messages;
+            for (const RejectedRow& error : errors) {
+              indexes.push_back(std::to_string(error.index));
+              ids.push_back(std::nullopt);
+              messages.push_back(error.message);
+            }
+            tx.exec_params(kAppendJobErrors.sql, job_id,
+                           db::ArrayLiteral(indexes), db::ArrayLiteral(ids),
+                           db::ArrayLiteral(messages));
+          }
+          // Under the load's row lock (a concurrent batch waits here until
+          // this one commits, then re-reads): still nothing else committed
+          // in this range? Then the range joins the committed rows, and the
+          // prefix moves on if the range closed a gap.
+          const pqxx::result marked = tx.exec_params(
+              "UPDATE bulk_loads SET committed_rows = committed_rows + "
+              "int8multirange(int8range($2, $3)), committed_offset = "
+              "coalesce((SELECT upper(r) FROM unnest(committed_rows + "
+              "int8multirange(int8range($2, $3))) AS r WHERE lower(r) = 0), "
+              "0), updated_at = now() WHERE load_id = $1 AND (committed_rows "
+              "* int8multirange(int8range($2, $3)))::text = $4 RETURNING "
+              "committed_offset",
+              spec.load_id, first_row, end_row, done_text);
+          if (marked.empty()) {
+            raced = true;  // rolled back; run again without those rows
+            return absl::OkStatus();
+          }
+          tx.exec_params(
+              "UPDATE batch_jobs SET processed_items = processed_items + $2, "
+              "failed_items = failed_items + $3 WHERE id = $1",
+              job_id, result.rows_inserted + result.rows_updated,
+              result.rows_failed);
+          tx.commit();
+          result.committed_offset = marked[0][0].as<int64_t>();
+          result.wrote = true;
+          return absl::OkStatus();
+        });
+    if (db::SqlStateOf(status) == "42P10") return NoConflictTarget();
+    const bool retry = raced || absl::IsAborted(status);
+    if (!retry || attempt == kBatchAttempts) {
+      if (raced) {
+        return absl::AbortedError(absl::StrCat(
+            "load ", spec.load_id, ": rows ", first_row, "-", end_row - 1,
+            " are being written by another stream of the same load"));
+      }
+      if (!status.ok()) return status;
+      return result;
+    }
+  }
 }
 
 std::string BulkLoadStore::StageTable(const std::string& load_id) {
@@ -357,8 +417,9 @@ absl::Status BulkLoadStore::CreateStage(const db::CallContext& context,
         tx.exec("DROP TABLE IF EXISTS " + stage);
         tx.exec("CREATE UNLOGGED TABLE " + stage + " AS SELECT " + columns +
                 " FROM " + db::QuoteIdentifier(spec.table) + " WITH NO DATA");
-        // Arrival order, so an upsert's later duplicate wins at publish.
-        tx.exec("ALTER TABLE " + stage + " ADD COLUMN aves_row bigserial");
+        // The row's number in the load, so an upsert's later duplicate
+        // wins at publish however the batches interleaved.
+        tx.exec("ALTER TABLE " + stage + " ADD COLUMN aves_row bigint");
         return absl::OkStatus();
       });
 }
@@ -369,8 +430,20 @@ absl::Status BulkLoadStore::StageRows(const db::CallContext& context,
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection& connection) {
         pqxx::work tx(connection);
-        CopyRows(tx, db::QuoteIdentifier(StageTable(spec.load_id)),
-                 QuotedColumns(spec), rows, 0, rows.size());
+        std::vector<std::string> columns = QuotedColumns(spec);
+        columns.push_back("aves_row");
+        std::vector<CopyRow> numbered;
+        numbered.reserve(rows.size());
+        for (const CopyRow& row : rows) {
+          numbered.push_back(
+              {row.index, absl::StrCat(row.line, "\t", row.index)});
+        }
+        CopyRows(tx, db::QuoteIdentifier(StageTable(spec.load_id)), columns,
+                 numbered, 0, numbered.size());
+        // A sign of life for the sweep of abandoned stages.
+        tx.exec_params(
+            "UPDATE bulk_loads SET updated_at = now() WHERE load_id = $1",
+            spec.load_id);
         tx.commit();
         return absl::OkStatus();
       });
@@ -399,8 +472,9 @@ absl::Status BulkLoadStore::PublishStage(const db::CallContext& context,
         inserted = counts[0].as<int64_t>();
         updated = counts[1].as<int64_t>();
         tx.exec_params(
-            "UPDATE bulk_loads SET committed_offset = $2, updated_at = now() "
-            "WHERE load_id = $1",
+            "UPDATE bulk_loads SET committed_offset = $2, committed_rows = "
+            "int8multirange(int8range(0, $2)), updated_at = now() WHERE "
+            "load_id = $1",
             spec.load_id, rows);
         tx.exec_params(
             "UPDATE batch_jobs SET processed_items = $2 WHERE id = $1",

@@ -7,6 +7,11 @@
 // found; they are recorded and the rest of the batch commits, so one bad row
 // never costs a batch.
 //
+// Batches of one load may commit concurrently on several pooled connections
+// and so finish out of order: the load records the union of committed row
+// ranges (bulk_loads.committed_rows) beside the contiguous prefix where a
+// resumed loader restarts.
+//
 // Each attempt of a load is a batch_jobs row (job_type bulk_insert,
 // metadata: load id, table, columns, mode): processing, then completed,
 // failed or cancelled. Resuming a load whose attempt ended starts a new
@@ -46,15 +51,41 @@ struct ReturnedRow {
   std::vector<std::optional<std::string>> values;
 };
 
+// Row numbers [first, end) of a load.
+struct RowRange {
+  int64_t first = 0;
+  int64_t end = 0;
+  bool operator==(const RowRange& other) const {
+    return first == other.first && end == other.end;
+  }
+};
+
+// What one committed batch did.
+struct BatchResult {
+  int64_t rows_inserted = 0;
+  int64_t rows_updated = 0;
+  int64_t rows_failed = 0;
+  int64_t committed_offset = 0;  // the load's prefix after this batch
+  bool wrote = false;            // false: every row was committed before
+};
+
 struct LoadState {
   std::string load_id;
   std::string job_id;            // the current attempt
   int64_t committed_offset = 0;  // rows [0, offset) are done
-  int64_t rows_inserted = 0;     // this attempt
-  int64_t rows_failed = 0;       // this attempt
-  int64_t rows_updated = 0;      // this attempt (upsert)
+  // Batches committed above the offset (batches commit in parallel and may
+  // finish out of order): their rows are skipped, not written again.
+  std::vector<RowRange> committed_above;
+  int64_t rows_inserted = 0;  // this attempt
+  int64_t rows_failed = 0;    // this attempt
+  int64_t rows_updated = 0;   // this attempt (upsert)
   int64_t batches_committed = 0;
   bool already_complete = false;  // the load finished before: nothing to do
+
+  // Whether row `index` was committed before this attempt opened.
+  bool Committed(int64_t index) const;
+  // Counts a batch of this attempt in.
+  void Add(const BatchResult& batch);
 };
 
 // One checked row: its number in the load and its COPY text line (no
@@ -80,17 +111,20 @@ class BulkLoadStore {
   absl::StatusOr<LoadState> Open(const db::CallContext& context,
                                  const LoadSpec& spec);
 
-  // Commits rows [first_row, end_row): `rows` (ascending, within the range)
-  // by COPY, `rejected` as job errors. Rows below the committed offset are
-  // acknowledged without being written again (a resumed load resending
-  // them); FAILED_PRECONDITION when the batch would leave a gap.
+  // Commits rows [first_row, end_row) of the attempt `job_id`: `rows`
+  // (ascending, within the range) by COPY, `rejected` as job errors, and the
+  // range into the load's committed rows — one transaction. Batches of one
+  // load may commit concurrently, in any order. Rows some earlier batch
+  // committed (a resumed load resending them, a second stream of the same
+  // load) are acknowledged without being written again; the check is redone
+  // under the load's row lock at the end, so no row is ever written twice.
   // In returning mode `returned` receives the inserted rows' values, in
   // input order.
-  absl::Status CommitBatch(const db::CallContext& context, const LoadSpec& spec,
-                           int64_t first_row, int64_t end_row,
-                           std::vector<CopyRow> rows,
-                           std::vector<RejectedRow> rejected, LoadState* state,
-                           std::vector<ReturnedRow>* returned = nullptr);
+  absl::StatusOr<BatchResult> CommitBatch(
+      const db::CallContext& context, const LoadSpec& spec,
+      const std::string& job_id, int64_t first_row, int64_t end_row,
+      std::vector<CopyRow> rows, std::vector<RejectedRow> rejected,
+      std::vector<ReturnedRow>* returned = nullptr);
 
   // Atomic loads (all or nothing) stage their rows in an unlogged table of
   // their own — no constraints, so staging never fails on a row the target
@@ -100,6 +134,8 @@ class BulkLoadStore {
   static std::string StageTable(const std::string& load_id);
   absl::Status CreateStage(const db::CallContext& context,
                            const LoadSpec& spec);
+  // Stages rows with their numbers (so an upsert's last row wins however
+  // the batches interleave); batches may stage concurrently.
   absl::Status StageRows(const db::CallContext& context, const LoadSpec& spec,
                          const std::vector<CopyRow>& rows);
   // INSERT ... SELECT from the stage, the offset, the job's count, DROP of the

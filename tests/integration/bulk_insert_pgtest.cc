@@ -2,6 +2,7 @@
 // real PostgreSQL): per-batch loads, bad rows recorded by row and column,
 // the allow-list, escaping through the whole path, and a load that runs out
 // of time resumed exactly once with its load id.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -44,7 +45,8 @@ class BulkInsertTest : public ::testing::Test {
     ASSERT_OK(database);
     database_ = *std::move(database);
     sql_ = database_->Connect();
-    ASSERT_OK(testing::InsertUsersAndVocabulary(*sql_, 10, 5000));
+    ASSERT_OK(
+        testing::InsertUsersAndVocabulary(database_->conninfo(), 10, 5000));
     auto server = testing::InProcessServer::Start(database_->conninfo());
     ASSERT_OK(server);
     server_ = *std::move(server);
@@ -98,8 +100,14 @@ TEST_F(BulkInsertTest, APerBatchLoadCommitsEveryBatchAndEndsItsJob) {
   EXPECT_EQ(summary->totals().rows_failed(), 0);
   EXPECT_EQ(summary->totals().batches_committed(), 3);
   EXPECT_FALSE(summary->load_id().empty());
-  // Where the load starts, one per batch, then the summary's totals.
-  EXPECT_EQ(offsets, (std::vector<int64_t>{0, 1000, 2000, 2500, 2500}));
+  // Where the load starts, one per batch, then the summary's totals. Two
+  // batches commit at once and may finish out of order: the contiguous
+  // offset only ever grows, and is whole once the last batch is in.
+  ASSERT_EQ(offsets.size(), 5u);
+  EXPECT_EQ(offsets[0], 0);
+  EXPECT_TRUE(std::is_sorted(offsets.begin(), offsets.end()));
+  EXPECT_EQ(offsets[3], 2500);
+  EXPECT_EQ(offsets[4], 2500);
   EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 2500);
   pqxx::row job = pqxx::nontransaction(*sql_).exec_params1(
       "SELECT status, processed_items, total_items FROM batch_jobs WHERE id = "
@@ -221,12 +229,18 @@ TEST_F(BulkInsertTest, ALoadThatRunsOutOfTimeResumesExactlyOnce) {
       },
       slow);
   EXPECT_THAT(first, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  // Batches commit in parallel: the committed rows may reach past the
+  // contiguous prefix the loader resumes from.
   const int64_t committed = Count(
       "SELECT committed_offset FROM bulk_loads WHERE load_id = "
       "'nightly-progress-1'");
-  EXPECT_GT(committed, 0);
-  EXPECT_LT(committed, 5000);
-  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), committed);
+  const int64_t committed_rows = Count(
+      "SELECT coalesce(sum(upper(r) - lower(r)), 0) FROM bulk_loads, "
+      "unnest(committed_rows) AS r WHERE load_id = 'nightly-progress-1'");
+  EXPECT_GT(committed_rows, 0);
+  EXPECT_LT(committed_rows, 5000);
+  EXPECT_LE(committed, committed_rows);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), committed_rows);
   // avesd recorded the cancellation and the offset (bounded wait).
   for (int i = 0; i < 100 && Count("SELECT count(*) FROM batch_jobs WHERE "
                                    "status = 'cancelled'") == 0;
@@ -250,7 +264,7 @@ TEST_F(BulkInsertTest, ALoadThatRunsOutOfTimeResumesExactlyOnce) {
   ASSERT_OK(resumed);
   ASSERT_FALSE(offsets.empty());
   EXPECT_EQ(offsets.front(), committed) << "told where to resume";
-  EXPECT_EQ(resumed->totals().rows_inserted(), 5000 - committed);
+  EXPECT_EQ(resumed->totals().rows_inserted(), 5000 - committed_rows);
   EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 5000);
   EXPECT_EQ(Count("SELECT count(DISTINCT correct_count) FROM user_progress"),
             5000)

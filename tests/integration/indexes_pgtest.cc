@@ -34,9 +34,8 @@ class IndexProofTest : public ::testing::Test {
     auto database = testing::TestDatabase::CreateMigrated("indexes");
     ASSERT_OK(database);
     database_ = database->release();
-    auto connection = database_->Connect();
-    auto keys =
-        testing::LoadSampleData(*connection, testing::SampleDataShape{});
+    auto keys = testing::LoadSampleData(database_->conninfo(),
+                                        testing::SampleDataShape{});
     ASSERT_OK(keys);
     keys_ = new testing::SampleKeys(*keys);
   }

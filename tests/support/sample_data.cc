@@ -13,7 +13,9 @@
 #include <absl/time/time.h>
 #include <pqxx/pqxx>
 
+#include "server/common/status_macros.h"
 #include "server/db/errors.h"
+#include "tests/support/fixture_loader.h"
 
 namespace aves::testing {
 namespace {
@@ -39,11 +41,6 @@ uint64_t HashString(absl::string_view text) {
   return hash;
 }
 
-// Timestamps as ISO text in UTC, which COPY into timestamptz accepts.
-std::string Timestamp(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", time, absl::UTCTimeZone());
-}
-
 class Generator {
  public:
   explicit Generator(uint64_t seed) : rng_(seed) {}
@@ -61,16 +58,6 @@ class Generator {
   std::mt19937_64 rng_;
 };
 
-std::string QuotedColumns(pqxx::transaction_base& tx,
-                          const std::vector<std::string>& columns) {
-  std::string out;
-  for (const std::string& column : columns) {
-    if (!out.empty()) out += ", ";
-    out += tx.quote_name(column);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string SampleUuid(absl::string_view table, int64_t index, uint64_t seed) {
@@ -86,157 +73,148 @@ std::string SampleUuid(absl::string_view table, int64_t index, uint64_t seed) {
                          low & 0xFFFFFFFFFFFFULL);
 }
 
-absl::StatusOr<SampleKeys> LoadSampleData(pqxx::connection& connection,
+absl::StatusOr<SampleKeys> LoadSampleData(const std::string& conninfo,
                                           const SampleDataShape& shape) {
   const absl::Time now = absl::Now();
   Generator gen(shape.seed);
   SampleKeys keys;
-  try {
-    pqxx::work tx(connection);
-    // stream_to puts names into COPY unquoted: pass them pre-quoted.
-    auto open = [&tx](const char* table,
-                      const std::vector<std::string>& columns) {
-      return std::make_unique<pqxx::stream_to>(
-          tx, tx.quote_name(table),
-          std::vector<std::string>{QuotedColumns(tx, columns)});
-    };
+  ASSIGN_OR_RETURN(std::unique_ptr<FixtureLoader> loader,
+                   FixtureLoader::Create(conninfo));
 
-    // exercise_cache
-    {
-      auto stream =
-          open("exercise_cache",
-               {"id", "user_id", "exercise_type", "difficulty_level", "topic",
-                "exercise_data", "created_at", "expires_at"});
-      const int64_t users =
-          std::max<int64_t>(1, shape.exercise_rows / shape.exercises_per_user);
-      const std::string filler(std::max(0, shape.payload_bytes - 80), 'x');
-      for (int64_t i = 0; i < shape.exercise_rows; ++i) {
-        const int64_t user = i % users;
-        const std::string type =
-            kExerciseTypes[gen.Below(kExerciseTypes.size())];
-        const int difficulty = static_cast<int>(gen.Below(5)) + 1;
-        std::optional<std::string> topic;
-        if (gen.Uniform() >= 0.1) topic = absl::StrCat("topic_", gen.Below(20));
-        const absl::Time created = gen.Before(now, absl::Hours(24 * 30));
-        std::optional<std::string> expires;
-        const double roll = gen.Uniform();
-        // Row 0 is the known hit: unexpired, with a topic.
-        if (i == 0) {
-          topic = "topic_0";
-          expires = Timestamp(now + absl::Hours(24 * 7));
-          keys.user_id = SampleUuid("users", user, shape.seed);
-          keys.exercise_type = type;
-          keys.difficulty_level = difficulty;
-          keys.topic = *topic;
-        } else if (roll < shape.expired_fraction) {
-          expires = Timestamp(gen.Before(now, absl::Hours(24 * 10)));
-        } else if (roll >=
-                   shape.expired_fraction + shape.never_expires_fraction) {
-          expires = Timestamp(now + absl::Hours(1) +
-                              absl::Seconds(gen.Below(30 * 24 * 3600)));
-        }
-        const std::string data = absl::StrCat(
-            R"({"prompt":"Which bird is this?","options":[)", gen.Below(1000),
-            ",", gen.Below(1000), R"(],"pad":")", filler, R"("})");
-        *stream << std::make_tuple(SampleUuid("exercise_cache", i, shape.seed),
-                                   SampleUuid("users", user, shape.seed), type,
-                                   difficulty, topic, data, Timestamp(created),
-                                   expires);
-      }
-      stream->complete();
+  // exercise_cache
+  RETURN_IF_ERROR(
+      loader->Begin("exercise_cache",
+                    {"id", "user_id", "exercise_type", "difficulty_level",
+                     "topic", "exercise_data", "created_at", "expires_at"}));
+  const int64_t users =
+      std::max<int64_t>(1, shape.exercise_rows / shape.exercises_per_user);
+  const std::string filler(std::max(0, shape.payload_bytes - 80), 'x');
+  for (int64_t i = 0; i < shape.exercise_rows; ++i) {
+    const int64_t user = i % users;
+    const std::string type = kExerciseTypes[gen.Below(kExerciseTypes.size())];
+    const int difficulty = static_cast<int>(gen.Below(5)) + 1;
+    std::optional<std::string> topic;
+    if (gen.Uniform() >= 0.1) topic = absl::StrCat("topic_", gen.Below(20));
+    const absl::Time created = gen.Before(now, absl::Hours(24 * 30));
+    std::optional<absl::Time> expires;
+    const double roll = gen.Uniform();
+    // Row 0 is the known hit: unexpired, with a topic.
+    if (i == 0) {
+      topic = "topic_0";
+      expires = now + absl::Hours(24 * 7);
+      keys.user_id = SampleUuid("users", user, shape.seed);
+      keys.exercise_type = type;
+      keys.difficulty_level = difficulty;
+      keys.topic = *topic;
+    } else if (roll < shape.expired_fraction) {
+      expires = gen.Before(now, absl::Hours(24 * 10));
+    } else if (roll >= shape.expired_fraction + shape.never_expires_fraction) {
+      expires = now + absl::Hours(1) + absl::Seconds(gen.Below(30 * 24 * 3600));
     }
-
-    // images + ai_annotation_items
-    {
-      const int64_t images = std::max<int64_t>(
-          1, shape.annotation_rows / shape.annotations_per_image);
-      auto image_stream =
-          open("images", {"id", "url", "species", "width", "height"});
-      for (int64_t i = 0; i < images; ++i) {
-        *image_stream << std::make_tuple(
-            SampleUuid("images", i, shape.seed),
-            absl::StrCat("https://img.example/", i, ".jpg"),
-            absl::StrCat("species_", i % 300), 1024, 768);
-      }
-      image_stream->complete();
-      keys.image_id = SampleUuid("images", 0, shape.seed);
-
-      constexpr std::array<const char*, 3> kReviewed = {"approved", "rejected",
-                                                        "edited"};
-      auto stream = open("ai_annotation_items",
-                         {"id", "image_id", "spanish_term", "english_term",
-                          "bounding_box", "annotation_type", "difficulty_level",
-                          "confidence", "status", "created_at"});
-      for (int64_t i = 0; i < shape.annotation_rows; ++i) {
-        const char* status = gen.Uniform() < shape.pending_fraction
-                                 ? "pending"
-                                 : kReviewed[gen.Below(3)];
-        *stream << std::make_tuple(
-            SampleUuid("ai_annotation_items", i, shape.seed),
-            SampleUuid("images", i % images, shape.seed),
-            absl::StrCat("pico_", i % 500), absl::StrCat("beak_", i % 500),
-            absl::StrFormat(R"({"x":%d,"y":%d,"width":%d,"height":%d})",
-                            gen.Below(900), gen.Below(700), 20 + gen.Below(100),
-                            20 + gen.Below(100)),
-            "anatomical", static_cast<int>(gen.Below(5)) + 1, gen.Uniform(),
-            std::string(status),
-            Timestamp(gen.Before(now, absl::Hours(24 * 90))));
-      }
-      stream->complete();
-    }
-
-    // batch_jobs + batch_job_errors. The first jobs are the failed ones that
-    // carry errors; the rest are mostly completed, a few active.
-    {
-      const int64_t failed_jobs_with_errors =
-          std::max<int64_t>(1, shape.error_rows / shape.errors_per_failed_job);
-      auto stream =
-          open("batch_jobs", {"id", "job_type", "status", "total_items",
-                              "processed_items", "failed_items", "created_at"});
-      for (int64_t i = 0; i < shape.job_rows; ++i) {
-        std::string status;
-        const double roll = gen.Uniform();
-        if (i < failed_jobs_with_errors) {
-          status = "failed";
-        } else if (roll < shape.active_fraction / 2) {
-          status = "pending";
-        } else if (roll < shape.active_fraction) {
-          status = "processing";
-        } else if (roll < shape.active_fraction + 0.03) {
-          status = "failed";
-        } else if (roll < shape.active_fraction + 0.04) {
-          status = "cancelled";
-        } else {
-          status = "completed";
-        }
-        *stream << std::make_tuple(
-            SampleUuid("batch_jobs", i, shape.seed),
-            std::string(kJobTypes[i % kJobTypes.size()]), status, int64_t{1000},
-            int64_t{1000}, int64_t{0},
-            Timestamp(gen.Before(now, absl::Hours(24 * 365))));
-      }
-      stream->complete();
-      keys.job_type = kJobTypes[1];
-      keys.job_with_errors = SampleUuid("batch_jobs", 0, shape.seed);
-
-      auto errors = open("batch_job_errors", {"job_id", "item_index", "item_id",
-                                              "error_message", "created_at"});
-      for (int64_t i = 0; i < shape.error_rows; ++i) {
-        const int64_t job = i % failed_jobs_with_errors;
-        *errors << std::make_tuple(
-            SampleUuid("batch_jobs", job, shape.seed), i,
-            absl::StrCat("item-", i),
-            std::string("violates foreign key constraint"),
-            Timestamp(gen.Before(now, absl::Hours(24 * 30))));
-      }
-      errors->complete();
-    }
-    tx.commit();
-    pqxx::nontransaction(connection).exec("ANALYZE");
-    return keys;
-  } catch (...) {
-    return db::StatusFromCurrentException("loading sample data");
+    const std::string data = absl::StrCat(
+        R"({"prompt":"Which bird is this?","options":[)", gen.Below(1000), ",",
+        gen.Below(1000), R"(],"pad":")", filler, R"("})");
+    RETURN_IF_ERROR(loader->Add(
+        {UuidCell(SampleUuid("exercise_cache", i, shape.seed)),
+         UuidCell(SampleUuid("users", user, shape.seed)), TextCell(type),
+         IntCell(difficulty), OptionalTextCell(topic), JsonCell(data),
+         TimeCell(created), OptionalTimeCell(expires)}));
   }
+  RETURN_IF_ERROR(loader->End());
+
+  // images + ai_annotation_items
+  const int64_t images =
+      std::max<int64_t>(1, shape.annotation_rows / shape.annotations_per_image);
+  RETURN_IF_ERROR(
+      loader->Begin("images", {"id", "url", "species", "width", "height"}));
+  for (int64_t i = 0; i < images; ++i) {
+    RETURN_IF_ERROR(
+        loader->Add({UuidCell(SampleUuid("images", i, shape.seed)),
+                     TextCell(absl::StrCat("https://img.example/", i, ".jpg")),
+                     TextCell(absl::StrCat("species_", i % 300)), IntCell(1024),
+                     IntCell(768)}));
+  }
+  RETURN_IF_ERROR(loader->End());
+  keys.image_id = SampleUuid("images", 0, shape.seed);
+
+  constexpr std::array<const char*, 3> kReviewed = {"approved", "rejected",
+                                                    "edited"};
+  RETURN_IF_ERROR(
+      loader->Begin("ai_annotation_items",
+                    {"id", "image_id", "spanish_term", "english_term",
+                     "bounding_box", "annotation_type", "difficulty_level",
+                     "confidence", "status", "created_at"}));
+  for (int64_t i = 0; i < shape.annotation_rows; ++i) {
+    const char* status = gen.Uniform() < shape.pending_fraction
+                             ? "pending"
+                             : kReviewed[gen.Below(3)];
+    const std::string box = absl::StrFormat(
+        R"({"x":%d,"y":%d,"width":%d,"height":%d})", gen.Below(900),
+        gen.Below(700), 20 + gen.Below(100), 20 + gen.Below(100));
+    const int difficulty = static_cast<int>(gen.Below(5)) + 1;
+    const double confidence = gen.Uniform();
+    RETURN_IF_ERROR(loader->Add(
+        {UuidCell(SampleUuid("ai_annotation_items", i, shape.seed)),
+         UuidCell(SampleUuid("images", i % images, shape.seed)),
+         TextCell(absl::StrCat("pico_", i % 500)),
+         TextCell(absl::StrCat("beak_", i % 500)), JsonCell(box),
+         TextCell("anatomical"), IntCell(difficulty), RealCell(confidence),
+         TextCell(status), TimeCell(gen.Before(now, absl::Hours(24 * 90)))}));
+  }
+  RETURN_IF_ERROR(loader->End());
+
+  // batch_jobs + batch_job_errors. The first jobs are the failed ones that
+  // carry errors; the rest are mostly completed, a few active.
+  const int64_t failed_jobs_with_errors =
+      std::max<int64_t>(1, shape.error_rows / shape.errors_per_failed_job);
+  RETURN_IF_ERROR(loader->Begin(
+      "batch_jobs", {"id", "job_type", "status", "total_items",
+                     "processed_items", "failed_items", "created_at"}));
+  for (int64_t i = 0; i < shape.job_rows; ++i) {
+    std::string status;
+    const double roll = gen.Uniform();
+    if (i < failed_jobs_with_errors) {
+      status = "failed";
+    } else if (roll < shape.active_fraction / 2) {
+      status = "pending";
+    } else if (roll < shape.active_fraction) {
+      status = "processing";
+    } else if (roll < shape.active_fraction + 0.03) {
+      status = "failed";
+    } else if (roll < shape.active_fraction + 0.04) {
+      status = "cancelled";
+    } else {
+      status = "completed";
+    }
+    RETURN_IF_ERROR(
+        loader->Add({UuidCell(SampleUuid("batch_jobs", i, shape.seed)),
+                     TextCell(kJobTypes[i % kJobTypes.size()]),
+                     TextCell(status), IntCell(1000), IntCell(1000), IntCell(0),
+                     TimeCell(gen.Before(now, absl::Hours(24 * 365)))}));
+  }
+  RETURN_IF_ERROR(loader->End());
+  keys.job_type = kJobTypes[1];
+  keys.job_with_errors = SampleUuid("batch_jobs", 0, shape.seed);
+
+  RETURN_IF_ERROR(loader->Begin(
+      "batch_job_errors",
+      {"job_id", "item_index", "item_id", "error_message", "created_at"}));
+  for (int64_t i = 0; i < shape.error_rows; ++i) {
+    const int64_t job = i % failed_jobs_with_errors;
+    RETURN_IF_ERROR(
+        loader->Add({UuidCell(SampleUuid("batch_jobs", job, shape.seed)),
+                     IntCell(i), TextCell(absl::StrCat("item-", i)),
+                     TextCell("violates foreign key constraint"),
+                     TimeCell(gen.Before(now, absl::Hours(24 * 30)))}));
+  }
+  RETURN_IF_ERROR(loader->End());
+  try {
+    pqxx::connection connection(conninfo);
+    pqxx::nontransaction(connection).exec("ANALYZE");
+  } catch (...) {
+    return db::StatusFromCurrentException("analyzing sample data");
+  }
+  return keys;
 }
 
 std::string FixtureUuid(int kind, int64_t n) {
@@ -246,24 +224,25 @@ std::string FixtureUuid(int kind, int64_t n) {
   return id;
 }
 
-absl::Status InsertUsersAndVocabulary(pqxx::connection& connection,
+absl::Status InsertUsersAndVocabulary(const std::string& conninfo,
                                       int64_t users, int64_t words) {
-  try {
-    pqxx::nontransaction tx(connection);
-    tx.exec_params(
-        "INSERT INTO users (id, email, name) SELECT ('00000001-0000-4000-8000-"
-        "' || lpad(i::text, 12, '0'))::uuid, 'u' || i || '@x.org', 'user ' || "
-        "i FROM generate_series(0, $1 - 1) AS i",
-        users);
-    tx.exec_params(
-        "INSERT INTO vocabulary (id, spanish_term, english_term) SELECT "
-        "('00000002-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'es' "
-        "|| i, 'en' || i FROM generate_series(0, $1 - 1) AS i",
-        words);
-    return absl::OkStatus();
-  } catch (...) {
-    return db::StatusFromCurrentException("inserting users and vocabulary");
+  ASSIGN_OR_RETURN(std::unique_ptr<FixtureLoader> loader,
+                   FixtureLoader::Create(conninfo));
+  RETURN_IF_ERROR(loader->Begin("users", {"id", "email", "name"}));
+  for (int64_t i = 0; i < users; ++i) {
+    RETURN_IF_ERROR(loader->Add({UuidCell(FixtureUuid(1, i)),
+                                 TextCell(absl::StrCat("u", i, "@x.org")),
+                                 TextCell(absl::StrCat("user ", i))}));
   }
+  RETURN_IF_ERROR(loader->End());
+  RETURN_IF_ERROR(
+      loader->Begin("vocabulary", {"id", "spanish_term", "english_term"}));
+  for (int64_t i = 0; i < words; ++i) {
+    RETURN_IF_ERROR(loader->Add({UuidCell(FixtureUuid(2, i)),
+                                 TextCell(absl::StrCat("es", i)),
+                                 TextCell(absl::StrCat("en", i))}));
+  }
+  return loader->End();
 }
 
 }  // namespace aves::testing

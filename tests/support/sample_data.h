@@ -1,4 +1,5 @@
-// Deterministic sample data for index proofs and benchmarks, loaded with COPY.
+// Deterministic sample data for index proofs and benchmarks, loaded through
+// the bulk-load path (FixtureLoader).
 // Every id is a pure function of (table, row index, seed), so a test can name
 // a row that exists without reading it back.
 #ifndef AVES_TESTS_SUPPORT_SAMPLE_DATA_H_
@@ -9,7 +10,6 @@
 
 #include <absl/status/statusor.h>
 #include <absl/strings/string_view.h>
-#include <pqxx/connection>
 
 namespace aves::testing {
 
@@ -47,9 +47,9 @@ struct SampleKeys {
 // The i-th id of `table` (a UUID string) for the given seed.
 std::string SampleUuid(absl::string_view table, int64_t index, uint64_t seed);
 
-// Loads every table of the shape with COPY, then ANALYZEs. The database must
-// be migrated and empty.
-absl::StatusOr<SampleKeys> LoadSampleData(pqxx::connection& connection,
+// Loads every table of the shape through FixtureLoader, then ANALYZEs. The
+// database must be migrated and empty.
+absl::StatusOr<SampleKeys> LoadSampleData(const std::string& conninfo,
                                           const SampleDataShape& shape);
 
 // Readable fixture ids: "0000000K-0000-4000-8000-00000000000N" for kind K
@@ -59,7 +59,7 @@ std::string FixtureUuid(int kind, int64_t n);
 // Users 0..users-1 (FixtureUuid(1, i)) and vocabulary 0..words-1
 // (FixtureUuid(2, i)): what user_progress rows of bulk-load tests and
 // benchmarks point at.
-absl::Status InsertUsersAndVocabulary(pqxx::connection& connection,
+absl::Status InsertUsersAndVocabulary(const std::string& conninfo,
                                       int64_t users, int64_t words);
 
 }  // namespace aves::testing

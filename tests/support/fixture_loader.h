@@ -1,0 +1,73 @@
+// FixtureLoader: test and benchmark fixtures go into the database the way a
+// bulk loader's rows do — typed cells checked and encoded against the live
+// catalog (db/copy_text) and committed in batches by store::BulkLoadStore,
+// the path behind BulkInsertService.Insert — as the seed's seed-test-data
+// went through batchInsert. So every fixture load also exercises that path.
+// A fixture must load whole: a refused row is an error. Its bookkeeping (the
+// bulk_insert job and the bulk_loads row) is removed at the end, so a test's
+// batch_jobs holds only the jobs the test made.
+#ifndef AVES_TESTS_SUPPORT_FIXTURE_LOADER_H_
+#define AVES_TESTS_SUPPORT_FIXTURE_LOADER_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+#include "server/db/copy_text.h"
+#include "server/db/database.h"
+#include "server/store/bulk_load_store.h"
+#include "server/store/table_catalog.h"
+
+namespace aves::testing {
+
+// Cells of fixture rows.
+db::CellValue NullCell();
+db::CellValue TextCell(std::string text);
+db::CellValue OptionalTextCell(const std::optional<std::string>& text);
+db::CellValue IntCell(int64_t value);
+db::CellValue RealCell(double value);
+db::CellValue UuidCell(std::string uuid);
+db::CellValue JsonCell(std::string json);
+db::CellValue TimeCell(absl::Time time);
+db::CellValue OptionalTimeCell(const std::optional<absl::Time>& time);
+
+class FixtureLoader {
+ public:
+  static constexpr int kBatchRows = 5000;
+
+  static absl::StatusOr<std::unique_ptr<FixtureLoader>> Create(
+      const std::string& conninfo);
+  ~FixtureLoader();
+
+  // Starts loading `table`; rows give `columns`, in this order.
+  absl::Status Begin(const std::string& table,
+                     const std::vector<std::string>& columns);
+  // One row; every kBatchRows rows commit as a batch.
+  absl::Status Add(const std::vector<db::CellValue>& row);
+  // Commits the rest and removes the load's bookkeeping.
+  absl::Status End();
+
+ private:
+  FixtureLoader() = default;
+  absl::Status CommitBuffered();
+
+  std::unique_ptr<db::Database> database_;
+  std::unique_ptr<store::BulkLoadStore> store_;
+  std::optional<store::TableCatalog> catalog_;
+  int loads_ = 0;
+  store::LoadSpec spec_;
+  store::LoadState state_;
+  std::vector<const store::ColumnInfo*> columns_;
+  std::vector<store::CopyRow> rows_;
+  int64_t next_row_ = 0;
+  int64_t batch_start_ = 0;
+};
+
+}  // namespace aves::testing
+
+#endif  // AVES_TESTS_SUPPORT_FIXTURE_LOADER_H_
