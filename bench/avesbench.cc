@@ -31,6 +31,7 @@ Benchmarks:
             16 and 64 concurrent clients: through avesd over gRPC, the same
             prepared query on libpqxx connections, and pgbench at 8 and 64.
             --rows=N  --seconds=N per measurement (default 20)  --runs=N (default 1)
+            --clients-per-channel=N (gRPC clients sharing a connection; default 8)
   bulk      Loading rows row by row, in multi-row INSERTs of 100, with psql
             \copy from CSV and through avesd's streaming BulkInsertService
             (INSERT, UPSERT, RETURNING), as rows/s and ratios: user_progress
@@ -110,7 +111,9 @@ int main(int argc, char** argv) {
     return Finish(name, aves::bench::RunIndexesBench(options));
   }
   if (name == "lookup") {
-    if (!ParseFlags(argc, argv, {"rows", "seconds", "runs"}, &flags)) return 2;
+    if (!ParseFlags(argc, argv,
+                    {"rows", "seconds", "runs", "clients-per-channel"}, &flags))
+      return 2;
     aves::bench::LookupBenchOptions options;
     options.json = flags.json;
     if (flags.values.count("rows")) options.rows = flags.values["rows"];
@@ -118,6 +121,10 @@ int main(int argc, char** argv) {
       options.duration = absl::Seconds(flags.values["seconds"]);
     if (flags.values.count("runs"))
       options.runs = static_cast<int>(flags.values["runs"]);
+    if (flags.values.count("clients-per-channel")) {
+      options.clients_per_channel =
+          static_cast<int>(flags.values["clients-per-channel"]);
+    }
     return Finish(name, aves::bench::RunLookupBench(options));
   }
   if (name == "bulk") {

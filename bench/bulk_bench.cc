@@ -491,6 +491,16 @@ absl::Status RunBulkBench(const BulkBenchOptions& options) {
     report.Add("avesd_rss_during_rss_load_max_mb", rss_load_peak_mb, "MB");
   }
   report.Add("avesd_peak_rss_mb", peak_rss_mb, "MB");
+  if (options.rss_rows > 0) {
+    report.AddNote(absl::StrCat(
+        "memory load: ", options.rss_rows,
+        " user_progress rows through avesd at ", FormatNumber(rss_load_rps),
+        " rows/s; avesd resident ", FormatNumber(rss_before_mb),
+        " MB before, at most ", FormatNumber(rss_load_peak_mb),
+        " MB while loading (sampled every 200 ms)"));
+  }
+  report.AddNote(absl::StrCat("avesd peak resident memory (VmHWM, whole run): ",
+                              FormatNumber(peak_rss_mb), " MB"));
   report.Add("runs_per_median", runs, "runs");
 
   std::vector<std::vector<std::string>> table = {

@@ -97,8 +97,9 @@ Measurement ClosedLoop(int clients, absl::Duration duration,
 // asynchronously, as pgbench drives its connections from one thread.
 class GrpcLookups {
  public:
-  GrpcLookups(const std::string& address, int clients) {
-    for (int i = 0; i < (clients + 7) / 8; ++i) {
+  GrpcLookups(const std::string& address, int clients, int per_channel)
+      : per_channel_(per_channel) {
+    for (int i = 0; i < (clients + per_channel - 1) / per_channel; ++i) {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       args.SetInt("aves.bench.channel",
@@ -113,8 +114,8 @@ class GrpcLookups {
                   const std::vector<Key>& keys) {
     std::vector<std::unique_ptr<Chain>> chains;
     for (int c = 0; c < clients; ++c) {
-      chains.push_back(std::make_unique<Chain>(this, stubs_[c / 8].get(), &keys,
-                                               c * 7919 + 17));
+      chains.push_back(std::make_unique<Chain>(
+          this, stubs_[c / per_channel_].get(), &keys, c * 7919 + 17));
     }
     const absl::Time start = absl::Now();
     deadline_ = start + duration;
@@ -183,6 +184,7 @@ class GrpcLookups {
     int64_t done = 0, failed = 0;
   };
 
+  const int per_channel_;
   std::vector<std::unique_ptr<data::v1::ExerciseCacheService::Stub>> stubs_;
   absl::Time deadline_;
   std::mutex mutex_;
@@ -299,7 +301,7 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
   std::map<int, double> grpc_rps;
   for (int clients : {1, 16, 64}) {
     const Measurement grpc = median_of([&] {
-      GrpcLookups lookups(address, clients);
+      GrpcLookups lookups(address, clients, options.clients_per_channel);
       return lookups.Run(clients, options.duration, keys);
     });
     const Measurement direct = median_of([&] {

@@ -14,6 +14,8 @@ struct LookupBenchOptions {
   int64_t rows = 1'000'000;
   absl::Duration duration = absl::Seconds(20);  // per measurement
   int runs = 1;                                 // medians of this many
+  // Concurrent clients sharing one gRPC channel (one TCP connection).
+  int clients_per_channel = 8;
   bool json = false;
 };
 

@@ -73,6 +73,8 @@ void Report::Print(std::ostream& out, bool json) const {
     PrintTable(out, table_);
     out << "\n";
   }
+  for (const std::string& note : notes_) out << note << "\n";
+  if (!notes_.empty()) out << "\n";
   std::vector<std::vector<std::string>> rows = {{"ratio", "value"}};
   for (const auto& [name, value] : ratios_)
     rows.push_back({name, FormatNumber(value)});

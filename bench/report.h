@@ -32,6 +32,9 @@ class Report {
   void SetTable(std::vector<std::vector<std::string>> rows) {
     table_ = std::move(rows);
   }
+  // A line printed under the table in text mode (figures that do not fit
+  // its columns; --json has them as results).
+  void AddNote(std::string line) { notes_.push_back(std::move(line)); }
 
   void Print(std::ostream& out, bool json) const;
 
@@ -40,6 +43,7 @@ class Report {
   std::vector<Result> results_;
   std::map<std::string, double> ratios_;
   std::vector<std::vector<std::string>> table_;
+  std::vector<std::string> notes_;
 };
 
 // Median of `values` (which it reorders); 0 when empty.

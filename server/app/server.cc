@@ -48,6 +48,7 @@ struct AvesServer::Impl {
   std::unique_ptr<store::BulkLoadStore> bulk_loads;
   std::unique_ptr<handlers::BulkInsertServiceImpl> bulk_insert_service;
   std::unique_ptr<PeriodicTask> purge;
+  std::unique_ptr<PeriodicTask> bulk_sweep;
   std::unique_ptr<grpc::Server> server;
   // Declared after `server`, so it is destroyed first: by then Shutdown has
   // waited for every call, and the queued work it finishes is done.
@@ -133,7 +134,9 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       *impl->database, *impl->bulk_loads, *impl->executor,
       config.bulk_tables.empty() ? store::TableCatalog::DefaultTables()
                                  : config.bulk_tables,
-      config.bulk_parallel_batches, config.slow_rpc);
+      handlers::BulkInsertServiceImpl::Limits{config.bulk_parallel_batches,
+                                              config.bulk_max_batch_rows},
+      config.slow_rpc);
   impl->annotations = std::make_unique<store::AnnotationStore>(*impl->database);
   impl->annotation_service = std::make_unique<handlers::AnnotationServiceImpl>(
       *impl->annotations, *impl->executor, *impl->page_tokens, config.slow_rpc);
@@ -195,6 +198,26 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
         });
     impl->purge->Start();
   }
+  if (config.bulk_sweep_interval > absl::ZeroDuration()) {
+    store::BulkLoadStore* loads = impl->bulk_loads.get();
+    impl->bulk_sweep = std::make_unique<PeriodicTask>(
+        config.bulk_sweep_interval,
+        [loads, idle = config.bulk_abandoned_after] {
+          db::CallContext call;
+          call.holder = "periodic bulk-load sweep";
+          absl::StatusOr<store::BulkLoadStore::SweepResult> swept =
+              loads->SweepAbandoned(call, idle);
+          auto log = observability::Logger("bulk");
+          if (!swept.ok()) {
+            log->warn("sweeping abandoned bulk loads failed: {}",
+                      swept.status().ToString());
+          } else if (swept->jobs_abandoned + swept->stages_dropped > 0) {
+            log->info("abandoned bulk loads: {} jobs failed, {} stages dropped",
+                      swept->jobs_abandoned, swept->stages_dropped);
+          }
+        });
+    impl->bulk_sweep->Start();
+  }
   observability::Logger("server")->info("listening on {} (port {})",
                                         config.listen_address, impl->port);
   return std::unique_ptr<AvesServer>(new AvesServer(std::move(impl)));
@@ -214,6 +237,7 @@ void AvesServer::Shutdown() {
   // Stop the monitor first so it cannot flip health back to SERVING.
   impl_->health_monitor->Stop();
   if (impl_->purge) impl_->purge->Stop();
+  if (impl_->bulk_sweep) impl_->bulk_sweep->Stop();
   impl_->server->GetHealthCheckService()->SetServingStatus(false);
   // Watch streams never end by themselves: end them (UNAVAILABLE, "server
   // shutting down") so the grace period is left to unary calls.

@@ -194,6 +194,17 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                    ReadInt(lookup, "AVES_BULK_PARALLEL_BATCHES",
                            config.bulk_parallel_batches, 1, 16));
   config.bulk_parallel_batches = static_cast<int>(parallel_batches);
+  ASSIGN_OR_RETURN(int64_t max_batch_rows,
+                   ReadInt(lookup, "AVES_BULK_MAX_BATCH_ROWS",
+                           config.bulk_max_batch_rows, 1, 1'000'000));
+  config.bulk_max_batch_rows = static_cast<int>(max_batch_rows);
+  ASSIGN_OR_RETURN(config.bulk_sweep_interval,
+                   ReadMillis(lookup, "AVES_BULK_SWEEP_INTERVAL_MS",
+                              config.bulk_sweep_interval, 0, 86'400'000));
+  ASSIGN_OR_RETURN(
+      config.bulk_abandoned_after,
+      ReadMillis(lookup, "AVES_BULK_ABANDONED_AFTER_MS",
+                 config.bulk_abandoned_after, 1'000, 7 * 86'400'000LL));
   config.page_token_key = ReadString(lookup, "AVES_PAGE_TOKEN_KEY", "");
   if (config.page_token_key.empty()) {
     config.notes.push_back(

@@ -64,6 +64,14 @@ struct Config {
   // connection (AVES_BULK_PARALLEL_BATCHES); 1: one after the other. A stream
   // holds at most this many + 1 batches of rows (measured: ARCHITECTURE.md).
   int bulk_parallel_batches = 2;
+  // The largest batch a loader may ask for (AVES_BULK_MAX_BATCH_ROWS): with
+  // the above, what bounds the rows one stream holds.
+  int bulk_max_batch_rows = 50'000;
+  // How often avesd sweeps up after bulk loads abandoned by a crashed avesd
+  // (AVES_BULK_SWEEP_INTERVAL_MS; 0: never), and how long a load must have
+  // written nothing to count as abandoned (AVES_BULK_ABANDONED_AFTER_MS).
+  absl::Duration bulk_sweep_interval = absl::Minutes(10);
+  absl::Duration bulk_abandoned_after = absl::Hours(1);
   // Signs page tokens (AVES_PAGE_TOKEN_KEY). Empty: a random key per process
   // (tokens then do not survive a restart or cross replicas).
   std::string page_token_key;

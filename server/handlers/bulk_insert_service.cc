@@ -115,13 +115,13 @@ class InsertReactor final
  public:
   InsertReactor(grpc::CallbackServerContext* context,
                 BulkInsertServiceImpl& service, store::BulkLoadStore& store,
-                common::Executor& executor, int parallel_batches,
-                absl::Duration slow_rpc)
+                common::Executor& executor,
+                BulkInsertServiceImpl::Limits limits, absl::Duration slow_rpc)
       : context_(context),
         service_(service),
         store_(store),
         executor_(executor),
-        parallel_batches_(parallel_batches),
+        limits_(limits),
         log_(kMethod, slow_rpc) {
     StartRead(&request_);
   }
@@ -263,15 +263,19 @@ class InsertReactor final
     }
     atomic_ = header.atomic();
     // Staged rows carry their numbers, so staging may run in parallel too.
-    max_in_flight_ = spec_.mode == "insert" || atomic_ ? parallel_batches_ : 1;
+    max_in_flight_ =
+        spec_.mode == "insert" || atomic_ ? limits_.parallel_batches : 1;
     if (header.batch_size() < 0 ||
-        header.batch_size() > BulkInsertServiceImpl::kMaxBatchRows) {
+        header.batch_size() > limits_.max_batch_rows) {
       return FinishWithoutLoad(common::InvalidField(
           "header.batch_size",
           absl::StrCat(header.batch_size(), " is outside [0, ",
-                       BulkInsertServiceImpl::kMaxBatchRows, "]")));
+                       limits_.max_batch_rows, "]")));
     }
-    if (header.batch_size() > 0) batch_rows_ = header.batch_size();
+    batch_rows_ = header.batch_size() > 0
+                      ? header.batch_size()
+                      : std::min(BulkInsertServiceImpl::kDefaultBatchRows,
+                                 limits_.max_batch_rows);
     if (header.total_rows() < 0) {
       return FinishWithoutLoad(
           common::InvalidField("header.total_rows", "must not be negative"));
@@ -433,8 +437,11 @@ class InsertReactor final
     absl::Status committed = absl::OkStatus();
     if (atomic_) {
       // Staged, not committed: progress is reported once, at the end.
-      committed =
-          store_.StageRows(CallContextOf(context_, kMethod), spec_, batch.rows);
+      // (A load finished before has no stage, and no rows to stage.)
+      if (!batch.rows.empty()) {
+        committed = store_.StageRows(CallContextOf(context_, kMethod), spec_,
+                                     state_.job_id, batch.rows);
+      }
       std::lock_guard<std::mutex> lock(mutex_);
       --in_flight_;
       if (ending_) return RecordEndWhenIdleLocked();
@@ -608,7 +615,7 @@ class InsertReactor final
   BulkInsertServiceImpl& service_;
   store::BulkLoadStore& store_;
   common::Executor& executor_;
-  const int parallel_batches_;
+  const BulkInsertServiceImpl::Limits limits_;
   AccessLog log_;
 
   std::mutex mutex_;
@@ -621,7 +628,7 @@ class InsertReactor final
   bool atomic_ = false;        // all or nothing (staged, published at the end)
   bool started_rows_ = false;  // the first chunk arrived
   int in_flight_ = 0;          // batches on the executor
-  int max_in_flight_ = 1;      // parallel_batches_, or 1 (see the class)
+  int max_in_flight_ = 1;      // limits_.parallel_batches, or 1 (see above)
   bool read_paused_ = false;   // a full batch waits for a commit to end
   bool input_done_ = false;    // the client half-closed
   bool ending_ = false;
@@ -643,7 +650,7 @@ class InsertReactor final
 
 grpc::ServerBidiReactor<v1::InsertRequest, v1::InsertResponse>*
 BulkInsertServiceImpl::Insert(grpc::CallbackServerContext* context) {
-  return new InsertReactor(context, *this, store_, executor_, parallel_batches_,
+  return new InsertReactor(context, *this, store_, executor_, limits_,
                            slow_rpc_);
 }
 

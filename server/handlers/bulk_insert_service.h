@@ -34,20 +34,26 @@ class BulkInsertServiceImpl final
     : public aves::data::v1::BulkInsertService::CallbackService {
  public:
   static constexpr int kDefaultBatchRows = 5000;
-  static constexpr int kMaxBatchRows = 50'000;
+
+  // Rows a stream may hold: at most (parallel_batches + 1) batches of at
+  // most max_batch_rows rows.
+  struct Limits {
+    int parallel_batches = 2;     // batches of one load committing at once
+    int max_batch_rows = 50'000;  // the largest header.batch_size
+  };
 
   // `allowed_tables`: the allow-list; their columns are read from the
   // catalog on first use (and again until that succeeds, so avesd may start
   // before its database is up).
   BulkInsertServiceImpl(db::Database& database, store::BulkLoadStore& store,
                         common::Executor& executor,
-                        std::vector<std::string> allowed_tables,
-                        int parallel_batches, absl::Duration slow_rpc)
+                        std::vector<std::string> allowed_tables, Limits limits,
+                        absl::Duration slow_rpc)
       : database_(database),
         store_(store),
         executor_(executor),
         allowed_tables_(std::move(allowed_tables)),
-        parallel_batches_(parallel_batches),
+        limits_(limits),
         slow_rpc_(slow_rpc) {}
 
   // The catalog, loaded once (blocking: call on the executor).
@@ -62,7 +68,7 @@ class BulkInsertServiceImpl final
   store::BulkLoadStore& store_;
   common::Executor& executor_;
   const std::vector<std::string> allowed_tables_;
-  const int parallel_batches_;  // batches of one stream committing at once
+  const Limits limits_;
   const absl::Duration slow_rpc_;
   std::mutex catalog_mutex_;
   std::shared_ptr<const store::TableCatalog> catalog_;  // catalog_mutex_

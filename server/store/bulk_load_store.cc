@@ -1,6 +1,7 @@
 #include "server/store/bulk_load_store.h"
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 
 #include <absl/status/status.h>
@@ -125,6 +126,12 @@ bool InRanges(const std::vector<RowRange>& ranges, int64_t index) {
 constexpr int kBatchAttempts = 4;
 
 constexpr char kUpsertTemp[] = "aves_upsert_rows";
+
+// A load's job is pending from the header until its first batch commits (or
+// stages), processing from then on.
+constexpr char kJobProcessing[] =
+    "UPDATE batch_jobs SET status = CASE WHEN status = 'pending' THEN "
+    "'processing' ELSE status END, started_at = coalesce(started_at, now())";
 
 // INSERT INTO target (cols) SELECT cols FROM the temporary table, in the
 // order the rows arrived, RETURNING the asked-for columns. No parameters at
@@ -288,8 +295,8 @@ absl::StatusOr<LoadState> BulkLoadStore::Open(const db::CallContext& context,
         state.job_id =
             tx.exec_params(
                   "INSERT INTO batch_jobs (job_type, status, total_items, "
-                  "started_at, metadata) VALUES ('bulk_insert', 'processing', "
-                  "$1, now(), json_build_object('load_id', $2::text, 'table', "
+                  "metadata) VALUES ('bulk_insert', 'pending', "
+                  "$1, json_build_object('load_id', $2::text, 'table', "
                   "$3::text, 'columns', $4::text[], 'mode', $5::text, "
                   "'resumed_at_offset', $6::int8)) RETURNING id::text",
                   spec.total_rows, spec.load_id, spec.table,
@@ -377,11 +384,11 @@ absl::StatusOr<BatchResult> BulkLoadStore::CommitBatch(
             raced = true;  // rolled back; run again without those rows
             return absl::OkStatus();
           }
-          tx.exec_params(
-              "UPDATE batch_jobs SET processed_items = processed_items + $2, "
-              "failed_items = failed_items + $3 WHERE id = $1",
-              job_id, result.rows_inserted + result.rows_updated,
-              result.rows_failed);
+          tx.exec_params(std::string(kJobProcessing) +
+                             ", processed_items = processed_items + $2, "
+                             "failed_items = failed_items + $3 WHERE id = $1",
+                         job_id, result.rows_inserted + result.rows_updated,
+                         result.rows_failed);
           tx.commit();
           result.committed_offset = marked[0][0].as<int64_t>();
           result.wrote = true;
@@ -426,6 +433,7 @@ absl::Status BulkLoadStore::CreateStage(const db::CallContext& context,
 
 absl::Status BulkLoadStore::StageRows(const db::CallContext& context,
                                       const LoadSpec& spec,
+                                      const std::string& job_id,
                                       const std::vector<CopyRow>& rows) {
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection& connection) {
@@ -444,6 +452,7 @@ absl::Status BulkLoadStore::StageRows(const db::CallContext& context,
         tx.exec_params(
             "UPDATE bulk_loads SET updated_at = now() WHERE load_id = $1",
             spec.load_id);
+        tx.exec_params(std::string(kJobProcessing) + " WHERE id = $1", job_id);
         tx.commit();
         return absl::OkStatus();
       });
@@ -511,6 +520,63 @@ absl::Status BulkLoadStore::DropStage(const db::CallContext& context,
                   db::QuoteIdentifier(StageTable(spec.load_id)));
         return absl::OkStatus();
       });
+}
+
+absl::StatusOr<BulkLoadStore::SweepResult> BulkLoadStore::SweepAbandoned(
+    const db::CallContext& context, absl::Duration idle) {
+  SweepResult result;
+  absl::Status status = database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+        result = SweepResult{};
+        std::vector<std::string> stages;
+        std::set<std::string> running;
+        {
+          pqxx::nontransaction tx(connection);
+          result.jobs_abandoned =
+              tx.exec_params(
+                    "UPDATE batch_jobs j SET status = 'failed', completed_at = "
+                    "now(), metadata = j.metadata || "
+                    "jsonb_build_object('note', "
+                    "'abandoned: no batch for ' || $1::text || ' s', "
+                    "'committed_offset', l.committed_offset) FROM bulk_loads l "
+                    "WHERE l.job_id = j.id AND j.status IN ('pending', "
+                    "'processing') AND l.updated_at < now() - "
+                    "make_interval(secs => $1::float8)",
+                    absl::ToDoubleSeconds(idle))
+                  .affected_rows();
+          // Stages first, running loads second: a stage is created after its
+          // load opens, so any stage listed here whose load is running shows
+          // up in the second query.
+          for (const pqxx::row& row :
+               tx.exec("SELECT relname FROM pg_class WHERE relkind = 'r' AND "
+                       "relnamespace = current_schema()::regnamespace AND "
+                       "relname LIKE 'aves\\_stage\\_%'")) {
+            stages.push_back(row[0].as<std::string>());
+          }
+          if (stages.empty()) return absl::OkStatus();
+          for (const pqxx::row& row : tx.exec(
+                   "SELECT l.load_id FROM bulk_loads l JOIN batch_jobs j ON "
+                   "j.id = l.job_id WHERE j.status IN ('pending', "
+                   "'processing')")) {
+            running.insert(StageTable(row[0].as<std::string>()));
+          }
+        }  // one transaction object at a time on a connection
+        for (const std::string& stage : stages) {
+          if (running.count(stage) > 0) continue;
+          try {
+            pqxx::work drop(connection);
+            drop.exec("SET LOCAL lock_timeout = '1s'");
+            drop.exec("DROP TABLE IF EXISTS " + db::QuoteIdentifier(stage));
+            drop.commit();
+            ++result.stages_dropped;
+          } catch (const pqxx::sql_error&) {
+            // Busy (a publish reading it): the next sweep tries again.
+          }
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return result;
 }
 
 absl::Status BulkLoadStore::Finish(const db::CallContext& context,

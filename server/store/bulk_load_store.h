@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
+#include <absl/time/time.h>
 
 #include "server/db/database.h"
 
@@ -137,6 +138,7 @@ class BulkLoadStore {
   // Stages rows with their numbers (so an upsert's last row wins however
   // the batches interleave); batches may stage concurrently.
   absl::Status StageRows(const db::CallContext& context, const LoadSpec& spec,
+                         const std::string& job_id,
                          const std::vector<CopyRow>& rows);
   // INSERT ... SELECT from the stage, the offset, the job's count, DROP of the
   // stage: one transaction. A row the target refuses fails the whole load
@@ -145,6 +147,19 @@ class BulkLoadStore {
                             const LoadSpec& spec, int64_t rows,
                             LoadState* state);
   absl::Status DropStage(const db::CallContext& context, const LoadSpec& spec);
+
+  // Cleans up after loads whose avesd died mid-load (a crash, a kill): jobs
+  // still pending or processing whose load wrote nothing for `idle` are
+  // failed ("abandoned"), and staging tables of loads no longer running are
+  // dropped (each DROP waits at most a second for its lock, so a sweep never
+  // queues in front of a running load). Safe with several avesd on one
+  // database: a running load touches its row with every batch.
+  struct SweepResult {
+    int64_t jobs_abandoned = 0;
+    int64_t stages_dropped = 0;
+  };
+  absl::StatusOr<SweepResult> SweepAbandoned(const db::CallContext& context,
+                                             absl::Duration idle);
 
   // Ends the attempt: status completed, failed or cancelled, with `note`
   // (why) recorded in the job's metadata.

@@ -1,7 +1,9 @@
 // avesctl annotations and jobs as a user runs them: the real avesctl binary
 // against a real avesd over a real PostgreSQL; aligned tables, --json, and
 // errors as "error: CODE: message" with a non-zero exit.
+#include <csignal>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "server/store/bulk_load_store.h"
 #include "tests/support/avesd_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
@@ -227,6 +230,78 @@ TEST_F(AvesctlTest, LoadStreamsCsvAndJsonLinesFiles) {
   CommandResult refused = Avesctl({"load", "--table=pg_authid", csv});
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_THAT(refused.err, HasSubstr("error: INVALID_ARGUMENT: header.table"));
+}
+
+// A loader killed mid-load (SIGKILL: no goodbye, the stream just drops).
+// Per batch: the committed batches stay, the job records the cancellation,
+// and `--resume` finishes the file with every row exactly once. Atomic:
+// nothing of the load is left, in the table or as a stage.
+TEST_F(AvesctlTest, AKilledLoaderResumesExactlyOnceOrLeavesNothing) {
+  constexpr int kRows = 200'000;
+  const std::string csv = testing::MakeTempDir() + "/words.csv";
+  {
+    std::ofstream out(csv);
+    out << "spanish_term,english_term\n";
+    for (int i = 0; i < kRows; ++i) out << "es" << i << ",en" << i << "\n";
+  }
+  auto count = [&](const std::string& query) {
+    return pqxx::nontransaction(*sql_).exec1(query)[0].as<int64_t>();
+  };
+  // Starts a load, kills it once `started` holds (bounded), returns whether
+  // it was still running then.
+  auto kill_midway = [&](std::vector<std::string> args,
+                         const std::function<bool()>& started) {
+    args.insert(args.begin(), {AVESCTL_PATH, "--addr=" + address_, "load",
+                               "--table=vocabulary", "--batch-size=2000"});
+    args.push_back(csv);
+    testing::Subprocess loader(args);
+    for (int i = 0; i < 3000 && !started(); ++i)
+      absl::SleepFor(absl::Milliseconds(10));
+    const bool running = !loader.Wait(absl::ZeroDuration()).has_value();
+    loader.Signal(SIGKILL);
+    loader.Wait(absl::Seconds(10));
+    return running;
+  };
+  // avesd notices the dropped stream and ends the job (bounded wait).
+  auto wait_for = [&](const std::string& query) {
+    for (int i = 0; i < 500 && count(query) == 0; ++i)
+      absl::SleepFor(absl::Milliseconds(20));
+    return count(query);
+  };
+
+  ASSERT_TRUE(kill_midway({"--load-id=words"}, [&] {
+    return count(
+               "SELECT count(*) FROM bulk_loads WHERE load_id = 'words' "
+               "AND committed_offset > 0") > 0;
+  }));
+  EXPECT_EQ(wait_for("SELECT count(*) FROM batch_jobs WHERE status = "
+                     "'cancelled' AND metadata->>'load_id' = 'words'"),
+            1);
+  const int64_t kept = count("SELECT count(*) FROM vocabulary");
+  EXPECT_GT(kept, 0);
+  EXPECT_LT(kept, kRows) << "killed before the end";
+  CommandResult resumed =
+      Avesctl({"load", "--table=vocabulary", "--resume=words", "--json", csv});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(count("SELECT count(*) FROM vocabulary"), kRows);
+  EXPECT_EQ(count("SELECT count(DISTINCT spanish_term) FROM vocabulary"), kRows)
+      << "every row exactly once";
+
+  const std::string stage = store::BulkLoadStore::StageTable("words-atomic");
+  ASSERT_TRUE(kill_midway({"--load-id=words-atomic", "--atomic"}, [&] {
+    return count("SELECT count(*) FROM pg_tables WHERE tablename = '" + stage +
+                 "'") > 0 &&
+           count("SELECT count(*) FROM " + stage) > 0;
+  }));
+  EXPECT_EQ(wait_for("SELECT count(*) FROM batch_jobs WHERE status = "
+                     "'cancelled' AND metadata->>'load_id' = 'words-atomic'"),
+            1);
+  EXPECT_EQ(
+      count("SELECT count(*) FROM pg_tables WHERE tablename = '" + stage + "'"),
+      0)
+      << "the stage is dropped";
+  EXPECT_EQ(count("SELECT count(*) FROM vocabulary"), kRows)
+      << "nothing of the atomic load";
 }
 
 // The demo data of scripts/run goes in through avesctl load: the real script,

@@ -274,9 +274,9 @@ TEST_F(BulkInsertTest, ALoadThatRunsOutOfTimeResumesExactlyOnce) {
 TEST_F(BulkInsertTest, AnAtomicLoadIsAllOrNothing) {
   v1::InsertHeader header = ProgressHeader(500);
   header.set_atomic(true);
-  absl::StatusOr<v1::InsertSummary> summary = client_->Load(
-      header,
-      [](int64_t i, v1::Row* row) { return ProgressRow(2500, i, row); });
+  header.set_load_id("atomic-1");
+  auto rows = [](int64_t i, v1::Row* row) { return ProgressRow(2500, i, row); };
+  absl::StatusOr<v1::InsertSummary> summary = client_->Load(header, rows);
   ASSERT_OK(summary);
   EXPECT_EQ(summary->totals().rows_inserted(), 2500);
   EXPECT_EQ(summary->totals().committed_offset(), 2500);
@@ -285,6 +285,12 @@ TEST_F(BulkInsertTest, AnAtomicLoadIsAllOrNothing) {
                   "'aves_stage_%'"),
             0)
       << "the stage is gone";
+  // The same load sent again (a loader unsure it finished): nothing to do.
+  absl::StatusOr<v1::InsertSummary> again = client_->Load(header, rows);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->totals().rows_inserted(), 0);
+  EXPECT_EQ(again->totals().committed_offset(), 2500);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 2500);
 }
 
 TEST_F(BulkInsertTest, AnAtomicLoadWithOneBadRowLeavesTheTableUnchanged) {

@@ -112,10 +112,17 @@ TEST_F(BulkLoadTest, BatchesCommitWithTheOffsetAndTheJobCounts) {
   absl::StatusOr<store::LoadState> state = store_->Open(Call(), spec_);
   ASSERT_OK(state);
   EXPECT_EQ(state->committed_offset, 0);
+  auto job_is = [&](const std::string& condition) {
+    return Count("SELECT count(*) FROM batch_jobs WHERE id = '" +
+                 state->job_id + "' AND " + condition) == 1;
+  };
+  EXPECT_TRUE(job_is("status = 'pending' AND started_at IS NULL"))
+      << "no row yet";
   for (int b = 0; b < 3; ++b) {
     ASSERT_OK(
         Commit(*state, b * 100, (b + 1) * 100, Rows(b * 100, (b + 1) * 100)));
   }
+  EXPECT_TRUE(job_is("status = 'processing' AND started_at IS NOT NULL"));
   EXPECT_EQ(state->committed_offset, 300);
   EXPECT_EQ(state->rows_inserted, 300);
   EXPECT_EQ(state->batches_committed, 3);
@@ -264,6 +271,54 @@ TEST_F(BulkLoadTest, TwoStreamsOfOneLoadNeverWriteARowTwice) {
   if (a_status.ok() || b_status.ok()) {
     EXPECT_EQ(rows, 300);
   }
+}
+
+TEST_F(BulkLoadTest, ASweepFailsAbandonedLoadsAndDropsTheirStages) {
+  auto stage_exists = [&](const std::string& load_id) {
+    return Count("SELECT count(*) FROM pg_tables WHERE tablename = '" +
+                 store::BulkLoadStore::StageTable(load_id) + "'") == 1;
+  };
+  // An atomic load whose avesd died two hours ago, mid-load.
+  absl::StatusOr<store::LoadState> abandoned = store_->Open(Call(), spec_);
+  ASSERT_OK(abandoned);
+  ASSERT_OK(store_->CreateStage(Call(), spec_));
+  ASSERT_OK(store_->StageRows(Call(), spec_, abandoned->job_id, Rows(0, 10)));
+  pqxx::nontransaction(*sql_).exec(
+      "UPDATE bulk_loads SET updated_at = now() - interval '2 hours' WHERE "
+      "load_id = 'load-1'");
+  // A running atomic load, and a stage whose load no longer exists.
+  store::LoadSpec running = spec_;
+  running.load_id = "load-2";
+  ASSERT_OK(store_->Open(Call(), running));
+  ASSERT_OK(store_->CreateStage(Call(), running));
+  store::LoadSpec gone = spec_;
+  gone.load_id = "deleted-load";
+  ASSERT_OK(store_->CreateStage(Call(), gone));
+
+  absl::StatusOr<store::BulkLoadStore::SweepResult> swept =
+      store_->SweepAbandoned(Call(), absl::Hours(1));
+  ASSERT_OK(swept);
+  EXPECT_EQ(swept->jobs_abandoned, 1);
+  EXPECT_EQ(swept->stages_dropped, 2);
+  EXPECT_FALSE(stage_exists("load-1"));
+  EXPECT_FALSE(stage_exists("deleted-load"));
+  EXPECT_TRUE(stage_exists("load-2")) << "a running load keeps its stage";
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM batch_jobs WHERE id = '" + abandoned->job_id +
+            "' AND status = 'failed' AND metadata->>'note' LIKE "
+            "'abandoned%'"),
+      1);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status IN "
+                  "('pending', 'processing')"),
+            1);
+  // The loader comes back: a new attempt.
+  absl::StatusOr<store::LoadState> again = store_->Open(Call(), spec_);
+  ASSERT_OK(again);
+  EXPECT_NE(again->job_id, abandoned->job_id);
+  // Nothing left to sweep.
+  swept = store_->SweepAbandoned(Call(), absl::Hours(1));
+  ASSERT_OK(swept);
+  EXPECT_EQ(swept->jobs_abandoned + swept->stages_dropped, 0);
 }
 
 TEST_F(BulkLoadTest, ALoadIdOfOtherColumnsIsRefused) {
