@@ -31,7 +31,8 @@ Benchmarks:
             16 and 64 concurrent clients: through avesd over gRPC, the same
             prepared query on libpqxx connections, and pgbench at 8 and 64.
             --rows=N  --seconds=N per measurement (default 20)  --runs=N (default 1)
-            --clients-per-channel=N (gRPC clients sharing a connection; default 8)
+            --clients-per-channel=N (gRPC clients sharing a connection; default
+            64: one channel, as one backend process holds)
   bulk      Loading rows row by row, in multi-row INSERTs of 100, with psql
             \copy from CSV and through avesd's streaming BulkInsertService
             (INSERT, UPSERT, RETURNING), as rows/s and ratios: user_progress

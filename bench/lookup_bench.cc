@@ -89,7 +89,8 @@ Measurement ClosedLoop(int clients, absl::Duration duration,
   return m;
 }
 
-// Through avesd: one channel (own TCP connection) per 8 clients, driven by
+// Through avesd: one channel (own TCP connection) per clients_per_channel
+// clients (default: one for all, as one backend process), driven by
 // gRPC's callback client: each client is a chain of calls (the next starts
 // from the previous one's completion), all on gRPC's own few threads. A
 // thread per client blocking in a sync stub spent the shared 2 cores on its

@@ -55,8 +55,9 @@ struct Config {
   // batching off (AVES_LOOKUP_BATCH_MAX).
   int lookup_batch_max = 64;
   // Most lookup batches in flight at once (AVES_LOOKUP_BATCH_TASKS); 0: one
-  // per CPU core. More only adds context switches (measured: ARCHITECTURE.md).
-  int lookup_batch_tasks = 0;
+  // per CPU core. One: fewer, larger batches and fewer thread hand-offs won
+  // on this 2-core machine (measured: ARCHITECTURE.md).
+  int lookup_batch_tasks = 1;
   // The tables bulk loads may write (AVES_BULK_TABLES, comma-separated);
   // empty: the schema's eight tables.
   std::vector<std::string> bulk_tables;

@@ -79,7 +79,7 @@ TEST(ConfigTest, ServingSettings) {
   EXPECT_EQ(defaults->max_message_bytes, 4 << 20);
   EXPECT_EQ(defaults->watch_max_queued, 1000);
   EXPECT_EQ(defaults->lookup_batch_max, 64);
-  EXPECT_EQ(defaults->lookup_batch_tasks, 0);
+  EXPECT_EQ(defaults->lookup_batch_tasks, 1);
   EXPECT_TRUE(defaults->bulk_tables.empty());
   absl::StatusOr<Config> bulk =
       LoadConfig(Fake({{"AVES_BULK_TABLES", " users, images ,"}}));
