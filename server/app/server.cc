@@ -173,6 +173,15 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   health->SetServingStatus(false);
   impl->database->pool().WaitUntilReady(config.pool.connect_timeout);
   impl->job_feed->WaitUntilListening(config.pool.connect_timeout);
+  // The bulk-load catalog is read now when the database is up (a failure is
+  // retried on the first load, so avesd may start before its database).
+  if (absl::StatusOr<std::shared_ptr<const store::TableCatalog>> catalog =
+          impl->bulk_insert_service->Catalog();
+      !catalog.ok()) {
+    observability::Logger("bulk")->warn(
+        "bulk-load catalog not read at start-up (retried on first use): {}",
+        catalog.status().ToString());
+  }
   impl->health_monitor = std::make_unique<HealthMonitor>(
       *impl->database, std::move(migrations), config.health_interval,
       [health](bool serving, const std::string&) {
