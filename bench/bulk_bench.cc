@@ -30,6 +30,7 @@ namespace aves::bench {
 namespace {
 
 namespace v1 = data::v1;
+using db::CellValue;
 
 constexpr int kUsers = 1000;   // user_progress row i: user i % 1000,
 constexpr int kImages = 1000;  // word i / 1000; annotation i: image i % 1000
@@ -339,13 +340,13 @@ absl::Status RunBulkBench(const BulkBenchOptions& options) {
     RETURN_IF_ERROR(fixtures->Begin("images", {"id", "url"}));
     for (int i = 0; i < kImages; ++i) {
       RETURN_IF_ERROR(fixtures->Add(
-          {testing::UuidCell(testing::FixtureUuid(4, i)),
-           testing::TextCell(absl::StrCat("https://img.example/", i))}));
+          {CellValue::Uuid(testing::FixtureUuid(4, i)),
+           CellValue::String(absl::StrCat("https://img.example/", i))}));
     }
     RETURN_IF_ERROR(fixtures->End());
     RETURN_IF_ERROR(fixtures->Begin("batch_jobs", {"id", "job_type"}));
     RETURN_IF_ERROR(fixtures->Add(
-        {testing::UuidCell(kJob), testing::TextCell("ai_annotation")}));
+        {CellValue::Uuid(kJob), CellValue::String("ai_annotation")}));
     RETURN_IF_ERROR(fixtures->End());
   }
 

@@ -58,6 +58,50 @@ struct CellValue {
   double double_value = 0;
   std::string text;  // kString, kBytes, kUuid, kJson
   absl::Time time;   // kTimestamp
+
+  static CellValue Null() { return {}; }
+  static CellValue Bool(bool value) {
+    CellValue cell = Of(Type::kBool);
+    cell.bool_value = value;
+    return cell;
+  }
+  static CellValue Int64(int64_t value) {
+    CellValue cell = Of(Type::kInt64);
+    cell.int_value = value;
+    return cell;
+  }
+  static CellValue Double(double value) {
+    CellValue cell = Of(Type::kDouble);
+    cell.double_value = value;
+    return cell;
+  }
+  static CellValue Timestamp(absl::Time value) {
+    CellValue cell = Of(Type::kTimestamp);
+    cell.time = value;
+    return cell;
+  }
+  // kString, kBytes, kUuid or kJson.
+  static CellValue Text(Type type, std::string value) {
+    CellValue cell = Of(type);
+    cell.text = std::move(value);
+    return cell;
+  }
+  static CellValue String(std::string value) {
+    return Text(Type::kString, std::move(value));
+  }
+  static CellValue Uuid(std::string value) {
+    return Text(Type::kUuid, std::move(value));
+  }
+  static CellValue Json(std::string value) {
+    return Text(Type::kJson, std::move(value));
+  }
+
+ private:
+  static CellValue Of(Type type) {
+    CellValue cell;
+    cell.type = type;
+    return cell;
+  }
 };
 
 // Appends `value`'s COPY text field for a column of `kind` to `line`, or

@@ -47,50 +47,32 @@ std::string NewLoadId() {
 
 // The API's cell as the encoder's value; INVALID_ARGUMENT for an empty cell.
 absl::StatusOr<db::CellValue> ToCellValue(const v1::Cell& cell) {
-  db::CellValue value;
-  using Type = db::CellValue::Type;
+  using db::CellValue;
   switch (cell.value_case()) {
     case v1::Cell::kNullValue:
-      value.type = Type::kNull;
-      break;
+      return CellValue::Null();
     case v1::Cell::kBoolValue:
-      value.type = Type::kBool;
-      value.bool_value = cell.bool_value();
-      break;
+      return CellValue::Bool(cell.bool_value());
     case v1::Cell::kInt64Value:
-      value.type = Type::kInt64;
-      value.int_value = cell.int64_value();
-      break;
+      return CellValue::Int64(cell.int64_value());
     case v1::Cell::kDoubleValue:
-      value.type = Type::kDouble;
-      value.double_value = cell.double_value();
-      break;
+      return CellValue::Double(cell.double_value());
     case v1::Cell::kStringValue:
-      value.type = Type::kString;
-      value.text = cell.string_value();
-      break;
+      return CellValue::String(cell.string_value());
     case v1::Cell::kBytesValue:
-      value.type = Type::kBytes;
-      value.text = cell.bytes_value();
-      break;
+      return CellValue::Text(CellValue::Type::kBytes, cell.bytes_value());
     case v1::Cell::kTimestampValue:
-      value.type = Type::kTimestamp;
-      value.time = absl::FromUnixSeconds(cell.timestamp_value().seconds()) +
-                   absl::Nanoseconds(cell.timestamp_value().nanos());
-      break;
+      return CellValue::Timestamp(
+          absl::FromUnixSeconds(cell.timestamp_value().seconds()) +
+          absl::Nanoseconds(cell.timestamp_value().nanos()));
     case v1::Cell::kUuidValue:
-      value.type = Type::kUuid;
-      value.text = cell.uuid_value();
-      break;
+      return CellValue::Uuid(cell.uuid_value());
     case v1::Cell::kJsonValue:
-      value.type = Type::kJson;
-      value.text = cell.json_value();
-      break;
+      return CellValue::Json(cell.json_value());
     case v1::Cell::VALUE_NOT_SET:
-      return absl::InvalidArgumentError(
-          "the cell has no value (use null_value)");
+      break;
   }
-  return value;
+  return absl::InvalidArgumentError("the cell has no value (use null_value)");
 }
 
 // A batch on its way to the database.

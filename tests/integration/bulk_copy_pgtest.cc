@@ -110,48 +110,28 @@ TEST_F(BulkCopyTest, CopyTextRoundTripsThroughPostgresql) {
   std::string data;
   for (size_t i = 0; i < texts.size(); ++i) {
     std::string line;
-    CellValue n;
-    n.type = CellValue::Type::kInt64;
-    n.int_value = static_cast<int64_t>(i);
-    ASSERT_OK(db::AppendCopyField(n, ColumnKind::kInt32, &line));
-    line += '\t';
-    CellValue t;
-    if (!texts[i].null_text) {
-      t.type = CellValue::Type::kString;
-      t.text = texts[i].text;
+    const std::vector<std::pair<CellValue, ColumnKind>> cells = {
+        {CellValue::Int64(static_cast<int64_t>(i)), ColumnKind::kInt32},
+        {texts[i].null_text ? CellValue::Null()
+                            : CellValue::String(texts[i].text),
+         ColumnKind::kText},
+        {CellValue::Json(i == 0 ? big_json : "{\"s\": \"a\\tb\\\\c\"}"),
+         ColumnKind::kJson},
+        {CellValue::Text(CellValue::Type::kBytes,
+                         std::string("\x00\t\\\n\xff", 5)),
+         ColumnKind::kBytea},
+        {CellValue::Timestamp(absl::FromUnixMicros(1'700'000'000'123'456 +
+                                                   static_cast<int64_t>(i))),
+         ColumnKind::kTimestampTz},
+        {CellValue::Double(0.1 * static_cast<double>(i)), ColumnKind::kFloat64},
+        {CellValue::Bool(i % 2 == 0), ColumnKind::kBool},
+        {CellValue::Uuid("6f1d0a3e-2b4c-4d5e-8f70-11223344556" +
+                         std::to_string(i)),
+         ColumnKind::kUuid}};
+    for (size_t c = 0; c < cells.size(); ++c) {
+      if (c > 0) line += '\t';
+      ASSERT_OK(db::AppendCopyField(cells[c].first, cells[c].second, &line));
     }
-    ASSERT_OK(db::AppendCopyField(t, ColumnKind::kText, &line));
-    line += '\t';
-    CellValue j;
-    j.type = CellValue::Type::kJson;
-    j.text = i == 0 ? big_json : "{\"s\": \"a\\tb\\\\c\"}";
-    ASSERT_OK(db::AppendCopyField(j, ColumnKind::kJson, &line));
-    line += '\t';
-    CellValue b;
-    b.type = CellValue::Type::kBytes;
-    b.text = std::string("\x00\t\\\n\xff", 5);
-    ASSERT_OK(db::AppendCopyField(b, ColumnKind::kBytea, &line));
-    line += '\t';
-    CellValue ts;
-    ts.type = CellValue::Type::kTimestamp;
-    ts.time =
-        absl::FromUnixMicros(1'700'000'000'123'456 + static_cast<int64_t>(i));
-    ASSERT_OK(db::AppendCopyField(ts, ColumnKind::kTimestampTz, &line));
-    line += '\t';
-    CellValue f;
-    f.type = CellValue::Type::kDouble;
-    f.double_value = 0.1 * static_cast<double>(i);
-    ASSERT_OK(db::AppendCopyField(f, ColumnKind::kFloat64, &line));
-    line += '\t';
-    CellValue ok;
-    ok.type = CellValue::Type::kBool;
-    ok.bool_value = i % 2 == 0;
-    ASSERT_OK(db::AppendCopyField(ok, ColumnKind::kBool, &line));
-    line += '\t';
-    CellValue u;
-    u.type = CellValue::Type::kUuid;
-    u.text = "6f1d0a3e-2b4c-4d5e-8f70-11223344556" + std::to_string(i);
-    ASSERT_OK(db::AppendCopyField(u, ColumnKind::kUuid, &line));
     data += line + "\n";
   }
   {

@@ -63,18 +63,10 @@ class BulkLoadTest : public ::testing::Test {
       if (!line.empty()) line += '\t';
       EXPECT_OK(db::AppendCopyField(value, kind, &line));
     };
-    db::CellValue u;
-    u.type = db::CellValue::Type::kUuid;
-    u.text = user.empty() ? Uuid(1, i % 10) : user;
-    add(u, db::ColumnKind::kUuid);
-    db::CellValue v;
-    v.type = db::CellValue::Type::kUuid;
-    v.text = Uuid(2, i);
-    add(v, db::ColumnKind::kUuid);
-    db::CellValue n;
-    n.type = db::CellValue::Type::kInt64;
-    n.int_value = i;
-    add(n, db::ColumnKind::kInt32);
+    add(db::CellValue::Uuid(user.empty() ? Uuid(1, i % 10) : user),
+        db::ColumnKind::kUuid);
+    add(db::CellValue::Uuid(Uuid(2, i)), db::ColumnKind::kUuid);
+    add(db::CellValue::Int64(i), db::ColumnKind::kInt32);
     return {i, line};
   }
 

@@ -10,14 +10,6 @@
 namespace aves::testing {
 namespace {
 
-using Type = db::CellValue::Type;
-
-db::CellValue Cell(Type type) {
-  db::CellValue cell;
-  cell.type = type;
-  return cell;
-}
-
 db::CallContext Context() {
   db::CallContext context;
   context.deadline = absl::Now() + absl::Minutes(10);
@@ -26,44 +18,6 @@ db::CallContext Context() {
 }
 
 }  // namespace
-
-db::CellValue NullCell() { return Cell(Type::kNull); }
-db::CellValue TextCell(std::string text) {
-  db::CellValue cell = Cell(Type::kString);
-  cell.text = std::move(text);
-  return cell;
-}
-db::CellValue OptionalTextCell(const std::optional<std::string>& text) {
-  return text.has_value() ? TextCell(*text) : NullCell();
-}
-db::CellValue IntCell(int64_t value) {
-  db::CellValue cell = Cell(Type::kInt64);
-  cell.int_value = value;
-  return cell;
-}
-db::CellValue RealCell(double value) {
-  db::CellValue cell = Cell(Type::kDouble);
-  cell.double_value = value;
-  return cell;
-}
-db::CellValue UuidCell(std::string uuid) {
-  db::CellValue cell = Cell(Type::kUuid);
-  cell.text = std::move(uuid);
-  return cell;
-}
-db::CellValue JsonCell(std::string json) {
-  db::CellValue cell = Cell(Type::kJson);
-  cell.text = std::move(json);
-  return cell;
-}
-db::CellValue TimeCell(absl::Time time) {
-  db::CellValue cell = Cell(Type::kTimestamp);
-  cell.time = time;
-  return cell;
-}
-db::CellValue OptionalTimeCell(const std::optional<absl::Time>& time) {
-  return time.has_value() ? TimeCell(*time) : NullCell();
-}
 
 absl::StatusOr<std::unique_ptr<FixtureLoader>> FixtureLoader::Create(
     const std::string& conninfo) {

@@ -25,17 +25,6 @@
 
 namespace aves::testing {
 
-// Cells of fixture rows.
-db::CellValue NullCell();
-db::CellValue TextCell(std::string text);
-db::CellValue OptionalTextCell(const std::optional<std::string>& text);
-db::CellValue IntCell(int64_t value);
-db::CellValue RealCell(double value);
-db::CellValue UuidCell(std::string uuid);
-db::CellValue JsonCell(std::string json);
-db::CellValue TimeCell(absl::Time time);
-db::CellValue OptionalTimeCell(const std::optional<absl::Time>& time);
-
 class FixtureLoader {
  public:
   static constexpr int kBatchRows = 5000;
@@ -47,7 +36,8 @@ class FixtureLoader {
   // Starts loading `table`; rows give `columns`, in this order.
   absl::Status Begin(const std::string& table,
                      const std::vector<std::string>& columns);
-  // One row; every kBatchRows rows commit as a batch.
+  // One row (cells: db::CellValue's constructors); every kBatchRows rows
+  // commit as a batch.
   absl::Status Add(const std::vector<db::CellValue>& row);
   // Commits the rest and removes the load's bookkeeping.
   absl::Status End();

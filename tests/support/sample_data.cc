@@ -20,6 +20,8 @@
 namespace aves::testing {
 namespace {
 
+using db::CellValue;
+
 constexpr std::array<const char*, 5> kExerciseTypes = {
     "visual_discrimination", "term_matching", "audio_recognition",
     "sentence_building", "contextual_fill"};
@@ -115,10 +117,12 @@ absl::StatusOr<SampleKeys> LoadSampleData(const std::string& conninfo,
         R"({"prompt":"Which bird is this?","options":[)", gen.Below(1000), ",",
         gen.Below(1000), R"(],"pad":")", filler, R"("})");
     RETURN_IF_ERROR(loader->Add(
-        {UuidCell(SampleUuid("exercise_cache", i, shape.seed)),
-         UuidCell(SampleUuid("users", user, shape.seed)), TextCell(type),
-         IntCell(difficulty), OptionalTextCell(topic), JsonCell(data),
-         TimeCell(created), OptionalTimeCell(expires)}));
+        {CellValue::Uuid(SampleUuid("exercise_cache", i, shape.seed)),
+         CellValue::Uuid(SampleUuid("users", user, shape.seed)),
+         CellValue::String(type), CellValue::Int64(difficulty),
+         (topic ? CellValue::String(*topic) : CellValue::Null()),
+         CellValue::Json(data), CellValue::Timestamp(created),
+         (expires ? CellValue::Timestamp(*expires) : CellValue::Null())}));
   }
   RETURN_IF_ERROR(loader->End());
 
@@ -128,11 +132,11 @@ absl::StatusOr<SampleKeys> LoadSampleData(const std::string& conninfo,
   RETURN_IF_ERROR(
       loader->Begin("images", {"id", "url", "species", "width", "height"}));
   for (int64_t i = 0; i < images; ++i) {
-    RETURN_IF_ERROR(
-        loader->Add({UuidCell(SampleUuid("images", i, shape.seed)),
-                     TextCell(absl::StrCat("https://img.example/", i, ".jpg")),
-                     TextCell(absl::StrCat("species_", i % 300)), IntCell(1024),
-                     IntCell(768)}));
+    RETURN_IF_ERROR(loader->Add(
+        {CellValue::Uuid(SampleUuid("images", i, shape.seed)),
+         CellValue::String(absl::StrCat("https://img.example/", i, ".jpg")),
+         CellValue::String(absl::StrCat("species_", i % 300)),
+         CellValue::Int64(1024), CellValue::Int64(768)}));
   }
   RETURN_IF_ERROR(loader->End());
   keys.image_id = SampleUuid("images", 0, shape.seed);
@@ -154,12 +158,14 @@ absl::StatusOr<SampleKeys> LoadSampleData(const std::string& conninfo,
     const int difficulty = static_cast<int>(gen.Below(5)) + 1;
     const double confidence = gen.Uniform();
     RETURN_IF_ERROR(loader->Add(
-        {UuidCell(SampleUuid("ai_annotation_items", i, shape.seed)),
-         UuidCell(SampleUuid("images", i % images, shape.seed)),
-         TextCell(absl::StrCat("pico_", i % 500)),
-         TextCell(absl::StrCat("beak_", i % 500)), JsonCell(box),
-         TextCell("anatomical"), IntCell(difficulty), RealCell(confidence),
-         TextCell(status), TimeCell(gen.Before(now, absl::Hours(24 * 90)))}));
+        {CellValue::Uuid(SampleUuid("ai_annotation_items", i, shape.seed)),
+         CellValue::Uuid(SampleUuid("images", i % images, shape.seed)),
+         CellValue::String(absl::StrCat("pico_", i % 500)),
+         CellValue::String(absl::StrCat("beak_", i % 500)),
+         CellValue::Json(box), CellValue::String("anatomical"),
+         CellValue::Int64(difficulty), CellValue::Double(confidence),
+         CellValue::String(status),
+         CellValue::Timestamp(gen.Before(now, absl::Hours(24 * 90)))}));
   }
   RETURN_IF_ERROR(loader->End());
 
@@ -186,11 +192,12 @@ absl::StatusOr<SampleKeys> LoadSampleData(const std::string& conninfo,
     } else {
       status = "completed";
     }
-    RETURN_IF_ERROR(
-        loader->Add({UuidCell(SampleUuid("batch_jobs", i, shape.seed)),
-                     TextCell(kJobTypes[i % kJobTypes.size()]),
-                     TextCell(status), IntCell(1000), IntCell(1000), IntCell(0),
-                     TimeCell(gen.Before(now, absl::Hours(24 * 365)))}));
+    RETURN_IF_ERROR(loader->Add(
+        {CellValue::Uuid(SampleUuid("batch_jobs", i, shape.seed)),
+         CellValue::String(kJobTypes[i % kJobTypes.size()]),
+         CellValue::String(status), CellValue::Int64(1000),
+         CellValue::Int64(1000), CellValue::Int64(0),
+         CellValue::Timestamp(gen.Before(now, absl::Hours(24 * 365)))}));
   }
   RETURN_IF_ERROR(loader->End());
   keys.job_type = kJobTypes[1];
@@ -201,11 +208,11 @@ absl::StatusOr<SampleKeys> LoadSampleData(const std::string& conninfo,
       {"job_id", "item_index", "item_id", "error_message", "created_at"}));
   for (int64_t i = 0; i < shape.error_rows; ++i) {
     const int64_t job = i % failed_jobs_with_errors;
-    RETURN_IF_ERROR(
-        loader->Add({UuidCell(SampleUuid("batch_jobs", job, shape.seed)),
-                     IntCell(i), TextCell(absl::StrCat("item-", i)),
-                     TextCell("violates foreign key constraint"),
-                     TimeCell(gen.Before(now, absl::Hours(24 * 30)))}));
+    RETURN_IF_ERROR(loader->Add(
+        {CellValue::Uuid(SampleUuid("batch_jobs", job, shape.seed)),
+         CellValue::Int64(i), CellValue::String(absl::StrCat("item-", i)),
+         CellValue::String("violates foreign key constraint"),
+         CellValue::Timestamp(gen.Before(now, absl::Hours(24 * 30)))}));
   }
   RETURN_IF_ERROR(loader->End());
   try {
@@ -230,17 +237,18 @@ absl::Status InsertUsersAndVocabulary(const std::string& conninfo,
                    FixtureLoader::Create(conninfo));
   RETURN_IF_ERROR(loader->Begin("users", {"id", "email", "name"}));
   for (int64_t i = 0; i < users; ++i) {
-    RETURN_IF_ERROR(loader->Add({UuidCell(FixtureUuid(1, i)),
-                                 TextCell(absl::StrCat("u", i, "@x.org")),
-                                 TextCell(absl::StrCat("user ", i))}));
+    RETURN_IF_ERROR(
+        loader->Add({CellValue::Uuid(FixtureUuid(1, i)),
+                     CellValue::String(absl::StrCat("u", i, "@x.org")),
+                     CellValue::String(absl::StrCat("user ", i))}));
   }
   RETURN_IF_ERROR(loader->End());
   RETURN_IF_ERROR(
       loader->Begin("vocabulary", {"id", "spanish_term", "english_term"}));
   for (int64_t i = 0; i < words; ++i) {
-    RETURN_IF_ERROR(loader->Add({UuidCell(FixtureUuid(2, i)),
-                                 TextCell(absl::StrCat("es", i)),
-                                 TextCell(absl::StrCat("en", i))}));
+    RETURN_IF_ERROR(loader->Add({CellValue::Uuid(FixtureUuid(2, i)),
+                                 CellValue::String(absl::StrCat("es", i)),
+                                 CellValue::String(absl::StrCat("en", i))}));
   }
   return loader->End();
 }

@@ -20,28 +20,6 @@ using db::CellValue;
 using db::ColumnKind;
 using ::testing::HasSubstr;
 
-CellValue Text(std::string text,
-               CellValue::Type type = CellValue::Type::kString) {
-  CellValue value;
-  value.type = type;
-  value.text = std::move(text);
-  return value;
-}
-
-CellValue Int(int64_t v) {
-  CellValue value;
-  value.type = CellValue::Type::kInt64;
-  value.int_value = v;
-  return value;
-}
-
-CellValue Double(double v) {
-  CellValue value;
-  value.type = CellValue::Type::kDouble;
-  value.double_value = v;
-  return value;
-}
-
 absl::StatusOr<std::string> Field(const CellValue& value, ColumnKind kind) {
   std::string line;
   absl::Status status = db::AppendCopyField(value, kind, &line);
@@ -50,101 +28,99 @@ absl::StatusOr<std::string> Field(const CellValue& value, ColumnKind kind) {
 }
 
 TEST(CopyTextTest, EscapesEverythingThatCouldEndAFieldOrRow) {
-  EXPECT_THAT(Field(Text("a\tb\nc\rd\\e"), ColumnKind::kText),
+  EXPECT_THAT(Field(CellValue::String("a\tb\nc\rd\\e"), ColumnKind::kText),
               testing::IsOkAndHolds(R"(a\tb\nc\rd\\e)"));
-  EXPECT_THAT(Field(Text("quotes \" ' and ñandú 🐦"), ColumnKind::kText),
-              testing::IsOkAndHolds("quotes \" ' and ñandú 🐦"));
-  EXPECT_THAT(Field(Text(R"(\N)"), ColumnKind::kText),
+  EXPECT_THAT(
+      Field(CellValue::String("quotes \" ' and ñandú 🐦"), ColumnKind::kText),
+      testing::IsOkAndHolds("quotes \" ' and ñandú 🐦"));
+  EXPECT_THAT(Field(CellValue::String(R"(\N)"), ColumnKind::kText),
               testing::IsOkAndHolds(R"(\\N)"))
       << "the text \\N is not NULL";
 }
 
 TEST(CopyTextTest, EmptyStringAndNullDiffer) {
-  EXPECT_THAT(Field(Text(""), ColumnKind::kText), testing::IsOkAndHolds(""));
+  EXPECT_THAT(Field(CellValue::String(""), ColumnKind::kText),
+              testing::IsOkAndHolds(""));
   EXPECT_THAT(Field(CellValue(), ColumnKind::kText),
               testing::IsOkAndHolds(R"(\N)"));
 }
 
 TEST(CopyTextTest, TypedValues) {
-  CellValue yes;
-  yes.type = CellValue::Type::kBool;
-  yes.bool_value = true;
-  EXPECT_THAT(Field(yes, ColumnKind::kBool), testing::IsOkAndHolds("t"));
-  EXPECT_THAT(Field(Int(-32768), ColumnKind::kInt16),
+  EXPECT_THAT(Field(CellValue::Bool(true), ColumnKind::kBool),
+              testing::IsOkAndHolds("t"));
+  EXPECT_THAT(Field(CellValue::Int64(-32768), ColumnKind::kInt16),
               testing::IsOkAndHolds("-32768"));
-  EXPECT_THAT(Field(Double(0.1), ColumnKind::kFloat64),
+  EXPECT_THAT(Field(CellValue::Double(0.1), ColumnKind::kFloat64),
               testing::IsOkAndHolds("0.10000000000000001"));
-  EXPECT_THAT(Field(Double(std::nan("")), ColumnKind::kFloat32),
+  EXPECT_THAT(Field(CellValue::Double(std::nan("")), ColumnKind::kFloat32),
               testing::IsOkAndHolds("NaN"));
-  EXPECT_THAT(Field(Double(-INFINITY), ColumnKind::kFloat64),
+  EXPECT_THAT(Field(CellValue::Double(-INFINITY), ColumnKind::kFloat64),
               testing::IsOkAndHolds("-Infinity"));
+  EXPECT_THAT(Field(CellValue::Text(CellValue::Type::kBytes,
+                                    std::string("\x00\xff\x10", 3)),
+                    ColumnKind::kBytea),
+              testing::IsOkAndHolds(R"(\\x00ff10)"));
   EXPECT_THAT(
-      Field(Text(std::string("\x00\xff\x10", 3), CellValue::Type::kBytes),
-            ColumnKind::kBytea),
-      testing::IsOkAndHolds(R"(\\x00ff10)"));
-  CellValue when;
-  when.type = CellValue::Type::kTimestamp;
-  when.time = absl::FromUnixMicros(1'700'000'000'123'456);
-  EXPECT_THAT(Field(when, ColumnKind::kTimestampTz),
-              testing::IsOkAndHolds("2023-11-14 22:13:20.123456+00"));
-  EXPECT_THAT(Field(Text("6F1D0A3E-2B4C-4D5E-8F70-112233445566",
-                         CellValue::Type::kUuid),
+      Field(CellValue::Timestamp(absl::FromUnixMicros(1'700'000'000'123'456)),
+            ColumnKind::kTimestampTz),
+      testing::IsOkAndHolds("2023-11-14 22:13:20.123456+00"));
+  EXPECT_THAT(Field(CellValue::Uuid("6F1D0A3E-2B4C-4D5E-8F70-112233445566"),
                     ColumnKind::kUuid),
               testing::IsOkAndHolds("6F1D0A3E-2B4C-4D5E-8F70-112233445566"));
-  EXPECT_THAT(Field(Text("{\"a\":\"x\\ty\"}", CellValue::Type::kJson),
-                    ColumnKind::kJson),
+  EXPECT_THAT(Field(CellValue::Json("{\"a\":\"x\\ty\"}"), ColumnKind::kJson),
               testing::IsOkAndHolds(R"({"a":"x\\ty"})"));
 }
 
 TEST(CopyTextTest, TextAsAFileHoldsItFitsTypedColumns) {
-  EXPECT_THAT(Field(Text("42"), ColumnKind::kInt32),
+  EXPECT_THAT(Field(CellValue::String("42"), ColumnKind::kInt32),
               testing::IsOkAndHolds("42"));
-  EXPECT_THAT(Field(Text("TRUE"), ColumnKind::kBool),
+  EXPECT_THAT(Field(CellValue::String("TRUE"), ColumnKind::kBool),
               testing::IsOkAndHolds("t"));
-  EXPECT_THAT(Field(Text("0.1000000000000000000001"), ColumnKind::kNumeric),
+  EXPECT_THAT(Field(CellValue::String("0.1000000000000000000001"),
+                    ColumnKind::kNumeric),
               testing::IsOkAndHolds("0.1000000000000000000001"))
       << "numeric keeps every digit";
-  EXPECT_THAT(
-      Field(Text("6f1d0a3e-2b4c-4d5e-8f70-112233445566"), ColumnKind::kUuid),
-      testing::IsOkAndHolds("6f1d0a3e-2b4c-4d5e-8f70-112233445566"));
-  EXPECT_THAT(Field(Text("2026-11-27 10:00:00+01"), ColumnKind::kTimestampTz),
+  EXPECT_THAT(Field(CellValue::String("6f1d0a3e-2b4c-4d5e-8f70-112233445566"),
+                    ColumnKind::kUuid),
+              testing::IsOkAndHolds("6f1d0a3e-2b4c-4d5e-8f70-112233445566"));
+  EXPECT_THAT(Field(CellValue::String("2026-11-27 10:00:00+01"),
+                    ColumnKind::kTimestampTz),
               testing::IsOkAndHolds("2026-11-27 10:00:00+01"));
-  EXPECT_THAT(Field(Text(R"({"a":"t\tb"})"), ColumnKind::kJson),
+  EXPECT_THAT(Field(CellValue::String(R"({"a":"t\tb"})"), ColumnKind::kJson),
               testing::IsOkAndHolds(R"({"a":"t\\tb"})"));
 }
 
 TEST(CopyTextTest, WrongValuesAreRefusedWithTheReason) {
-  EXPECT_THAT(Field(Int(40000), ColumnKind::kInt16),
+  EXPECT_THAT(Field(CellValue::Int64(40000), ColumnKind::kInt16),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("outside the range of smallint")));
-  EXPECT_THAT(Field(Int(int64_t{1} << 31), ColumnKind::kInt32),
+  EXPECT_THAT(Field(CellValue::Int64(int64_t{1} << 31), ColumnKind::kInt32),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Field(Text("12x"), ColumnKind::kInt32),
+  EXPECT_THAT(Field(CellValue::String("12x"), ColumnKind::kInt32),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("'12x' is not a whole number")));
-  EXPECT_THAT(Field(Text("40000"), ColumnKind::kInt16),
+  EXPECT_THAT(Field(CellValue::String("40000"), ColumnKind::kInt16),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("outside the range of smallint")));
-  EXPECT_THAT(Field(Text("maybe"), ColumnKind::kBool),
+  EXPECT_THAT(Field(CellValue::String("maybe"), ColumnKind::kBool),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(Field(Text("{"), ColumnKind::kJson),
+  EXPECT_THAT(Field(CellValue::String("{"), ColumnKind::kJson),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("not valid JSON")));
-  EXPECT_THAT(Field(Int(3), ColumnKind::kText),
+  EXPECT_THAT(Field(CellValue::Int64(3), ColumnKind::kText),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("a int64 value cannot go into a text")));
-  EXPECT_THAT(Field(Double(1.5), ColumnKind::kInt64),
+  EXPECT_THAT(Field(CellValue::Double(1.5), ColumnKind::kInt64),
               StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Field(CellValue::Uuid("not-a-uuid"), ColumnKind::kUuid),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("canonical UUID")));
+  EXPECT_THAT(Field(CellValue::Json("{\"a\": }"), ColumnKind::kJson),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not valid JSON (byte 6")));
   EXPECT_THAT(
-      Field(Text("not-a-uuid", CellValue::Type::kUuid), ColumnKind::kUuid),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("canonical UUID")));
-  EXPECT_THAT(
-      Field(Text("{\"a\": }", CellValue::Type::kJson), ColumnKind::kJson),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("not valid JSON (byte 6")));
-  EXPECT_THAT(Field(Text(std::string("a\0b", 3)), ColumnKind::kText),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NUL")));
+      Field(CellValue::String(std::string("a\0b", 3)), ColumnKind::kText),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NUL")));
 }
 
 TEST(CopyTextTest, QuotesIdentifiers) {
