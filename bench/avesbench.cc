@@ -33,6 +33,7 @@ Benchmarks:
             --rows=N  --seconds=N per measurement (default 20)  --runs=N (default 1)
             --clients-per-channel=N (gRPC clients sharing a connection; default
             64: one channel, as one backend process holds)
+            --clients=N (measure only N clients; pgbench still runs)
   bulk      Loading rows row by row, in multi-row INSERTs of 100, with psql
             \copy from CSV and through avesd's streaming BulkInsertService
             (INSERT, UPSERT, RETURNING), as rows/s and ratios: user_progress
@@ -112,8 +113,10 @@ int main(int argc, char** argv) {
     return Finish(name, aves::bench::RunIndexesBench(options));
   }
   if (name == "lookup") {
-    if (!ParseFlags(argc, argv,
-                    {"rows", "seconds", "runs", "clients-per-channel"}, &flags))
+    if (!ParseFlags(
+            argc, argv,
+            {"rows", "seconds", "runs", "clients-per-channel", "clients"},
+            &flags))
       return 2;
     aves::bench::LookupBenchOptions options;
     options.json = flags.json;
@@ -126,6 +129,8 @@ int main(int argc, char** argv) {
       options.clients_per_channel =
           static_cast<int>(flags.values["clients-per-channel"]);
     }
+    if (flags.values.count("clients"))
+      options.only_clients = static_cast<int>(flags.values["clients"]);
     return Finish(name, aves::bench::RunLookupBench(options));
   }
   if (name == "bulk") {

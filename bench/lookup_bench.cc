@@ -1,5 +1,7 @@
 #include "bench/lookup_bench.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -8,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -31,6 +34,8 @@
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 
+#include <sys/resource.h>
+
 namespace aves::bench {
 namespace {
 
@@ -43,7 +48,32 @@ struct Measurement {
   double requests_per_second = 0;
   double p50_ms = 0, p99_ms = 0;
   int64_t errors = 0;
+  // CPU time per request, in microseconds (gRPC path only): avesd's, and
+  // this process's (the clients'). Steadier than throughput on a shared
+  // machine, and it shows where the two cores went.
+  double server_cpu_us = 0, client_cpu_us = 0;
 };
+
+// User plus system CPU time of process `pid` (0: this process).
+absl::Duration CpuTime(pid_t pid) {
+  if (pid == 0) {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return absl::DurationFromTimeval(usage.ru_utime) +
+           absl::DurationFromTimeval(usage.ru_stime);
+  }
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces): utime is the
+  // 12th, stime the 13th.
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  int64_t ticks = 0;
+  for (int i = 1; i <= 13 && fields >> field; ++i)
+    if (i >= 12) ticks += std::stoll(field);
+  return absl::Seconds(static_cast<double>(ticks) / sysconf(_SC_CLK_TCK));
+}
 
 // Runs `clients` closed-loop clients for `duration`; each calls
 // body(client_index, key) and the latencies are merged.
@@ -278,7 +308,8 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
 
   Report report("lookup");
   std::vector<std::vector<std::string>> table = {
-      {"path", "clients", "requests/s", "p50 ms", "p99 ms", "errors"}};
+      {"path", "clients", "requests/s", "p50 ms", "p99 ms", "errors",
+       "avesd CPU us/req", "client CPU us/req"}};
   auto median_of = [&](auto measure) {
     std::vector<Measurement> samples;
     for (int run = 0; run < options.runs; ++run) samples.push_back(measure());
@@ -297,13 +328,27 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     table.push_back({label, std::to_string(clients),
                      FormatNumber(m.requests_per_second),
                      FormatNumber(m.p50_ms), FormatNumber(m.p99_ms),
-                     std::to_string(m.errors)});
+                     std::to_string(m.errors),
+                     path == "grpc" ? FormatNumber(m.server_cpu_us) : "-",
+                     path == "grpc" ? FormatNumber(m.client_cpu_us) : "-"});
   };
   std::map<int, double> grpc_rps;
-  for (int clients : {1, 16, 64}) {
+  std::vector<int> client_counts = {1, 16, 64};
+  if (options.only_clients > 0) client_counts = {options.only_clients};
+  for (int clients : client_counts) {
     const Measurement grpc = median_of([&] {
       GrpcLookups lookups(address, clients, options.clients_per_channel);
-      return lookups.Run(clients, options.duration, keys);
+      const absl::Duration server_before = CpuTime(avesd.process().pid());
+      const absl::Duration client_before = CpuTime(0);
+      Measurement m = lookups.Run(clients, options.duration, keys);
+      const double requests =
+          m.requests_per_second * absl::ToDoubleSeconds(options.duration);
+      m.server_cpu_us = absl::ToDoubleMicroseconds(
+                            CpuTime(avesd.process().pid()) - server_before) /
+                        requests;
+      m.client_cpu_us =
+          absl::ToDoubleMicroseconds(CpuTime(0) - client_before) / requests;
+      return m;
     });
     const Measurement direct = median_of([&] {
       DirectLookups lookups(conninfo, clients);
@@ -315,6 +360,10 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     report.AddRatio(absl::StrCat("grpc_vs_direct_", clients),
                     grpc.requests_per_second / direct.requests_per_second);
     grpc_rps[clients] = grpc.requests_per_second;
+    report.Add(absl::StrCat("grpc_", clients, "_avesd_cpu_us_per_request"),
+               grpc.server_cpu_us, "us");
+    report.Add(absl::StrCat("grpc_", clients, "_client_cpu_us_per_request"),
+               grpc.client_cpu_us, "us");
   }
   double pgbench_peak = 0;
   for (int clients : {8, 64}) {
@@ -328,11 +377,12 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     pgbench_peak = std::max(pgbench_peak, tps);
     report.Add(absl::StrCat("pgbench_", clients, "_tps"), tps, "lookups/s");
     table.push_back({"pgbench -M prepared (lookup joined to a key table)",
-                     std::to_string(clients), FormatNumber(tps), "-", "-",
-                     "-"});
+                     std::to_string(clients), FormatNumber(tps), "-", "-", "-",
+                     "-", "-"});
   }
   report.Add("pgbench_peak_tps", pgbench_peak, "lookups/s");
-  report.AddRatio("grpc_64_vs_pgbench_peak", grpc_rps[64] / pgbench_peak);
+  if (grpc_rps.count(64))
+    report.AddRatio("grpc_64_vs_pgbench_peak", grpc_rps[64] / pgbench_peak);
   report.Add("rows", static_cast<double>(options.rows), "rows");
   report.Add("seconds_per_run", absl::ToDoubleSeconds(options.duration), "s");
   report.Add("runs_per_median", options.runs, "runs");

@@ -19,6 +19,9 @@ struct LookupBenchOptions {
   // multiplexes its concurrent calls over it, as gRPC intends (pgbench needs
   // a connection per client because PostgreSQL does).
   int clients_per_channel = 64;
+  // Measure gRPC and direct lookups at this many clients only (0: 1, 16 and
+  // 64); for profiling one phase. pgbench always runs: it is the baseline.
+  int only_clients = 0;
   bool json = false;
 };
 

@@ -5,21 +5,28 @@
 #include "server/observability/logging.h"
 
 namespace aves::handlers {
+namespace {
+
+// Looked up once: Logger() takes two locks, and this runs once per RPC.
+spdlog::logger& AccessLogger() {
+  static const std::shared_ptr<spdlog::logger> logger =
+      observability::Logger("access");
+  return *logger;
+}
+
+}  // namespace
 
 AccessLog::~AccessLog() {
   const absl::Duration elapsed = absl::Now() - start_;
-  const std::string code = absl::StatusCodeToString(
-      static_cast<absl::StatusCode>(status_.error_code()));
-  const double ms = absl::ToDoubleMilliseconds(elapsed);
-  auto log = observability::Logger("access");
-  if (elapsed >= slow_) {
-    log->warn("method={} code={} ms={:.3f} rows={} slow=true{}{}", method_,
-              code, ms, rows_,
-              status_.ok() ? "" : " error=", status_.error_message());
-  } else {
-    log->info("method={} code={} ms={:.3f} rows={}{}{}", method_, code, ms,
-              rows_, status_.ok() ? "" : " error=", status_.error_message());
-  }
+  const bool slow = elapsed >= slow_;
+  spdlog::logger& log = AccessLogger();
+  const auto level = slow ? spdlog::level::warn : spdlog::level::info;
+  if (!log.should_log(level)) return;
+  log.log(level, "method={} code={} ms={:.3f} rows={}{}{}{}", method_,
+          absl::StatusCodeToString(
+              static_cast<absl::StatusCode>(status_.error_code())),
+          absl::ToDoubleMilliseconds(elapsed), rows_, slow ? " slow=true" : "",
+          status_.ok() ? "" : " error=", status_.error_message());
 }
 
 }  // namespace aves::handlers

@@ -213,7 +213,8 @@ class ExerciseCacheServiceTest : public ::testing::Test {
     database_ = *std::move(database);
     avesd_ = std::make_unique<testing::AvesdProcess>(
         database_->conninfo(),
-        std::map<std::string, std::string>{{"AVES_PURGE_INTERVAL_MS", "200"}});
+        std::map<std::string, std::string>{{"AVES_PURGE_INTERVAL_MS", "200"},
+                                           {"AVES_SLOW_RPC_MS", "100"}});
     address_ = avesd_->Address();
     ASSERT_FALSE(address_.empty()) << avesd_->process().Stderr();
     ASSERT_THAT(avesd_->WaitForHealth(client::ServingStatus::kServing),
@@ -250,6 +251,42 @@ TEST_F(ExerciseCacheServiceTest, PutGetAndMiss) {
   EXPECT_EQ(got->exercise_data(), R"({"image": 7})");
   get.set_difficulty_level(3);
   EXPECT_THAT(client_->GetExercise(get), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// The whole line of `log` that contains `text` ("" if none).
+std::string LineWith(const std::string& log, const std::string& text) {
+  const size_t at = log.find(text);
+  if (at == std::string::npos) return "";
+  const size_t start = log.rfind('\n', at);
+  const size_t begin = start == std::string::npos ? 0 : start + 1;
+  return log.substr(begin, log.find('\n', at) - begin);
+}
+
+TEST_F(ExerciseCacheServiceTest, LogsOneAccessLinePerCallAndWarnsWhenSlow) {
+  data::v1::GetExerciseRequest get;
+  get.set_user_id(kUser);
+  get.set_exercise_type("access_log_probe");
+  get.set_difficulty_level(4);
+  EXPECT_THAT(client_->GetExercise(get), StatusIs(absl::StatusCode::kNotFound));
+  const std::string miss = "method=ExerciseCacheService.GetExercise";
+  EXPECT_THAT(LineWith(avesd_->process().StderrOnceItHas(miss), miss),
+              ::testing::ContainsRegex(
+                  " info \\[access\\] method=ExerciseCacheService.GetExercise "
+                  "code=NOT_FOUND ms=[0-9.]+ rows=0 error=no unexpired"));
+
+  // A lookup held up by a lock for longer than AVES_SLOW_RPC_MS (100).
+  auto sql = database_->Connect();
+  pqxx::work lock(*sql);
+  lock.exec("LOCK TABLE exercise_cache IN ACCESS EXCLUSIVE MODE");
+  std::thread slow_call([&] { (void)client_->GetExercise(get); });
+  absl::SleepFor(absl::Milliseconds(300));
+  lock.commit();
+  slow_call.join();
+  EXPECT_THAT(
+      LineWith(avesd_->process().StderrOnceItHas("slow=true"), "slow=true"),
+      ::testing::ContainsRegex(
+          " warning \\[access\\] method=ExerciseCacheService.GetExercise "
+          "code=NOT_FOUND ms=[0-9.]+ rows=0 slow=true error=no unexpired"));
 }
 
 TEST_F(ExerciseCacheServiceTest, ConcurrentLookupsEachGetTheirOwnEntry) {
@@ -383,7 +420,7 @@ TEST_F(ExerciseCacheServiceTest, AvesdPurgesExpiredEntriesPeriodically) {
                     .as<int>();
   }
   EXPECT_EQ(remaining, 0);
-  EXPECT_THAT(avesd_->process().Stderr(),
+  EXPECT_THAT(avesd_->process().StderrOnceItHas("purged 50 expired exercises"),
               HasSubstr("purged 50 expired exercises"));
 }
 

@@ -112,6 +112,17 @@ std::optional<int> Subprocess::Wait(absl::Duration timeout) {
 std::string Subprocess::Stdout() const { return ReadFileOrEmpty(stdout_path_); }
 std::string Subprocess::Stderr() const { return ReadFileOrEmpty(stderr_path_); }
 
+std::string Subprocess::StderrOnceItHas(const std::string& text,
+                                        absl::Duration timeout) const {
+  const absl::Time give_up = absl::Now() + timeout;
+  std::string err = Stderr();
+  while (err.find(text) == std::string::npos && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(20));
+    err = Stderr();
+  }
+  return err;
+}
+
 CommandResult RunCommand(std::vector<std::string> argv,
                          std::map<std::string, std::string> env,
                          absl::Duration timeout) {

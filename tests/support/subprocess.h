@@ -33,6 +33,10 @@ class Subprocess {
   std::optional<int> Wait(absl::Duration timeout);
   std::string Stdout() const;
   std::string Stderr() const;
+  // Stderr once it contains `text` (avesd buffers info lines for up to
+  // 200 ms), or as it is after `timeout`.
+  std::string StderrOnceItHas(const std::string& text,
+                              absl::Duration timeout = absl::Seconds(10)) const;
 
  private:
   pid_t pid_ = -1;
