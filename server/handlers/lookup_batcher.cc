@@ -107,12 +107,31 @@ void LookupBatcher::Drain() {
       return one.status();
     }()
         : store_.LookupMany(BatchContext(contexts), keys);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!found.ok()) {
-        batch[i].done(found.status());
-      } else {
-        batch[i].done(std::move((*found)[i]));
-      }
+    // Finishing a batch's calls (building each response and handing it to
+    // gRPC) costs about half as long as a batch waits on PostgreSQL. When
+    // lookups are already waiting, another executor thread finishes this
+    // batch while this one sends the next query, so the single batch in
+    // flight stays large. With nothing waiting there is nothing to overlap:
+    // finishing here saves a thread hand-off.
+    auto finish = std::make_shared<Finished>(
+        Finished{std::move(batch), std::move(found)});
+    bool more_waiting;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      more_waiting = !queue_.empty();
+    }
+    if (!more_waiting || !executor_.Post([finish] { finish->Run(); })) {
+      finish->Run();
+    }
+  }
+}
+
+void LookupBatcher::Finished::Run() {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!found.ok()) {
+      batch[i].done(found.status());
+    } else {
+      batch[i].done(std::move((*found)[i]));
     }
   }
 }

@@ -14,8 +14,10 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include <absl/status/statusor.h>
 
@@ -49,6 +51,12 @@ class LookupBatcher {
     store::ExerciseKey key;
     db::CallContext context;
     Done done;
+  };
+  // A batch's calls and their results, to be handed over.
+  struct Finished {
+    std::vector<Pending> batch;
+    absl::StatusOr<std::vector<std::optional<store::ExerciseEntry>>> found;
+    void Run();  // runs each member's `done` once
   };
   void Drain();
 

@@ -12,7 +12,9 @@
 
 #include "client/lib/channel.h"
 #include "client/lib/exercise_cache_client.h"
+#include "server/common/executor.h"
 #include "server/db/database.h"
+#include "server/handlers/lookup_batcher.h"
 #include "server/store/exercise_cache_store.h"
 #include "tests/support/avesd_process.h"
 #include "tests/support/status_matchers.h"
@@ -203,6 +205,57 @@ TEST_F(ExerciseCacheStoreTest, LookupManyAnswersEachKeyAsLookupDoes) {
   EXPECT_TRUE((*many)[0].has_value());
   EXPECT_FALSE((*many)[2].has_value());
   EXPECT_FALSE((*many)[3].has_value());
+}
+
+TEST_F(ExerciseCacheStoreTest,
+       BatcherAnswersEveryLookupOnceWhileBatchesOverlap) {
+  // Lookups submitted in bursts keep the queue full, so each batch's calls
+  // are finished on another executor thread while the next batch queries.
+  constexpr int kUsers = 16, kLookups = 600;
+  auto user = [](int i) {
+    char id[37];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
+    return std::string(id);
+  };
+  std::vector<std::string> ids(kUsers);
+  for (int i = 0; i < kUsers; i += 2) {  // odd users have no entry
+    store::NewExercise entry = Entry(std::nullopt, R"({"u": 1})", std::nullopt);
+    entry.key.user_id = user(i);
+    absl::StatusOr<store::ExerciseEntry> stored = store_->Put(Call(), entry);
+    ASSERT_OK(stored);
+    ids[i] = stored->id;
+  }
+  std::vector<std::atomic<int>> answers(kLookups);
+  std::atomic<int> wrong{0}, finished{0};
+  {
+    common::Executor executor(4, 10'000);
+    handlers::LookupBatcher batcher(*store_, executor, /*max_batch=*/8,
+                                    /*max_tasks=*/1, /*max_queued=*/10'000);
+    std::vector<std::thread> submitters;
+    for (int t = 0; t < 4; ++t) {
+      submitters.emplace_back([&, t] {
+        for (int n = t; n < kLookups; n += 4) {
+          const int u = n % kUsers;
+          batcher.Submit({user(u), "term_matching", 3, std::nullopt}, Call(),
+                         [&, n, u](handlers::LookupBatcher::Result result) {
+                           const bool right =
+                               result.ok() &&
+                               result->has_value() == (u % 2 == 0) &&
+                               (u % 2 != 0 || (*result)->id == ids[u]);
+                           if (!right) ++wrong;
+                           ++answers[n];
+                           ++finished;
+                         });
+        }
+      });
+    }
+    for (std::thread& submitter : submitters) submitter.join();
+    // Bounded: only a lost lookup waits this long.
+    for (int i = 0; i < 3000 && finished < kLookups; ++i)
+      absl::SleepFor(absl::Milliseconds(10));
+  }  // the executor runs what is queued before it goes
+  EXPECT_EQ(wrong, 0);
+  for (int n = 0; n < kLookups; ++n) EXPECT_EQ(answers[n], 1) << n;
 }
 
 class ExerciseCacheServiceTest : public ::testing::Test {
