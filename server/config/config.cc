@@ -32,6 +32,14 @@ absl::StatusOr<int64_t> ReadInt(const SettingLookup& lookup,
   return value;
 }
 
+// Reads an int setting into `field`, whose current value is the default.
+absl::Status ReadIntInto(const SettingLookup& lookup, const std::string& name,
+                         int* field, int min, int max) {
+  ASSIGN_OR_RETURN(int64_t value, ReadInt(lookup, name, *field, min, max));
+  *field = static_cast<int>(value);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<absl::Duration> ReadMillis(const SettingLookup& lookup,
                                           const std::string& name,
                                           absl::Duration default_value,
@@ -59,16 +67,15 @@ absl::StatusOr<db::PoolOptions> LoadPoolOptions(
     const SettingLookup& lookup, std::vector<std::string>& notes) {
   db::PoolOptions pool;
   constexpr int64_t kHour = 3'600'000;
-  ASSIGN_OR_RETURN(int64_t max, ReadInt(lookup, "DB_POOL_MAX",
-                                        pool.max_connections, 1, 1000));
-  ASSIGN_OR_RETURN(int64_t min, ReadInt(lookup, "DB_POOL_MIN",
-                                        pool.min_connections, 0, 1000));
-  if (min > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "DB_POOL_MIN: ", min, " is above DB_POOL_MAX (", max, ")"));
+  RETURN_IF_ERROR(
+      ReadIntInto(lookup, "DB_POOL_MAX", &pool.max_connections, 1, 1000));
+  RETURN_IF_ERROR(
+      ReadIntInto(lookup, "DB_POOL_MIN", &pool.min_connections, 0, 1000));
+  if (pool.min_connections > pool.max_connections) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("DB_POOL_MIN: ", pool.min_connections,
+                     " is above DB_POOL_MAX (", pool.max_connections, ")"));
   }
-  pool.max_connections = static_cast<int>(max);
-  pool.min_connections = static_cast<int>(min);
   ASSIGN_OR_RETURN(
       pool.statement_timeout,
       ReadMillis(lookup, "DB_STATEMENT_TIMEOUT", absl::Seconds(10), 1, kHour));
@@ -95,9 +102,8 @@ absl::StatusOr<db::PoolOptions> LoadPoolOptions(
   ASSIGN_OR_RETURN(
       pool.acquire_timeout,
       ReadMillis(lookup, "DB_ACQUIRE_TIMEOUT", pool.acquire_timeout, 1, kHour));
-  ASSIGN_OR_RETURN(int64_t waiters, ReadInt(lookup, "DB_MAX_WAITERS",
-                                            pool.max_waiters, 0, 1'000'000));
-  pool.max_waiters = static_cast<int>(waiters);
+  RETURN_IF_ERROR(
+      ReadIntInto(lookup, "DB_MAX_WAITERS", &pool.max_waiters, 0, 1'000'000));
   ASSIGN_OR_RETURN(
       pool.idle_timeout,
       ReadMillis(lookup, "DB_IDLE_TIMEOUT", pool.idle_timeout, 0, 24 * kHour));
@@ -112,10 +118,8 @@ absl::StatusOr<db::PoolOptions> LoadPoolOptions(
   ASSIGN_OR_RETURN(pool.connect_timeout,
                    ReadMillis(lookup, "DB_CONNECT_TIMEOUT",
                               pool.connect_timeout, 1, 600'000));
-  ASSIGN_OR_RETURN(int64_t error_rate,
-                   ReadInt(lookup, "DB_ERROR_RATE_WARN", pool.error_rate_warn,
-                           0, 1'000'000));
-  pool.error_rate_warn = static_cast<int>(error_rate);
+  RETURN_IF_ERROR(ReadIntInto(lookup, "DB_ERROR_RATE_WARN",
+                              &pool.error_rate_warn, 0, 1'000'000));
   ASSIGN_OR_RETURN(pool.lease_warn, ReadMillis(lookup, "DB_LEASE_WARN",
                                                pool.lease_warn, 0, 24 * kHour));
   return pool;
@@ -169,35 +173,23 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   ASSIGN_OR_RETURN(config.purge_interval,
                    ReadMillis(lookup, "AVES_PURGE_INTERVAL_MS",
                               config.purge_interval, 0, 86'400'000));
-  ASSIGN_OR_RETURN(int64_t max_message,
-                   ReadInt(lookup, "AVES_MAX_MESSAGE_BYTES",
-                           config.max_message_bytes, 64 << 10, 1 << 30));
-  config.max_message_bytes = static_cast<int>(max_message);
-  ASSIGN_OR_RETURN(int64_t watch_queue,
-                   ReadInt(lookup, "AVES_WATCH_MAX_QUEUED",
-                           config.watch_max_queued, 1, 1'000'000));
-  config.watch_max_queued = static_cast<int>(watch_queue);
-  ASSIGN_OR_RETURN(int64_t lookup_batch,
-                   ReadInt(lookup, "AVES_LOOKUP_BATCH_MAX",
-                           config.lookup_batch_max, 1, 1000));
-  config.lookup_batch_max = static_cast<int>(lookup_batch);
-  ASSIGN_OR_RETURN(int64_t batch_tasks,
-                   ReadInt(lookup, "AVES_LOOKUP_BATCH_TASKS",
-                           config.lookup_batch_tasks, 0, 1000));
-  config.lookup_batch_tasks = static_cast<int>(batch_tasks);
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_MAX_MESSAGE_BYTES",
+                              &config.max_message_bytes, 64 << 10, 1 << 30));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_WATCH_MAX_QUEUED",
+                              &config.watch_max_queued, 1, 1'000'000));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_LOOKUP_BATCH_MAX",
+                              &config.lookup_batch_max, 1, 1000));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_LOOKUP_BATCH_TASKS",
+                              &config.lookup_batch_tasks, 0, 1000));
   for (absl::string_view table :
        absl::StrSplit(ReadString(lookup, "AVES_BULK_TABLES", ""), ',',
                       absl::SkipWhitespace())) {
     config.bulk_tables.emplace_back(absl::StripAsciiWhitespace(table));
   }
-  ASSIGN_OR_RETURN(int64_t parallel_batches,
-                   ReadInt(lookup, "AVES_BULK_PARALLEL_BATCHES",
-                           config.bulk_parallel_batches, 1, 16));
-  config.bulk_parallel_batches = static_cast<int>(parallel_batches);
-  ASSIGN_OR_RETURN(int64_t max_batch_rows,
-                   ReadInt(lookup, "AVES_BULK_MAX_BATCH_ROWS",
-                           config.bulk_max_batch_rows, 1, 1'000'000));
-  config.bulk_max_batch_rows = static_cast<int>(max_batch_rows);
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BULK_PARALLEL_BATCHES",
+                              &config.bulk_parallel_batches, 1, 16));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BULK_MAX_BATCH_ROWS",
+                              &config.bulk_max_batch_rows, 1, 1'000'000));
   ASSIGN_OR_RETURN(config.bulk_sweep_interval,
                    ReadMillis(lookup, "AVES_BULK_SWEEP_INTERVAL_MS",
                               config.bulk_sweep_interval, 0, 86'400'000));
