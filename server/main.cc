@@ -94,8 +94,19 @@ int PrintMigrationStatus(const aves::db::Migrator& migrator) {
   return status->current() ? 0 : 3;
 }
 
+// Blocks SIGINT and SIGTERM in the calling thread (and so in every thread it
+// starts later): only Serve's sigwait receives them.
+sigset_t BlockShutdownSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
 int Serve(const aves::config::Config& config,
-          std::vector<aves::db::MigrationFile> migrations) {
+          std::vector<aves::db::MigrationFile> migrations, sigset_t signals) {
   const aves::db::PoolOptions& pool = config.pool;
   aves::observability::Logger("config")->info(
       "pool: max {}, min {}, statement timeout {} ms (server), query timeout "
@@ -112,14 +123,6 @@ int Serve(const aves::config::Config& config,
       absl::ToInt64Milliseconds(pool.max_lifetime),
       absl::ToInt64Milliseconds(pool.connect_timeout), pool.error_rate_warn,
       absl::ToInt64Milliseconds(pool.lease_warn), pool.debug);
-  // Block the shutdown signals before any thread starts, so every thread
-  // inherits the mask and only sigwait below receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   auto server = aves::app::AvesServer::Start(config, std::move(migrations));
   if (!server.ok()) return Fail(server.status());
   if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
@@ -140,6 +143,10 @@ int Serve(const aves::config::Config& config,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before any thread starts (logging's included), so that every
+  // thread inherits the mask: a shutdown signal that arrives while `serve`
+  // is migrating or starting waits for Serve's sigwait.
+  const sigset_t signals = BlockShutdownSignals();
   absl::SetProgramUsageMessage(kUsage);
   // Debian's abseil checks every Mutex acquisition for lock-order cycles
   // (a debug aid): perf showed it at ~2-3% of avesd's CPU under load, inside
@@ -191,6 +198,11 @@ int main(int argc, char** argv) {
   if (!migrations.ok()) return Fail(migrations.status());
   const aves::db::Migrator migrator(config->database_url, *migrations);
 
+  if (command != "serve") {
+    // A one-shot command stops at once on Ctrl-C (an open migration rolls
+    // back with its transaction).
+    pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  }
   if (command == "migrate") {
     if (absl::GetFlag(FLAGS_status)) return PrintMigrationStatus(migrator);
     absl::StatusOr<std::vector<int>> applied = migrator.Migrate();
@@ -202,8 +214,15 @@ int main(int argc, char** argv) {
     if (absl::GetFlag(FLAGS_migrate)) {
       absl::StatusOr<std::vector<int>> applied = migrator.Migrate();
       if (!applied.ok()) return Fail(applied.status());
+      sigset_t pending;
+      sigpending(&pending);
+      if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) {
+        aves::observability::Logger("avesd")->info(
+            "shutdown signal received while migrating; not serving");
+        return 0;
+      }
     }
-    return Serve(*config, *std::move(migrations));
+    return Serve(*config, *std::move(migrations), signals);
   }
   std::cerr << "unknown command '" << command << "'\n" << kUsage << "\n";
   return 2;

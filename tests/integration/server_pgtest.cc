@@ -129,6 +129,23 @@ TEST_F(ServerTest, ServeMigrateFlagMigratesBeforeServing) {
   EXPECT_EQ(process.Wait(absl::Seconds(30)), 0) << process.Stderr();
 }
 
+// An orchestrator may stop avesd while it is still migrating or starting:
+// it must exit cleanly (0), never die of the signal's default action.
+TEST_F(ServerTest, AShutdownSignalDuringStartupEndsItCleanly) {
+  Subprocess process(
+      {AVESD_PATH, "serve", "--migrate", "--listen=127.0.0.1:0"},
+      {{"DATABASE_URL", database_->conninfo()}, {"AVES_PAGE_TOKEN_KEY", ""}});
+  // Its first line (a warning, written at once) comes before migrating.
+  ASSERT_THAT(process.StderrOnceItHas("AVES_PAGE_TOKEN_KEY is not set"),
+              HasSubstr("AVES_PAGE_TOKEN_KEY is not set"));
+  process.Signal(SIGTERM);
+  EXPECT_EQ(process.Wait(absl::Seconds(30)), 0) << process.Stderr();
+  // Either it was still migrating (and never served) or it had started.
+  EXPECT_THAT(process.Stderr(),
+              ::testing::AnyOf(HasSubstr("while migrating; not serving"),
+                               HasSubstr("shutting down")));
+}
+
 TEST_F(ServerTest, MigrateStatusListsPendingFilesAndExitsNonZero) {
   testing::CommandResult status =
       RunCommand({AVESD_PATH, "migrate", "--status"},

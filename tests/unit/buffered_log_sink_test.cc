@@ -1,11 +1,15 @@
 #include "server/observability/buffered_log_sink.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -130,6 +134,52 @@ TEST(BufferedLogSinkTest, LinesFromManyThreadsArriveWholeAndOnce) {
     }
   }
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), kThreads * kLines);
+}
+
+std::set<std::string> ThreadIds() {
+  std::set<std::string> ids;
+  if (DIR* tasks = ::opendir("/proc/self/task")) {
+    while (const dirent* entry = ::readdir(tasks)) {
+      if (entry->d_name[0] != '.') ids.insert(entry->d_name);
+    }
+    ::closedir(tasks);
+  }
+  return ids;
+}
+
+// The signals thread `id` blocks (its SigBlk line), as a bit mask.
+uint64_t BlockedSignals(const std::string& id) {
+  std::ifstream status("/proc/self/task/" + id + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("SigBlk:", 0) == 0)
+      return std::stoull(line.substr(7), nullptr, 16);
+  }
+  return 0;
+}
+
+// The first logger is made before avesd blocks SIGINT/SIGTERM for its
+// sigwait; a sink thread that took them would kill avesd instead of letting
+// it drain.
+TEST(BufferedLogSinkTest, ItsThreadTakesNoSignalsAndTheCallersMaskStays) {
+  sigset_t before;
+  pthread_sigmask(SIG_SETMASK, nullptr, &before);
+  ASSERT_FALSE(sigismember(&before, SIGINT));  // as the test runner starts
+  const std::set<std::string> existing = ThreadIds();
+  LogFile file;
+  BufferedLogSink sink(file.fd(), absl::Hours(1));
+  std::vector<std::string> started;
+  for (const std::string& id : ThreadIds())
+    if (!existing.count(id)) started.push_back(id);
+  ASSERT_EQ(started.size(), 1u);
+  const uint64_t blocked = BlockedSignals(started[0]);
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) {
+    EXPECT_TRUE(blocked & (uint64_t{1} << (signal_number - 1)))
+        << "signal " << signal_number;
+  }
+  sigset_t after;
+  pthread_sigmask(SIG_SETMASK, nullptr, &after);
+  EXPECT_FALSE(sigismember(&after, SIGINT));
+  EXPECT_FALSE(sigismember(&after, SIGTERM));
 }
 
 }  // namespace
