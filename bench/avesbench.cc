@@ -31,7 +31,9 @@ Benchmarks:
   lookup    GetExercise on 1,000,000 cache rows with random existing keys at 1,
             16 and 64 concurrent clients: through avesd over gRPC, the same
             prepared query on libpqxx connections, and pgbench at 8 and 64.
-            --rows=N  --seconds=N per measurement (default 20)  --runs=N (default 1)
+            --rows=N  --seconds=N per measurement (default 20)  --runs=N
+            rounds (default 1); each round measures every phase once, and
+            grpc_64_vs_pgbench_peak is the median of the rounds' own ratios
             --clients-per-channel=N (gRPC clients sharing a connection; default
             64: one channel, as one backend process holds)
             --clients=N (measure only N clients; pgbench still runs)
