@@ -94,8 +94,8 @@ int PrintMigrationStatus(const aves::db::Migrator& migrator) {
   return status->current() ? 0 : 3;
 }
 
-// Blocks SIGINT and SIGTERM in the calling thread (and so in every thread it
-// starts later): only Serve's sigwait receives them.
+// Blocks SIGINT and SIGTERM in the calling thread and so in every thread it
+// starts later; Serve takes them with sigwait.
 sigset_t BlockShutdownSignals() {
   sigset_t signals;
   sigemptyset(&signals);

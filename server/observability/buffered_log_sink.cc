@@ -12,10 +12,10 @@ BufferedLogSink::BufferedLogSink(int fd, absl::Duration max_delay,
                                  size_t buffer_bytes)
     : fd_(fd), max_delay_(max_delay), buffer_bytes_(buffer_bytes) {
   buffer_.reserve(buffer_bytes_);
-  // The timer thread must never take a process signal: the first logger can
-  // be made before avesd blocks SIGINT/SIGTERM for its sigwait, and a thread
-  // that leaves them unblocked gets them with their default action (the
-  // process dies instead of draining). It inherits this full mask.
+  // The timer thread must never take a process signal, whoever makes the
+  // sink and whenever: the kernel may deliver SIGINT/SIGTERM to any thread
+  // that leaves them unblocked, with their default action (avesd would die
+  // instead of draining). It inherits this full mask.
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);

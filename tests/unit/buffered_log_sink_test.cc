@@ -157,9 +157,8 @@ uint64_t BlockedSignals(const std::string& id) {
   return 0;
 }
 
-// The first logger is made before avesd blocks SIGINT/SIGTERM for its
-// sigwait; a sink thread that took them would kill avesd instead of letting
-// it drain.
+// A sink thread that could take SIGINT/SIGTERM would get them with their
+// default action and kill avesd instead of letting its sigwait drain it.
 TEST(BufferedLogSinkTest, ItsThreadTakesNoSignalsAndTheCallersMaskStays) {
   sigset_t before;
   pthread_sigmask(SIG_SETMASK, nullptr, &before);
