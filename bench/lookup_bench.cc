@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
 #include "bench/pgbench.h"
 #include "bench/report.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "server/common/status_macros.h"
 #include "server/db/connection.h"
 #include "server/db/errors.h"
@@ -120,6 +122,33 @@ Measurement ClosedLoop(int clients, absl::Duration duration,
   return m;
 }
 
+// The calls a chain repeats. GetExercise with a random existing key:
+struct GetExerciseCall {
+  using Service = data::v1::ExerciseCacheService;
+  void Start(Service::Stub* stub, grpc::ClientContext* context, const Key& key,
+             std::function<void(grpc::Status)> done) {
+    request.set_user_id(key.user_id);
+    request.set_exercise_type(key.exercise_type);
+    request.set_difficulty_level(key.difficulty_level);
+    stub->async()->GetExercise(context, &request, &response, std::move(done));
+  }
+  data::v1::GetExerciseRequest request;
+  data::v1::GetExerciseResponse response;
+};
+
+// ... and grpc.health.v1 Check, the same server's cheapest unary call (no
+// database, a few bytes each way): the ceiling gRPC alone puts on any
+// lookup through avesd on this machine.
+struct HealthCheckCall {
+  using Service = grpc::health::v1::Health;
+  void Start(Service::Stub* stub, grpc::ClientContext* context, const Key&,
+             std::function<void(grpc::Status)> done) {
+    stub->async()->Check(context, &request, &response, std::move(done));
+  }
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+};
+
 // Through avesd: one channel (own TCP connection) per clients_per_channel
 // clients (default: one for all, as one backend process), driven by
 // gRPC's callback client: each client is a chain of calls (the next starts
@@ -127,18 +156,20 @@ Measurement ClosedLoop(int clients, absl::Duration duration,
 // thread per client blocking in a sync stub spent the shared 2 cores on its
 // own context switches (ARCHITECTURE.md); a real backend calls
 // asynchronously, as pgbench drives its connections from one thread.
-class GrpcLookups {
+template <typename Call>
+class GrpcChains {
  public:
-  GrpcLookups(const std::string& address, int clients, int per_channel)
+  using Stub = typename Call::Service::Stub;
+
+  GrpcChains(const std::string& address, int clients, int per_channel)
       : per_channel_(per_channel) {
     for (int i = 0; i < (clients + per_channel - 1) / per_channel; ++i) {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       args.SetInt("aves.bench.channel",
                   i);  // distinct args: distinct connections
-      stubs_.push_back(
-          data::v1::ExerciseCacheService::NewStub(grpc::CreateCustomChannel(
-              address, grpc::InsecureChannelCredentials(), args)));
+      stubs_.push_back(Call::Service::NewStub(grpc::CreateCustomChannel(
+          address, grpc::InsecureChannelCredentials(), args)));
     }
   }
 
@@ -174,8 +205,8 @@ class GrpcLookups {
 
  private:
   struct Chain {
-    Chain(GrpcLookups* owner, data::v1::ExerciseCacheService::Stub* stub,
-          const std::vector<Key>* keys, uint64_t seed)
+    Chain(GrpcChains* owner, Stub* stub, const std::vector<Key>* keys,
+          uint64_t seed)
         : owner(owner), stub(stub), keys(keys), random(seed) {}
     // Starts the next call, or retires the chain once time is up.
     void Next() {
@@ -186,38 +217,33 @@ class GrpcLookups {
       }
       const Key& key = (*keys)[std::uniform_int_distribution<size_t>(
           0, keys->size() - 1)(random)];
-      request.set_user_id(key.user_id);
-      request.set_exercise_type(key.exercise_type);
-      request.set_difficulty_level(key.difficulty_level);
       context = std::make_unique<grpc::ClientContext>();
       context->set_deadline(std::chrono::system_clock::now() +
                             std::chrono::seconds(5));
       started = absl::Now();
-      stub->async()->GetExercise(
-          context.get(), &request, &response, [this](grpc::Status status) {
-            latency.Record(absl::Now() - started);
-            ++done;
-            if (!status.ok() &&
-                status.error_code() != grpc::StatusCode::NOT_FOUND) {
-              ++failed;
-            }
-            Next();
-          });
+      call.Start(stub, context.get(), key, [this](grpc::Status status) {
+        latency.Record(absl::Now() - started);
+        ++done;
+        if (!status.ok() &&
+            status.error_code() != grpc::StatusCode::NOT_FOUND) {
+          ++failed;
+        }
+        Next();
+      });
     }
-    GrpcLookups* owner;
-    data::v1::ExerciseCacheService::Stub* stub;
+    GrpcChains* owner;
+    Stub* stub;
     const std::vector<Key>* keys;
     std::mt19937_64 random;
     std::unique_ptr<grpc::ClientContext> context;
-    data::v1::GetExerciseRequest request;
-    data::v1::GetExerciseResponse response;
+    Call call;
     absl::Time started;
     observability::LatencyHistogram latency;
     int64_t done = 0, failed = 0;
   };
 
   const int per_channel_;
-  std::vector<std::unique_ptr<data::v1::ExerciseCacheService::Stub>> stubs_;
+  std::vector<std::unique_ptr<Stub>> stubs_;
   absl::Time deadline_;
   std::mutex mutex_;
   std::condition_variable all_done_;
@@ -242,6 +268,27 @@ struct DirectLookups {
     return true;
   }
 };
+
+// `clients` chains of Call through avesd for the options' duration, with
+// avesd's and this process's CPU time per request.
+template <typename Call>
+Measurement MeasureThroughAvesd(testing::AvesdProcess& avesd,
+                                const LookupBenchOptions& options, int clients,
+                                const std::vector<Key>& keys) {
+  GrpcChains<Call> chains(avesd.Address(), clients,
+                          options.clients_per_channel);
+  const absl::Duration server_before = CpuTime(avesd.process().pid());
+  const absl::Duration client_before = CpuTime(0);
+  Measurement m = chains.Run(clients, options.duration, keys);
+  const double requests =
+      m.requests_per_second * absl::ToDoubleSeconds(options.duration);
+  m.server_cpu_us = absl::ToDoubleMicroseconds(CpuTime(avesd.process().pid()) -
+                                               server_before) /
+                    requests;
+  m.client_cpu_us =
+      absl::ToDoubleMicroseconds(CpuTime(0) - client_before) / requests;
+  return m;
+}
 
 }  // namespace
 
@@ -329,8 +376,8 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
                      FormatNumber(m.requests_per_second),
                      FormatNumber(m.p50_ms), FormatNumber(m.p99_ms),
                      std::to_string(m.errors),
-                     path == "grpc" ? FormatNumber(m.server_cpu_us) : "-",
-                     path == "grpc" ? FormatNumber(m.client_cpu_us) : "-"});
+                     path == "direct" ? "-" : FormatNumber(m.server_cpu_us),
+                     path == "direct" ? "-" : FormatNumber(m.client_cpu_us)});
   };
   std::vector<int> client_counts = {1, 16, 64};
   if (options.only_clients > 0) client_counts = {options.only_clients};
@@ -343,26 +390,26 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
   // ratios (gRPC at 64 over that round's best pgbench figure).
   std::map<int, std::vector<Measurement>> grpc_runs, direct_runs;
   std::map<int, std::vector<double>> pgbench_runs;
-  std::vector<double> round_ratios;
+  std::vector<double> round_ratios, ceiling_round_ratios;
+  // gRPC's own ceiling, at 64 clients: the cheapest unary call avesd serves.
+  constexpr int kCeilingClients = 64;
+  const bool measure_ceiling =
+      std::find(client_counts.begin(), client_counts.end(), kCeilingClients) !=
+      client_counts.end();
+  std::vector<Measurement> health_runs;
   for (int run = 0; run < options.runs; ++run) {
     for (int clients : client_counts) {
       DirectLookups lookups(conninfo, clients);
       direct_runs[clients].push_back(
           ClosedLoop(clients, options.duration, keys, lookups));
     }
+    if (measure_ceiling) {
+      health_runs.push_back(MeasureThroughAvesd<HealthCheckCall>(
+          avesd, options, kCeilingClients, keys));
+    }
     for (int clients : client_counts) {
-      GrpcLookups lookups(address, clients, options.clients_per_channel);
-      const absl::Duration server_before = CpuTime(avesd.process().pid());
-      const absl::Duration client_before = CpuTime(0);
-      Measurement m = lookups.Run(clients, options.duration, keys);
-      const double requests =
-          m.requests_per_second * absl::ToDoubleSeconds(options.duration);
-      m.server_cpu_us = absl::ToDoubleMicroseconds(
-                            CpuTime(avesd.process().pid()) - server_before) /
-                        requests;
-      m.client_cpu_us =
-          absl::ToDoubleMicroseconds(CpuTime(0) - client_before) / requests;
-      grpc_runs[clients].push_back(m);
+      grpc_runs[clients].push_back(
+          MeasureThroughAvesd<GetExerciseCall>(avesd, options, clients, keys));
     }
     double round_peak = 0;
     for (int clients : pgbench_client_counts) {
@@ -374,6 +421,10 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     if (grpc_runs.count(64)) {
       round_ratios.push_back(grpc_runs[64].back().requests_per_second /
                              round_peak);
+    }
+    if (measure_ceiling) {
+      ceiling_round_ratios.push_back(health_runs.back().requests_per_second /
+                                     round_peak);
     }
   }
 
@@ -389,6 +440,18 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
                grpc.server_cpu_us, "us");
     report.Add(absl::StrCat("grpc_", clients, "_client_cpu_us_per_request"),
                grpc.client_cpu_us, "us");
+  }
+  if (measure_ceiling) {
+    const Measurement ceiling = median_of(health_runs);
+    add("health", "grpc.health.v1 Check through avesd (no database)",
+        kCeilingClients, ceiling);
+    report.Add("health_64_avesd_cpu_us_per_request", ceiling.server_cpu_us,
+               "us");
+    report.Add("health_64_client_cpu_us_per_request", ceiling.client_cpu_us,
+               "us");
+    report.AddRatio("grpc_vs_health_64",
+                    median_of(grpc_runs[kCeilingClients]).requests_per_second /
+                        ceiling.requests_per_second);
   }
   double pgbench_peak = 0;
   for (int clients : pgbench_client_counts) {
@@ -411,6 +474,16 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     report.AddNote(absl::StrCat(
         "grpc_64_vs_pgbench_peak by round (gRPC at 64 clients over the same "
         "round's best pgbench): ",
+        absl::StrJoin(each, ", ")));
+  }
+  if (!ceiling_round_ratios.empty()) {
+    report.AddRatio("health_64_vs_pgbench_peak", Median(ceiling_round_ratios));
+    std::vector<std::string> each;
+    for (double ratio : ceiling_round_ratios)
+      each.push_back(FormatNumber(ratio));
+    report.AddNote(absl::StrCat(
+        "health_64_vs_pgbench_peak by round (gRPC's ceiling: a health check, "
+        "no database, at 64 clients over the same round's best pgbench): ",
         absl::StrJoin(each, ", ")));
   }
   report.Add("rows", static_cast<double>(options.rows), "rows");
