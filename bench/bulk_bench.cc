@@ -30,7 +30,7 @@ namespace aves::bench {
 namespace {
 
 namespace v1 = data::v1;
-using db::CellValue;
+using bulk::CellValue;
 
 constexpr int kUsers = 1000;   // user_progress row i: user i % 1000,
 constexpr int kImages = 1000;  // word i / 1000; annotation i: image i % 1000

@@ -66,12 +66,12 @@ struct PooledSelectOne {
   db::Database& database;
   int Prepare(int) { return 0; }
   void Run(int) {
-    absl::Status status =
-        database.Run({}, db::Access::kRead, [](pqxx::connection& connection) {
-          pqxx::nontransaction tx(connection);
-          tx.exec_prepared(kSelectOne);
-          return absl::OkStatus();
-        });
+    absl::Status status = database.Run({}, db::Access::kRead,
+                                       [](pqxx::connection_base& connection) {
+                                         pqxx::nontransaction tx(connection);
+                                         tx.exec_prepared(kSelectOne);
+                                         return absl::OkStatus();
+                                       });
     if (!status.ok()) {
       std::cerr << "pooled SELECT 1 failed: " << status << "\n";
       std::abort();

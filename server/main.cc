@@ -23,35 +23,36 @@
 #include "server/db/migrator.h"
 #include "server/observability/logging.h"
 
-ABSL_FLAG(std::string, database_url, "",
-          "PostgreSQL URI or conninfo (overrides DATABASE_URL)");
-ABSL_FLAG(std::string, listen, "",
-          "host:port to serve on (overrides AVES_LISTEN)");
-ABSL_FLAG(std::string, log_level, "",
-          "trace|debug|info|warn|error (overrides AVES_LOG_LEVEL)");
 ABSL_FLAG(bool, migrate, false,
           "serve: apply pending migrations before serving");
 ABSL_FLAG(bool, status, false,
           "migrate: list applied and pending migrations, change nothing");
 ABSL_FLAG(std::string, port_file, "",
           "serve: write the bound port to this file once listening");
-// The pool's settings; each overrides its environment variable (README).
-ABSL_FLAG(std::string, db_pool_max, "", "overrides DB_POOL_MAX");
-ABSL_FLAG(std::string, db_pool_min, "", "overrides DB_POOL_MIN");
-ABSL_FLAG(std::string, db_statement_timeout, "",
-          "overrides DB_STATEMENT_TIMEOUT (ms)");
-ABSL_FLAG(std::string, db_query_timeout, "", "overrides DB_QUERY_TIMEOUT (ms)");
-ABSL_FLAG(std::string, db_debug, "", "overrides DB_DEBUG (true/false)");
-ABSL_FLAG(std::string, db_acquire_timeout, "",
-          "overrides DB_ACQUIRE_TIMEOUT (ms)");
-ABSL_FLAG(std::string, db_max_waiters, "", "overrides DB_MAX_WAITERS");
-ABSL_FLAG(std::string, db_idle_timeout, "", "overrides DB_IDLE_TIMEOUT (ms)");
-ABSL_FLAG(std::string, db_max_lifetime, "", "overrides DB_MAX_LIFETIME (ms)");
-ABSL_FLAG(std::string, db_connect_timeout, "",
-          "overrides DB_CONNECT_TIMEOUT (ms)");
-ABSL_FLAG(std::string, db_error_rate_warn, "",
-          "overrides DB_ERROR_RATE_WARN (errors/minute)");
-ABSL_FLAG(std::string, db_lease_warn, "", "overrides DB_LEASE_WARN (ms)");
+
+// The settings a flag may override, each once: the flag, the environment
+// variable it overrides (README lists them all) and its help.
+#define AVES_SETTING_FLAGS(X)                                          \
+  X(database_url, "DATABASE_URL", "PostgreSQL URI or conninfo")        \
+  X(listen, "AVES_LISTEN", "host:port to serve on")                    \
+  X(log_level, "AVES_LOG_LEVEL", "trace|debug|info|warn|error")        \
+  X(db_pool_max, "DB_POOL_MAX", "most connections")                    \
+  X(db_pool_min, "DB_POOL_MIN", "connections kept open")               \
+  X(db_statement_timeout, "DB_STATEMENT_TIMEOUT", "ms, server side")   \
+  X(db_query_timeout, "DB_QUERY_TIMEOUT", "ms, client side")           \
+  X(db_debug, "DB_DEBUG", "true/false: log every acquire and release") \
+  X(db_acquire_timeout, "DB_ACQUIRE_TIMEOUT", "ms")                    \
+  X(db_max_waiters, "DB_MAX_WAITERS", "callers allowed to queue")      \
+  X(db_idle_timeout, "DB_IDLE_TIMEOUT", "ms")                          \
+  X(db_max_lifetime, "DB_MAX_LIFETIME", "ms")                          \
+  X(db_connect_timeout, "DB_CONNECT_TIMEOUT", "ms")                    \
+  X(db_error_rate_warn, "DB_ERROR_RATE_WARN", "errors/minute")         \
+  X(db_lease_warn, "DB_LEASE_WARN", "ms")
+
+#define AVES_DEFINE_SETTING_FLAG(flag, variable, help) \
+  ABSL_FLAG(std::string, flag, "", help " (overrides " variable ")");
+AVES_SETTING_FLAGS(AVES_DEFINE_SETTING_FLAG)
+#undef AVES_DEFINE_SETTING_FLAG
 
 namespace {
 
@@ -159,27 +160,12 @@ int main(int argc, char** argv) {
   }
   const std::string command = positional[1];
 
-  const std::pair<const char*, std::string> flag_values[] = {
-      {"DATABASE_URL", absl::GetFlag(FLAGS_database_url)},
-      {"AVES_LISTEN", absl::GetFlag(FLAGS_listen)},
-      {"AVES_LOG_LEVEL", absl::GetFlag(FLAGS_log_level)},
-      {"DB_POOL_MAX", absl::GetFlag(FLAGS_db_pool_max)},
-      {"DB_POOL_MIN", absl::GetFlag(FLAGS_db_pool_min)},
-      {"DB_STATEMENT_TIMEOUT", absl::GetFlag(FLAGS_db_statement_timeout)},
-      {"DB_QUERY_TIMEOUT", absl::GetFlag(FLAGS_db_query_timeout)},
-      {"DB_DEBUG", absl::GetFlag(FLAGS_db_debug)},
-      {"DB_ACQUIRE_TIMEOUT", absl::GetFlag(FLAGS_db_acquire_timeout)},
-      {"DB_MAX_WAITERS", absl::GetFlag(FLAGS_db_max_waiters)},
-      {"DB_IDLE_TIMEOUT", absl::GetFlag(FLAGS_db_idle_timeout)},
-      {"DB_MAX_LIFETIME", absl::GetFlag(FLAGS_db_max_lifetime)},
-      {"DB_CONNECT_TIMEOUT", absl::GetFlag(FLAGS_db_connect_timeout)},
-      {"DB_ERROR_RATE_WARN", absl::GetFlag(FLAGS_db_error_rate_warn)},
-      {"DB_LEASE_WARN", absl::GetFlag(FLAGS_db_lease_warn)},
-  };
   std::map<std::string, std::string> overrides;
-  for (const auto& [name, value] : flag_values) {
-    if (!value.empty()) overrides[name] = value;
-  }
+#define AVES_ADD_OVERRIDE(flag, variable, help)                        \
+  if (std::string value = absl::GetFlag(FLAGS_##flag); !value.empty()) \
+    overrides[variable] = std::move(value);
+  AVES_SETTING_FLAGS(AVES_ADD_OVERRIDE)
+#undef AVES_ADD_OVERRIDE
   absl::StatusOr<aves::config::Config> config =
       aves::config::LoadConfig(aves::config::OverlayLookup(
           std::move(overrides), aves::config::EnvironmentLookup()));

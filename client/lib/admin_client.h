@@ -1,21 +1,22 @@
-// AdminClient: typed calls of aves.data.v1.AdminService, each with a deadline.
+// AdminClient: typed calls of aves.data.v1.AdminService, each with a
+// deadline; all are reads, retried on UNAVAILABLE within it.
 #ifndef AVES_CLIENT_LIB_ADMIN_CLIENT_H_
 #define AVES_CLIENT_LIB_ADMIN_CLIENT_H_
 
 #include <memory>
 
 #include <absl/status/statusor.h>
-#include <absl/time/time.h>
 #include <grpcpp/channel.h>
 
 #include "aves/data/v1/admin.grpc.pb.h"
+#include "client/lib/call.h"
 
 namespace aves::client {
 
 class AdminClient {
  public:
   explicit AdminClient(std::shared_ptr<grpc::Channel> channel,
-                       absl::Duration timeout = absl::Seconds(5));
+                       CallOptions options = {});
 
   absl::StatusOr<data::v1::GetPoolStatsResponse> GetPoolStats();
   absl::StatusOr<data::v1::GetMigrationStatusResponse> GetMigrationStatus();
@@ -23,7 +24,7 @@ class AdminClient {
 
  private:
   std::unique_ptr<data::v1::AdminService::Stub> stub_;
-  absl::Duration timeout_;
+  CallOptions options_;
 };
 
 }  // namespace aves::client

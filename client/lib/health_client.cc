@@ -1,8 +1,8 @@
 #include "client/lib/health_client.h"
 
-#include <grpcpp/client_context.h>
+#include <utility>
 
-#include "client/lib/channel.h"
+#include <grpcpp/client_context.h>
 
 namespace aves::client {
 
@@ -22,19 +22,21 @@ const char* ServingStatusName(ServingStatus status) {
   return "UNKNOWN";
 }
 
-HealthClient::HealthClient(std::shared_ptr<grpc::Channel> channel)
-    : stub_(health::Health::NewStub(channel)) {}
+HealthClient::HealthClient(std::shared_ptr<grpc::Channel> channel,
+                           CallOptions options)
+    : stub_(health::Health::NewStub(std::move(channel))), options_(options) {}
 
-absl::StatusOr<ServingStatus> HealthClient::Check(const std::string& service,
-                                                  absl::Duration timeout) {
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+absl::StatusOr<ServingStatus> HealthClient::Check(const std::string& service) {
   health::HealthCheckRequest request;
   request.set_service(service);
-  health::HealthCheckResponse response;
-  grpc::Status status = stub_->Check(&context, request, &response);
-  if (!status.ok()) return FromGrpcStatus(status);
-  switch (response.status()) {
+  absl::StatusOr<health::HealthCheckResponse> response =
+      UnaryCall<health::HealthCheckResponse>(
+          CallOptions{options_.timeout, /*max_attempts=*/1}, Idempotency::kRead,
+          [&](auto* context, auto* out) {
+            return stub_->Check(context, request, out);
+          });
+  if (!response.ok()) return response.status();
+  switch (response->status()) {
     case health::HealthCheckResponse::SERVING:
       return ServingStatus::kServing;
     case health::HealthCheckResponse::NOT_SERVING:

@@ -6,9 +6,9 @@
 #include <string>
 
 #include <absl/status/statusor.h>
-#include <absl/time/time.h>
 #include <grpcpp/channel.h>
 
+#include "client/lib/call.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace aves::client {
@@ -20,15 +20,17 @@ const char* ServingStatusName(ServingStatus status);
 
 class HealthClient {
  public:
-  explicit HealthClient(std::shared_ptr<grpc::Channel> channel);
+  explicit HealthClient(std::shared_ptr<grpc::Channel> channel,
+                        CallOptions options = {});
 
   // The status of `service` ("" = the server as a whole). UNAVAILABLE when the
-  // server cannot be reached within `timeout`.
-  absl::StatusOr<ServingStatus> Check(const std::string& service,
-                                      absl::Duration timeout);
+  // server cannot be reached within the call's timeout. Never retried: a
+  // probe reports what it finds.
+  absl::StatusOr<ServingStatus> Check(const std::string& service);
 
  private:
   std::unique_ptr<grpc::health::v1::Health::Stub> stub_;
+  CallOptions options_;
 };
 
 }  // namespace aves::client

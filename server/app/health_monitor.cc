@@ -4,6 +4,7 @@
 
 #include <absl/strings/str_cat.h>
 
+#include "server/db/database.h"
 #include "server/db/migrator.h"
 #include "server/observability/logging.h"
 
@@ -42,16 +43,12 @@ std::string HealthMonitor::Check() {
     return absl::StrCat("opening connections (", stats.total,
                         " of DB_POOL_MIN=", stats.min, ")");
   }
-  db::CallContext call;
+  common::CallContext call;
   call.holder = "health check";
   call.deadline = absl::Now() + std::max(interval_, absl::Seconds(2));
-  absl::StatusOr<db::SchemaStatus> status;
-  absl::Status run =
-      database_.Run(call, db::Access::kRead, [&](pqxx::connection& connection) {
-        status = db::ReadSchemaStatus(connection, migrations_);
-        return status.status();
-      });
-  if (!run.ok()) return std::string(run.message());
+  const absl::StatusOr<db::SchemaStatus> status =
+      db::ReadSchemaStatus(database_, call, migrations_);
+  if (!status.ok()) return std::string(status.status().message());
   if (const db::MigrationState* mismatch = status->first_mismatch()) {
     return absl::StrCat("migration ", mismatch->file.filename,
                         " changed after it was applied");

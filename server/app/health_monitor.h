@@ -16,8 +16,11 @@
 #include <absl/time/time.h>
 
 #include "server/app/periodic_task.h"
-#include "server/db/database.h"
 #include "server/db/migration_file.h"
+
+namespace aves::db {
+class Database;
+}  // namespace aves::db
 
 namespace aves::app {
 

@@ -13,7 +13,16 @@
 #include <thread>
 #include <vector>
 
+#include <absl/status/status.h>
+
 namespace aves::common {
+
+// RESOURCE_EXHAUSTED "server busy": what a caller hears when its work cannot
+// be queued (Executor::Post returned false). The one text for every refusal.
+inline absl::Status ExecutorFullError() {
+  return absl::ResourceExhaustedError(
+      "server busy: too many calls queued for the database");
+}
 
 class Executor {
  public:

@@ -6,6 +6,7 @@
 #include <absl/time/clock.h>
 
 #include "server/db/errors.h"
+#include "server/db/pg_connection.h"
 
 namespace aves::db {
 
@@ -16,8 +17,8 @@ Database::Database(std::string conninfo, PoolOptions options,
                                                    std::move(statements))) {}
 
 absl::Status Database::Run(
-    const CallContext& context, Access access,
-    absl::FunctionRef<absl::Status(pqxx::connection&)> fn) {
+    const common::CallContext& context, Access access,
+    absl::FunctionRef<absl::Status(pqxx::connection_base&)> fn) {
   const PoolOptions& options = pool_.options();
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<Lease> lease = pool_.Acquire(context);

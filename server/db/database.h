@@ -17,10 +17,11 @@
 
 #include <absl/functional/function_ref.h>
 #include <absl/status/status.h>
-#include <pqxx/connection>
 
-#include "server/db/pg_connection.h"
+#include "server/common/call_context.h"
 #include "server/db/pool.h"
+#include "server/db/pqxx_fwd.h"
+#include "server/db/prepared_statement.h"
 
 namespace aves::db {
 
@@ -40,8 +41,8 @@ class Database {
 
   // Runs `fn` on a pooled connection under the rules above. `fn` must own
   // any transaction it opens (RAII), and may run twice for kRead.
-  absl::Status Run(const CallContext& context, Access access,
-                   absl::FunctionRef<absl::Status(pqxx::connection&)> fn);
+  absl::Status Run(const common::CallContext& context, Access access,
+                   absl::FunctionRef<absl::Status(pqxx::connection_base&)> fn);
 
  private:
   Pool pool_;

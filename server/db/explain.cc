@@ -99,7 +99,7 @@ absl::StatusOr<QueryPlan> ParseExplainJson(absl::string_view json) {
 }
 
 absl::StatusOr<QueryPlan> ExplainQuery(
-    pqxx::connection& connection, const std::string& sql,
+    pqxx::connection_base& connection, const std::string& sql,
     const std::vector<std::optional<std::string>>& params, PlanMode mode) {
   // PREPARE + EXPLAIN EXECUTE plans the statement through the plan cache, so
   // plan_cache_mode picks custom or generic exactly as for a prepared query.

@@ -11,7 +11,8 @@
 
 #include <absl/status/statusor.h>
 #include <absl/strings/string_view.h>
-#include <pqxx/connection>
+
+#include "server/db/pqxx_fwd.h"
 
 namespace aves::db {
 
@@ -49,7 +50,7 @@ enum class PlanMode {
 // Plans `sql` (with $n parameters bound to `params` as text; nullopt = NULL)
 // in `mode` on `connection`, which must have no open transaction.
 absl::StatusOr<QueryPlan> ExplainQuery(
-    pqxx::connection& connection, const std::string& sql,
+    pqxx::connection_base& connection, const std::string& sql,
     const std::vector<std::optional<std::string>>& params, PlanMode mode);
 
 }  // namespace aves::db

@@ -10,8 +10,8 @@
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_split.h>
 #include <absl/strings/strip.h>
-#include <openssl/sha.h>
 
+#include "server/common/crypto.h"
 #include "server/common/status_macros.h"
 #include "server/db/embedded_migrations.h"
 
@@ -68,20 +68,6 @@ bool HasCode(absl::string_view text) {
 
 }  // namespace
 
-std::string Sha256Hex(absl::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * SHA256_DIGEST_LENGTH);
-  for (unsigned char byte : digest) {
-    out.push_back(kHex[byte >> 4]);
-    out.push_back(kHex[byte & 0xF]);
-  }
-  return out;
-}
-
 absl::StatusOr<MigrationFile> ParseMigrationFile(absl::string_view filename,
                                                  absl::string_view contents) {
   static const auto* kPattern =
@@ -103,7 +89,7 @@ absl::StatusOr<MigrationFile> ParseMigrationFile(absl::string_view filename,
   file.name = match[2].str();
   file.filename = std::string(filename);
   file.sql = std::string(contents);
-  file.checksum = Sha256Hex(contents);
+  file.checksum = common::Sha256Hex(contents);
   file.no_transaction = HasNoTransactionMarker(contents);
   return file;
 }

@@ -49,9 +49,6 @@ std::vector<std::string> SplitSqlStatements(absl::string_view sql);
 // index name (lower-cased unless quoted); nullopt for any other statement.
 std::optional<std::string> ConcurrentIndexName(absl::string_view statement);
 
-// Lower-case hex SHA-256 of `data`.
-std::string Sha256Hex(absl::string_view data);
-
 }  // namespace aves::db
 
 #endif  // AVES_SERVER_DB_MIGRATION_FILE_H_

@@ -12,6 +12,7 @@
 
 #include "server/common/status_macros.h"
 #include "server/db/connection.h"
+#include "server/db/database.h"
 #include "server/db/errors.h"
 #include "server/observability/logging.h"
 
@@ -154,7 +155,8 @@ const MigrationState* SchemaStatus::first_mismatch() const {
 }
 
 absl::StatusOr<SchemaStatus> ReadSchemaStatus(
-    pqxx::connection& connection, const std::vector<MigrationFile>& files) {
+    pqxx::connection_base& connection,
+    const std::vector<MigrationFile>& files) {
   try {
     pqxx::read_transaction tx(connection);
     std::map<int, AppliedMigration> applied;
@@ -186,6 +188,18 @@ absl::StatusOr<SchemaStatus> ReadSchemaStatus(
   } catch (...) {
     return StatusFromCurrentException("reading schema_migrations");
   }
+}
+
+absl::StatusOr<SchemaStatus> ReadSchemaStatus(
+    Database& database, const common::CallContext& context,
+    const std::vector<MigrationFile>& files) {
+  absl::StatusOr<SchemaStatus> status;
+  RETURN_IF_ERROR(database.Run(context, Access::kRead,
+                               [&](pqxx::connection_base& connection) {
+                                 status = ReadSchemaStatus(connection, files);
+                                 return status.status();
+                               }));
+  return status;
 }
 
 Migrator::Migrator(std::string conninfo, std::vector<MigrationFile> files)

@@ -18,9 +18,10 @@
 
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
-#include <pqxx/connection>
 
+#include "server/common/call_context.h"
 #include "server/db/migration_file.h"
+#include "server/db/pqxx_fwd.h"
 
 namespace aves::db {
 
@@ -52,9 +53,16 @@ struct SchemaStatus {
   const MigrationState* first_mismatch() const;
 };
 
+class Database;
+
 // Reads the schema state over an open connection (no locks taken).
 absl::StatusOr<SchemaStatus> ReadSchemaStatus(
-    pqxx::connection& connection, const std::vector<MigrationFile>& files);
+    pqxx::connection_base& connection, const std::vector<MigrationFile>& files);
+
+// The same through the pool (a read: retried once on a lost connection).
+absl::StatusOr<SchemaStatus> ReadSchemaStatus(
+    Database& database, const common::CallContext& context,
+    const std::vector<MigrationFile>& files);
 
 class Migrator {
  public:

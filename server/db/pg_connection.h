@@ -14,14 +14,9 @@
 #include <pqxx/errorhandler>
 
 #include "server/db/pool.h"
+#include "server/db/prepared_statement.h"
 
 namespace aves::db {
-
-// A statement prepared once per connection (userver's "named query").
-struct PreparedStatement {
-  std::string name;
-  std::string sql;
-};
 
 class PgConnection final : public PooledConnection {
  public:

@@ -41,7 +41,7 @@ struct Lease::Slot {
 
 struct Pool::Waiter {
   std::condition_variable wakeup;
-  const CallContext* context = nullptr;
+  const common::CallContext* context = nullptr;
   SlotPtr slot;
   absl::Status failure;
   bool done = false;
@@ -172,7 +172,7 @@ bool Pool::WaitUntilReady(absl::Duration timeout) {
   return !stopping_ && ReadyLocked();
 }
 
-absl::StatusOr<Lease> Pool::Acquire(const CallContext& context) {
+absl::StatusOr<Lease> Pool::Acquire(const common::CallContext& context) {
   const absl::Time start = absl::Now();
   const absl::Time give_up =
       std::min(start + options_.acquire_timeout, context.deadline);
@@ -271,7 +271,7 @@ void Pool::Release(const SlotPtr& slot) {
   connector_wakeup_.notify_one();
 }
 
-void Pool::LendLocked(const SlotPtr& slot, const CallContext& context,
+void Pool::LendLocked(const SlotPtr& slot, const common::CallContext& context,
                       absl::Time now) {
   // Everything the watchdog reads is set here, under the lock, before the
   // slot is visible in in_use_ (a hand-off to a waiter included).

@@ -43,6 +43,7 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
+#include "server/common/call_context.h"
 #include "server/db/pool_options.h"
 #include "server/observability/latency_histogram.h"
 #include "server/observability/rate_window.h"
@@ -69,14 +70,6 @@ class Connector {
  public:
   virtual ~Connector() = default;
   virtual absl::StatusOr<std::unique_ptr<PooledConnection>> Connect() = 0;
-};
-
-// What a caller brings to a database call: its deadline, how to tell whether
-// it was cancelled, and a name for leak warnings.
-struct CallContext {
-  absl::Time deadline = absl::InfiniteFuture();
-  std::function<bool()> cancelled;  // may be empty
-  std::string holder = "unnamed";
 };
 
 // Why a connection left the pool.
@@ -166,7 +159,7 @@ class Pool {
   bool Ready() const;
 
   // Lends a connection (see the header comment for the rules).
-  absl::StatusOr<Lease> Acquire(const CallContext& context);
+  absl::StatusOr<Lease> Acquire(const common::CallContext& context);
 
   PoolStats Stats() const;
   const PoolOptions& options() const { return options_; }
@@ -179,7 +172,7 @@ class Pool {
   void Release(const SlotPtr& slot);
   void DiscardLocked(const SlotPtr& slot, DiscardReason reason);
   // Marks `slot` lent for `context` (in_use_, watch fields, counters).
-  void LendLocked(const SlotPtr& slot, const CallContext& context,
+  void LendLocked(const SlotPtr& slot, const common::CallContext& context,
                   absl::Time now);
   // Hands `slot` to the oldest waiter, or parks it idle.
   void LendOrParkLocked(const SlotPtr& slot, absl::Time now);

@@ -1,35 +1,44 @@
-// AdminService: operator calls about the service itself (see admin.proto).
+// AdminService: operator calls about the service itself (see admin.proto),
+// in the same style as every service: GetMigrationStatus and VerifyIndexes
+// query the database on the executor; GetPoolStats reads the pool's figures
+// at once (offload.h), so it answers even when the executor is saturated.
 #ifndef AVES_SERVER_HANDLERS_ADMIN_SERVICE_H_
 #define AVES_SERVER_HANDLERS_ADMIN_SERVICE_H_
 
 #include <vector>
 
 #include "aves/data/v1/admin.grpc.pb.h"
-#include "server/db/database.h"
 #include "server/db/migration_file.h"
+#include "server/handlers/offload.h"
+
+namespace aves::db {
+class Database;
+}  // namespace aves::db
 
 namespace aves::handlers {
 
-class AdminServiceImpl final : public aves::data::v1::AdminService::Service {
+class AdminServiceImpl final
+    : public aves::data::v1::AdminService::CallbackService {
  public:
-  AdminServiceImpl(db::Database& database,
+  AdminServiceImpl(db::Database& database, HandlerContext handler,
                    std::vector<db::MigrationFile> migrations);
 
-  grpc::Status GetMigrationStatus(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* GetMigrationStatus(
+      grpc::CallbackServerContext* context,
       const aves::data::v1::GetMigrationStatusRequest* request,
       aves::data::v1::GetMigrationStatusResponse* response) override;
-  grpc::Status VerifyIndexes(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* VerifyIndexes(
+      grpc::CallbackServerContext* context,
       const aves::data::v1::VerifyIndexesRequest* request,
       aves::data::v1::VerifyIndexesResponse* response) override;
-  grpc::Status GetPoolStats(
-      grpc::ServerContext* context,
+  grpc::ServerUnaryReactor* GetPoolStats(
+      grpc::CallbackServerContext* context,
       const aves::data::v1::GetPoolStatsRequest* request,
       aves::data::v1::GetPoolStatsResponse* response) override;
 
  private:
   db::Database& database_;
+  const HandlerContext handler_;
   const std::vector<db::MigrationFile> migrations_;
 };
 

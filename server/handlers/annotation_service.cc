@@ -1,18 +1,22 @@
 #include "server/handlers/annotation_service.h"
 
-#include <cmath>
+#include <string>
 
 #include <absl/strings/str_cat.h>
 
+#include "server/common/field_error.h"
 #include "server/common/status_macros.h"
+#include "server/common/validation.h"
 #include "server/handlers/call_context.h"
-#include "server/handlers/offload.h"
 #include "server/handlers/proto_convert.h"
-#include "server/handlers/validation.h"
 
 namespace aves::handlers {
 
 namespace v1 = aves::data::v1;
+using common::InvalidField;
+using common::ValidateRange;
+using common::ValidateText;
+using common::ValidateUuid;
 
 namespace {
 
@@ -22,6 +26,8 @@ constexpr char kListImage[] = "AnnotationService.ListImageAnnotations";
 constexpr char kListStatus[] = "AnnotationService.ListAnnotationsByStatus";
 constexpr char kReview[] = "AnnotationService.ReviewAnnotation";
 
+using Self = AnnotationServiceImpl;
+
 absl::Status ValidateConfidence(absl::string_view field, float value) {
   if (!(value >= 0.0f && value <= 1.0f)) {  // NaN fails too
     return InvalidField(field, absl::StrCat(value, " is outside [0, 1]"));
@@ -29,106 +35,9 @@ absl::Status ValidateConfidence(absl::string_view field, float value) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-grpc::ServerUnaryReactor* AnnotationServiceImpl::ListImageAnnotations(
-    grpc::CallbackServerContext* context,
-    const v1::ListImageAnnotationsRequest* request,
-    v1::ListImageAnnotationsResponse* response) {
-  return OffloadLogged(
-      executor_, context, kListImage, slow_rpc_, [=](int64_t* rows) {
-        return DoListImageAnnotations(context, *request, response, rows);
-      });
-}
-
-grpc::ServerUnaryReactor* AnnotationServiceImpl::ListAnnotationsByStatus(
-    grpc::CallbackServerContext* context,
-    const v1::ListAnnotationsByStatusRequest* request,
-    v1::ListAnnotationsByStatusResponse* response) {
-  return OffloadLogged(
-      executor_, context, kListStatus, slow_rpc_, [=](int64_t* rows) {
-        return DoListAnnotationsByStatus(context, *request, response, rows);
-      });
-}
-
-grpc::ServerUnaryReactor* AnnotationServiceImpl::ReviewAnnotation(
-    grpc::CallbackServerContext* context,
-    const v1::ReviewAnnotationRequest* request,
-    v1::ReviewAnnotationResponse* response) {
-  return OffloadLogged(
-      executor_, context, kReview, slow_rpc_, [=](int64_t* rows) {
-        return DoReviewAnnotation(context, *request, response, rows);
-      });
-}
-
-absl::Status AnnotationServiceImpl::DoListImageAnnotations(
-    grpc::ServerContextBase* context,
-    const v1::ListImageAnnotationsRequest& request,
-    v1::ListImageAnnotationsResponse* response, int64_t* rows) {
-  std::string image_id;
-  RETURN_IF_ERROR(ValidateUuid("image_id", request.image_id(), &image_id));
-  float min_confidence = 0;
-  if (request.has_min_confidence()) {
-    RETURN_IF_ERROR(
-        ValidateConfidence("min_confidence", request.min_confidence()));
-    min_confidence = request.min_confidence();
-  }
-  ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
-  // The token is bound to the image and the threshold it was issued for.
-  const std::string filter = absl::StrCat(
-      image_id, "/", request.has_min_confidence() ? 1 : 0, "/", min_confidence);
-  std::optional<store::AnnotationCursor> after;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(PageCursor cursor,
-                     tokens_.Decode(request.page_token(), kImageList, filter));
-    after = store::AnnotationCursor{cursor.sort_key, cursor.id};
-  }
-  ASSIGN_OR_RETURN(
-      store::AnnotationPage page,
-      store_.ListByImage(CallContextOf(context, kListImage), image_id,
-                         min_confidence, after, page_size));
-  for (const store::Annotation& annotation : page.annotations)
-    ToProto(annotation, response->add_annotations());
-  if (page.more) {
-    const store::Annotation& last = page.annotations.back();
-    response->set_next_page_token(tokens_.Encode(
-        kImageList, filter, PageCursor{last.confidence_text, last.id}));
-  }
-  *rows = static_cast<int64_t>(page.annotations.size());
-  return absl::OkStatus();
-}
-
-absl::Status AnnotationServiceImpl::DoListAnnotationsByStatus(
-    grpc::ServerContextBase* context,
-    const v1::ListAnnotationsByStatusRequest& request,
-    v1::ListAnnotationsByStatusResponse* response, int64_t* rows) {
-  ASSIGN_OR_RETURN(const std::string status,
-                   AnnotationStatusText("status", request.status()));
-  ASSIGN_OR_RETURN(const int page_size, PageSize(request.page_size()));
-  std::optional<store::AnnotationCursor> after;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(PageCursor cursor,
-                     tokens_.Decode(request.page_token(), kStatusList, status));
-    after = store::AnnotationCursor{cursor.sort_key, cursor.id};
-  }
-  ASSIGN_OR_RETURN(store::AnnotationPage page,
-                   store_.ListByStatus(CallContextOf(context, kListStatus),
-                                       status, after, page_size));
-  for (const store::Annotation& annotation : page.annotations)
-    ToProto(annotation, response->add_annotations());
-  if (page.more) {
-    const store::Annotation& last = page.annotations.back();
-    response->set_next_page_token(tokens_.Encode(
-        kStatusList, status, PageCursor{last.created_at_text, last.id}));
-  }
-  *rows = static_cast<int64_t>(page.annotations.size());
-  return absl::OkStatus();
-}
-
-absl::Status AnnotationServiceImpl::DoReviewAnnotation(
-    grpc::ServerContextBase* context,
-    const v1::ReviewAnnotationRequest& request,
-    v1::ReviewAnnotationResponse* response, int64_t* rows) {
+// The decision and edits of a review, checked field by field.
+absl::StatusOr<store::Review> ReviewOf(
+    const v1::ReviewAnnotationRequest& request) {
   store::Review review;
   RETURN_IF_ERROR(ValidateUuid("id", request.id(), &review.id));
   switch (request.decision()) {
@@ -148,8 +57,8 @@ absl::Status AnnotationServiceImpl::DoReviewAnnotation(
                           : absl::StrCat("unknown decision ",
                                          static_cast<int>(request.decision())));
   }
-  RETURN_IF_ERROR(
-      ValidateText("reviewer", request.reviewer(), kMaxReviewerBytes, true));
+  RETURN_IF_ERROR(ValidateText("reviewer", request.reviewer(),
+                               Self::kMaxReviewerBytes, true));
   review.reviewer = request.reviewer();
   ASSIGN_OR_RETURN(
       review.expected_status,
@@ -171,22 +80,22 @@ absl::Status AnnotationServiceImpl::DoReviewAnnotation(
   }
   if (request.has_spanish_term()) {
     RETURN_IF_ERROR(ValidateText("spanish_term", request.spanish_term(),
-                                 kMaxTermBytes, true));
+                                 Self::kMaxTermBytes, true));
     review.spanish_term = request.spanish_term();
   }
   if (request.has_english_term()) {
     RETURN_IF_ERROR(ValidateText("english_term", request.english_term(),
-                                 kMaxTermBytes, true));
+                                 Self::kMaxTermBytes, true));
     review.english_term = request.english_term();
   }
   if (request.has_bounding_box()) {
     RETURN_IF_ERROR(ValidateText("bounding_box", request.bounding_box(),
-                                 kMaxBoundingBoxBytes, true));
+                                 Self::kMaxBoundingBoxBytes, true));
     review.bounding_box = request.bounding_box();
   }
   if (request.has_annotation_type()) {
     RETURN_IF_ERROR(ValidateText("annotation_type", request.annotation_type(),
-                                 kMaxAnnotationTypeBytes, true));
+                                 Self::kMaxAnnotationTypeBytes, true));
     review.annotation_type = request.annotation_type();
   }
   if (request.has_difficulty_level()) {
@@ -194,11 +103,88 @@ absl::Status AnnotationServiceImpl::DoReviewAnnotation(
         ValidateRange("difficulty_level", request.difficulty_level(), 1, 5));
     review.difficulty_level = request.difficulty_level();
   }
-  ASSIGN_OR_RETURN(store::Annotation updated,
-                   store_.ApplyReview(CallContextOf(context, kReview), review));
-  ToProto(updated, response->mutable_annotation());
-  *rows = 1;
-  return absl::OkStatus();
+  return review;
+}
+
+// Fills a list response from a page of annotations; the row count.
+template <typename Response>
+int64_t Respond(const store::AnnotationPage& page, std::string next_token,
+                Response* response) {
+  for (const store::Annotation& annotation : page.annotations)
+    ToProto(annotation, response->add_annotations());
+  response->set_next_page_token(std::move(next_token));
+  return static_cast<int64_t>(page.annotations.size());
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AnnotationServiceImpl::ListImageAnnotations(
+    grpc::CallbackServerContext* context,
+    const v1::ListImageAnnotationsRequest* request,
+    v1::ListImageAnnotationsResponse* response) {
+  return OffloadLogged(handler_, context, kListImage, [=](int64_t* rows) {
+    std::string image_id;
+    RETURN_IF_ERROR(ValidateUuid("image_id", request->image_id(), &image_id));
+    float min_confidence = 0;
+    if (request->has_min_confidence()) {
+      RETURN_IF_ERROR(
+          ValidateConfidence("min_confidence", request->min_confidence()));
+      min_confidence = request->min_confidence();
+    }
+    // The token is bound to the image and the threshold it was issued for.
+    const PagedList list(
+        tokens_, kImageList,
+        absl::StrCat(image_id, "/", request->has_min_confidence() ? 1 : 0, "/",
+                     min_confidence));
+    ASSIGN_OR_RETURN(const PageRequest page_request,
+                     list.Read(request->page_size(), request->page_token()));
+    ASSIGN_OR_RETURN(const store::AnnotationPage page,
+                     store_.ListByImage(CallContextOf(context, kListImage),
+                                        image_id, min_confidence,
+                                        page_request.after, page_request.size));
+    *rows = Respond(page,
+                    list.NextToken(page.annotations, page.more,
+                                   &store::Annotation::by_confidence),
+                    response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AnnotationServiceImpl::ListAnnotationsByStatus(
+    grpc::CallbackServerContext* context,
+    const v1::ListAnnotationsByStatusRequest* request,
+    v1::ListAnnotationsByStatusResponse* response) {
+  return OffloadLogged(handler_, context, kListStatus, [=](int64_t* rows) {
+    ASSIGN_OR_RETURN(const std::string status,
+                     AnnotationStatusText("status", request->status()));
+    const PagedList list(tokens_, kStatusList, status);
+    ASSIGN_OR_RETURN(const PageRequest page_request,
+                     list.Read(request->page_size(), request->page_token()));
+    ASSIGN_OR_RETURN(
+        const store::AnnotationPage page,
+        store_.ListByStatus(CallContextOf(context, kListStatus), status,
+                            page_request.after, page_request.size));
+    *rows = Respond(page,
+                    list.NextToken(page.annotations, page.more,
+                                   &store::Annotation::by_created_at),
+                    response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AnnotationServiceImpl::ReviewAnnotation(
+    grpc::CallbackServerContext* context,
+    const v1::ReviewAnnotationRequest* request,
+    v1::ReviewAnnotationResponse* response) {
+  return OffloadLogged(handler_, context, kReview, [=](int64_t* rows) {
+    ASSIGN_OR_RETURN(const store::Review review, ReviewOf(*request));
+    ASSIGN_OR_RETURN(
+        const store::Annotation updated,
+        store_.ApplyReview(CallContextOf(context, kReview), review));
+    ToProto(updated, response->mutable_annotation());
+    *rows = 1;
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace aves::handlers

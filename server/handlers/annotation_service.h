@@ -1,14 +1,13 @@
-// AnnotationService: validate -> AnnotationStore -> proto, on the callback
-// API with store work on the executor (offload.h). Lists page by keyset
-// tokens bound to their filter.
+// AnnotationService: validate -> AnnotationStore -> proto, each RPC's store
+// work on the executor (offload.h). Lists page by keyset tokens bound to
+// their filter.
 #ifndef AVES_SERVER_HANDLERS_ANNOTATION_SERVICE_H_
 #define AVES_SERVER_HANDLERS_ANNOTATION_SERVICE_H_
 
-#include <absl/status/status.h>
-#include <absl/time/time.h>
+#include <cstddef>
 
 #include "aves/data/v1/annotations.grpc.pb.h"
-#include "server/common/executor.h"
+#include "server/handlers/offload.h"
 #include "server/handlers/page_token.h"
 #include "server/store/annotation_store.h"
 
@@ -23,13 +22,9 @@ class AnnotationServiceImpl final
   static constexpr size_t kMaxAnnotationTypeBytes = 100;
   static constexpr size_t kMaxBoundingBoxBytes = 64 * 1024;
 
-  AnnotationServiceImpl(store::AnnotationStore& store,
-                        common::Executor& executor,
-                        const PageTokenCodec& tokens, absl::Duration slow_rpc)
-      : store_(store),
-        executor_(executor),
-        tokens_(tokens),
-        slow_rpc_(slow_rpc) {}
+  AnnotationServiceImpl(store::AnnotationStore& store, HandlerContext handler,
+                        const PageTokenCodec& tokens)
+      : store_(store), handler_(handler), tokens_(tokens) {}
 
   grpc::ServerUnaryReactor* ListImageAnnotations(
       grpc::CallbackServerContext* context,
@@ -45,23 +40,9 @@ class AnnotationServiceImpl final
       aves::data::v1::ReviewAnnotationResponse* response) override;
 
  private:
-  absl::Status DoListImageAnnotations(
-      grpc::ServerContextBase* context,
-      const aves::data::v1::ListImageAnnotationsRequest& request,
-      aves::data::v1::ListImageAnnotationsResponse* response, int64_t* rows);
-  absl::Status DoListAnnotationsByStatus(
-      grpc::ServerContextBase* context,
-      const aves::data::v1::ListAnnotationsByStatusRequest& request,
-      aves::data::v1::ListAnnotationsByStatusResponse* response, int64_t* rows);
-  absl::Status DoReviewAnnotation(
-      grpc::ServerContextBase* context,
-      const aves::data::v1::ReviewAnnotationRequest& request,
-      aves::data::v1::ReviewAnnotationResponse* response, int64_t* rows);
-
   store::AnnotationStore& store_;
-  common::Executor& executor_;
+  const HandlerContext handler_;
   const PageTokenCodec& tokens_;
-  const absl::Duration slow_rpc_;
 };
 
 }  // namespace aves::handlers

@@ -1,5 +1,5 @@
-// The db::CallContext of a gRPC call: its deadline, its cancellation, and the
-// method name for lease-leak warnings.
+// The common::CallContext of a gRPC call: its deadline, its cancellation, and
+// the method name for lease-leak warnings.
 #ifndef AVES_SERVER_HANDLERS_CALL_CONTEXT_H_
 #define AVES_SERVER_HANDLERS_CALL_CONTEXT_H_
 
@@ -8,13 +8,13 @@
 #include <absl/time/time.h>
 #include <grpcpp/server_context.h>
 
-#include "server/db/pool.h"
+#include "server/common/call_context.h"
 
 namespace aves::handlers {
 
-inline db::CallContext CallContextOf(grpc::ServerContextBase* context,
-                                     std::string method) {
-  db::CallContext call;
+inline common::CallContext CallContextOf(grpc::ServerContextBase* context,
+                                         std::string method) {
+  common::CallContext call;
   call.holder = std::move(method);
   if (context == nullptr) return call;
   const auto deadline = context->deadline();

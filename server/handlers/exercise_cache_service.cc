@@ -2,16 +2,21 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "server/common/field_error.h"
 #include "server/common/status_macros.h"
+#include "server/common/validation.h"
 #include "server/handlers/access_log.h"
 #include "server/handlers/call_context.h"
 #include "server/handlers/grpc_status.h"
-#include "server/handlers/offload.h"
-#include "server/handlers/validation.h"
+#include "server/handlers/proto_convert.h"
 
 namespace aves::handlers {
 
 namespace v1 = aves::data::v1;
+using common::InvalidField;
+using common::ValidateRange;
+using common::ValidateText;
+using common::ValidateUuid;
 using google::protobuf::util::TimeUtil;
 
 namespace {
@@ -41,21 +46,6 @@ absl::StatusOr<store::ExerciseKey> ValidateKey(const Request& request) {
   return key;
 }
 
-void ToProto(const store::ExerciseEntry& entry, v1::Exercise* out) {
-  out->set_id(entry.id);
-  out->set_user_id(entry.user_id);
-  out->set_exercise_type(entry.exercise_type);
-  out->set_difficulty_level(entry.difficulty_level);
-  if (entry.topic.has_value()) out->set_topic(*entry.topic);
-  out->set_exercise_data(entry.exercise_data);
-  *out->mutable_created_at() =
-      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(entry.created_at));
-  if (entry.expires_at.has_value()) {
-    *out->mutable_expires_at() = TimeUtil::MicrosecondsToTimestamp(
-        absl::ToUnixMicros(*entry.expires_at));
-  }
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
@@ -66,14 +56,14 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
   // Validation is cheap and touches no database: done here, on gRPC's thread.
   absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
   if (!key.ok()) {
-    AccessLog log(kMethod, slow_rpc_, arrived);
+    AccessLog log(kMethod, handler_.slow_rpc, arrived);
     reactor->Finish(log.Done(ToGrpcStatus(key.status())));
     return reactor;
   }
   batcher_.Submit(
       *std::move(key), CallContextOf(context, kMethod),
       [this, reactor, response, arrived](LookupBatcher::Result found) {
-        AccessLog log(kMethod, slow_rpc_, arrived);
+        AccessLog log(kMethod, handler_.slow_rpc, arrived);
         if (!found.ok()) {
           reactor->Finish(log.Done(ToGrpcStatus(found.status())));
         } else if (!found->has_value()) {
@@ -91,46 +81,42 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
 grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
     grpc::CallbackServerContext* context, const v1::PutExerciseRequest* request,
     v1::PutExerciseResponse* response) {
-  return OffloadLogged(
-      executor_, context, kPutMethod, slow_rpc_, [=](int64_t* rows) {
-        store::NewExercise entry;
-        ASSIGN_OR_RETURN(entry.key, ValidateKey(*request));
-        RETURN_IF_ERROR(ValidateText("exercise_data", request->exercise_data(),
-                                     kMaxExerciseDataBytes, true));
-        entry.exercise_data = request->exercise_data();
-        if (request->has_ttl()) {
-          const int64_t micros =
-              TimeUtil::DurationToMicroseconds(request->ttl());
-          if (micros <= 0 || micros > int64_t{365} * 24 * 3600 * 1000000) {
-            return InvalidField("ttl", "must be positive and at most 365 days");
-          }
-          entry.ttl = absl::Microseconds(micros);
-        }
-        ASSIGN_OR_RETURN(store::ExerciseEntry stored,
-                         store_.Put(CallContextOf(context, kPutMethod), entry));
-        ToProto(stored, response->mutable_exercise());
-        *rows = 1;
-        return absl::OkStatus();
-      });
+  return OffloadLogged(handler_, context, kPutMethod, [=](int64_t* rows) {
+    store::NewExercise entry;
+    ASSIGN_OR_RETURN(entry.key, ValidateKey(*request));
+    RETURN_IF_ERROR(ValidateText("exercise_data", request->exercise_data(),
+                                 kMaxExerciseDataBytes, true));
+    entry.exercise_data = request->exercise_data();
+    if (request->has_ttl()) {
+      const int64_t micros = TimeUtil::DurationToMicroseconds(request->ttl());
+      if (micros <= 0 || micros > int64_t{365} * 24 * 3600 * 1000000) {
+        return InvalidField("ttl", "must be positive and at most 365 days");
+      }
+      entry.ttl = absl::Microseconds(micros);
+    }
+    ASSIGN_OR_RETURN(store::ExerciseEntry stored,
+                     store_.Put(CallContextOf(context, kPutMethod), entry));
+    ToProto(stored, response->mutable_exercise());
+    *rows = 1;
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PurgeExpired(
     grpc::CallbackServerContext* context,
     const v1::PurgeExpiredRequest* request,
     v1::PurgeExpiredResponse* response) {
-  return OffloadLogged(
-      executor_, context, kPurgeMethod, slow_rpc_, [=](int64_t* rows) {
-        if (request->max_rows() < 0)
-          return InvalidField("max_rows", "must not be negative");
-        ASSIGN_OR_RETURN(
-            store::PurgeResult result,
-            store_.PurgeExpired(CallContextOf(context, kPurgeMethod),
-                                request->max_rows()));
-        response->set_deleted(result.deleted);
-        response->set_batches(result.batches);
-        *rows = result.deleted;
-        return absl::OkStatus();
-      });
+  return OffloadLogged(handler_, context, kPurgeMethod, [=](int64_t* rows) {
+    if (request->max_rows() < 0)
+      return InvalidField("max_rows", "must not be negative");
+    ASSIGN_OR_RETURN(store::PurgeResult result,
+                     store_.PurgeExpired(CallContextOf(context, kPurgeMethod),
+                                         request->max_rows()));
+    response->set_deleted(result.deleted);
+    response->set_batches(result.batches);
+    *rows = result.deleted;
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace aves::handlers

@@ -6,11 +6,11 @@
 #ifndef AVES_SERVER_HANDLERS_EXERCISE_CACHE_SERVICE_H_
 #define AVES_SERVER_HANDLERS_EXERCISE_CACHE_SERVICE_H_
 
-#include <absl/time/time.h>
+#include <cstddef>
 
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
-#include "server/common/executor.h"
 #include "server/handlers/lookup_batcher.h"
+#include "server/handlers/offload.h"
 #include "server/store/exercise_cache_store.h"
 
 namespace aves::handlers {
@@ -23,21 +23,20 @@ class ExerciseCacheServiceImpl final
   static constexpr size_t kMaxTopicBytes = 200;
   static constexpr size_t kMaxExerciseDataBytes = 1 << 20;
 
-  // How GetExercise lookups are batched (lookup_batcher.h).
+  // How GetExercise lookups are batched (lookup_batcher.h; the sizes come
+  // from app/sizing.h).
   struct Batching {
-    int max_batch = 64;       // keys per round trip
-    int max_tasks = 2;        // batches in flight (server.cc: CPU cores)
-    size_t max_queued = 120;  // lookups waiting: pool size + its waiters
+    int max_batch = 64;     // keys per round trip
+    int max_tasks = 1;      // batches in flight
+    size_t max_queued = 1;  // lookups waiting
   };
 
   ExerciseCacheServiceImpl(store::ExerciseCacheStore& store,
-                           common::Executor& executor, absl::Duration slow_rpc,
-                           Batching batching)
+                           HandlerContext handler, Batching batching)
       : store_(store),
-        executor_(executor),
-        slow_rpc_(slow_rpc),
-        batcher_(store, executor, batching.max_batch, batching.max_tasks,
-                 batching.max_queued) {}
+        handler_(handler),
+        batcher_(store, handler.executor, batching.max_batch,
+                 batching.max_tasks, batching.max_queued) {}
 
   grpc::ServerUnaryReactor* GetExercise(
       grpc::CallbackServerContext* context,
@@ -54,8 +53,7 @@ class ExerciseCacheServiceImpl final
 
  private:
   store::ExerciseCacheStore& store_;
-  common::Executor& executor_;
-  const absl::Duration slow_rpc_;
+  const HandlerContext handler_;
   LookupBatcher batcher_;
 };
 

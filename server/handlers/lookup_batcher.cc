@@ -9,14 +9,15 @@
 
 namespace aves::handlers {
 
-db::CallContext BatchContext(const std::vector<db::CallContext>& members) {
-  db::CallContext batch;
+common::CallContext BatchContext(
+    const std::vector<common::CallContext>& members) {
+  common::CallContext batch;
   batch.holder = absl::StrCat("ExerciseCacheService.GetExercise (batch of ",
                               members.size(), ")");
   absl::Time latest = absl::InfinitePast();
   std::vector<std::function<bool()>> cancelled;
   bool cancellable = true;
-  for (const db::CallContext& member : members) {
+  for (const common::CallContext& member : members) {
     latest = std::max(latest, member.deadline);
     // A member that cannot be cancelled keeps the batch alive.
     if (!member.cancelled) cancellable = false;
@@ -34,7 +35,7 @@ db::CallContext BatchContext(const std::vector<db::CallContext>& members) {
   return batch;
 }
 
-void LookupBatcher::Submit(store::ExerciseKey key, db::CallContext context,
+void LookupBatcher::Submit(store::ExerciseKey key, common::CallContext context,
                            Done done) {
   bool post = false;
   {
@@ -65,8 +66,7 @@ void LookupBatcher::Submit(store::ExerciseKey key, db::CallContext context,
     if (tasks_ == 0) orphans.swap(queue_);
   }
   for (Pending& orphan : orphans) {
-    orphan.done(absl::ResourceExhaustedError(
-        "server busy: too many calls queued for the database"));
+    orphan.done(common::ExecutorFullError());
   }
 }
 
@@ -85,7 +85,7 @@ void LookupBatcher::Drain() {
       }
     }
     std::vector<store::ExerciseKey> keys;
-    std::vector<db::CallContext> contexts;
+    std::vector<common::CallContext> contexts;
     keys.reserve(batch.size());
     contexts.reserve(batch.size());
     for (const Pending& pending : batch) {

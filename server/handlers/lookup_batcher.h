@@ -21,8 +21,8 @@
 
 #include <absl/status/statusor.h>
 
+#include "server/common/call_context.h"
 #include "server/common/executor.h"
-#include "server/db/pool.h"
 #include "server/store/exercise_cache_store.h"
 
 namespace aves::handlers {
@@ -44,12 +44,12 @@ class LookupBatcher {
 
   // Queues one lookup; `done` runs exactly once, on an executor thread (or
   // on this one with RESOURCE_EXHAUSTED when the queue is full).
-  void Submit(store::ExerciseKey key, db::CallContext context, Done done);
+  void Submit(store::ExerciseKey key, common::CallContext context, Done done);
 
  private:
   struct Pending {
     store::ExerciseKey key;
-    db::CallContext context;
+    common::CallContext context;
     Done done;
   };
   // A batch's calls and their results, to be handed over.
@@ -71,7 +71,8 @@ class LookupBatcher {
 };
 
 // The CallContext a batch runs under (see above). Exposed for tests.
-db::CallContext BatchContext(const std::vector<db::CallContext>& members);
+common::CallContext BatchContext(
+    const std::vector<common::CallContext>& members);
 
 }  // namespace aves::handlers
 

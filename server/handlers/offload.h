@@ -1,6 +1,13 @@
-// Offload: how callback-API handlers run their blocking store work. gRPC's
-// own threads must never wait on the database, so the work goes to the
-// executor (sized to the connection pool), which finishes the call.
+// How every unary handler is written. Each RPC is one of:
+//  - OffloadLogged: blocking store work, run on the executor (sized to the
+//    connection pool: gRPC's own threads never wait on the database);
+//  - RespondLogged: work that never blocks (reading in-memory figures), run
+//    at once on gRPC's thread, so it answers even when the executor's queue
+//    is full — which is when an operator asks.
+// Both take `work(&rows)` returning an absl::Status (so handlers use
+// RETURN_IF_ERROR), turn it into the call's grpc::Status (ToGrpcStatus) and
+// write the call's access-log line with `rows` and the time since the call
+// arrived, queueing included.
 #ifndef AVES_SERVER_HANDLERS_OFFLOAD_H_
 #define AVES_SERVER_HANDLERS_OFFLOAD_H_
 
@@ -19,41 +26,43 @@
 
 namespace aves::handlers {
 
-// Runs `work()` (returning grpc::Status) on `executor` and finishes the call
-// with its result; RESOURCE_EXHAUSTED at once when the executor's queue is
-// full.
+// What a handler needs to write its RPCs: the executor for blocking work
+// and the access log's slow-call threshold.
+struct HandlerContext {
+  common::Executor& executor;
+  absl::Duration slow_rpc;
+};
+
 template <typename Work>
-grpc::ServerUnaryReactor* Offload(common::Executor& executor,
-                                  grpc::CallbackServerContext* context,
-                                  Work work) {
+grpc::ServerUnaryReactor* RespondLogged(grpc::CallbackServerContext* context,
+                                        const char* method,
+                                        absl::Duration slow_rpc, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (!executor.Post([reactor, work = std::move(work)]() mutable {
-        reactor->Finish(work());
-      })) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     "server busy: too many calls queued for the database"));
-  }
+  AccessLog log(method, slow_rpc);
+  int64_t rows = 0;
+  const absl::Status status = work(&rows);
+  reactor->Finish(log.Done(ToGrpcStatus(status), rows));
   return reactor;
 }
 
-// Offload with the call's access-log line: `work(&rows)` returns an
-// absl::Status (so handlers use RETURN_IF_ERROR), which becomes the call's
-// grpc::Status (ToGrpcStatus) and is logged with `rows` and the time since
-// the call arrived, queueing included.
 template <typename Work>
-grpc::ServerUnaryReactor* OffloadLogged(common::Executor& executor,
+grpc::ServerUnaryReactor* OffloadLogged(const HandlerContext& handler,
                                         grpc::CallbackServerContext* context,
-                                        const char* method,
-                                        absl::Duration slow_rpc, Work work) {
+                                        const char* method, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time arrived = absl::Now();
-  return Offload(executor, context,
-                 [method, slow_rpc, arrived, work = std::move(work)]() mutable {
-                   AccessLog log(method, slow_rpc, arrived);
-                   int64_t rows = 0;
-                   absl::Status status = work(&rows);
-                   return log.Done(ToGrpcStatus(status), rows);
-                 });
+  const absl::Duration slow_rpc = handler.slow_rpc;
+  if (!handler.executor.Post([reactor, method, slow_rpc, arrived,
+                              work = std::move(work)]() mutable {
+        AccessLog log(method, slow_rpc, arrived);
+        int64_t rows = 0;
+        const absl::Status status = work(&rows);
+        reactor->Finish(log.Done(ToGrpcStatus(status), rows));
+      })) {
+    AccessLog log(method, slow_rpc, arrived);
+    reactor->Finish(log.Done(ToGrpcStatus(common::ExecutorFullError())));
+  }
+  return reactor;
 }
 
 }  // namespace aves::handlers

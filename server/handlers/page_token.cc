@@ -5,12 +5,10 @@
 #include <absl/strings/escaping.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_split.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+#include "server/common/crypto.h"
 #include "server/common/field_error.h"
-#include "server/db/migration_file.h"
+#include "server/common/status_macros.h"
 
 namespace aves::handlers {
 namespace {
@@ -25,26 +23,21 @@ absl::Status BadToken(absl::string_view why) {
 }  // namespace
 
 std::string PageTokenCodec::Mac(absl::string_view payload) const {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
-       digest, &length);
-  return std::string(reinterpret_cast<const char*>(digest), kMacBytes);
+  return common::HmacSha256(key_, payload).substr(0, kMacBytes);
 }
 
 std::string PageTokenCodec::Encode(absl::string_view list,
                                    absl::string_view filter,
-                                   const PageCursor& cursor) const {
+                                   const store::KeysetCursor& cursor) const {
   const std::string payload = absl::StrCat(
-      kVersion, "\n", list, "\n", db::Sha256Hex(filter).substr(0, 16), "\n",
+      kVersion, "\n", list, "\n", common::Sha256Hex(filter).substr(0, 16), "\n",
       cursor.sort_key, "\n", cursor.id);
   std::string token;
   absl::WebSafeBase64Escape(payload + Mac(payload), &token);
   return token;
 }
 
-absl::StatusOr<PageCursor> PageTokenCodec::Decode(
+absl::StatusOr<store::KeysetCursor> PageTokenCodec::Decode(
     absl::string_view token, absl::string_view list,
     absl::string_view filter) const {
   std::string raw;
@@ -53,17 +46,18 @@ absl::StatusOr<PageCursor> PageTokenCodec::Decode(
   }
   const std::string payload = raw.substr(0, raw.size() - kMacBytes);
   const std::string mac = Mac(payload);
-  if (CRYPTO_memcmp(mac.data(), raw.data() + payload.size(), kMacBytes) != 0) {
+  if (!common::ConstantTimeEquals(
+          mac, absl::string_view(raw).substr(payload.size()))) {
     return BadToken("corrupted or not issued by this service");
   }
   std::vector<std::string> parts = absl::StrSplit(payload, '\n');
   if (parts.size() != 5 || parts[0] != kVersion)
     return BadToken("unknown token version");
-  if (parts[1] != list || parts[2] != db::Sha256Hex(filter).substr(0, 16)) {
+  if (parts[1] != list || parts[2] != common::Sha256Hex(filter).substr(0, 16)) {
     return BadToken(
         "issued for another list or filter; start again without a token");
   }
-  return PageCursor{parts[3], parts[4]};
+  return store::KeysetCursor{parts[3], parts[4]};
 }
 
 absl::StatusOr<int> PageSize(int32_t requested) {
@@ -73,6 +67,16 @@ absl::StatusOr<int> PageSize(int32_t requested) {
         "page_size", absl::StrCat(requested, " is outside [1, 1000]"));
   }
   return requested;
+}
+
+absl::StatusOr<PageRequest> PagedList::Read(
+    int32_t page_size, absl::string_view page_token) const {
+  PageRequest page;
+  ASSIGN_OR_RETURN(page.size, PageSize(page_size));
+  if (!page_token.empty()) {
+    ASSIGN_OR_RETURN(page.after, tokens_.Decode(page_token, list_, filter_));
+  }
+  return page;
 }
 
 }  // namespace aves::handlers

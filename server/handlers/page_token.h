@@ -7,17 +7,18 @@
 #define AVES_SERVER_HANDLERS_PAGE_TOKEN_H_
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <absl/status/statusor.h>
 #include <absl/strings/string_view.h>
 
-namespace aves::handlers {
+#include "server/store/keyset.h"
 
-struct PageCursor {
-  std::string sort_key;  // e.g. created_at as text
-  std::string id;
-};
+namespace aves::handlers {
 
 class PageTokenCodec {
  public:
@@ -25,12 +26,12 @@ class PageTokenCodec {
   explicit PageTokenCodec(std::string key) : key_(std::move(key)) {}
 
   std::string Encode(absl::string_view list, absl::string_view filter,
-                     const PageCursor& cursor) const;
+                     const store::KeysetCursor& cursor) const;
   // INVALID_ARGUMENT naming page_token when the token is garbled, tampered
   // with, or issued for another list or filter.
-  absl::StatusOr<PageCursor> Decode(absl::string_view token,
-                                    absl::string_view list,
-                                    absl::string_view filter) const;
+  absl::StatusOr<store::KeysetCursor> Decode(absl::string_view token,
+                                             absl::string_view list,
+                                             absl::string_view filter) const;
 
  private:
   std::string Mac(absl::string_view payload) const;
@@ -39,6 +40,39 @@ class PageTokenCodec {
 
 // page_size: 0 means the default (50); at most 1000.
 absl::StatusOr<int> PageSize(int32_t requested);
+
+// Where a request's page starts and how long it is.
+struct PageRequest {
+  int size = 50;
+  std::optional<store::KeysetCursor> after;  // nullopt: the first page
+};
+
+// One keyset-paged list: the codec bound to the list's name and its filter,
+// so a token is good for this list and filter only.
+class PagedList {
+ public:
+  PagedList(const PageTokenCodec& tokens, absl::string_view list,
+            std::string filter)
+      : tokens_(tokens), list_(list), filter_(std::move(filter)) {}
+
+  // The page a request's page_size and page_token ask for.
+  absl::StatusOr<PageRequest> Read(int32_t page_size,
+                                   absl::string_view page_token) const;
+  // The next page's token: after the cursor (`cursor`, a member function
+  // such as &store::Job::cursor) of the last of `items` when `more` rows
+  // follow; "" otherwise.
+  template <typename Item, typename Cursor>
+  std::string NextToken(const std::vector<Item>& items, bool more,
+                        Cursor cursor) const {
+    if (!more || items.empty()) return "";
+    return tokens_.Encode(list_, filter_, std::invoke(cursor, items.back()));
+  }
+
+ private:
+  const PageTokenCodec& tokens_;
+  const absl::string_view list_;
+  const std::string filter_;
+};
 
 }  // namespace aves::handlers
 

@@ -23,22 +23,43 @@ constexpr AnnotationStatusName kAnnotationStatuses[] = {
     {v1::ANNOTATION_STATUS_EDITED, "edited"},
 };
 
-struct JobStatusName {
-  v1::JobStatus status;
-  const char* text;
+struct JobStatusPair {
+  v1::JobStatus api;
+  store::JobStatus store;
 };
-constexpr JobStatusName kJobStatuses[] = {
-    {v1::JOB_STATUS_PENDING, "pending"},
-    {v1::JOB_STATUS_PROCESSING, "processing"},
-    {v1::JOB_STATUS_COMPLETED, "completed"},
-    {v1::JOB_STATUS_FAILED, "failed"},
-    {v1::JOB_STATUS_CANCELLED, "cancelled"},
+constexpr JobStatusPair kJobStatuses[] = {
+    {v1::JOB_STATUS_PENDING, store::JobStatus::kPending},
+    {v1::JOB_STATUS_PROCESSING, store::JobStatus::kProcessing},
+    {v1::JOB_STATUS_COMPLETED, store::JobStatus::kCompleted},
+    {v1::JOB_STATUS_FAILED, store::JobStatus::kFailed},
+    {v1::JOB_STATUS_CANCELLED, store::JobStatus::kCancelled},
 };
+
+void ToProto(const observability::LatencySummary& summary,
+             v1::LatencySummary* out) {
+  out->set_count(summary.count);
+  *out->mutable_p50() = ToDuration(summary.p50);
+  *out->mutable_p95() = ToDuration(summary.p95);
+  *out->mutable_p99() = ToDuration(summary.p99);
+  *out->mutable_max() = ToDuration(summary.max);
+}
+
+void ToProto(const bulk::LoadProgress& progress, v1::InsertProgress* out) {
+  out->set_committed_offset(progress.committed_offset);
+  out->set_rows_inserted(progress.rows_inserted);
+  out->set_rows_updated(progress.rows_updated);
+  out->set_rows_failed(progress.rows_failed);
+  out->set_batches_committed(progress.batches_committed);
+}
 
 }  // namespace
 
 google::protobuf::Timestamp ToTimestamp(absl::Time time) {
   return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
+}
+
+google::protobuf::Duration ToDuration(absl::Duration duration) {
+  return TimeUtil::MicrosecondsToDuration(absl::ToInt64Microseconds(duration));
 }
 
 absl::StatusOr<std::string> AnnotationStatusText(absl::string_view field,
@@ -52,17 +73,6 @@ absl::StatusOr<std::string> AnnotationStatusText(absl::string_view field,
                  : absl::StrCat("unknown status ", static_cast<int>(status)));
 }
 
-absl::StatusOr<std::string> JobStatusText(absl::string_view field,
-                                          v1::JobStatus status) {
-  for (const JobStatusName& name : kJobStatuses) {
-    if (name.status == status) return std::string(name.text);
-  }
-  return common::InvalidField(
-      field, status == v1::JOB_STATUS_UNSPECIFIED
-                 ? "required"
-                 : absl::StrCat("unknown status ", static_cast<int>(status)));
-}
-
 v1::AnnotationStatus AnnotationStatusFromText(absl::string_view text) {
   for (const AnnotationStatusName& name : kAnnotationStatuses) {
     if (text == name.text) return name.status;
@@ -70,9 +80,20 @@ v1::AnnotationStatus AnnotationStatusFromText(absl::string_view text) {
   return v1::ANNOTATION_STATUS_UNSPECIFIED;
 }
 
-v1::JobStatus JobStatusFromText(absl::string_view text) {
-  for (const JobStatusName& name : kJobStatuses) {
-    if (text == name.text) return name.status;
+absl::StatusOr<store::JobStatus> JobStatusFromProto(absl::string_view field,
+                                                    v1::JobStatus status) {
+  for (const JobStatusPair& pair : kJobStatuses) {
+    if (pair.api == status) return pair.store;
+  }
+  return common::InvalidField(
+      field, status == v1::JOB_STATUS_UNSPECIFIED
+                 ? "required"
+                 : absl::StrCat("unknown status ", static_cast<int>(status)));
+}
+
+v1::JobStatus ToProto(store::JobStatus status) {
+  for (const JobStatusPair& pair : kJobStatuses) {
+    if (pair.store == status) return pair.api;
   }
   return v1::JOB_STATUS_UNSPECIFIED;
 }
@@ -96,7 +117,7 @@ void ToProto(const store::Annotation& a, v1::Annotation* out) {
 void ToProto(const store::Job& job, v1::Job* out) {
   out->set_id(job.id);
   out->set_job_type(job.job_type);
-  out->set_status(JobStatusFromText(job.status));
+  out->set_status(ToProto(job.status));
   out->set_total_items(job.total_items);
   out->set_processed_items(job.processed_items);
   out->set_failed_items(job.failed_items);
@@ -106,6 +127,204 @@ void ToProto(const store::Job& job, v1::Job* out) {
   if (job.completed_at)
     *out->mutable_completed_at() = ToTimestamp(*job.completed_at);
   *out->mutable_updated_at() = ToTimestamp(job.updated_at);
+}
+
+void ToProto(const store::JobError& error, v1::JobError* out) {
+  out->set_id(error.id);
+  out->set_job_id(error.job_id);
+  if (error.item_index.has_value()) out->set_item_index(*error.item_index);
+  if (error.item_id.has_value()) out->set_item_id(*error.item_id);
+  out->set_error_message(error.error_message);
+  *out->mutable_created_at() = ToTimestamp(error.created_at);
+}
+
+void ToProto(const store::JobChange& change, v1::WatchJobsResponse* out) {
+  switch (change.kind) {
+    case store::JobChange::Kind::kCreated:
+      out->set_type(v1::JOB_EVENT_TYPE_CREATED);
+      ToProto(change.job, out->mutable_job());
+      break;
+    case store::JobChange::Kind::kUpdated:
+      out->set_type(v1::JOB_EVENT_TYPE_UPDATED);
+      ToProto(change.job, out->mutable_job());
+      break;
+    case store::JobChange::Kind::kDeleted:
+      // Only what the notification carried: the row is gone.
+      out->set_type(v1::JOB_EVENT_TYPE_DELETED);
+      out->mutable_job()->set_id(change.job.id);
+      out->mutable_job()->set_job_type(change.job.job_type);
+      out->mutable_job()->set_status(ToProto(change.job.status));
+      break;
+  }
+}
+
+void ToProto(const store::ExerciseEntry& entry, v1::Exercise* out) {
+  out->set_id(entry.id);
+  out->set_user_id(entry.user_id);
+  out->set_exercise_type(entry.exercise_type);
+  out->set_difficulty_level(entry.difficulty_level);
+  if (entry.topic.has_value()) out->set_topic(*entry.topic);
+  out->set_exercise_data(entry.exercise_data);
+  *out->mutable_created_at() = ToTimestamp(entry.created_at);
+  if (entry.expires_at.has_value()) {
+    *out->mutable_expires_at() = ToTimestamp(*entry.expires_at);
+  }
+}
+
+void ToProto(const db::PoolStats& stats, v1::GetPoolStatsResponse* out) {
+  out->set_total(stats.total);
+  out->set_idle(stats.idle);
+  out->set_in_use(stats.in_use);
+  out->set_waiting(stats.waiting);
+  out->set_opening(stats.opening);
+  out->set_min(stats.min);
+  out->set_max(stats.max);
+  *out->mutable_oldest_waiter_age() = ToDuration(stats.oldest_waiter_age);
+  out->set_database_reachable(stats.database_reachable);
+  out->set_last_connect_error(stats.last_connect_error);
+  out->set_connections_opened(stats.opened);
+  out->set_connect_failures(stats.connect_failures);
+  out->set_connections_closed(stats.closed);
+  for (const auto& [reason, count] : stats.discarded) {
+    (*out->mutable_discarded_by_reason())[reason] = count;
+  }
+  out->set_acquired(stats.acquired);
+  out->set_acquire_timeouts(stats.acquire_timeouts);
+  out->set_rejected_full(stats.rejected_full);
+  out->set_rejected_unavailable(stats.rejected_unavailable);
+  out->set_cancels(stats.cancels);
+  out->set_aborts(stats.aborts);
+  out->set_lease_warnings(stats.lease_warnings);
+  for (const auto& [code, count] : stats.errors)
+    (*out->mutable_errors_by_code())[code] = count;
+  out->set_errors_last_minute(stats.errors_last_minute);
+  ToProto(stats.acquire_wait, out->mutable_acquire_wait());
+  ToProto(stats.query_time, out->mutable_query_time());
+}
+
+void ToProto(const db::SchemaStatus& status,
+             v1::GetMigrationStatusResponse* out) {
+  for (const db::MigrationState& state : status.migrations) {
+    v1::Migration* migration = out->add_migrations();
+    migration->set_version(state.file.version);
+    migration->set_name(state.file.name);
+    migration->set_checksum(state.file.checksum);
+    migration->set_no_transaction(state.file.no_transaction);
+    migration->set_applied(state.applied.has_value());
+    migration->set_checksum_mismatch(state.checksum_mismatch());
+    if (state.applied.has_value()) {
+      *migration->mutable_applied_at() = ToTimestamp(state.applied->applied_at);
+      migration->set_duration_ms(state.applied->duration_ms);
+    }
+  }
+  out->set_schema_current(status.current());
+}
+
+void ToProto(const std::vector<store::IndexCheck>& checks,
+             v1::VerifyIndexesResponse* out) {
+  bool all_passed = true;
+  for (const store::IndexCheck& check : checks) {
+    v1::IndexCheck* one = out->add_checks();
+    one->set_query(check.query);
+    one->set_plan_mode(check.plan_mode);
+    one->set_intended_index(check.intended_index);
+    for (const std::string& index : check.plan_indexes)
+      one->add_plan_indexes(index);
+    one->set_passed(check.passed);
+    one->set_plan(check.plan);
+    all_passed &= check.passed;
+  }
+  out->set_all_passed(all_passed);
+}
+
+bulk::LoadRequest FromProto(const v1::InsertHeader& header) {
+  bulk::LoadRequest request;
+  request.load_id = header.load_id();
+  request.table = header.table();
+  request.columns.assign(header.columns().begin(), header.columns().end());
+  switch (header.mode()) {
+    case v1::INSERT_MODE_INSERT:
+      request.mode = bulk::LoadMode::kInsert;
+      break;
+    case v1::INSERT_MODE_UPSERT:
+      request.mode = bulk::LoadMode::kUpsert;
+      break;
+    case v1::INSERT_MODE_RETURNING:
+      request.mode = bulk::LoadMode::kReturning;
+      break;
+    default:
+      request.unknown_mode = header.mode() != v1::INSERT_MODE_UNSPECIFIED;
+  }
+  request.conflict_columns.assign(header.conflict_columns().begin(),
+                                  header.conflict_columns().end());
+  request.update_columns.assign(header.update_columns().begin(),
+                                header.update_columns().end());
+  request.returning_columns.assign(header.returning_columns().begin(),
+                                   header.returning_columns().end());
+  request.atomic = header.atomic();
+  request.batch_size = header.batch_size();
+  request.total_rows = header.total_rows();
+  return request;
+}
+
+bulk::CellValue FromProto(const v1::Cell& cell) {
+  using bulk::CellValue;
+  switch (cell.value_case()) {
+    case v1::Cell::kNullValue:
+      return CellValue::Null();
+    case v1::Cell::kBoolValue:
+      return CellValue::Bool(cell.bool_value());
+    case v1::Cell::kInt64Value:
+      return CellValue::Int64(cell.int64_value());
+    case v1::Cell::kDoubleValue:
+      return CellValue::Double(cell.double_value());
+    case v1::Cell::kStringValue:
+      return CellValue::String(cell.string_value());
+    case v1::Cell::kBytesValue:
+      return CellValue::Text(CellValue::Type::kBytes, cell.bytes_value());
+    case v1::Cell::kTimestampValue:
+      return CellValue::Timestamp(
+          absl::FromUnixSeconds(cell.timestamp_value().seconds()) +
+          absl::Nanoseconds(cell.timestamp_value().nanos()));
+    case v1::Cell::kUuidValue:
+      return CellValue::Uuid(cell.uuid_value());
+    case v1::Cell::kJsonValue:
+      return CellValue::Json(cell.json_value());
+    case v1::Cell::VALUE_NOT_SET:
+      break;
+  }
+  return CellValue::Missing();
+}
+
+void ToProto(const bulk::LoadMessage& message, v1::InsertResponse* out) {
+  out->Clear();
+  switch (message.kind) {
+    case bulk::LoadMessage::Kind::kProgress:
+      ToProto(message.progress, out->mutable_progress());
+      break;
+    case bulk::LoadMessage::Kind::kReturned: {
+      v1::ReturnedRows* rows = out->mutable_returned();
+      if (!message.returned.empty())
+        rows->set_first_row(message.returned.front().index);
+      for (const bulk::ReturnedRow& returned : message.returned) {
+        rows->add_row_numbers(returned.index);
+        v1::Row* row = rows->add_rows();
+        for (const std::optional<std::string>& value : returned.values) {
+          if (value.has_value()) {
+            row->add_cells()->set_string_value(*value);
+          } else {
+            row->add_cells()->set_null_value({});
+          }
+        }
+      }
+      break;
+    }
+    case bulk::LoadMessage::Kind::kSummary:
+      out->mutable_summary()->set_load_id(message.load_id);
+      out->mutable_summary()->set_job_id(message.job_id);
+      ToProto(message.progress, out->mutable_summary()->mutable_totals());
+      break;
+  }
 }
 
 }  // namespace aves::handlers

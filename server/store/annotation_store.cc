@@ -4,6 +4,7 @@
 #include <absl/strings/str_cat.h>
 #include <pqxx/pqxx>
 
+#include "server/db/database.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
 
@@ -60,12 +61,11 @@ std::vector<db::PreparedStatement> AnnotationStore::PreparedStatements() {
 }
 
 absl::StatusOr<AnnotationPage> AnnotationStore::ListByImage(
-    const db::CallContext& context, const std::string& image_id,
-    float min_confidence, const std::optional<AnnotationCursor>& after,
-    int limit) {
+    const common::CallContext& context, const std::string& image_id,
+    float min_confidence, const std::optional<KeysetCursor>& after, int limit) {
   AnnotationPage page;
   absl::Status status = database_.Run(
-      context, db::Access::kRead, [&](pqxx::connection& connection) {
+      context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
         // Confidence never exceeds 1, so 2 starts before the first row.
         page = PageFromRows(
@@ -81,11 +81,11 @@ absl::StatusOr<AnnotationPage> AnnotationStore::ListByImage(
 }
 
 absl::StatusOr<AnnotationPage> AnnotationStore::ListByStatus(
-    const db::CallContext& context, const std::string& status_filter,
-    const std::optional<AnnotationCursor>& after, int limit) {
+    const common::CallContext& context, const std::string& status_filter,
+    const std::optional<KeysetCursor>& after, int limit) {
   AnnotationPage page;
   absl::Status status = database_.Run(
-      context, db::Access::kRead, [&](pqxx::connection& connection) {
+      context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
         page = PageFromRows(
             tx.exec_prepared(kListAnnotationsByStatus.name, status_filter,
@@ -100,12 +100,12 @@ absl::StatusOr<AnnotationPage> AnnotationStore::ListByStatus(
 }
 
 absl::StatusOr<Annotation> AnnotationStore::ApplyReview(
-    const db::CallContext& context, const Review& review) {
+    const common::CallContext& context, const Review& review) {
   std::optional<Annotation> updated;
   std::optional<std::string> current_status;  // when the update matched none
   std::optional<std::string> current_reviewer;
   absl::Status status = database_.Run(
-      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);  // one statement: autocommit
         pqxx::result rows = tx.exec_prepared(
             kReviewAnnotation.name, review.id, review.new_status,

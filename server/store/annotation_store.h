@@ -11,7 +11,13 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
-#include "server/db/database.h"
+#include "server/common/call_context.h"
+#include "server/db/prepared_statement.h"
+#include "server/store/keyset.h"
+
+namespace aves::db {
+class Database;
+}  // namespace aves::db
 
 namespace aves::store {
 
@@ -32,12 +38,9 @@ struct Annotation {
   // Sort keys as PostgreSQL printed them: the keyset cursors.
   std::string created_at_text;
   std::string confidence_text;
-};
 
-// Where a page starts: after the row with this (sort key text, id).
-struct AnnotationCursor {
-  std::string sort_key;
-  std::string id;
+  KeysetCursor by_created_at() const { return {created_at_text, id}; }
+  KeysetCursor by_confidence() const { return {confidence_text, id}; }
 };
 
 struct AnnotationPage {
@@ -67,21 +70,21 @@ class AnnotationStore {
   // Annotations of `image_id` with confidence >= `min_confidence`, highest
   // confidence first, after `after` (confidence text, id).
   absl::StatusOr<AnnotationPage> ListByImage(
-      const db::CallContext& context, const std::string& image_id,
-      float min_confidence, const std::optional<AnnotationCursor>& after,
+      const common::CallContext& context, const std::string& image_id,
+      float min_confidence, const std::optional<KeysetCursor>& after,
       int limit);
 
   // Annotations in `status`, newest first, after `after` (created_at text,
   // id).
   absl::StatusOr<AnnotationPage> ListByStatus(
-      const db::CallContext& context, const std::string& status,
-      const std::optional<AnnotationCursor>& after, int limit);
+      const common::CallContext& context, const std::string& status,
+      const std::optional<KeysetCursor>& after, int limit);
 
   // Applies `review` if the item is still in review.expected_status.
   // NOT_FOUND for no such item; FAILED_PRECONDITION naming the current
   // status when it moved on; INVALID_ARGUMENT naming bounding_box for bad
   // JSON.
-  absl::StatusOr<Annotation> ApplyReview(const db::CallContext& context,
+  absl::StatusOr<Annotation> ApplyReview(const common::CallContext& context,
                                          const Review& review);
 
  private:

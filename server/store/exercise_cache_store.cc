@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "server/db/array_literal.h"
+#include "server/db/database.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
 
@@ -44,10 +45,10 @@ std::vector<db::PreparedStatement> ExerciseCacheStore::PreparedStatements() {
 }
 
 absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Lookup(
-    const db::CallContext& context, const ExerciseKey& key) {
+    const common::CallContext& context, const ExerciseKey& key) {
   std::optional<ExerciseEntry> found;
   absl::Status status = database_.Run(
-      context, db::Access::kRead, [&](pqxx::connection& connection) {
+      context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
         pqxx::result rows =
             key.topic.has_value()
@@ -69,7 +70,7 @@ absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Lookup(
 }
 
 absl::StatusOr<std::vector<std::optional<ExerciseEntry>>>
-ExerciseCacheStore::LookupMany(const db::CallContext& context,
+ExerciseCacheStore::LookupMany(const common::CallContext& context,
                                const std::vector<ExerciseKey>& keys) {
   std::vector<std::optional<std::string>> users, types, levels, topics;
   for (const ExerciseKey& key : keys) {
@@ -84,7 +85,7 @@ ExerciseCacheStore::LookupMany(const db::CallContext& context,
   const std::string topics_param = db::ArrayLiteral(topics);
   std::vector<std::optional<ExerciseEntry>> found;
   absl::Status status = database_.Run(
-      context, db::Access::kRead, [&](pqxx::connection& connection) {
+      context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
         pqxx::result rows =
             tx.exec_prepared(kLookupExercisesBatch.name, users_param,
@@ -102,12 +103,12 @@ ExerciseCacheStore::LookupMany(const db::CallContext& context,
 }
 
 absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Put(
-    const db::CallContext& context, const NewExercise& entry) {
+    const common::CallContext& context, const NewExercise& entry) {
   std::optional<int64_t> ttl_micros;
   if (entry.ttl.has_value()) ttl_micros = absl::ToInt64Microseconds(*entry.ttl);
   ExerciseEntry stored;
   absl::Status status = database_.Run(
-      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);  // one statement: autocommit
         stored = EntryFromRow(tx.exec_prepared(
             kInsertExercise.name, entry.key.user_id, entry.key.exercise_type,
@@ -120,7 +121,7 @@ absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Put(
 }
 
 absl::StatusOr<PurgeResult> ExerciseCacheStore::PurgeExpired(
-    const db::CallContext& context, int64_t max_rows) {
+    const common::CallContext& context, int64_t max_rows) {
   PurgeResult result;
   while (max_rows == 0 || result.deleted < max_rows) {
     const int64_t batch =
@@ -128,7 +129,7 @@ absl::StatusOr<PurgeResult> ExerciseCacheStore::PurgeExpired(
                       : std::min(kPurgeBatchRows, max_rows - result.deleted);
     int64_t deleted = 0;
     absl::Status status = database_.Run(
-        context, db::Access::kWrite, [&](pqxx::connection& connection) {
+        context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
           pqxx::nontransaction tx(connection);  // each batch commits on its own
           deleted = tx.exec_prepared(kPurgeExpiredExercises.name, batch)
                         .affected_rows();

@@ -11,7 +11,12 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
-#include "server/db/database.h"
+#include "server/common/call_context.h"
+#include "server/db/prepared_statement.h"
+
+namespace aves::db {
+class Database;
+}  // namespace aves::db
 
 namespace aves::store {
 
@@ -56,21 +61,21 @@ class ExerciseCacheStore {
   static std::vector<db::PreparedStatement> PreparedStatements();
 
   // The newest unexpired entry for `key`; NOT_FOUND on a miss.
-  absl::StatusOr<ExerciseEntry> Lookup(const db::CallContext& context,
+  absl::StatusOr<ExerciseEntry> Lookup(const common::CallContext& context,
                                        const ExerciseKey& key);
 
   // Lookup for many keys in one round trip (kLookupExercisesBatch): one
   // result per key, in order; nullopt for a miss.
   absl::StatusOr<std::vector<std::optional<ExerciseEntry>>> LookupMany(
-      const db::CallContext& context, const std::vector<ExerciseKey>& keys);
+      const common::CallContext& context, const std::vector<ExerciseKey>& keys);
 
   // Stores an entry; INVALID_ARGUMENT naming exercise_data when it is not JSON.
-  absl::StatusOr<ExerciseEntry> Put(const db::CallContext& context,
+  absl::StatusOr<ExerciseEntry> Put(const common::CallContext& context,
                                     const NewExercise& entry);
 
   // Deletes up to `max_rows` expired entries (0: all), oldest expiry first,
   // kPurgeBatchRows per transaction.
-  absl::StatusOr<PurgeResult> PurgeExpired(const db::CallContext& context,
+  absl::StatusOr<PurgeResult> PurgeExpired(const common::CallContext& context,
                                            int64_t max_rows);
 
  private:

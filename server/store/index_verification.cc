@@ -2,6 +2,9 @@
 
 #include <optional>
 
+#include <pqxx/connection_base>
+
+#include "server/db/database.h"
 #include "server/db/explain.h"
 #include "server/store/queries.h"
 
@@ -43,13 +46,13 @@ std::vector<Probe> Probes() {
 }  // namespace
 
 absl::StatusOr<std::vector<IndexCheck>> VerifyIndexes(
-    db::Database& database, const db::CallContext& context) {
+    db::Database& database, const common::CallContext& context) {
   std::vector<IndexCheck> checks;
   for (const Probe& probe : Probes()) {
     for (db::PlanMode mode : {db::PlanMode::kCustom, db::PlanMode::kGeneric}) {
       absl::StatusOr<db::QueryPlan> plan;
       absl::Status status = database.Run(
-          context, db::Access::kRead, [&](pqxx::connection& connection) {
+          context, db::Access::kRead, [&](pqxx::connection_base& connection) {
             plan = db::ExplainQuery(connection, probe.query->sql, probe.params,
                                     mode);
             return plan.status();

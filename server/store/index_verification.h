@@ -10,7 +10,11 @@
 
 #include <absl/status/statusor.h>
 
-#include "server/db/database.h"
+#include "server/common/call_context.h"
+
+namespace aves::db {
+class Database;
+}  // namespace aves::db
 
 namespace aves::store {
 
@@ -27,7 +31,7 @@ struct IndexCheck {
 // table too small for the planner to prefer an index reports passed=false:
 // verify on a loaded database.
 absl::StatusOr<std::vector<IndexCheck>> VerifyIndexes(
-    db::Database& database, const db::CallContext& context);
+    db::Database& database, const common::CallContext& context);
 
 }  // namespace aves::store
 

@@ -6,8 +6,9 @@
 
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_split.h>
-#include <pqxx/pqxx>
 
+#include "server/common/status_macros.h"
+#include "server/db/listener.h"
 #include "server/observability/logging.h"
 
 namespace aves::store {
@@ -17,27 +18,7 @@ constexpr char kChannel[] = "aves_batch_jobs";
 constexpr absl::Duration kBackoffInitial = absl::Milliseconds(100);
 constexpr absl::Duration kBackoffMax = absl::Seconds(5);
 // How long one wait for notifications lasts: the bound on noticing Stop().
-constexpr long kWaitMicros = 200'000;
-
-// Collects the payloads one await_notification call delivers.
-class Receiver final : public pqxx::notification_receiver {
- public:
-  Receiver(pqxx::connection_base& connection, std::vector<JobNotification>* out)
-      : pqxx::notification_receiver(connection, kChannel), out_(out) {}
-  void operator()(const std::string& payload, int) override {
-    JobNotification notification;
-    if (ParseJobNotification(payload, &notification)) {
-      out_->push_back(std::move(notification));
-    } else {
-      observability::Logger("job-feed")
-          ->warn("ignoring a malformed notification on {}: {}", kChannel,
-                 payload);
-    }
-  }
-
- private:
-  std::vector<JobNotification>* out_;
-};
+constexpr absl::Duration kWait = absl::Milliseconds(200);
 
 }  // namespace
 
@@ -55,10 +36,16 @@ bool ParseJobNotification(absl::string_view payload, JobNotification* out) {
     return false;
   }
   out->id = std::string(parts[1]);
-  out->status = std::string(parts[2]);
-  out->old_status = parts[3] == "-" ? std::string() : std::string(parts[3]);
+  const std::optional<JobStatus> status = ParseJobStatus(parts[2]);
+  if (!status.has_value()) return false;
+  out->status = *status;
+  out->old_status.reset();
+  if (parts[3] != "-") {
+    out->old_status = ParseJobStatus(parts[3]);
+    if (!out->old_status.has_value()) return false;
+  }
   out->job_type = std::string(parts[4]);
-  return !out->id.empty() && !out->status.empty();
+  return !out->id.empty();
 }
 
 JobFeed::JobFeed(std::string conninfo) : conninfo_(std::move(conninfo)) {}
@@ -102,6 +89,11 @@ bool JobFeed::WaitUntilListening(absl::Duration timeout) {
                            [this] { return listening_; });
 }
 
+bool JobFeed::Stopping() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stopping_;
+}
+
 void JobFeed::InterruptAll(const absl::Status& why) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (Subscriber* subscriber : subscribers_)
@@ -109,16 +101,17 @@ void JobFeed::InterruptAll(const absl::Status& why) {
   subscribers_.clear();
 }
 
-void JobFeed::Deliver(const std::vector<JobNotification>& notifications,
-                      pqxx::connection& connection) {
+absl::Status JobFeed::Deliver(
+    db::Listener& listener, const std::vector<JobNotification>& notifications) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (subscribers_.empty()) return;  // nobody watches: no query
+    if (subscribers_.empty()) return absl::OkStatus();  // nobody watches
   }
   std::set<std::string> unique_ids;
   for (const JobNotification& n : notifications) unique_ids.insert(n.id);
-  std::vector<Job> rows =
-      JobStore::Fetch(connection, {unique_ids.begin(), unique_ids.end()});
+  ASSIGN_OR_RETURN(
+      const std::vector<Job> rows,
+      JobStore::FetchOn(listener, {unique_ids.begin(), unique_ids.end()}));
   std::map<std::string, const Job*> by_id;
   for (const Job& job : rows) by_id[job.id] = &job;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -138,31 +131,41 @@ void JobFeed::Deliver(const std::vector<JobNotification>& notifications,
     }
     for (Subscriber* subscriber : subscribers_) subscriber->OnJobChange(change);
   }
+  return absl::OkStatus();
+}
+
+absl::Status JobFeed::Listen(db::Listener& listener) {
+  auto log = observability::Logger("job-feed");
+  while (!Stopping()) {
+    ASSIGN_OR_RETURN(const std::vector<std::string> payloads,
+                     listener.Await(kWait));
+    std::vector<JobNotification> notifications;
+    for (const std::string& payload : payloads) {
+      JobNotification notification;
+      if (ParseJobNotification(payload, &notification)) {
+        notifications.push_back(std::move(notification));
+      } else {
+        log->warn("ignoring a malformed notification on {}: {}", kChannel,
+                  payload);
+      }
+    }
+    if (!notifications.empty())
+      RETURN_IF_ERROR(Deliver(listener, notifications));
+  }
+  return absl::OkStatus();
 }
 
 void JobFeed::Run() {
   auto log = observability::Logger("job-feed");
+  // The feed's reads are small; five seconds is plenty.
+  db::Listener listener(conninfo_, "avesd job feed", kChannel,
+                        absl::Seconds(5));
   absl::Duration backoff = kBackoffInitial;
-  std::vector<JobNotification> pending;
-  while (true) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (stopping_) break;
-    }
-    std::unique_ptr<pqxx::connection> connection;
-    std::unique_ptr<Receiver> receiver;
-    try {
-      connection = std::make_unique<pqxx::connection>(conninfo_);
-      pqxx::nontransaction(*connection)
-          .exec(
-              "SET application_name = 'avesd job feed'; SET statement_timeout "
-              "= 5000");
-      receiver = std::make_unique<Receiver>(*connection, &pending);  // LISTEN
-    } catch (const std::exception& e) {
-      receiver.reset();
-      connection.reset();
+  while (!Stopping()) {
+    if (absl::Status connected = listener.Connect(); !connected.ok()) {
       log->warn("cannot listen for job changes (retry in {}): {}",
-                absl::FormatDuration(backoff), e.what());
+                absl::FormatDuration(backoff),
+                std::string(connected.message()));
       std::unique_lock<std::mutex> lock(mutex_);
       changed_.wait_for(lock, absl::ToChronoNanoseconds(backoff),
                         [this] { return stopping_; });
@@ -176,34 +179,17 @@ void JobFeed::Run() {
     }
     changed_.notify_all();
     log->info("listening for job changes on channel {}", kChannel);
-    try {
-      while (true) {
-        {
-          std::lock_guard<std::mutex> lock(mutex_);
-          if (stopping_) break;
-        }
-        connection->await_notification(0, kWaitMicros);
-        if (!pending.empty()) {
-          Deliver(pending, *connection);
-          pending.clear();
-        }
-      }
-    } catch (const std::exception& e) {
-      log->warn("job change feed lost its connection: {}", e.what());
+    const absl::Status lost = Listen(listener);
+    if (!lost.ok()) {
+      log->warn("job change feed lost its connection: {}",
+                std::string(lost.message()));
     }
-    pending.clear();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       listening_ = false;
     }
-    receiver.reset();  // before its connection
-    connection.reset();
-    bool stopping;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping = stopping_;
-    }
-    if (!stopping) {
+    listener.Close();
+    if (!Stopping()) {
       InterruptAll(absl::UnavailableError(
           "the job change feed lost its database connection; watch again"));
     }

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include <absl/strings/string_view.h>
 #include <absl/time/time.h>
 
+#include "server/store/job_status.h"
 #include "server/store/job_store.h"
 
 namespace aves::store {
@@ -33,7 +35,7 @@ struct JobChange {
   // The row as read after the notification (for kDeleted: id, job_type and
   // status from the notification only).
   Job job;
-  std::string old_status;  // kUpdated: the status before the change
+  std::optional<JobStatus> old_status;  // kUpdated: the status before it
 };
 
 // One notification payload, "OP ID STATUS OLD_STATUS JOB_TYPE"; false when it
@@ -41,8 +43,8 @@ struct JobChange {
 struct JobNotification {
   JobChange::Kind kind;
   std::string id;
-  std::string status;
-  std::string old_status;  // empty unless an update
+  JobStatus status = JobStatus::kPending;
+  std::optional<JobStatus> old_status;  // an update's status before it
   std::string job_type;
 };
 bool ParseJobNotification(absl::string_view payload, JobNotification* out);
@@ -77,9 +79,13 @@ class JobFeed {
 
  private:
   void Run();
+  // Listens until the connection is lost or Stop(); the reason it stopped.
+  absl::Status Listen(db::Listener& listener);
   void InterruptAll(const absl::Status& why);
-  void Deliver(const std::vector<JobNotification>& notifications,
-               pqxx::connection& connection);
+  bool Stopping();
+  // Reads the changed rows and hands every subscriber the changes.
+  absl::Status Deliver(db::Listener& listener,
+                       const std::vector<JobNotification>& notifications);
 
   const std::string conninfo_;
   std::thread thread_;

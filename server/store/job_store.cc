@@ -1,13 +1,19 @@
 #include "server/store/job_store.h"
 
+#include <stdexcept>
+#include <utility>
+
 #include <absl/status/status.h>
 #include <absl/strings/str_cat.h>
 #include <pqxx/pqxx>
 
 #include "server/common/field_error.h"
+#include "server/common/status_macros.h"
 #include "server/db/array_literal.h"
+#include "server/db/database.h"
 #include "server/db/errors.h"
-#include "server/store/job_transitions.h"
+#include "server/db/listener.h"
+#include "server/db/transaction.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
 
@@ -26,7 +32,15 @@ Job JobFromRow(const pqxx::row& row) {
   Job job;
   job.id = row[0].as<std::string>();
   job.job_type = row[1].as<std::string>();
-  job.status = row[2].as<std::string>();
+  const std::optional<JobStatus> status =
+      ParseJobStatus(row[2].as<std::string>());
+  // The schema's CHECK allows only the statuses we know.
+  if (!status.has_value()) {
+    throw std::runtime_error("batch job " + job.id + " has status '" +
+                             row[2].as<std::string>() +
+                             "', which this build does not know");
+  }
+  job.status = *status;
   job.total_items = row[3].as<int64_t>();
   job.processed_items = row[4].as<int64_t>();
   job.failed_items = row[5].as<int64_t>();
@@ -43,6 +57,77 @@ absl::Status NoSuchJob(const std::string& id) {
   return absl::NotFoundError(absl::StrCat("no batch job ", id));
 }
 
+// Runs `query` in `tx`: as the connection's prepared statement where the pool
+// prepared it, else from its text (a joined transaction may be on any
+// connection).
+template <typename... Args>
+pqxx::result Exec(pqxx::transaction_base& tx, bool prepared,
+                  const NamedQuery& query, Args&&... args) {
+  return prepared ? tx.exec_prepared(query.name, std::forward<Args>(args)...)
+                  : tx.exec_params(query.sql, std::forward<Args>(args)...);
+}
+
+// The new job, or INVALID_ARGUMENT when the metadata is not a JSON object.
+absl::StatusOr<Job> CreateWith(pqxx::transaction_base& tx, bool prepared,
+                               const NewJob& job) {
+  pqxx::result rows = Exec(tx, prepared, kCreateJob, job.job_type,
+                           job.total_items, job.metadata);
+  if (rows.empty()) {
+    return common::InvalidField("metadata", "must be a JSON object");
+  }
+  return JobFromRow(rows[0]);
+}
+
+// Under the job's row lock, so check-then-update is one step: a concurrent
+// update waits, then sees the status this one left.
+absl::StatusOr<Job> UpdateProgressWith(pqxx::transaction_base& tx,
+                                       bool prepared,
+                                       const JobProgress& progress) {
+  pqxx::result current = tx.exec_params(
+      "SELECT status FROM batch_jobs WHERE id = $1 FOR UPDATE", progress.id);
+  if (current.empty()) return NoSuchJob(progress.id);
+  const std::optional<JobStatus> from =
+      ParseJobStatus(current[0][0].as<std::string>());
+  if (!from.has_value()) {
+    throw std::runtime_error("batch job " + progress.id +
+                             " has a status this build does not know");
+  }
+  const JobStatus to = progress.status.value_or(*from);
+  if (absl::Status refused = CheckJobTransition(*from, to); !refused.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("batch job ", progress.id, ": ", refused.message()));
+  }
+  return JobFromRow(Exec(tx, prepared, kUpdateJobProgress, progress.id,
+                         JobStatusName(to), progress.processed_items_delta,
+                         progress.failed_items_delta, progress.total_items,
+                         progress.metadata_merge)[0]);
+}
+
+struct ErrorArrays {
+  std::string indexes, ids, messages;
+};
+ErrorArrays ErrorArraysOf(const std::vector<NewJobError>& errors) {
+  std::vector<std::optional<std::string>> indexes, ids, messages;
+  for (const NewJobError& error : errors) {
+    indexes.push_back(error.item_index
+                          ? std::optional(std::to_string(*error.item_index))
+                          : std::nullopt);
+    ids.push_back(error.item_id);
+    messages.push_back(error.error_message);
+  }
+  return {db::ArrayLiteral(indexes), db::ArrayLiteral(ids),
+          db::ArrayLiteral(messages)};
+}
+
+int64_t AppendErrorsWith(pqxx::transaction_base& tx, bool prepared,
+                         const std::string& job_id,
+                         const std::vector<NewJobError>& errors) {
+  const ErrorArrays arrays = ErrorArraysOf(errors);
+  return Exec(tx, prepared, kAppendJobErrors, job_id, arrays.indexes,
+              arrays.ids, arrays.messages)
+      .affected_rows();
+}
+
 }  // namespace
 
 std::vector<db::PreparedStatement> JobStore::PreparedStatements() {
@@ -55,11 +140,11 @@ std::vector<db::PreparedStatement> JobStore::PreparedStatements() {
   return statements;
 }
 
-absl::StatusOr<Job> JobStore::Get(const db::CallContext& context,
+absl::StatusOr<Job> JobStore::Get(const common::CallContext& context,
                                   const std::string& id) {
   std::optional<Job> job;
   absl::Status status = database_.Run(
-      context, db::Access::kRead, [&](pqxx::connection& connection) {
+      context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
         pqxx::result rows = tx.exec_prepared(kGetJob.name, id);
         job.reset();
@@ -72,16 +157,19 @@ absl::StatusOr<Job> JobStore::Get(const db::CallContext& context,
 }
 
 absl::StatusOr<JobPage> JobStore::List(
-    const db::CallContext& context, const std::vector<std::string>& statuses,
+    const common::CallContext& context, const std::vector<JobStatus>& statuses,
     const std::optional<std::string>& job_type,
     const std::optional<KeysetCursor>& after, int limit) {
-  const std::string statuses_param = db::TextArrayLiteral(statuses);
+  std::vector<std::string> status_names;
+  for (JobStatus wanted : statuses)
+    status_names.push_back(JobStatusName(wanted));
+  const std::string statuses_param = db::TextArrayLiteral(status_names);
   const std::string created_at =
-      after ? after->created_at : std::string("infinity");
+      after ? after->sort_key : std::string("infinity");
   const std::string last_id = after ? after->id : std::string(kMaxUuid);
   JobPage page;
   absl::Status status = database_.Run(
-      context, db::Access::kRead, [&](pqxx::connection& connection) {
+      context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
         // One row past the page tells whether another page follows.
         pqxx::result rows =
@@ -105,80 +193,43 @@ absl::StatusOr<JobPage> JobStore::List(
   return page;
 }
 
-absl::StatusOr<Job> JobStore::Create(const db::CallContext& context,
+absl::StatusOr<Job> JobStore::Create(const common::CallContext& context,
                                      const NewJob& job) {
-  std::optional<Job> created;
+  absl::StatusOr<Job> created = absl::UnknownError("not run");
   absl::Status status = database_.Run(
-      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);  // one statement: autocommit
-        pqxx::result rows = tx.exec_prepared(kCreateJob.name, job.job_type,
-                                             job.total_items, job.metadata);
-        created.reset();
-        if (!rows.empty()) created = JobFromRow(rows[0]);
+        created = CreateWith(tx, /*prepared=*/true, job);
         return absl::OkStatus();
       });
   if (!status.ok()) return NameInvalidJson(status, "metadata");
-  if (!created.has_value()) {
-    return common::InvalidField("metadata", "must be a JSON object");
-  }
-  return *std::move(created);
+  return created;
 }
 
-absl::StatusOr<Job> JobStore::UpdateProgress(const db::CallContext& context,
+absl::StatusOr<Job> JobStore::UpdateProgress(const common::CallContext& context,
                                              const JobProgress& progress) {
-  std::optional<Job> updated;
-  absl::Status refused;  // the transition rule's verdict
-  bool found = false;
+  absl::StatusOr<Job> updated = absl::UnknownError("not run");
   absl::Status status = database_.Run(
-      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work tx(connection);
-        // The row lock makes check-then-update one step: a concurrent update
-        // waits, then sees the status this one left.
-        pqxx::result current = tx.exec_params(
-            "SELECT status FROM batch_jobs WHERE id = $1 FOR UPDATE",
-            progress.id);
-        found = !current.empty();
-        if (!found) return absl::OkStatus();
-        const std::string from = current[0][0].as<std::string>();
-        const std::string to = progress.status.value_or(from);
-        refused = CheckJobTransition(from, to);
-        if (!refused.ok()) return absl::OkStatus();  // rolls back: nothing done
-        updated = JobFromRow(tx.exec_prepared(
-            kUpdateJobProgress.name, progress.id, to,
-            progress.processed_items_delta, progress.failed_items_delta,
-            progress.total_items)[0]);
-        tx.commit();
+        updated = UpdateProgressWith(tx, /*prepared=*/true, progress);
+        // A refusal rolls back (nothing was written) and is the caller's
+        // answer, not a database failure.
+        if (updated.ok()) tx.commit();
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
-  if (!found) return NoSuchJob(progress.id);
-  if (!refused.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("batch job ", progress.id, ": ", refused.message()));
-  }
-  return *std::move(updated);
+  return updated;
 }
 
 absl::StatusOr<int64_t> JobStore::AppendErrors(
-    const db::CallContext& context, const std::string& job_id,
+    const common::CallContext& context, const std::string& job_id,
     const std::vector<NewJobError>& errors) {
-  std::vector<std::optional<std::string>> indexes, ids, messages;
-  for (const NewJobError& error : errors) {
-    indexes.push_back(error.item_index
-                          ? std::optional(std::to_string(*error.item_index))
-                          : std::nullopt);
-    ids.push_back(error.item_id);
-    messages.push_back(error.error_message);
-  }
   int64_t appended = 0;
   absl::Status status = database_.Run(
-      context, db::Access::kWrite, [&](pqxx::connection& connection) {
+      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);  // one statement: all or none
-        appended =
-            tx.exec_prepared(kAppendJobErrors.name, job_id,
-                             db::ArrayLiteral(indexes), db::ArrayLiteral(ids),
-                             db::ArrayLiteral(messages))
-                .affected_rows();
+        appended = AppendErrorsWith(tx, /*prepared=*/true, job_id, errors);
         return absl::OkStatus();
       });
   // The foreign key is the existence check: no round trip before the insert.
@@ -187,29 +238,49 @@ absl::StatusOr<int64_t> JobStore::AppendErrors(
   return appended;
 }
 
-std::vector<Job> JobStore::Fetch(pqxx::connection& connection,
-                                 const std::vector<std::string>& ids) {
-  pqxx::nontransaction tx(connection);
+absl::StatusOr<Job> JobStore::CreateIn(db::Transaction& tx, const NewJob& job) {
+  return CreateWith(tx.get(), /*prepared=*/false, job);
+}
+
+absl::StatusOr<Job> JobStore::UpdateProgressIn(db::Transaction& tx,
+                                               const JobProgress& progress) {
+  return UpdateProgressWith(tx.get(), /*prepared=*/false, progress);
+}
+
+absl::Status JobStore::AppendErrorsIn(db::Transaction& tx,
+                                      const std::string& job_id,
+                                      const std::vector<NewJobError>& errors) {
+  AppendErrorsWith(tx.get(), /*prepared=*/false, job_id, errors);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Job>> JobStore::FetchOn(
+    db::Listener& listener, const std::vector<std::string>& ids) {
   std::vector<Job> jobs;
-  for (const pqxx::row& row :
-       tx.exec_params(kGetJobs.sql, db::TextArrayLiteral(ids))) {
-    jobs.push_back(JobFromRow(row));
-  }
+  RETURN_IF_ERROR(listener.Run([&](pqxx::connection_base& connection) {
+    pqxx::nontransaction tx(connection);
+    jobs.clear();
+    for (const pqxx::row& row :
+         tx.exec_params(kGetJobs.sql, db::TextArrayLiteral(ids))) {
+      jobs.push_back(JobFromRow(row));
+    }
+    return absl::OkStatus();
+  }));
   return jobs;
 }
 
 absl::StatusOr<JobErrorPage> JobStore::ListErrors(
-    const db::CallContext& context, const std::string& job_id,
-    const std::optional<JobErrorCursor>& after, int limit) {
+    const common::CallContext& context, const std::string& job_id,
+    const std::optional<KeysetCursor>& after, int limit) {
   JobErrorPage page;
   bool job_exists = true;
   absl::Status status =
-      database_.Run(context, db::Access::kRead, [&](pqxx::connection& c) {
+      database_.Run(context, db::Access::kRead, [&](pqxx::connection_base& c) {
         pqxx::nontransaction tx(c);
         // One row past the page tells whether another page follows.
         pqxx::result rows = tx.exec_prepared(
             kListJobErrors.name, job_id,
-            after ? after->created_at : std::string("infinity"),
+            after ? after->sort_key : std::string("infinity"),
             after ? after->id : std::string("9223372036854775807"), limit + 1);
         page = JobErrorPage{};
         for (const pqxx::row& row : rows) {

@@ -1,5 +1,7 @@
-// JobStore: batch_jobs and batch_job_errors, as plain structs. Its SQL is the
-// named queries of queries.h (prepared per connection) plus existence and
+// JobStore: batch_jobs and batch_job_errors, as plain structs. Every write of
+// a job row goes through here, so every job — an API caller's or a bulk
+// load's — obeys the transition rule of job_status.h. Its SQL is the named
+// queries of queries.h (prepared per pooled connection) plus existence and
 // row-lock checks.
 #ifndef AVES_SERVER_STORE_JOB_STORE_H_
 #define AVES_SERVER_STORE_JOB_STORE_H_
@@ -11,16 +13,24 @@
 
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
-#include <pqxx/connection>
 
-#include "server/db/database.h"
+#include "server/common/call_context.h"
+#include "server/db/prepared_statement.h"
+#include "server/store/job_status.h"
+#include "server/store/keyset.h"
+
+namespace aves::db {
+class Database;
+class Listener;
+class Transaction;
+}  // namespace aves::db
 
 namespace aves::store {
 
 struct Job {
   std::string id;
   std::string job_type;
-  std::string status;  // pending | processing | completed | failed | cancelled
+  JobStatus status = JobStatus::kPending;
   int64_t total_items = 0;
   int64_t processed_items = 0;
   int64_t failed_items = 0;
@@ -30,12 +40,8 @@ struct Job {
   std::optional<absl::Time> completed_at;
   absl::Time updated_at;
   std::string created_at_text;  // as PostgreSQL printed it: the keyset cursor
-};
 
-// Where a page starts: after the row with this (created_at text, id).
-struct KeysetCursor {
-  std::string created_at;
-  std::string id;
+  KeysetCursor cursor() const { return {created_at_text, id}; }
 };
 
 struct JobPage {
@@ -51,10 +57,12 @@ struct NewJob {
 
 struct JobProgress {
   std::string id;
-  std::optional<std::string> status;  // nullopt: unchanged
+  std::optional<JobStatus> status;  // nullopt: unchanged
   int64_t processed_items_delta = 0;
   int64_t failed_items_delta = 0;
   std::optional<int64_t> total_items;  // nullopt: unchanged
+  // A JSON object whose keys replace the metadata's (nullopt: unchanged).
+  std::optional<std::string> metadata_merge;
 };
 
 struct NewJobError {
@@ -71,9 +79,9 @@ struct JobError {
   std::string error_message;
   absl::Time created_at;
   std::string created_at_text;  // as PostgreSQL printed it: the keyset cursor
-};
 
-using JobErrorCursor = KeysetCursor;
+  KeysetCursor cursor() const { return {created_at_text, std::to_string(id)}; }
+};
 
 struct JobErrorPage {
   std::vector<JobError> errors;
@@ -87,42 +95,53 @@ class JobStore {
   static std::vector<db::PreparedStatement> PreparedStatements();
 
   // The job; NOT_FOUND when there is none.
-  absl::StatusOr<Job> Get(const db::CallContext& context,
+  absl::StatusOr<Job> Get(const common::CallContext& context,
                           const std::string& id);
 
   // Up to `limit` jobs in `statuses` (of `job_type` when given), newest
   // first, after `after`.
-  absl::StatusOr<JobPage> List(const db::CallContext& context,
-                               const std::vector<std::string>& statuses,
+  absl::StatusOr<JobPage> List(const common::CallContext& context,
+                               const std::vector<JobStatus>& statuses,
                                const std::optional<std::string>& job_type,
                                const std::optional<KeysetCursor>& after,
                                int limit);
 
   // A new pending job. INVALID_ARGUMENT naming metadata unless it is a JSON
   // object.
-  absl::StatusOr<Job> Create(const db::CallContext& context, const NewJob& job);
+  absl::StatusOr<Job> Create(const common::CallContext& context,
+                             const NewJob& job);
 
   // Applies `progress` under a row lock, checking the status transition
-  // (job_transitions.h). NOT_FOUND, FAILED_PRECONDITION.
-  absl::StatusOr<Job> UpdateProgress(const db::CallContext& context,
+  // (job_status.h). NOT_FOUND, FAILED_PRECONDITION.
+  absl::StatusOr<Job> UpdateProgress(const common::CallContext& context,
                                      const JobProgress& progress);
 
   // Records `errors` of `job_id` in one statement (all or none). NOT_FOUND
   // when the job does not exist.
-  absl::StatusOr<int64_t> AppendErrors(const db::CallContext& context,
+  absl::StatusOr<int64_t> AppendErrors(const common::CallContext& context,
                                        const std::string& job_id,
                                        const std::vector<NewJobError>& errors);
-
-  // The jobs among `ids` that exist, on a connection of the caller's (the
-  // change feed's own, outside the pool).
-  static std::vector<Job> Fetch(pqxx::connection& connection,
-                                const std::vector<std::string>& ids);
 
   // Up to `limit` errors of `job_id`, newest first, after `after` (first page
   // when nullopt). NOT_FOUND when the job does not exist.
   absl::StatusOr<JobErrorPage> ListErrors(
-      const db::CallContext& context, const std::string& job_id,
-      const std::optional<JobErrorCursor>& after, int limit);
+      const common::CallContext& context, const std::string& job_id,
+      const std::optional<KeysetCursor>& after, int limit);
+
+  // The same writes inside the caller's open transaction, for a module whose
+  // own rows must commit together with its job's (bulk loads). Same results
+  // and refusals; a refusal leaves the caller to roll back.
+  static absl::StatusOr<Job> CreateIn(db::Transaction& tx, const NewJob& job);
+  static absl::StatusOr<Job> UpdateProgressIn(db::Transaction& tx,
+                                              const JobProgress& progress);
+  static absl::Status AppendErrorsIn(db::Transaction& tx,
+                                     const std::string& job_id,
+                                     const std::vector<NewJobError>& errors);
+
+  // The jobs among `ids` that exist, read on the change feed's own
+  // connection (outside the pool).
+  static absl::StatusOr<std::vector<Job>> FetchOn(
+      db::Listener& listener, const std::vector<std::string>& ids);
 
  private:
   db::Database& database_;

@@ -1,6 +1,7 @@
-// The named SQL of every index-backed read the service runs. One definition
-// serves the stores, the index-proof tests and (later) VerifyIndexes, so what
-// is proven to use an index is exactly what runs.
+// The named SQL of the stores: every index-backed read the service runs,
+// and the stores' writes. One definition serves the stores, the index-proof
+// tests and VerifyIndexes, so what is proven to use an index is exactly what
+// runs. (The bulk path keeps its own statements beside it: bulk/bulk_sql.h.)
 //
 // Two rules shape these texts (measured in
 // tests/integration/indexes_pgtest.cc):
@@ -209,15 +210,16 @@ inline constexpr NamedQuery kCreateJob{
     "WHERE jsonb_typeof(m) = 'object' RETURNING " AVES_JOB_COLUMNS,
     ""};
 
-// $1 id, $2 status, $3 processed delta, $4 failed delta, $5 total (NULL: keep).
-// started_at is set on entering 'processing', completed_at on a final status.
-// The caller has checked the transition under FOR UPDATE in the same
-// transaction.
+// $1 id, $2 status, $3 processed delta, $4 failed delta, $5 total (NULL: keep),
+// $6 a JSON object merged into the metadata (NULL: keep). started_at is set
+// on entering 'processing', completed_at on a final status. The caller has
+// checked the transition under FOR UPDATE in the same transaction.
 inline constexpr NamedQuery kUpdateJobProgress{
     "update_job_progress",
     "UPDATE batch_jobs SET status = $2, "
     "processed_items = processed_items + $3, failed_items = failed_items + $4, "
     "total_items = COALESCE($5, total_items), "
+    "metadata = metadata || COALESCE($6::jsonb, '{}'), "
     "started_at = CASE WHEN $2 = 'processing' AND started_at IS NULL "
     "THEN now() ELSE started_at END, "
     "completed_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') "

@@ -35,10 +35,11 @@ std::string AvesdProcess::Address() {
 
 absl::StatusOr<client::ServingStatus> AvesdProcess::WaitForHealth(
     client::ServingStatus wanted) {
-  client::HealthClient health(client::MakeChannel(Address()));
+  client::HealthClient health(client::MakeChannel(Address()),
+                              client::CallOptions{absl::Seconds(2)});
   absl::StatusOr<client::ServingStatus> status;
   for (int i = 0; i < 600; ++i) {
-    status = health.Check("", absl::Seconds(2));
+    status = health.Check("");
     if (status.ok() && *status == wanted) break;
     absl::SleepFor(absl::Milliseconds(100));
   }

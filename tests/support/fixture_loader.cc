@@ -10,8 +10,8 @@
 namespace aves::testing {
 namespace {
 
-db::CallContext Context() {
-  db::CallContext context;
+common::CallContext Context() {
+  common::CallContext context;
   context.deadline = absl::Now() + absl::Minutes(10);
   context.holder = "fixture loader";
   return context;
@@ -30,16 +30,9 @@ absl::StatusOr<std::unique_ptr<FixtureLoader>> FixtureLoader::Create(
   loader->database_->Start();
   if (!loader->database_->pool().WaitUntilReady(absl::Seconds(30)))
     return absl::UnavailableError("fixture loader: database not reachable");
-  loader->store_ = std::make_unique<store::BulkLoadStore>(*loader->database_);
-  absl::StatusOr<store::TableCatalog> catalog =
-      absl::UnavailableError("catalog not read");
-  RETURN_IF_ERROR(loader->database_->Run(
-      Context(), db::Access::kRead, [&](pqxx::connection& connection) {
-        catalog = store::TableCatalog::Load(
-            connection, store::TableCatalog::DefaultTables());
-        return catalog.status();
-      }));
-  loader->catalog_ = *std::move(catalog);
+  loader->store_ = std::make_unique<bulk::DatabaseLoadStore>(
+      *loader->database_, bulk::TableCatalog::DefaultTables());
+  ASSIGN_OR_RETURN(loader->catalog_, loader->store_->Catalog());
   return loader;
 }
 
@@ -47,11 +40,12 @@ FixtureLoader::~FixtureLoader() = default;
 
 absl::Status FixtureLoader::Begin(const std::string& table,
                                   const std::vector<std::string>& columns) {
-  ASSIGN_OR_RETURN(const store::TableInfo* info,
+  ASSIGN_OR_RETURN(const bulk::TableInfo* info,
                    catalog_->Table("table", table));
-  ASSIGN_OR_RETURN(columns_,
-                   store::TableCatalog::Columns(*info, columns, "columns"));
-  spec_ = store::LoadSpec{};
+  ASSIGN_OR_RETURN(std::vector<const bulk::ColumnInfo*> resolved,
+                   bulk::TableCatalog::Columns(*info, columns, "columns"));
+  encoder_ = bulk::RowEncoder(std::move(resolved));
+  spec_ = bulk::LoadSpec{};
   spec_.load_id = absl::StrCat("fixture-", table, "-", ++loads_, "-",
                                absl::ToUnixNanos(absl::Now()));
   spec_.table = info->name;
@@ -62,22 +56,14 @@ absl::Status FixtureLoader::Begin(const std::string& table,
   return absl::OkStatus();
 }
 
-absl::Status FixtureLoader::Add(const std::vector<db::CellValue>& row) {
-  if (row.size() != columns_.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(spec_.table, " row ", next_row_, ": ", row.size(),
-                     " cells for ", columns_.size(), " columns"));
-  }
+absl::Status FixtureLoader::Add(const std::vector<bulk::CellValue>& row) {
   std::string line;
-  for (size_t c = 0; c < row.size(); ++c) {
-    if (c > 0) line.push_back('\t');
-    absl::Status encoded =
-        db::AppendCopyField(row[c], columns_[c]->kind, &line);
-    if (!encoded.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(spec_.table, " row ", next_row_, ", column ",
-                       columns_[c]->name, ": ", encoded.message()));
-    }
+  absl::Status encoded = encoder_.Encode(
+      next_row_, static_cast<int>(row.size()), [&](int c) { return row[c]; },
+      &line);
+  if (!encoded.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec_.table, " ", encoded.message()));
   }
   rows_.push_back({next_row_++, std::move(line)});
   if (static_cast<int>(rows_.size()) >= kBatchRows) return CommitBuffered();
@@ -86,7 +72,7 @@ absl::Status FixtureLoader::Add(const std::vector<db::CellValue>& row) {
 
 absl::Status FixtureLoader::CommitBuffered() {
   ASSIGN_OR_RETURN(
-      store::BatchResult batch,
+      bulk::BatchResult batch,
       store_->CommitBatch(Context(), spec_, state_.job_id, batch_start_,
                           next_row_, std::move(rows_), {}));
   rows_.clear();
@@ -102,9 +88,10 @@ absl::Status FixtureLoader::CommitBuffered() {
 
 absl::Status FixtureLoader::End() {
   if (!rows_.empty()) RETURN_IF_ERROR(CommitBuffered());
-  RETURN_IF_ERROR(store_->Finish(Context(), state_, "completed", "fixture"));
+  RETURN_IF_ERROR(store_->Finish(Context(), state_,
+                                 bulk::LoadOutcome::kCompleted, "fixture"));
   return database_->Run(
-      Context(), db::Access::kWrite, [&](pqxx::connection& connection) {
+      Context(), db::Access::kWrite, [&](pqxx::connection_base& connection) {
         // The job's delete cascades to bulk_loads.
         pqxx::nontransaction(connection)
             .exec_params("DELETE FROM batch_jobs WHERE id = $1", state_.job_id);

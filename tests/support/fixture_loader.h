@@ -1,6 +1,6 @@
 // FixtureLoader: test and benchmark fixtures go into the database the way a
 // bulk loader's rows do — typed cells checked and encoded against the live
-// catalog (db/copy_text) and committed in batches by store::BulkLoadStore,
+// catalog (db/copy_text) and committed in batches by bulk::DatabaseLoadStore,
 // the path behind BulkInsertService.Insert — as the seed's seed-test-data
 // went through batchInsert. So every fixture load also exercises that path.
 // A fixture must load whole: a refused row is an error. Its bookkeeping (the
@@ -18,10 +18,10 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
-#include "server/db/copy_text.h"
+#include "server/bulk/copy_text.h"
+#include "server/bulk/load_store.h"
+#include "server/bulk/row_encoder.h"
 #include "server/db/database.h"
-#include "server/store/bulk_load_store.h"
-#include "server/store/table_catalog.h"
 
 namespace aves::testing {
 
@@ -36,9 +36,9 @@ class FixtureLoader {
   // Starts loading `table`; rows give `columns`, in this order.
   absl::Status Begin(const std::string& table,
                      const std::vector<std::string>& columns);
-  // One row (cells: db::CellValue's constructors); every kBatchRows rows
+  // One row (cells: bulk::CellValue's constructors); every kBatchRows rows
   // commit as a batch.
-  absl::Status Add(const std::vector<db::CellValue>& row);
+  absl::Status Add(const std::vector<bulk::CellValue>& row);
   // Commits the rest and removes the load's bookkeeping.
   absl::Status End();
 
@@ -47,13 +47,13 @@ class FixtureLoader {
   absl::Status CommitBuffered();
 
   std::unique_ptr<db::Database> database_;
-  std::unique_ptr<store::BulkLoadStore> store_;
-  std::optional<store::TableCatalog> catalog_;
+  std::unique_ptr<bulk::DatabaseLoadStore> store_;
+  std::shared_ptr<const bulk::TableCatalog> catalog_;
   int loads_ = 0;
-  store::LoadSpec spec_;
-  store::LoadState state_;
-  std::vector<const store::ColumnInfo*> columns_;
-  std::vector<store::CopyRow> rows_;
+  bulk::LoadSpec spec_;
+  bulk::LoadState state_;
+  bulk::RowEncoder encoder_;
+  std::vector<bulk::CopyRow> rows_;
   int64_t next_row_ = 0;
   int64_t batch_start_ = 0;
 };

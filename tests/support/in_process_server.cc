@@ -34,11 +34,11 @@ absl::StatusOr<std::unique_ptr<InProcessServer>> InProcessServer::Start(
   running->server_ = *std::move(server);
   running->channel_ = client::MakeChannel(running->address());
   // Bounded wait for SERVING: the health monitor's first checks.
-  client::HealthClient health(running->channel_);
+  client::HealthClient health(running->channel_,
+                              client::CallOptions{absl::Seconds(2)});
   const absl::Time give_up = absl::Now() + absl::Seconds(20);
   while (true) {
-    absl::StatusOr<client::ServingStatus> status =
-        health.Check("", absl::Seconds(2));
+    absl::StatusOr<client::ServingStatus> status = health.Check("");
     if (status.ok() && *status == client::ServingStatus::kServing) break;
     if (absl::Now() > give_up) {
       return absl::DeadlineExceededError(

@@ -20,7 +20,7 @@
 namespace aves::testing {
 namespace {
 
-using db::CellValue;
+using bulk::CellValue;
 
 constexpr std::array<const char*, 5> kExerciseTypes = {
     "visual_discrimination", "term_matching", "audio_recognition",

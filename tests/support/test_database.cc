@@ -10,6 +10,7 @@
 #include <absl/strings/str_cat.h>
 #include <pqxx/pqxx>
 
+#include "server/common/crypto.h"
 #include "server/common/status_macros.h"
 #include "server/db/connection.h"
 #include "server/db/errors.h"
@@ -25,7 +26,7 @@ constexpr int64_t kTemplateLockKey = 0x4176657354706c;  // "AvesTpl"
 std::string TemplateName(const std::vector<db::MigrationFile>& migrations) {
   std::string checksums;
   for (const db::MigrationFile& file : migrations) checksums += file.checksum;
-  return "aves_template_" + db::Sha256Hex(checksums).substr(0, 16);
+  return "aves_template_" + common::Sha256Hex(checksums).substr(0, 16);
 }
 
 std::string UniqueName(absl::string_view label) {

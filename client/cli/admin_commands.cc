@@ -1,0 +1,144 @@
+// health, pool, migrations, verify-indexes: the operator's commands.
+#include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <google/protobuf/util/time_util.h>
+
+#include "client/cli/commands.h"
+#include "client/cli/output.h"
+#include "client/lib/admin_client.h"
+#include "client/lib/channel.h"
+#include "client/lib/health_client.h"
+
+namespace aves::cli {
+namespace {
+
+client::AdminClient AdminOf(const Invocation& invocation) {
+  return client::AdminClient(client::MakeChannel(invocation.address),
+                             CallOptionsOf(invocation));
+}
+
+void PrintPool(const data::v1::GetPoolStatsResponse& s) {
+  PrintTable({{"connections", "total", "idle", "in use", "opening", "waiting",
+               "min", "max"},
+              {"", std::to_string(s.total()), std::to_string(s.idle()),
+               std::to_string(s.in_use()), std::to_string(s.opening()),
+               std::to_string(s.waiting()), std::to_string(s.min()),
+               std::to_string(s.max())}});
+  std::cout << "\ndatabase reachable: "
+            << (s.database_reachable() ? "yes" : "NO")
+            << (s.last_connect_error().empty()
+                    ? ""
+                    : "  (last error: " + s.last_connect_error() + ")")
+            << "\noldest waiter: " << Millis(s.oldest_waiter_age())
+            << " ms\n\n";
+  std::vector<std::vector<std::string>> counters = {{"counter", "value"}};
+  auto add = [&counters](const std::string& name, int64_t value) {
+    counters.push_back({name, std::to_string(value)});
+  };
+  add("connections opened", s.connections_opened());
+  add("connect failures", s.connect_failures());
+  add("connections closed", s.connections_closed());
+  for (const auto& [reason, count] : s.discarded_by_reason())
+    add("  closed: " + reason, count);
+  add("acquired", s.acquired());
+  add("acquire timeouts", s.acquire_timeouts());
+  add("rejected (pool full)", s.rejected_full());
+  add("rejected (database unreachable)", s.rejected_unavailable());
+  add("queries cancelled", s.cancels());
+  add("queries aborted", s.aborts());
+  add("lease warnings", s.lease_warnings());
+  for (const auto& [code, count] : s.errors_by_code())
+    add("errors: " + code, count);
+  add("errors in the last minute", s.errors_last_minute());
+  PrintTable(counters);
+  std::cout << "\n";
+  std::vector<std::vector<std::string>> latencies = {
+      {"latency (ms)", "count", "p50", "p95", "p99", "max"}};
+  for (const auto& [name, summary] :
+       {std::pair{"acquire wait", &s.acquire_wait()},
+        std::pair{"query time", &s.query_time()}}) {
+    latencies.push_back({name, std::to_string(summary->count()),
+                         Millis(summary->p50()), Millis(summary->p95()),
+                         Millis(summary->p99()), Millis(summary->max())});
+  }
+  PrintTable(latencies);
+}
+
+}  // namespace
+
+int HealthCommand(const Invocation& invocation) {
+  client::HealthClient health(client::MakeChannel(invocation.address),
+                              CallOptionsOf(invocation));
+  absl::StatusOr<client::ServingStatus> status =
+      health.Check(invocation.service);
+  if (!status.ok()) return PrintError(status.status());
+  std::cout << client::ServingStatusName(*status) << "\n";
+  return *status == client::ServingStatus::kServing ? 0 : 1;
+}
+
+int PoolCommand(const Invocation& invocation) {
+  absl::StatusOr<data::v1::GetPoolStatsResponse> stats =
+      AdminOf(invocation).GetPoolStats();
+  if (!stats.ok()) return PrintError(stats.status());
+  invocation.json ? PrintJson(*stats) : PrintPool(*stats);
+  return 0;
+}
+
+int MigrationsCommand(const Invocation& invocation) {
+  absl::StatusOr<data::v1::GetMigrationStatusResponse> status =
+      AdminOf(invocation).GetMigrationStatus();
+  if (!status.ok()) return PrintError(status.status());
+  if (invocation.json) {
+    PrintJson(*status);
+  } else {
+    std::vector<std::vector<std::string>> rows = {
+        {"version", "name", "state", "applied at", "ms"}};
+    for (const auto& migration : status->migrations()) {
+      rows.push_back(
+          {std::to_string(migration.version()), migration.name(),
+           !migration.applied()            ? "pending"
+           : migration.checksum_mismatch() ? "CHANGED"
+                                           : "applied",
+           migration.applied() ? google::protobuf::util::TimeUtil::ToString(
+                                     migration.applied_at())
+                               : "-",
+           migration.applied() ? std::to_string(migration.duration_ms())
+                               : "-"});
+    }
+    PrintTable(rows);
+    std::cout << "schema "
+              << (status->schema_current() ? "current" : "NOT current") << "\n";
+  }
+  return status->schema_current() ? 0 : 3;
+}
+
+int VerifyIndexesCommand(const Invocation& invocation) {
+  absl::StatusOr<data::v1::VerifyIndexesResponse> result =
+      AdminOf(invocation).VerifyIndexes();
+  if (!result.ok()) return PrintError(result.status());
+  if (invocation.json) {
+    PrintJson(*result);
+  } else {
+    std::vector<std::vector<std::string>> rows = {
+        {"query", "plan", "intended index", "plan uses", "result"}};
+    for (const auto& check : result->checks()) {
+      std::string used;
+      for (const std::string& index : check.plan_indexes())
+        used += (used.empty() ? "" : ", ") + index;
+      rows.push_back({check.query(), check.plan_mode(), check.intended_index(),
+                      used.empty() ? "(no index)" : used,
+                      check.passed() ? "pass" : "FAIL"});
+    }
+    PrintTable(rows);
+    std::cout << (result->all_passed()
+                      ? "all queries use their indexes"
+                      : "some queries do not use their indexes")
+              << "\n";
+  }
+  return result->all_passed() ? 0 : 1;
+}
+
+}  // namespace aves::cli

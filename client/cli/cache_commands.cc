@@ -1,0 +1,114 @@
+// cache get | put | purge: ExerciseCacheService.
+#include <iostream>
+#include <string>
+
+#include <absl/strings/numbers.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "client/cli/commands.h"
+#include "client/cli/output.h"
+#include "client/lib/channel.h"
+#include "client/lib/exercise_cache_client.h"
+
+namespace aves::cli {
+namespace {
+
+namespace v1 = data::v1;
+using google::protobuf::util::TimeUtil;
+
+// Key/value lines for one exercise.
+void PrintExercise(const v1::Exercise& exercise) {
+  PrintTable({{"field", "value"},
+              {"id", exercise.id()},
+              {"user_id", exercise.user_id()},
+              {"exercise_type", exercise.exercise_type()},
+              {"difficulty_level", std::to_string(exercise.difficulty_level())},
+              {"topic", exercise.has_topic() ? exercise.topic() : "-"},
+              {"created_at", TimeUtil::ToString(exercise.created_at())},
+              {"expires_at", exercise.has_expires_at()
+                                 ? TimeUtil::ToString(exercise.expires_at())
+                                 : "never"},
+              {"exercise_data", exercise.exercise_data()}});
+}
+
+// Fills the fields GetExercise and PutExercise share; false on a bad option.
+template <typename Request>
+bool FillKey(const CommandOptions& options, Request* request) {
+  request->set_user_id(options.Get("user"));
+  request->set_exercise_type(options.Get("type"));
+  int difficulty = 0;
+  if (options.Has("difficulty") &&
+      !absl::SimpleAtoi(options.Get("difficulty"), &difficulty)) {
+    std::cerr << "error: --difficulty wants a whole number\n";
+    return false;
+  }
+  request->set_difficulty_level(difficulty);
+  if (options.Has("topic")) request->set_topic(options.Get("topic"));
+  return true;
+}
+
+int Get(client::ExerciseCacheClient& cache, const Invocation& invocation) {
+  const CommandOptions& options = invocation.options;
+  if (!options.Only({"user", "type", "difficulty", "topic"})) return 2;
+  v1::GetExerciseRequest request;
+  if (!FillKey(options, &request)) return 2;
+  absl::StatusOr<v1::Exercise> exercise = cache.GetExercise(request);
+  if (!exercise.ok()) return PrintError(exercise.status());
+  invocation.json ? PrintJson(*exercise) : PrintExercise(*exercise);
+  return 0;
+}
+
+int Put(client::ExerciseCacheClient& cache, const Invocation& invocation) {
+  const CommandOptions& options = invocation.options;
+  if (!options.Only({"user", "type", "difficulty", "topic", "data", "ttl"}))
+    return 2;
+  v1::PutExerciseRequest request;
+  if (!FillKey(options, &request)) return 2;
+  if (options.Has("data")) request.set_exercise_data(options.Get("data"));
+  if (options.Has("ttl")) {
+    double seconds = 0;
+    if (!absl::SimpleAtod(options.Get("ttl"), &seconds)) {
+      std::cerr << "error: --ttl wants seconds\n";
+      return 2;
+    }
+    *request.mutable_ttl() =
+        TimeUtil::MicrosecondsToDuration(static_cast<int64_t>(seconds * 1e6));
+  }
+  absl::StatusOr<v1::Exercise> exercise = cache.PutExercise(request);
+  if (!exercise.ok()) return PrintError(exercise.status());
+  invocation.json ? PrintJson(*exercise) : PrintExercise(*exercise);
+  return 0;
+}
+
+int Purge(client::ExerciseCacheClient& cache, const Invocation& invocation) {
+  const CommandOptions& options = invocation.options;
+  if (!options.Only({"max-rows"})) return 2;
+  int64_t max_rows = 0;
+  if (!options.Int("max-rows", &max_rows)) return 2;
+  absl::StatusOr<v1::PurgeExpiredResponse> purged =
+      cache.PurgeExpired(max_rows);
+  if (!purged.ok()) return PrintError(purged.status());
+  if (invocation.json) {
+    PrintJson(*purged);
+  } else {
+    std::cout << "deleted " << purged->deleted() << " expired exercises in "
+              << purged->batches() << " batches\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int CacheCommand(const Invocation& invocation) {
+  client::ExerciseCacheClient cache(client::MakeChannel(invocation.address),
+                                    CallOptionsOf(invocation));
+  const std::string& verb = invocation.words[1];
+  if (verb == "get") return Get(cache, invocation);
+  if (verb == "put") return Put(cache, invocation);
+  if (verb == "purge") return Purge(cache, invocation);
+  std::cerr << "error: unknown cache command '" << verb
+            << "' (get, put, purge)\n";
+  return 2;
+}
+
+}  // namespace aves::cli

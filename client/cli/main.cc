@@ -1,0 +1,113 @@
+// avesctl: the command-line client of aves-data, built on client/lib only.
+// This file reads the command line and hands it to the command
+// (commands.h); each command group lives in a file of its own.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "client/cli/arguments.h"
+#include "client/cli/commands.h"
+#include "client/lib/channel.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(avesctl: command-line client for aves-data
+
+Usage: avesctl [--addr=HOST:PORT] [--timeout=SECONDS] COMMAND
+
+Commands:
+  health [--service=NAME]   Ask the server's grpc.health.v1 service. Prints
+                            SERVING or NOT_SERVING; exits 0 only when SERVING.
+  pool                      Connection-pool statistics (AdminService.GetPoolStats).
+  verify-indexes            EXPLAIN every index-backed query (custom and generic
+                            plans); exits 1 unless all use their indexes.
+  cache get --user=UUID --type=T --difficulty=N [--topic=X]
+                            The newest unexpired cached exercise; NOT_FOUND on a miss.
+  cache put --user=UUID --type=T --difficulty=N [--topic=X] --data=JSON [--ttl=SECONDS]
+                            Store an exercise (no --ttl: never expires).
+  cache purge [--max-rows=N]
+                            Delete expired exercises (all, or at most N).
+  migrations                Applied and pending migrations; exits 3 when the
+                            schema is not current.
+  annotations image --image=UUID [--min-confidence=X] [--page-size=N] [--page-token=T]
+                            An image's annotations, highest confidence first.
+  annotations queue [--status=pending|approved|rejected|edited] [--page-size=N] [--page-token=T]
+                            Annotations in a review status (default: pending),
+                            newest first.
+  annotations review --id=UUID --decision=approve|reject|edit --reviewer=NAME
+                     [--expected=STATUS] [--spanish=T] [--english=T]
+                     [--bounding-box=JSON] [--type=T] [--difficulty=N]
+                            Record a decision; fails with FAILED_PRECONDITION when
+                            the item is no longer in --expected (default pending).
+  jobs list [--status=S1,S2] [--type=T] [--page-size=N] [--page-token=T]
+                            Batch jobs, newest first (all statuses by default).
+  jobs get --id=UUID        One job.
+  jobs errors --job=UUID [--page-size=N] [--page-token=T]
+                            A job's errors, newest first.
+  jobs watch [--status=S1,S2] [--type=T] [--count=N]
+                            Stream the matching jobs, then every change; stops
+                            after N changes (default: until interrupted).
+  load --table=T [--columns=a,b,c] [--format=csv|jsonl] [--batch-size=N]
+       [--load-id=ID | --resume=ID] [--mode=insert|upsert] [--atomic]
+       [--conflict=a,b] [--update=c,d] FILE
+                            Stream FILE's rows into T through BulkInsertService
+                            (CSV with a header row, or JSON lines). A progress
+                            bar on a terminal; a summary at the end. --resume
+                            continues a load at its committed offset. Exits 3
+                            when some rows were refused (see jobs errors).
+
+Options:
+  --addr=HOST:PORT   server address (default: $AVES_ADDR, else localhost:50051)
+  --timeout=SECONDS  deadline of each call (default 5)
+  --json             print the response as JSON (for scripts)
+  --help             this text
+)";
+
+int Usage(std::ostream& out, int exit_code) {
+  out << kUsage;
+  return exit_code;
+}
+
+// A command: its first word, how many words it takes, and its function.
+struct Command {
+  const char* name;
+  size_t words;
+  int (*run)(const aves::cli::Invocation&);
+};
+
+constexpr Command kCommands[] = {
+    {"health", 1, aves::cli::HealthCommand},
+    {"pool", 1, aves::cli::PoolCommand},
+    {"migrations", 1, aves::cli::MigrationsCommand},
+    {"verify-indexes", 1, aves::cli::VerifyIndexesCommand},
+    {"cache", 2, aves::cli::CacheCommand},
+    {"annotations", 2, aves::cli::AnnotationsCommand},
+    {"jobs", 2, aves::cli::JobsCommand},
+    {"load", 2, aves::cli::LoadCommand},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* env_addr = std::getenv("AVES_ADDR");
+  const aves::cli::ParsedArguments parsed = aves::cli::ParseArguments(
+      std::vector<std::string>(argv + 1, argv + argc),
+      env_addr != nullptr && *env_addr ? env_addr
+                                       : aves::client::kDefaultAddress);
+  if (parsed.help) return Usage(std::cout, 0);
+  if (!parsed.invocation.has_value()) {
+    std::cerr << "error: " << parsed.error << "\n";
+    return parsed.show_usage ? Usage(std::cerr, 2) : 2;
+  }
+  const aves::cli::Invocation& invocation = *parsed.invocation;
+  if (invocation.words.empty()) return Usage(std::cerr, 2);
+  for (const Command& command : kCommands) {
+    if (invocation.words[0] == command.name &&
+        invocation.words.size() == command.words) {
+      return command.run(invocation);
+    }
+  }
+  std::cerr << "error: unknown command '" << invocation.words[0] << "'\n";
+  return Usage(std::cerr, 2);
+}

@@ -1,0 +1,67 @@
+#include "server/app/background_tasks.h"
+
+#include "server/bulk/load_store.h"
+#include "server/common/call_context.h"
+#include "server/observability/logging.h"
+#include "server/store/exercise_cache_store.h"
+
+namespace aves::app {
+namespace {
+
+void PurgeExpired(store::ExerciseCacheStore& cache) {
+  common::CallContext call;
+  call.holder = "periodic cache purge";
+  absl::StatusOr<store::PurgeResult> purged = cache.PurgeExpired(call, 0);
+  auto log = observability::Logger("purge");
+  if (!purged.ok()) {
+    log->warn("purging expired exercises failed: {}",
+              purged.status().ToString());
+  } else if (purged->deleted > 0) {
+    log->info("purged {} expired exercises in {} batches", purged->deleted,
+              purged->batches);
+  }
+}
+
+void SweepAbandoned(bulk::DatabaseLoadStore& loads, absl::Duration idle) {
+  common::CallContext call;
+  call.holder = "periodic bulk-load sweep";
+  absl::StatusOr<bulk::LoadLedger::SweepResult> swept =
+      loads.SweepAbandoned(call, idle);
+  auto log = observability::Logger("bulk");
+  if (!swept.ok()) {
+    log->warn("sweeping abandoned bulk loads failed: {}",
+              swept.status().ToString());
+  } else if (swept->jobs_abandoned + swept->stages_dropped > 0) {
+    log->info("abandoned bulk loads: {} jobs failed, {} stages dropped",
+              swept->jobs_abandoned, swept->stages_dropped);
+  }
+}
+
+}  // namespace
+
+BackgroundTasks::BackgroundTasks(const config::Config& config,
+                                 store::ExerciseCacheStore& cache,
+                                 bulk::DatabaseLoadStore& bulk_loads) {
+  if (config.purge_interval > absl::ZeroDuration()) {
+    purge_ = std::make_unique<PeriodicTask>(config.purge_interval,
+                                            [&cache] { PurgeExpired(cache); });
+    purge_->Start();
+  }
+  if (config.bulk_sweep_interval > absl::ZeroDuration()) {
+    bulk_sweep_ = std::make_unique<PeriodicTask>(
+        config.bulk_sweep_interval,
+        [&bulk_loads, idle = config.bulk_abandoned_after] {
+          SweepAbandoned(bulk_loads, idle);
+        });
+    bulk_sweep_->Start();
+  }
+}
+
+BackgroundTasks::~BackgroundTasks() { Stop(); }
+
+void BackgroundTasks::Stop() {
+  if (purge_) purge_->Stop();
+  if (bulk_sweep_) bulk_sweep_->Stop();
+}
+
+}  // namespace aves::app

@@ -1,0 +1,42 @@
+// BackgroundTasks: avesd's upkeep on threads of their own: the periodic
+// purge of expired cache entries (AVES_PURGE_INTERVAL_MS) and the sweep of
+// bulk loads abandoned by a crashed avesd (AVES_BULK_SWEEP_INTERVAL_MS).
+// Each logs what it did, or why it failed, and tries again next time.
+#ifndef AVES_SERVER_APP_BACKGROUND_TASKS_H_
+#define AVES_SERVER_APP_BACKGROUND_TASKS_H_
+
+#include <memory>
+
+#include "server/app/periodic_task.h"
+#include "server/config/config.h"
+
+namespace aves {
+namespace store {
+class ExerciseCacheStore;
+}  // namespace store
+namespace bulk {
+class DatabaseLoadStore;
+}  // namespace bulk
+}  // namespace aves
+
+namespace aves::app {
+
+class BackgroundTasks {
+ public:
+  // Starts the tasks whose interval is not zero.
+  BackgroundTasks(const config::Config& config,
+                  store::ExerciseCacheStore& cache,
+                  bulk::DatabaseLoadStore& bulk_loads);
+  ~BackgroundTasks();  // Stop()
+
+  // Stops every task (waiting for one that runs); idempotent.
+  void Stop();
+
+ private:
+  std::unique_ptr<PeriodicTask> purge_;
+  std::unique_ptr<PeriodicTask> bulk_sweep_;
+};
+
+}  // namespace aves::app
+
+#endif  // AVES_SERVER_APP_BACKGROUND_TASKS_H_

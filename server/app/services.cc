@@ -1,0 +1,123 @@
+#include "server/app/services.h"
+
+#include <string>
+#include <utility>
+
+#include "server/app/sizing.h"
+#include "server/bulk/load_store.h"
+#include "server/bulk/table_catalog.h"
+#include "server/common/crypto.h"
+#include "server/db/database.h"
+#include "server/handlers/admin_service.h"
+#include "server/handlers/annotation_service.h"
+#include "server/handlers/batch_job_service.h"
+#include "server/handlers/bulk_insert_service.h"
+#include "server/handlers/exercise_cache_service.h"
+#include "server/handlers/page_token.h"
+#include "server/store/annotation_store.h"
+#include "server/store/exercise_cache_store.h"
+#include "server/store/job_feed.h"
+#include "server/store/job_store.h"
+
+namespace aves::app {
+namespace {
+
+// Every store's named statements, prepared on each pooled connection.
+std::vector<db::PreparedStatement> AllPreparedStatements() {
+  std::vector<db::PreparedStatement> statements;
+  for (auto more : {store::ExerciseCacheStore::PreparedStatements(),
+                    store::JobStore::PreparedStatements(),
+                    store::AnnotationStore::PreparedStatements()}) {
+    for (db::PreparedStatement& statement : more)
+      statements.push_back(std::move(statement));
+  }
+  return statements;
+}
+
+}  // namespace
+
+// Declared in dependency order: destroyed services first, the database last.
+struct Services::Parts {
+  std::unique_ptr<db::Database> database;
+  std::unique_ptr<store::ExerciseCacheStore> exercise_cache;
+  std::unique_ptr<store::AnnotationStore> annotations;
+  std::unique_ptr<store::JobStore> jobs;
+  // Outlives the services: watchers unsubscribe when their calls end.
+  std::unique_ptr<store::JobFeed> job_feed;
+  std::unique_ptr<bulk::DatabaseLoadStore> bulk_loads;
+  std::unique_ptr<handlers::PageTokenCodec> page_tokens;
+  std::unique_ptr<handlers::AdminServiceImpl> admin;
+  std::unique_ptr<handlers::ExerciseCacheServiceImpl> exercise_cache_service;
+  std::unique_ptr<handlers::AnnotationServiceImpl> annotation_service;
+  std::unique_ptr<handlers::BatchJobServiceImpl> batch_job_service;
+  std::unique_ptr<handlers::BulkInsertServiceImpl> bulk_insert_service;
+};
+
+std::unique_ptr<Services> Services::Build(
+    const config::Config& config, std::vector<db::MigrationFile> migrations,
+    common::Executor& executor) {
+  const Sizes sizes = SizesFor(config);
+  auto parts = std::make_unique<Parts>();
+  parts->database = std::make_unique<db::Database>(
+      config.database_url, config.pool, AllPreparedStatements());
+  // Connections open in the background; health stays NOT_SERVING until
+  // DB_POOL_MIN of them are up, and avesd answers health meanwhile.
+  parts->database->Start();
+  db::Database& database = *parts->database;
+  parts->exercise_cache = std::make_unique<store::ExerciseCacheStore>(database);
+  parts->annotations = std::make_unique<store::AnnotationStore>(database);
+  parts->jobs = std::make_unique<store::JobStore>(database);
+  parts->job_feed = std::make_unique<store::JobFeed>(config.database_url);
+  parts->job_feed->Start();
+  parts->bulk_loads = std::make_unique<bulk::DatabaseLoadStore>(
+      database, config.bulk_tables.empty() ? bulk::TableCatalog::DefaultTables()
+                                           : config.bulk_tables);
+  parts->page_tokens = std::make_unique<handlers::PageTokenCodec>(
+      config.page_token_key.empty() ? common::RandomBytes(32)
+                                    : config.page_token_key);
+
+  const handlers::HandlerContext handler{executor, config.slow_rpc};
+  parts->admin = std::make_unique<handlers::AdminServiceImpl>(
+      database, handler, std::move(migrations));
+  parts->exercise_cache_service =
+      std::make_unique<handlers::ExerciseCacheServiceImpl>(
+          *parts->exercise_cache, handler,
+          handlers::ExerciseCacheServiceImpl::Batching{config.lookup_batch_max,
+                                                       sizes.lookup_batch_tasks,
+                                                       sizes.lookup_queue});
+  parts->annotation_service = std::make_unique<handlers::AnnotationServiceImpl>(
+      *parts->annotations, handler, *parts->page_tokens);
+  parts->batch_job_service = std::make_unique<handlers::BatchJobServiceImpl>(
+      *parts->jobs, *parts->job_feed, handler, *parts->page_tokens,
+      handlers::BatchJobServiceImpl::WatchOptions{
+          static_cast<size_t>(config.watch_max_queued)});
+  bulk::LoadLimits limits;
+  limits.parallel_batches = config.bulk_parallel_batches;
+  limits.header.max_batch_rows = config.bulk_max_batch_rows;
+  parts->bulk_insert_service =
+      std::make_unique<handlers::BulkInsertServiceImpl>(*parts->bulk_loads,
+                                                        handler, limits);
+  return std::unique_ptr<Services>(new Services(std::move(parts)));
+}
+
+Services::Services(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Services::~Services() = default;
+
+db::Database& Services::database() { return *parts_->database; }
+
+store::ExerciseCacheStore& Services::exercise_cache() {
+  return *parts_->exercise_cache;
+}
+
+bulk::DatabaseLoadStore& Services::bulk_loads() { return *parts_->bulk_loads; }
+
+store::JobFeed& Services::job_feed() { return *parts_->job_feed; }
+
+std::vector<grpc::Service*> Services::grpc_services() {
+  return {parts_->admin.get(), parts_->exercise_cache_service.get(),
+          parts_->batch_job_service.get(), parts_->annotation_service.get(),
+          parts_->bulk_insert_service.get()};
+}
+
+}  // namespace aves::app

@@ -1,0 +1,61 @@
+// Services: what avesd serves with, built from its settings in dependency
+// order — the database (pool), the stores and the bulk path, the job change
+// feed, the page-token codec, and the gRPC services on top. It outlives the
+// gRPC server (calls reach the services until the server has shut down);
+// the executor is the caller's, so the caller can drain it while the server
+// still stands (server.cc).
+#ifndef AVES_SERVER_APP_SERVICES_H_
+#define AVES_SERVER_APP_SERVICES_H_
+
+#include <memory>
+#include <vector>
+
+#include "server/common/executor.h"
+#include "server/config/config.h"
+#include "server/db/migration_file.h"
+
+namespace grpc {
+class Service;
+}  // namespace grpc
+
+namespace aves {
+namespace db {
+class Database;
+}  // namespace db
+namespace store {
+class ExerciseCacheStore;
+class JobFeed;
+}  // namespace store
+namespace bulk {
+class DatabaseLoadStore;
+}  // namespace bulk
+}  // namespace aves
+
+namespace aves::app {
+
+class Services {
+ public:
+  // Starts the pool's and the feed's threads (connections open in the
+  // background) and returns at once.
+  static std::unique_ptr<Services> Build(
+      const config::Config& config, std::vector<db::MigrationFile> migrations,
+      common::Executor& executor);
+  ~Services();
+
+  db::Database& database();
+  store::ExerciseCacheStore& exercise_cache();
+  bulk::DatabaseLoadStore& bulk_loads();
+  store::JobFeed& job_feed();
+
+  // The services to register with the gRPC server.
+  std::vector<grpc::Service*> grpc_services();
+
+ private:
+  struct Parts;
+  explicit Services(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace aves::app
+
+#endif  // AVES_SERVER_APP_SERVICES_H_

@@ -1,0 +1,59 @@
+#include "server/bulk/bulk_sql.h"
+
+#include "server/db/sql_identifier.h"
+
+namespace aves::bulk::sql {
+
+using db::JoinQuotedIdentifiers;
+using db::QuoteIdentifier;
+
+std::string CreateBatchTable(const LoadSpec& spec) {
+  return std::string("CREATE TEMP TABLE ") + kBatchTable +
+         " ON COMMIT DROP AS SELECT " + JoinQuotedIdentifiers(spec.columns) +
+         " FROM " + QuoteIdentifier(spec.table) + " WITH NO DATA";
+}
+
+std::string MoveRows(const LoadSpec& spec, const std::string& source) {
+  const std::string columns = JoinQuotedIdentifiers(spec.columns);
+  std::string text = "WITH moved AS (INSERT INTO " +
+                     QuoteIdentifier(spec.table) + " (" + columns +
+                     ") SELECT " + columns + " FROM " + source;
+  if (spec.mode == LoadMode::kUpsert) {
+    text += " ON CONFLICT (" + JoinQuotedIdentifiers(spec.conflict_columns) +
+            ") DO ";
+    if (spec.update_columns.empty()) {
+      text += "NOTHING";
+    } else {
+      text += "UPDATE SET ";
+      for (size_t i = 0; i < spec.update_columns.size(); ++i) {
+        const std::string column = QuoteIdentifier(spec.update_columns[i]);
+        text += (i ? ", " : "") + column + " = EXCLUDED." + column;
+      }
+    }
+  }
+  return text +
+         " RETURNING xmax = 0 AS fresh) SELECT count(*) FILTER (WHERE fresh), "
+         "count(*) FILTER (WHERE NOT fresh) FROM moved";
+}
+
+std::string InsertReturning(const LoadSpec& spec) {
+  const std::string columns = JoinQuotedIdentifiers(spec.columns);
+  return "INSERT INTO " + QuoteIdentifier(spec.table) + " (" + columns +
+         ") SELECT " + columns + " FROM " + kBatchTable +
+         " ORDER BY ctid RETURNING " +
+         JoinQuotedIdentifiers(spec.returning_columns);
+}
+
+std::string LastRowPerKey(const LoadSpec& spec, const std::string& stage) {
+  const std::string key = JoinQuotedIdentifiers(spec.conflict_columns);
+  return "(SELECT DISTINCT ON (" + key + ") * FROM " + stage + " ORDER BY " +
+         key + ", aves_row DESC) AS last_rows";
+}
+
+std::string CreateStage(const LoadSpec& spec, const std::string& stage) {
+  return "CREATE UNLOGGED TABLE " + stage + " AS SELECT " +
+         JoinQuotedIdentifiers(spec.columns) + " FROM " +
+         QuoteIdentifier(spec.table) + " WITH NO DATA";
+}
+
+}  // namespace aves::bulk::sql

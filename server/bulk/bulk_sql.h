@@ -1,0 +1,108 @@
+// The bulk path's SQL, beside it: fixed statements as named constants, and
+// the statements whose table and column names come from a load's spec built
+// here from catalog names, always quoted (db::QuoteIdentifier) — never from
+// request text. Writes of batch_jobs are not here: they go through
+// store::JobStore.
+#ifndef AVES_SERVER_BULK_BULK_SQL_H_
+#define AVES_SERVER_BULK_BULK_SQL_H_
+
+#include <string>
+
+#include "server/bulk/load_spec.h"
+
+namespace aves::bulk::sql {
+
+// $1 load id, $2 columns (text[]): the load's table, whether its columns
+// are these, its offset, its current attempt's job and status, and its
+// committed ranges above the offset. Locks the load's row.
+inline constexpr char kOpenLoad[] =
+    "SELECT l.table_name, l.columns = $2::text[], l.committed_offset, "
+    "l.job_id::text, j.status, (l.committed_rows - "
+    "int8multirange(int8range(0, l.committed_offset)))::text FROM "
+    "bulk_loads l JOIN batch_jobs j ON "
+    "j.id = l.job_id WHERE l.load_id = $1 FOR UPDATE OF l";
+
+// $1 load id, $2 job id, $3 table, $4 columns (text[]), $5 mode: a new load,
+// or a new attempt of one.
+inline constexpr char kRecordAttempt[] =
+    "INSERT INTO bulk_loads (load_id, job_id, table_name, columns, "
+    "mode) VALUES ($1, $2, $3, $4::text[], $5) ON CONFLICT (load_id) "
+    "DO UPDATE SET job_id = EXCLUDED.job_id, updated_at = now()";
+
+// $1 load id, rows [$2, $3): the part of them committed before (a
+// multirange's text).
+inline constexpr char kCommittedPart[] =
+    "SELECT (committed_rows * int8multirange(int8range($2, "
+    "$3)))::text FROM bulk_loads WHERE load_id = $1";
+
+// $1 load id, rows [$2, $3), $4 the committed part read before: adds the
+// range to the committed rows and moves the contiguous prefix on, only if
+// that part is still what was read (else no row back: another stream
+// committed some of these rows meanwhile). Takes the load's row lock.
+inline constexpr char kMarkCommitted[] =
+    "UPDATE bulk_loads SET committed_rows = committed_rows + "
+    "int8multirange(int8range($2, $3)), committed_offset = "
+    "coalesce((SELECT upper(r) FROM unnest(committed_rows + "
+    "int8multirange(int8range($2, $3))) AS r WHERE lower(r) = 0), "
+    "0), updated_at = now() WHERE load_id = $1 AND (committed_rows "
+    "* int8multirange(int8range($2, $3)))::text = $4 RETURNING "
+    "committed_offset";
+
+// $1 load id: a sign of life for the sweep of abandoned loads.
+inline constexpr char kTouchLoad[] =
+    "UPDATE bulk_loads SET updated_at = now() WHERE load_id = $1";
+
+// $1 load id, $2 rows: an atomic load's whole range, committed at once.
+inline constexpr char kPublishOffset[] =
+    "UPDATE bulk_loads SET committed_offset = $2, committed_rows = "
+    "int8multirange(int8range(0, $2)), updated_at = now() WHERE "
+    "load_id = $1";
+
+// $1 seconds: the running attempts whose load wrote nothing for that long,
+// with their offsets. Locks their load rows, skipping any a batch holds (a
+// load committing right now is not abandoned).
+inline constexpr char kAbandonedAttempts[] =
+    "SELECT l.job_id::text, l.committed_offset FROM bulk_loads l JOIN "
+    "batch_jobs j ON j.id = l.job_id WHERE j.status IN ('pending', "
+    "'processing') AND l.updated_at < now() - make_interval(secs => "
+    "$1::float8) FOR UPDATE OF l SKIP LOCKED";
+
+// The staging tables in the current schema.
+inline constexpr char kListStages[] =
+    "SELECT relname FROM pg_class WHERE relkind = 'r' AND "
+    "relnamespace = current_schema()::regnamespace AND "
+    "relname LIKE 'aves\\_stage\\_%'";
+
+// The load ids of running attempts.
+inline constexpr char kRunningLoads[] =
+    "SELECT l.load_id FROM bulk_loads l JOIN batch_jobs j ON "
+    "j.id = l.job_id WHERE j.status IN ('pending', 'processing')";
+
+// The temporary table upsert and RETURNING batches COPY into first.
+inline constexpr char kBatchTable[] = "aves_upsert_rows";
+
+// CREATE TEMP TABLE of the spec's columns (no constraints: LIKE would copy
+// NOT NULL of columns a load leaves to their defaults; the target checks
+// the rows), dropped at commit.
+std::string CreateBatchTable(const LoadSpec& spec);
+
+// INSERT INTO target (cols) SELECT cols FROM `source` [ON CONFLICT ...],
+// counting inserted and updated rows (xmax = 0 marks a fresh row).
+std::string MoveRows(const LoadSpec& spec, const std::string& source);
+
+// INSERT INTO target (cols) SELECT cols FROM the batch table, in the order
+// the rows arrived, RETURNING the asked-for columns. No parameters at all,
+// so PostgreSQL's 65,535-parameter limit never applies.
+std::string InsertReturning(const LoadSpec& spec);
+
+// An atomic upsert's rows: each conflict key's last row from `stage` (one
+// statement cannot meet a key twice under ON CONFLICT).
+std::string LastRowPerKey(const LoadSpec& spec, const std::string& stage);
+
+// The stage of an atomic load: created empty with the spec's columns and the
+// row number, `aves_row`.
+std::string CreateStage(const LoadSpec& spec, const std::string& stage);
+
+}  // namespace aves::bulk::sql
+
+#endif  // AVES_SERVER_BULK_BULK_SQL_H_

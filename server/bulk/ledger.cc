@@ -1,0 +1,190 @@
+#include "server/bulk/ledger.h"
+
+#include <set>
+#include <vector>
+
+#include <absl/strings/str_cat.h>
+#include <pqxx/pqxx>
+
+#include "server/bulk/bulk_sql.h"
+#include "server/bulk/stage.h"
+#include "server/common/json_writer.h"
+#include "server/common/status_macros.h"
+#include "server/db/array_literal.h"
+#include "server/db/database.h"
+#include "server/db/sql_identifier.h"
+#include "server/db/transaction.h"
+#include "server/store/job_status.h"
+#include "server/store/job_store.h"
+
+namespace aves::bulk {
+namespace {
+
+constexpr char kJobType[] = "bulk_insert";
+
+store::JobStatus JobStatusOf(LoadOutcome outcome) {
+  switch (outcome) {
+    case LoadOutcome::kCompleted:
+      return store::JobStatus::kCompleted;
+    case LoadOutcome::kFailed:
+      return store::JobStatus::kFailed;
+    case LoadOutcome::kCancelled:
+      return store::JobStatus::kCancelled;
+  }
+  return store::JobStatus::kFailed;
+}
+
+}  // namespace
+
+absl::StatusOr<LoadState> LoadLedger::Open(const common::CallContext& context,
+                                           const LoadSpec& spec) {
+  LoadState state;
+  absl::Status refused;
+  absl::Status status = database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
+        pqxx::work work(connection);
+        db::Transaction tx(work);
+        state = LoadState{};
+        refused = absl::OkStatus();
+        state.load_id = spec.load_id;
+        const pqxx::result existing = work.exec_params(
+            sql::kOpenLoad, spec.load_id, db::TextArrayLiteral(spec.columns));
+        if (!existing.empty()) {
+          const pqxx::row row = existing[0];
+          if (row[0].as<std::string>() != spec.table || !row[1].as<bool>()) {
+            refused = absl::FailedPreconditionError(
+                absl::StrCat("load ", spec.load_id, " writes table ",
+                             row[0].as<std::string>(),
+                             " with other columns; use a new load id"));
+            return absl::OkStatus();
+          }
+          state.committed_offset = row[2].as<int64_t>();
+          state.committed_above = ParseRowRanges(row[5].as<std::string>());
+          const std::optional<store::JobStatus> job_status =
+              store::ParseJobStatus(row[4].as<std::string>());
+          if (job_status == store::JobStatus::kCompleted) {
+            state.job_id = row[3].as<std::string>();
+            state.already_complete = true;
+            return absl::OkStatus();
+          }
+          if (job_status.has_value() && !store::IsFinalJobStatus(*job_status)) {
+            // The previous attempt died without ending its job: carry on
+            // under it (each batch re-checks the offset under a row lock).
+            state.job_id = row[3].as<std::string>();
+            work.commit();
+            return absl::OkStatus();
+          }
+        }
+        // A new attempt: a job of its own.
+        store::NewJob job;
+        job.job_type = kJobType;
+        job.total_items = spec.total_rows;
+        job.metadata = common::JsonObject()
+                           .Add("load_id", spec.load_id)
+                           .Add("table", spec.table)
+                           .Add("columns", spec.columns)
+                           .Add("mode", LoadModeName(spec.mode))
+                           .Add("resumed_at_offset", state.committed_offset)
+                           .Text();
+        absl::StatusOr<store::Job> created = store::JobStore::CreateIn(tx, job);
+        if (!created.ok()) {
+          refused = created.status();
+          return absl::OkStatus();
+        }
+        state.job_id = created->id;
+        work.exec_params(sql::kRecordAttempt, spec.load_id, state.job_id,
+                         spec.table, db::TextArrayLiteral(spec.columns),
+                         LoadModeName(spec.mode));
+        work.commit();
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  if (!refused.ok()) return refused;
+  return state;
+}
+
+absl::Status LoadLedger::Finish(const common::CallContext& context,
+                                const LoadState& state, LoadOutcome outcome,
+                                const std::string& note) {
+  store::JobProgress progress;
+  progress.id = state.job_id;
+  progress.status = JobStatusOf(outcome);
+  progress.metadata_merge = common::JsonObject()
+                                .Add("committed_offset", state.committed_offset)
+                                .Add("note", note)
+                                .Text();
+  // In a transaction of the ledger's own: the bulk path may run on a pool
+  // that did not prepare JobStore's statements (fixtures, tools).
+  absl::Status finished;
+  RETURN_IF_ERROR(database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
+        pqxx::work work(connection);
+        db::Transaction tx(work);
+        finished = store::JobStore::UpdateProgressIn(tx, progress).status();
+        if (finished.ok()) work.commit();
+        return absl::OkStatus();
+      }));
+  return finished;
+}
+
+absl::StatusOr<LoadLedger::SweepResult> LoadLedger::SweepAbandoned(
+    const common::CallContext& context, absl::Duration idle) {
+  SweepResult result;
+  const std::string note = absl::StrCat("abandoned: no batch for ",
+                                        absl::ToDoubleSeconds(idle), " s");
+  absl::Status status = database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
+        result = SweepResult{};
+        std::vector<std::string> stages;
+        std::set<std::string> running;
+        {
+          pqxx::work work(connection);
+          db::Transaction tx(work);
+          for (const pqxx::row& row : work.exec_params(
+                   sql::kAbandonedAttempts, absl::ToDoubleSeconds(idle))) {
+            store::JobProgress failed;
+            failed.id = row[0].as<std::string>();
+            failed.status = store::JobStatus::kFailed;
+            failed.metadata_merge =
+                common::JsonObject()
+                    .Add("note", note)
+                    .Add("committed_offset", row[1].as<int64_t>())
+                    .Text();
+            // A job that ended meanwhile is refused by the transition rule:
+            // not abandoned after all.
+            if (store::JobStore::UpdateProgressIn(tx, failed).ok()) {
+              ++result.jobs_abandoned;
+            }
+          }
+          // Stages first, running loads second: a stage is created after its
+          // load opens, so any stage listed here whose load is running shows
+          // up in the second query.
+          for (const pqxx::row& row : work.exec(sql::kListStages)) {
+            stages.push_back(row[0].as<std::string>());
+          }
+          if (!stages.empty()) {
+            for (const pqxx::row& row : work.exec(sql::kRunningLoads)) {
+              running.insert(StageTable(row[0].as<std::string>()));
+            }
+          }
+          work.commit();
+        }  // one transaction object at a time on a connection
+        for (const std::string& stage : stages) {
+          if (running.count(stage) > 0) continue;
+          try {
+            pqxx::work drop(connection);
+            drop.exec("SET LOCAL lock_timeout = '1s'");
+            drop.exec("DROP TABLE IF EXISTS " + db::QuoteIdentifier(stage));
+            drop.commit();
+            ++result.stages_dropped;
+          } catch (const pqxx::sql_error&) {
+            // Busy (a publish reading it): the next sweep tries again.
+          }
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return result;
+}
+
+}  // namespace aves::bulk

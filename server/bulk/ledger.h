@@ -1,0 +1,64 @@
+// LoadLedger: the book of bulk loads (bulk_loads, migrations 011–012) and
+// their jobs. Each attempt of a load is a batch_jobs row (job_type
+// bulk_insert, metadata: load id, table, columns, mode, the offset it resumed
+// at), written through store::JobStore so a load's job obeys the same
+// transition rules as every job: pending until its first batch, processing,
+// then completed, failed or cancelled. Resuming a load whose attempt ended
+// starts a new attempt (a final job status never changes) from the
+// committed offset.
+#ifndef AVES_SERVER_BULK_LEDGER_H_
+#define AVES_SERVER_BULK_LEDGER_H_
+
+#include <cstdint>
+#include <string>
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+#include "server/bulk/load_spec.h"
+#include "server/common/call_context.h"
+
+namespace aves::db {
+class Database;
+}  // namespace aves::db
+
+namespace aves::bulk {
+
+class LoadLedger {
+ public:
+  explicit LoadLedger(db::Database& database) : database_(database) {}
+
+  // Starts `spec.load_id`, or resumes it at its committed offset.
+  // FAILED_PRECONDITION when the id belongs to a load of another table or
+  // columns.
+  absl::StatusOr<LoadState> Open(const common::CallContext& context,
+                                 const LoadSpec& spec);
+
+  // Ends the attempt with `outcome`, recording `note` (why) and the
+  // committed offset in its job's metadata. FAILED_PRECONDITION when the job
+  // already ended (a sweep failed it).
+  absl::Status Finish(const common::CallContext& context,
+                      const LoadState& state, LoadOutcome outcome,
+                      const std::string& note);
+
+  // Cleans up after loads whose avesd died mid-load (a crash, a kill): jobs
+  // still pending or processing whose load wrote nothing for `idle` are
+  // failed ("abandoned"), and staging tables of loads no longer running are
+  // dropped (each DROP waits at most a second for its lock, so a sweep never
+  // queues in front of a running load). Safe with several avesd on one
+  // database: a running load touches its row with every batch.
+  struct SweepResult {
+    int64_t jobs_abandoned = 0;
+    int64_t stages_dropped = 0;
+  };
+  absl::StatusOr<SweepResult> SweepAbandoned(const common::CallContext& context,
+                                             absl::Duration idle);
+
+ private:
+  db::Database& database_;
+};
+
+}  // namespace aves::bulk
+
+#endif  // AVES_SERVER_BULK_LEDGER_H_

@@ -1,0 +1,358 @@
+#include "server/bulk/loader.h"
+
+#include <utility>
+
+#include <absl/strings/str_cat.h>
+#include <absl/time/clock.h>
+
+#include "server/common/executor.h"
+#include "server/common/field_error.h"
+
+namespace aves::bulk {
+namespace {
+
+absl::Status ClientCancelled() {
+  return absl::CancelledError("the client cancelled the load");
+}
+
+}  // namespace
+
+Loader::Loader(LoadStream& stream, LoadStore& store, LoadLimits limits)
+    : stream_(stream), store_(store), limits_(limits) {}
+
+Loader::~Loader() { std::lock_guard<std::mutex> lock(mutex_); }
+
+void Loader::Start() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stream_.StartRead();
+}
+
+int64_t Loader::rows_inserted() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_.rows_inserted;
+}
+
+bool Loader::FullLocked() const {
+  return static_cast<int64_t>(rows_.size() + rejected_.size()) >=
+         spec_.batch_rows;
+}
+
+void Loader::OnHeader(LoadRequest header) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (ending_) return;
+  if (have_header_) {
+    return EndLoadLocked(common::InvalidField(
+        "header", "sent twice: only the first message is a header"));
+  }
+  have_header_ = true;
+  if (!stream_.Post([this, header = std::move(header)]() mutable {
+        OpenLoad(std::move(header));
+      })) {
+    FinishLocked(common::ExecutorFullError());
+  }
+}
+
+void Loader::OnOtherMessage() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (ending_) return;
+  if (!have_header_) {
+    ending_ = true;
+    return FinishLocked(
+        common::InvalidField("header", "the first message must be the header"));
+  }
+  EndLoadLocked(common::InvalidField(
+      "header", "sent twice: only the first message is a header"));
+}
+
+void Loader::OnRows(const RowChunkView& chunk) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (ending_) return;
+  if (!have_header_) {
+    ending_ = true;
+    return FinishLocked(
+        common::InvalidField("header", "the first message must be the header"));
+  }
+  if (absl::Status added = AddRowsLocked(chunk); !added.ok()) {
+    return EndLoadLocked(added);
+  }
+  // All or nothing: the first bad row ends an atomic load.
+  if (spec_.atomic && !rejected_.empty()) {
+    return EndLoadLocked(absl::InvalidArgumentError(rejected_.front().message));
+  }
+  if (FullLocked()) {
+    if (in_flight_ >= max_in_flight_) {
+      read_paused_ = true;  // resumed when a commit ends
+      return;
+    }
+    StartCommitLocked();
+  }
+  stream_.StartRead();
+}
+
+void Loader::OnReadsEnded() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (ending_) return;
+  if (stream_.Cancelled()) return EndLoadLocked(ClientCancelled());
+  if (!have_header_) {
+    return FinishLocked(
+        common::InvalidField("header", "the stream ended before its header"));
+  }
+  input_done_ = true;
+  CommitOrEndLocked();
+}
+
+void Loader::OnWriteDone(bool ok) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  writing_ = false;
+  if (!ok) {
+    if (!ending_) EndLoadLocked(ClientCancelled());
+    if (pending_finish_.has_value()) FinishLocked(*pending_finish_);
+    return;
+  }
+  if (!writes_.empty()) return WriteNextLocked();
+  if (pending_finish_.has_value()) FinishLocked(*pending_finish_);
+}
+
+void Loader::OpenLoad(LoadRequest request) {
+  absl::StatusOr<std::shared_ptr<const TableCatalog>> catalog =
+      store_.Catalog();
+  if (!catalog.ok()) return FinishWithoutLoad(catalog.status());
+  absl::StatusOr<ValidatedHeader> header =
+      ValidateHeader(request, **catalog, limits_.header);
+  if (!header.ok()) return FinishWithoutLoad(header.status());
+  const LoadSpec& spec = header->spec;
+  absl::StatusOr<LoadState> state = store_.Open(stream_.Context(), spec);
+  if (!state.ok()) return FinishWithoutLoad(state.status());
+  if (spec.atomic && !state->already_complete) {
+    absl::Status staged = store_.CreateStage(stream_.Context(), spec);
+    if (!staged.ok()) return FinishWithoutLoad(staged);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_ = *std::move(catalog);
+  spec_ = header->spec;
+  encoder_ = RowEncoder(std::move(header->columns));
+  // Staged rows carry their numbers, so staging may run in parallel too.
+  max_in_flight_ = spec_.mode == LoadMode::kInsert || spec_.atomic
+                       ? limits_.parallel_batches
+                       : 1;
+  state_ = *std::move(state);
+  // The client learns where the load stands before sending rows.
+  SendLocked(LoadMessage::Progress(ProgressLocked()));
+  stream_.StartRead();
+}
+
+void Loader::FinishWithoutLoad(const absl::Status& status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ending_ = true;
+  FinishLocked(status);
+}
+
+absl::Status Loader::AddRowsLocked(const RowChunkView& chunk) {
+  if (!started_rows_) {
+    if (chunk.first_row() < 0 || chunk.first_row() > state_.committed_offset) {
+      return common::InvalidField(
+          "rows.first_row",
+          absl::StrCat(chunk.first_row(), ": the load has committed ",
+                       state_.committed_offset,
+                       " rows; start at or below that"));
+    }
+    started_rows_ = true;
+    next_row_ = batch_start_ = chunk.first_row();
+  } else if (chunk.first_row() != next_row_) {
+    return common::InvalidField(
+        "rows.first_row",
+        absl::StrCat(chunk.first_row(), ": expected ", next_row_,
+                     " (chunks must follow each other)"));
+  }
+  for (int r = 0; r < chunk.rows(); ++r) {
+    const int64_t index = next_row_++;
+    if (state_.already_complete || state_.Committed(index)) continue;
+    std::string line;
+    absl::Status encoded = encoder_.Encode(
+        index, chunk.cells(r), [&](int c) { return chunk.cell(r, c); }, &line);
+    if (!encoded.ok()) {
+      rejected_.push_back({index, std::string(encoded.message())});
+      continue;
+    }
+    rows_.push_back({index, std::move(line)});
+  }
+  return absl::OkStatus();
+}
+
+void Loader::StartCommitLocked() {
+  ++in_flight_;
+  auto batch = std::make_shared<Batch>();
+  batch->first = batch_start_;
+  batch->end = next_row_;
+  batch->rows = std::move(rows_);
+  batch->rejected = std::move(rejected_);
+  rows_.clear();
+  rejected_.clear();
+  batch_start_ = next_row_;
+  if (!stream_.Post([this, batch] { Commit(*batch); })) {
+    --in_flight_;
+    EndLoadLocked(common::ExecutorFullError());
+  }
+}
+
+void Loader::Commit(Batch& batch) {
+  if (spec_.atomic) {
+    // Staged, not committed: progress is reported once, at the end. (A load
+    // finished before has no stage, and no rows to stage.)
+    absl::Status staged = absl::OkStatus();
+    if (!batch.rows.empty()) {
+      staged =
+          store_.StageRows(stream_.Context(), spec_, state_.job_id, batch.rows);
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    --in_flight_;
+    if (ending_) return RecordEndWhenIdleLocked();
+    if (!staged.ok()) return EndLoadLocked(staged);
+    return AfterCommitLocked();
+  }
+  std::vector<ReturnedRow> returned;
+  absl::StatusOr<BatchResult> result = BatchResult{};
+  // job_id and already_complete are set by OpenLoad and only read since.
+  if (!state_.already_complete && batch.end > batch.first) {
+    result = store_.CommitBatch(
+        stream_.Context(), spec_, state_.job_id, batch.first, batch.end,
+        std::move(batch.rows), std::move(batch.rejected),
+        spec_.mode == LoadMode::kReturning ? &returned : nullptr);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  --in_flight_;
+  if (result.ok()) state_.Add(*result);
+  // The load was ending while this batch committed (a cancel, a bad message,
+  // another batch's error): once no batch is in flight, its end can be
+  // recorded.
+  if (ending_) return RecordEndWhenIdleLocked();
+  if (!result.ok()) return EndLoadLocked(result.status());
+  // The batch's returned rows go out before its progress.
+  for (size_t i = 0; i < returned.size(); i += kReturnedRowsPerMessage) {
+    LoadMessage message;
+    message.kind = LoadMessage::Kind::kReturned;
+    const size_t end = std::min(returned.size(), i + kReturnedRowsPerMessage);
+    message.returned.assign(std::make_move_iterator(returned.begin() + i),
+                            std::make_move_iterator(returned.begin() + end));
+    SendLocked(std::move(message));
+  }
+  SendLocked(LoadMessage::Progress(ProgressLocked()));
+  AfterCommitLocked();
+}
+
+void Loader::AfterCommitLocked() {
+  if (read_paused_) {
+    read_paused_ = false;
+    if (FullLocked()) StartCommitLocked();
+    stream_.StartRead();
+  } else if (input_done_) {
+    CommitOrEndLocked();
+  }
+}
+
+void Loader::CommitOrEndLocked() {
+  if (next_row_ > batch_start_ && in_flight_ < max_in_flight_)
+    StartCommitLocked();
+  if (in_flight_ > 0) return;  // Commit() comes back here
+  ending_ = true;
+  if (!stream_.Post([this] { Complete(); })) {
+    FinishLocked(common::ExecutorFullError());
+  }
+}
+
+void Loader::Complete() {
+  if (!state_.already_complete) {
+    if (spec_.atomic) {
+      absl::Status published =
+          store_.PublishStage(stream_.Context(), spec_, next_row_, &state_);
+      if (!published.ok()) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        end_reason_ = published;
+        return RecordEndLocked();
+      }
+    }
+    absl::Status finished =
+        store_.Finish(stream_.Context(), state_, LoadOutcome::kCompleted,
+                      absl::StrCat(state_.committed_offset, " rows committed"));
+    if (!finished.ok()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      return FinishLocked(finished);
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  LoadMessage summary;
+  summary.kind = LoadMessage::Kind::kSummary;
+  summary.progress = ProgressLocked();
+  summary.load_id = state_.load_id;
+  summary.job_id = state_.job_id;
+  SendLocked(std::move(summary));
+  FinishLocked(absl::OkStatus());  // after the queued messages
+}
+
+LoadProgress Loader::ProgressLocked() const {
+  return {state_.committed_offset, state_.rows_inserted, state_.rows_updated,
+          state_.rows_failed, state_.batches_committed};
+}
+
+void Loader::SendLocked(LoadMessage message) {
+  writes_.push_back(std::move(message));
+  if (!writing_) WriteNextLocked();
+}
+
+void Loader::WriteNextLocked() {
+  writing_ = true;
+  const LoadMessage message = std::move(writes_.front());
+  writes_.pop_front();
+  stream_.StartWrite(message);
+}
+
+void Loader::EndLoadLocked(const absl::Status& why) {
+  if (ending_) return;
+  ending_ = true;
+  end_reason_ = why;
+  RecordEndWhenIdleLocked();
+}
+
+void Loader::RecordEndWhenIdleLocked() {
+  if (in_flight_ > 0) return;  // the last Commit() comes back here
+  RecordEndLocked();
+}
+
+void Loader::RecordEndLocked() {
+  if (state_.job_id.empty()) return FinishLocked(end_reason_);
+  if (!stream_.Post([this, why = end_reason_] { RecordEnd(why); })) {
+    FinishLocked(end_reason_);
+  }
+}
+
+void Loader::RecordEnd(const absl::Status& why) {
+  const bool cancelled = absl::IsCancelled(why) ||
+                         absl::IsDeadlineExceeded(why) || stream_.Cancelled();
+  common::CallContext bookkeeping;  // not the call's: it may be over already
+  bookkeeping.deadline = absl::Now() + absl::Seconds(10);
+  bookkeeping.holder = stream_.Context().holder;
+  // An atomic load leaves nothing behind.
+  if (spec_.atomic) (void)store_.DropStage(bookkeeping, spec_);
+  // A load that had completed before stays completed.
+  if (!state_.already_complete) {
+    (void)store_.Finish(
+        bookkeeping, state_,
+        cancelled ? LoadOutcome::kCancelled : LoadOutcome::kFailed,
+        std::string(why.message()));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  FinishLocked(why);
+}
+
+void Loader::FinishLocked(const absl::Status& status) {
+  if (finished_) return;
+  if (status.ok() && (writing_ || !writes_.empty())) {
+    pending_finish_ = status;
+    return;
+  }
+  finished_ = true;
+  writes_.clear();
+  stream_.Finish(status);
+}
+
+}  // namespace aves::bulk

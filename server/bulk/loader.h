@@ -1,0 +1,206 @@
+// Loader: one bulk load (one BulkInsertService.Insert call) as a state
+// machine, free of gRPC. The handler's reactor turns the stream's events
+// into calls here and carries out what the loader asks of the stream
+// (LoadStream); the database work goes through a LoadStore. So the rules of
+// a load are tested without a network or a database (tests/unit/bulk).
+//
+// The rules:
+//  - The first message is the header (validated: header.h); the load opens
+//    (or resumes) and the client hears the committed offset first, so a
+//    resumed load sends only what is missing. Chunks carry first_row; rows
+//    below the offset are skipped, not written again.
+//  - Rows are checked and encoded as they arrive (a bad row becomes that
+//    row's recorded error; in an atomic load it ends the load). Every
+//    batch_rows rows go to the executor as one batch while the next is read.
+//    INSERT batches (and atomic staging) commit up to parallel_batches at
+//    once; once the next batch is full too, reading pauses until a commit
+//    ends. So a stream holds at most parallel_batches + 1 batches, and a
+//    loader faster than the database is slowed by flow control. UPSERT and
+//    RETURNING commit one batch at a time: a later row must win over an
+//    earlier one, and returned rows go back in load order.
+//  - After every batch the client hears its progress (returned rows first,
+//    at most kReturnedRowsPerMessage a message); after the last, an atomic
+//    load publishes, the job completes and the summary ends the call.
+//  - Any other end (the client cancelled or ran out of time, a write
+//    failed, a bad message, a database error) ends the load: once no batch
+//    is in flight its job records the committed offset and the reason
+//    (cancelled, or failed), an atomic load's stage is dropped, and the call
+//    ends with the reason. Bookkeeping runs under a fresh 10 s context, since
+//    the call's own may be over.
+#ifndef AVES_SERVER_BULK_LOADER_H_
+#define AVES_SERVER_BULK_LOADER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <absl/status/status.h>
+
+#include "server/bulk/copy_text.h"
+#include "server/bulk/header.h"
+#include "server/bulk/load_spec.h"
+#include "server/bulk/load_store.h"
+#include "server/bulk/row_encoder.h"
+#include "server/common/call_context.h"
+
+namespace aves::bulk {
+
+// What the client hears: progress after each batch, returned rows, and the
+// summary at the end.
+struct LoadProgress {
+  int64_t committed_offset = 0;
+  int64_t rows_inserted = 0;
+  int64_t rows_updated = 0;
+  int64_t rows_failed = 0;
+  int64_t batches_committed = 0;
+};
+struct LoadMessage {
+  enum class Kind { kProgress, kReturned, kSummary };
+  Kind kind = Kind::kProgress;
+  LoadProgress progress;              // kProgress; kSummary: the totals
+  std::vector<ReturnedRow> returned;  // kReturned, in load order
+  std::string load_id;                // kSummary
+  std::string job_id;                 // kSummary
+
+  static LoadMessage Progress(const LoadProgress& progress) {
+    LoadMessage message;
+    message.progress = progress;
+    return message;
+  }
+};
+
+// The call a load arrives on (the gRPC reactor; a fake in tests). The loader
+// calls these with its own lock held: they must not call back into it.
+class LoadStream {
+ public:
+  virtual ~LoadStream() = default;
+  // Reads the next message; it arrives as OnHeader/OnRows/OnOtherMessage,
+  // or OnReadsEnded.
+  virtual void StartRead() = 0;
+  // Sends a message; OnWriteDone follows. One at a time.
+  virtual void StartWrite(const LoadMessage& message) = 0;
+  // Ends the call. Called once.
+  virtual void Finish(const absl::Status& status) = 0;
+  // Runs blocking work off the stream's threads; false when it cannot be
+  // queued.
+  virtual bool Post(std::function<void()> work) = 0;
+  // The call's deadline and cancellation, for the database work it causes.
+  virtual common::CallContext Context() const = 0;
+  // The client cancelled or the deadline passed.
+  virtual bool Cancelled() const = 0;
+};
+
+// A message of rows, as the loader reads it.
+class RowChunkView {
+ public:
+  virtual ~RowChunkView() = default;
+  virtual int64_t first_row() const = 0;
+  virtual int rows() const = 0;
+  virtual int cells(int row) const = 0;
+  virtual CellValue cell(int row, int column) const = 0;
+};
+
+struct LoadLimits {
+  HeaderLimits header;
+  int parallel_batches = 2;  // batches of one load committing at once
+};
+
+class Loader {
+ public:
+  static constexpr size_t kReturnedRowsPerMessage = 1000;
+
+  Loader(LoadStream& stream, LoadStore& store, LoadLimits limits);
+  // Waits until whoever finished the call has let go of the loader's lock.
+  ~Loader();
+
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // Reads the header.
+  void Start();
+
+  // The stream's events.
+  void OnHeader(LoadRequest header);
+  void OnRows(const RowChunkView& chunk);
+  void OnOtherMessage();  // neither a header nor rows
+  void OnReadsEnded();    // the client half-closed, or the call ended
+  void OnWriteDone(bool ok);
+
+  // Rows this attempt inserted so far (for the access log).
+  int64_t rows_inserted() const;
+
+ private:
+  struct Batch {
+    int64_t first = 0;
+    int64_t end = 0;
+    std::vector<CopyRow> rows;
+    std::vector<RejectedRow> rejected;
+  };
+
+  bool FullLocked() const;
+  // On the executor: validates the header, opens the load.
+  void OpenLoad(LoadRequest request);
+  // A refusal before any load exists (a bad header): nothing to record.
+  void FinishWithoutLoad(const absl::Status& status);
+  // Checks and encodes each row; rows the load already committed are only
+  // counted.
+  absl::Status AddRowsLocked(const RowChunkView& chunk);
+  // Hands the buffered rows to the executor as one batch.
+  void StartCommitLocked();
+  // On the executor.
+  void Commit(Batch& batch);
+  // A batch is done: resume reading, or finish the input's tail.
+  void AfterCommitLocked();
+  // After the input ended: commit what is left, or end the load once every
+  // batch has committed.
+  void CommitOrEndLocked();
+  // On the executor: publish (atomic), complete the job, send the summary.
+  void Complete();
+  LoadProgress ProgressLocked() const;
+  void SendLocked(LoadMessage message);
+  void WriteNextLocked();
+  // Ends the load with `why` (see the header comment).
+  void EndLoadLocked(const absl::Status& why);
+  void RecordEndWhenIdleLocked();
+  void RecordEndLocked();
+  // On the executor.
+  void RecordEnd(const absl::Status& why);
+  // Finishes once every queued message is out (or at once on an error).
+  void FinishLocked(const absl::Status& status);
+
+  LoadStream& stream_;
+  LoadStore& store_;
+  const LoadLimits limits_;
+
+  mutable std::mutex mutex_;
+  bool have_header_ = false;
+  bool started_rows_ = false;  // the first chunk arrived
+  int in_flight_ = 0;          // batches on the executor
+  int max_in_flight_ = 1;      // limits_.parallel_batches, or 1 (see above)
+  bool read_paused_ = false;   // a full batch waits for a commit to end
+  bool input_done_ = false;    // the client half-closed
+  bool ending_ = false;
+  bool finished_ = false;
+  absl::Status end_reason_;
+  std::deque<LoadMessage> writes_;
+  bool writing_ = false;
+  std::optional<absl::Status> pending_finish_;
+  // Set by OpenLoad, read-only after.
+  std::shared_ptr<const TableCatalog> catalog_;
+  LoadSpec spec_;
+  RowEncoder encoder_;
+  LoadState state_;
+  int64_t next_row_ = 0;     // number of the next row to arrive
+  int64_t batch_start_ = 0;  // first row of the batch being filled
+  std::vector<CopyRow> rows_;
+  std::vector<RejectedRow> rejected_;
+};
+
+}  // namespace aves::bulk
+
+#endif  // AVES_SERVER_BULK_LOADER_H_

@@ -1,0 +1,52 @@
+// Stages of atomic loads (all or nothing): an atomic load stages its rows in
+// an UNLOGGED table of its own — no constraints, so staging never fails on a
+// row the target would refuse — and publishes them in one transaction at the
+// end. Memory stays bounded, and a load that fails or is abandoned drops its
+// stage: nothing of it ever reaches the target.
+#ifndef AVES_SERVER_BULK_STAGE_H_
+#define AVES_SERVER_BULK_STAGE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <absl/status/status.h>
+
+#include "server/bulk/load_spec.h"
+#include "server/common/call_context.h"
+
+namespace aves::db {
+class Database;
+}  // namespace aves::db
+
+namespace aves::bulk {
+
+// The stage's table name: of our own making (never the request's text),
+// the same for the same load.
+std::string StageTable(const std::string& load_id);
+
+class Stages {
+ public:
+  explicit Stages(db::Database& database) : database_(database) {}
+
+  // (Re)creates the load's stage, empty.
+  absl::Status Create(const common::CallContext& context, const LoadSpec& spec);
+  // Stages rows with their numbers (so an upsert's last row wins however the
+  // batches interleave); batches may stage concurrently. The job turns
+  // processing.
+  absl::Status Add(const common::CallContext& context, const LoadSpec& spec,
+                   const std::string& job_id, const std::vector<CopyRow>& rows);
+  // INSERT ... SELECT from the stage, the offset, the job's count, DROP of
+  // the stage: one transaction. A row the target refuses fails the whole load
+  // (INVALID_ARGUMENT with PostgreSQL's reason, which names the values).
+  absl::Status Publish(const common::CallContext& context, const LoadSpec& spec,
+                       int64_t rows, LoadState* state);
+  absl::Status Drop(const common::CallContext& context, const LoadSpec& spec);
+
+ private:
+  db::Database& database_;
+};
+
+}  // namespace aves::bulk
+
+#endif  // AVES_SERVER_BULK_STAGE_H_

@@ -1,0 +1,24 @@
+// CallContext: what a caller brings to work done on its behalf, through every
+// layer down to the pool: its deadline, how to tell whether it was cancelled,
+// and a name for leak warnings and logs. Plain data, so stores, the bulk path
+// and tests pass it without gRPC (handlers/call_context.h builds one from a
+// gRPC call).
+#ifndef AVES_SERVER_COMMON_CALL_CONTEXT_H_
+#define AVES_SERVER_COMMON_CALL_CONTEXT_H_
+
+#include <functional>
+#include <string>
+
+#include <absl/time/time.h>
+
+namespace aves::common {
+
+struct CallContext {
+  absl::Time deadline = absl::InfiniteFuture();
+  std::function<bool()> cancelled;  // may be empty
+  std::string holder = "unnamed";
+};
+
+}  // namespace aves::common
+
+#endif  // AVES_SERVER_COMMON_CALL_CONTEXT_H_
