@@ -55,23 +55,21 @@ void Loader::OnHeader(LoadRequest header) {
 void Loader::OnOtherMessage() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (ending_) return;
-  if (!have_header_) {
-    ending_ = true;
-    return FinishLocked(
-        common::InvalidField("header", "the first message must be the header"));
-  }
+  if (!have_header_) return RefuseHeaderlessLocked();
   EndLoadLocked(common::InvalidField(
       "header", "sent twice: only the first message is a header"));
+}
+
+void Loader::RefuseHeaderlessLocked() {
+  ending_ = true;
+  FinishLocked(
+      common::InvalidField("header", "the first message must be the header"));
 }
 
 void Loader::OnRows(const RowChunkView& chunk) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (ending_) return;
-  if (!have_header_) {
-    ending_ = true;
-    return FinishLocked(
-        common::InvalidField("header", "the first message must be the header"));
-  }
+  if (!have_header_) return RefuseHeaderlessLocked();
   if (absl::Status added = AddRowsLocked(chunk); !added.ok()) {
     return EndLoadLocked(added);
   }

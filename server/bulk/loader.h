@@ -143,6 +143,8 @@ class Loader {
   };
 
   bool FullLocked() const;
+  // The first message was not a header: no load, the call ends.
+  void RefuseHeaderlessLocked();
   // On the executor: validates the header, opens the load.
   void OpenLoad(LoadRequest request);
   // A refusal before any load exists (a bad header): nothing to record.

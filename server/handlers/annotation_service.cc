@@ -13,10 +13,6 @@
 namespace aves::handlers {
 
 namespace v1 = aves::data::v1;
-using common::InvalidField;
-using common::ValidateRange;
-using common::ValidateText;
-using common::ValidateUuid;
 
 namespace {
 
@@ -30,7 +26,8 @@ using Self = AnnotationServiceImpl;
 
 absl::Status ValidateConfidence(absl::string_view field, float value) {
   if (!(value >= 0.0f && value <= 1.0f)) {  // NaN fails too
-    return InvalidField(field, absl::StrCat(value, " is outside [0, 1]"));
+    return common::InvalidField(field,
+                                absl::StrCat(value, " is outside [0, 1]"));
   }
   return absl::OkStatus();
 }
@@ -39,7 +36,7 @@ absl::Status ValidateConfidence(absl::string_view field, float value) {
 absl::StatusOr<store::Review> ReviewOf(
     const v1::ReviewAnnotationRequest& request) {
   store::Review review;
-  RETURN_IF_ERROR(ValidateUuid("id", request.id(), &review.id));
+  RETURN_IF_ERROR(common::ValidateUuid("id", request.id(), &review.id));
   switch (request.decision()) {
     case v1::REVIEW_DECISION_APPROVE:
       review.new_status = "approved";
@@ -51,14 +48,14 @@ absl::StatusOr<store::Review> ReviewOf(
       review.new_status = "edited";
       break;
     default:
-      return InvalidField(
+      return common::InvalidField(
           "decision", request.decision() == v1::REVIEW_DECISION_UNSPECIFIED
                           ? "required"
                           : absl::StrCat("unknown decision ",
                                          static_cast<int>(request.decision())));
   }
-  RETURN_IF_ERROR(ValidateText("reviewer", request.reviewer(),
-                               Self::kMaxReviewerBytes, true));
+  RETURN_IF_ERROR(common::ValidateText("reviewer", request.reviewer(),
+                                       Self::kMaxReviewerBytes, true));
   review.reviewer = request.reviewer();
   ASSIGN_OR_RETURN(
       review.expected_status,
@@ -68,39 +65,42 @@ absl::StatusOr<store::Review> ReviewOf(
                      request.has_annotation_type() ||
                      request.has_difficulty_level();
   if (review.new_status == "edited" && !edits) {
-    return InvalidField("decision",
-                        "EDIT needs at least one edited field (spanish_term, "
-                        "english_term, bounding_box, annotation_type, "
-                        "difficulty_level)");
+    return common::InvalidField(
+        "decision",
+        "EDIT needs at least one edited field (spanish_term, "
+        "english_term, bounding_box, annotation_type, "
+        "difficulty_level)");
   }
   if (review.new_status != "edited" && edits) {
-    return InvalidField("decision",
-                        "only EDIT may change fields; use EDIT or leave them "
-                        "unset");
+    return common::InvalidField(
+        "decision",
+        "only EDIT may change fields; use EDIT or leave them "
+        "unset");
   }
   if (request.has_spanish_term()) {
-    RETURN_IF_ERROR(ValidateText("spanish_term", request.spanish_term(),
-                                 Self::kMaxTermBytes, true));
+    RETURN_IF_ERROR(common::ValidateText("spanish_term", request.spanish_term(),
+                                         Self::kMaxTermBytes, true));
     review.spanish_term = request.spanish_term();
   }
   if (request.has_english_term()) {
-    RETURN_IF_ERROR(ValidateText("english_term", request.english_term(),
-                                 Self::kMaxTermBytes, true));
+    RETURN_IF_ERROR(common::ValidateText("english_term", request.english_term(),
+                                         Self::kMaxTermBytes, true));
     review.english_term = request.english_term();
   }
   if (request.has_bounding_box()) {
-    RETURN_IF_ERROR(ValidateText("bounding_box", request.bounding_box(),
-                                 Self::kMaxBoundingBoxBytes, true));
+    RETURN_IF_ERROR(common::ValidateText("bounding_box", request.bounding_box(),
+                                         Self::kMaxBoundingBoxBytes, true));
     review.bounding_box = request.bounding_box();
   }
   if (request.has_annotation_type()) {
-    RETURN_IF_ERROR(ValidateText("annotation_type", request.annotation_type(),
-                                 Self::kMaxAnnotationTypeBytes, true));
+    RETURN_IF_ERROR(common::ValidateText("annotation_type",
+                                         request.annotation_type(),
+                                         Self::kMaxAnnotationTypeBytes, true));
     review.annotation_type = request.annotation_type();
   }
   if (request.has_difficulty_level()) {
-    RETURN_IF_ERROR(
-        ValidateRange("difficulty_level", request.difficulty_level(), 1, 5));
+    RETURN_IF_ERROR(common::ValidateRange("difficulty_level",
+                                          request.difficulty_level(), 1, 5));
     review.difficulty_level = request.difficulty_level();
   }
   return review;
@@ -124,7 +124,8 @@ grpc::ServerUnaryReactor* AnnotationServiceImpl::ListImageAnnotations(
     v1::ListImageAnnotationsResponse* response) {
   return OffloadLogged(handler_, context, kListImage, [=](int64_t* rows) {
     std::string image_id;
-    RETURN_IF_ERROR(ValidateUuid("image_id", request->image_id(), &image_id));
+    RETURN_IF_ERROR(
+        common::ValidateUuid("image_id", request->image_id(), &image_id));
     float min_confidence = 0;
     if (request->has_min_confidence()) {
       RETURN_IF_ERROR(

@@ -20,10 +20,6 @@
 namespace aves::handlers {
 
 namespace v1 = aves::data::v1;
-using common::InvalidField;
-using common::ValidateRange;
-using common::ValidateText;
-using common::ValidateUuid;
 
 namespace {
 
@@ -41,14 +37,14 @@ using Self = BatchJobServiceImpl;
 
 absl::StatusOr<store::NewJob> NewJobOf(const v1::CreateJobRequest& request) {
   store::NewJob job;
-  RETURN_IF_ERROR(ValidateText("job_type", request.job_type(),
-                               JobFilter::kMaxJobTypeBytes, true));
+  RETURN_IF_ERROR(common::ValidateText("job_type", request.job_type(),
+                                       JobFilter::kMaxJobTypeBytes, true));
   job.job_type = request.job_type();
-  RETURN_IF_ERROR(ValidateRange("total_items", request.total_items(), 0,
-                                std::numeric_limits<int64_t>::max()));
+  RETURN_IF_ERROR(common::ValidateRange("total_items", request.total_items(), 0,
+                                        std::numeric_limits<int64_t>::max()));
   job.total_items = request.total_items();
-  RETURN_IF_ERROR(ValidateText("metadata", request.metadata(),
-                               Self::kMaxMetadataBytes, false));
+  RETURN_IF_ERROR(common::ValidateText("metadata", request.metadata(),
+                                       Self::kMaxMetadataBytes, false));
   if (!request.metadata().empty()) job.metadata = request.metadata();
   return job;
 }
@@ -56,21 +52,21 @@ absl::StatusOr<store::NewJob> NewJobOf(const v1::CreateJobRequest& request) {
 absl::StatusOr<store::JobProgress> ProgressOf(
     const v1::UpdateJobProgressRequest& request) {
   store::JobProgress progress;
-  RETURN_IF_ERROR(ValidateUuid("id", request.id(), &progress.id));
+  RETURN_IF_ERROR(common::ValidateUuid("id", request.id(), &progress.id));
   if (request.status() != v1::JOB_STATUS_UNSPECIFIED) {
     ASSIGN_OR_RETURN(progress.status,
                      JobStatusFromProto("status", request.status()));
   }
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max() / 4;
-  RETURN_IF_ERROR(ValidateRange("processed_items_delta",
-                                request.processed_items_delta(), 0, kMax));
-  RETURN_IF_ERROR(ValidateRange("failed_items_delta",
-                                request.failed_items_delta(), 0, kMax));
+  RETURN_IF_ERROR(common::ValidateRange(
+      "processed_items_delta", request.processed_items_delta(), 0, kMax));
+  RETURN_IF_ERROR(common::ValidateRange("failed_items_delta",
+                                        request.failed_items_delta(), 0, kMax));
   progress.processed_items_delta = request.processed_items_delta();
   progress.failed_items_delta = request.failed_items_delta();
   if (request.has_total_items()) {
     RETURN_IF_ERROR(
-        ValidateRange("total_items", request.total_items(), 0, kMax));
+        common::ValidateRange("total_items", request.total_items(), 0, kMax));
     progress.total_items = request.total_items();
   }
   return progress;
@@ -80,7 +76,7 @@ absl::StatusOr<std::vector<store::NewJobError>> ErrorsOf(
     const v1::AppendJobErrorsRequest& request) {
   if (request.errors_size() < 1 ||
       request.errors_size() > Self::kMaxErrorsPerCall) {
-    return InvalidField(
+    return common::InvalidField(
         "errors", absl::StrCat(request.errors_size(), " errors; send 1 to ",
                                Self::kMaxErrorsPerCall, " per call"));
   }
@@ -91,18 +87,19 @@ absl::StatusOr<std::vector<store::NewJobError>> ErrorsOf(
     const std::string field = absl::StrCat("errors[", i, "]");
     store::NewJobError error;
     if (given.has_item_index()) {
-      RETURN_IF_ERROR(ValidateRange(field + ".item_index", given.item_index(),
-                                    0, std::numeric_limits<int64_t>::max()));
+      RETURN_IF_ERROR(
+          common::ValidateRange(field + ".item_index", given.item_index(), 0,
+                                std::numeric_limits<int64_t>::max()));
       error.item_index = given.item_index();
     }
     if (given.has_item_id()) {
-      RETURN_IF_ERROR(ValidateText(field + ".item_id", given.item_id(),
-                                   Self::kMaxItemIdBytes, false));
+      RETURN_IF_ERROR(common::ValidateText(field + ".item_id", given.item_id(),
+                                           Self::kMaxItemIdBytes, false));
       error.item_id = given.item_id();
     }
-    RETURN_IF_ERROR(ValidateText(field + ".error_message",
-                                 given.error_message(),
-                                 Self::kMaxErrorMessageBytes, true));
+    RETURN_IF_ERROR(common::ValidateText(field + ".error_message",
+                                         given.error_message(),
+                                         Self::kMaxErrorMessageBytes, true));
     error.error_message = given.error_message();
     errors.push_back(std::move(error));
   }
@@ -113,8 +110,8 @@ absl::StatusOr<std::vector<store::NewJobError>> ErrorsOf(
 absl::StatusOr<int> SnapshotSize(int requested) {
   const int size = requested == 0 ? 100 : requested;
   if (size < 1 || size > 1000) {
-    return InvalidField("snapshot_size",
-                        absl::StrCat(size, " is outside [1, 1000]"));
+    return common::InvalidField("snapshot_size",
+                                absl::StrCat(size, " is outside [1, 1000]"));
   }
   return size;
 }
@@ -154,7 +151,7 @@ grpc::ServerUnaryReactor* BatchJobServiceImpl::GetJob(
     v1::GetJobResponse* response) {
   return OffloadLogged(handler_, context, kGetJob, [=](int64_t* rows) {
     std::string id;
-    RETURN_IF_ERROR(ValidateUuid("id", request->id(), &id));
+    RETURN_IF_ERROR(common::ValidateUuid("id", request->id(), &id));
     ASSIGN_OR_RETURN(const store::Job job,
                      store_.Get(CallContextOf(context, kGetJob), id));
     ToProto(job, response->mutable_job());
@@ -169,7 +166,7 @@ grpc::ServerUnaryReactor* BatchJobServiceImpl::ListJobErrors(
     v1::ListJobErrorsResponse* response) {
   return OffloadLogged(handler_, context, kListJobErrors, [=](int64_t* rows) {
     std::string job_id;
-    RETURN_IF_ERROR(ValidateUuid("job_id", request->job_id(), &job_id));
+    RETURN_IF_ERROR(common::ValidateUuid("job_id", request->job_id(), &job_id));
     // The token is bound to this job: a token of another job is refused.
     const PagedList list(tokens_, kJobErrorsList, job_id);
     ASSIGN_OR_RETURN(const PageRequest page_request,
@@ -224,7 +221,7 @@ grpc::ServerUnaryReactor* BatchJobServiceImpl::AppendJobErrors(
     v1::AppendJobErrorsResponse* response) {
   return OffloadLogged(handler_, context, kAppendJobErrors, [=](int64_t* rows) {
     std::string job_id;
-    RETURN_IF_ERROR(ValidateUuid("job_id", request->job_id(), &job_id));
+    RETURN_IF_ERROR(common::ValidateUuid("job_id", request->job_id(), &job_id));
     ASSIGN_OR_RETURN(const std::vector<store::NewJobError> errors,
                      ErrorsOf(*request));
     ASSIGN_OR_RETURN(

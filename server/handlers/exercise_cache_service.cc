@@ -13,10 +13,6 @@
 namespace aves::handlers {
 
 namespace v1 = aves::data::v1;
-using common::InvalidField;
-using common::ValidateRange;
-using common::ValidateText;
-using common::ValidateUuid;
 using google::protobuf::util::TimeUtil;
 
 namespace {
@@ -29,18 +25,19 @@ constexpr char kPurgeMethod[] = "ExerciseCacheService.PurgeExpired";
 template <typename Request>
 absl::StatusOr<store::ExerciseKey> ValidateKey(const Request& request) {
   store::ExerciseKey key;
-  RETURN_IF_ERROR(ValidateUuid("user_id", request.user_id(), &key.user_id));
-  RETURN_IF_ERROR(ValidateText("exercise_type", request.exercise_type(),
-                               ExerciseCacheServiceImpl::kMaxExerciseTypeBytes,
-                               true));
-  key.exercise_type = request.exercise_type();
   RETURN_IF_ERROR(
-      ValidateRange("difficulty_level", request.difficulty_level(), 1, 5));
+      common::ValidateUuid("user_id", request.user_id(), &key.user_id));
+  RETURN_IF_ERROR(common::ValidateText(
+      "exercise_type", request.exercise_type(),
+      ExerciseCacheServiceImpl::kMaxExerciseTypeBytes, true));
+  key.exercise_type = request.exercise_type();
+  RETURN_IF_ERROR(common::ValidateRange("difficulty_level",
+                                        request.difficulty_level(), 1, 5));
   key.difficulty_level = request.difficulty_level();
   if (request.has_topic()) {
-    RETURN_IF_ERROR(ValidateText("topic", request.topic(),
-                                 ExerciseCacheServiceImpl::kMaxTopicBytes,
-                                 true));
+    RETURN_IF_ERROR(
+        common::ValidateText("topic", request.topic(),
+                             ExerciseCacheServiceImpl::kMaxTopicBytes, true));
     key.topic = request.topic();
   }
   return key;
@@ -84,13 +81,15 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
   return OffloadLogged(handler_, context, kPutMethod, [=](int64_t* rows) {
     store::NewExercise entry;
     ASSIGN_OR_RETURN(entry.key, ValidateKey(*request));
-    RETURN_IF_ERROR(ValidateText("exercise_data", request->exercise_data(),
-                                 kMaxExerciseDataBytes, true));
+    RETURN_IF_ERROR(common::ValidateText("exercise_data",
+                                         request->exercise_data(),
+                                         kMaxExerciseDataBytes, true));
     entry.exercise_data = request->exercise_data();
     if (request->has_ttl()) {
       const int64_t micros = TimeUtil::DurationToMicroseconds(request->ttl());
       if (micros <= 0 || micros > int64_t{365} * 24 * 3600 * 1000000) {
-        return InvalidField("ttl", "must be positive and at most 365 days");
+        return common::InvalidField("ttl",
+                                    "must be positive and at most 365 days");
       }
       entry.ttl = absl::Microseconds(micros);
     }
@@ -108,7 +107,7 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PurgeExpired(
     v1::PurgeExpiredResponse* response) {
   return OffloadLogged(handler_, context, kPurgeMethod, [=](int64_t* rows) {
     if (request->max_rows() < 0)
-      return InvalidField("max_rows", "must not be negative");
+      return common::InvalidField("max_rows", "must not be negative");
     ASSIGN_OR_RETURN(store::PurgeResult result,
                      store_.PurgeExpired(CallContextOf(context, kPurgeMethod),
                                          request->max_rows()));
