@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_format.h>
 #include <pqxx/pqxx>
 
 #include "server/bulk/bulk_sql.h"
@@ -130,8 +131,8 @@ absl::Status LoadLedger::Finish(const common::CallContext& context,
 absl::StatusOr<LoadLedger::SweepResult> LoadLedger::SweepAbandoned(
     const common::CallContext& context, absl::Duration idle) {
   SweepResult result;
-  const std::string note = absl::StrCat("abandoned: no batch for ",
-                                        absl::ToDoubleSeconds(idle), " s");
+  const std::string note = absl::StrFormat("abandoned: no batch for %.10g s",
+                                           absl::ToDoubleSeconds(idle));
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         result = SweepResult{};

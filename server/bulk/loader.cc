@@ -272,6 +272,10 @@ void Loader::Complete() {
     absl::Status finished =
         store_.Finish(stream_.Context(), state_, LoadOutcome::kCompleted,
                       absl::StrCat(state_.committed_offset, " rows committed"));
+    // Every row is committed; a job that already ended (another stream of
+    // the same load completed it) keeps its status, and the client still
+    // hears that its rows are in.
+    if (absl::IsFailedPrecondition(finished)) finished = absl::OkStatus();
     if (!finished.ok()) {
       std::lock_guard<std::mutex> lock(mutex_);
       return FinishLocked(finished);

@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "server/common/field_error.h"
+#include "server/common/status_macros.h"
 #include "server/db/array_literal.h"
 #include "server/db/database.h"
 #include "server/db/errors.h"
@@ -53,9 +54,7 @@ absl::StatusOr<TableCatalog> TableCatalog::Load(
         return absl::OkStatus();
       });
   if (!status.ok()) {
-    return absl::Status(
-        status.code(),
-        absl::StrCat("reading the table catalog: ", status.message()));
+    return common::WithContext(status, "reading the table catalog");
   }
   for (const std::string& name : allowed) {
     if (catalog.tables_.find(name) == catalog.tables_.end()) {

@@ -25,6 +25,10 @@ void AppendJsonString(absl::string_view text, std::string* out) {
       case '\t':
         out->append("\\t");
         break;
+      case '\0':
+        // jsonb cannot store \u0000: the replacement character stands in.
+        out->append("\\ufffd");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char escaped[8];

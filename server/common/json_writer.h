@@ -14,7 +14,7 @@
 namespace aves::common {
 
 // Appends `text` as a JSON string (quoted, with ", \ and control characters
-// escaped).
+// escaped; NUL, which jsonb cannot store, becomes U+FFFD).
 void AppendJsonString(absl::string_view text, std::string* out);
 
 class JsonObject {

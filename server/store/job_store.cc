@@ -79,12 +79,16 @@ absl::StatusOr<Job> CreateWith(pqxx::transaction_base& tx, bool prepared,
 }
 
 // Under the job's row lock, so check-then-update is one step: a concurrent
-// update waits, then sees the status this one left.
+// update waits, then sees the status this one left. FOR NO KEY UPDATE is the
+// lock the UPDATE itself takes: it excludes other updates but not the KEY
+// SHARE lock a batch_job_errors insert takes on its job (FOR UPDATE would,
+// and two batches of a load, one of which recorded errors, could deadlock).
 absl::StatusOr<Job> UpdateProgressWith(pqxx::transaction_base& tx,
                                        bool prepared,
                                        const JobProgress& progress) {
   pqxx::result current = tx.exec_params(
-      "SELECT status FROM batch_jobs WHERE id = $1 FOR UPDATE", progress.id);
+      "SELECT status FROM batch_jobs WHERE id = $1 FOR NO KEY UPDATE",
+      progress.id);
   if (current.empty()) return NoSuchJob(progress.id);
   const std::optional<JobStatus> from =
       ParseJobStatus(current[0][0].as<std::string>());

@@ -320,6 +320,29 @@ TEST_F(BulkLoadTest, ASweepFailsAbandonedLoadsAndDropsTheirStages) {
   EXPECT_EQ(swept->jobs_abandoned + swept->stages_dropped, 0);
 }
 
+TEST_F(BulkLoadTest, ABatchIsNotHeldUpByAnotherBatchsErrorRows) {
+  // Another batch of the load recorded refused rows: its open transaction
+  // holds the KEY SHARE lock that inserting batch_job_errors takes on the
+  // job. This batch counts itself into the same job and must not wait for
+  // it (a batch waiting here while holding the load's row could deadlock
+  // with that one).
+  absl::StatusOr<bulk::LoadState> state = store_->Open(Call(), spec_);
+  ASSERT_OK(state);
+  std::unique_ptr<pqxx::connection> other = test_database_->Connect();
+  pqxx::work holder(*other);
+  holder.exec_params(
+      "INSERT INTO batch_job_errors (job_id, item_index, error_message) "
+      "VALUES ($1, 0, 'refused')",
+      state->job_id);
+  common::CallContext quick = Call();
+  quick.deadline = absl::Now() + absl::Seconds(5);
+  absl::StatusOr<bulk::BatchResult> batch = store_->CommitBatch(
+      quick, spec_, state->job_id, 0, 100, Rows(0, 100), {});
+  ASSERT_OK(batch);
+  EXPECT_EQ(batch->rows_inserted, 100);
+  holder.abort();
+}
+
 TEST_F(BulkLoadTest, ALoadIdOfOtherColumnsIsRefused) {
   absl::StatusOr<bulk::LoadState> state = store_->Open(Call(), spec_);
   ASSERT_OK(state);

@@ -493,6 +493,29 @@ TEST_F(LoaderTest, ReturnedRowsGoOutBeforeTheirProgressInBoundedMessages) {
   EXPECT_EQ(stream_.written[2].returned.front().index, 1000);
 }
 
+TEST_F(LoaderTest, AJobEndedElsewhereStillHearsItsRowsAreIn) {
+  // Another stream of the same load completed the job first: Finish is
+  // refused by the transition rule, but every row of this stream is in.
+  store_.finish_status = absl::FailedPreconditionError("the job is completed");
+  Open();
+  loader().OnRows(Rows(0, 2));
+  loader().OnReadsEnded();
+  Settle();
+  ASSERT_TRUE(stream_.finished.has_value());
+  EXPECT_OK(*stream_.finished);
+  EXPECT_EQ(stream_.written.back().kind, LoadMessage::Kind::kSummary);
+}
+
+TEST_F(LoaderTest, AFailedFinishFailsTheCall) {
+  store_.finish_status = absl::UnavailableError("database unreachable");
+  Open();
+  loader().OnRows(Rows(0, 2));
+  loader().OnReadsEnded();
+  Settle();
+  ASSERT_TRUE(stream_.finished.has_value());
+  EXPECT_THAT(*stream_.finished, StatusIs(absl::StatusCode::kUnavailable));
+}
+
 TEST_F(LoaderTest, AFullExecutorRefusesTheLoad) {
   stream_.refuse_posts = true;
   loader().OnHeader(Header());

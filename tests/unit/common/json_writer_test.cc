@@ -28,6 +28,9 @@ TEST(JsonWriterTest, AnyTextStaysOneString) {
   AppendJsonString(hostile, &out);
   EXPECT_EQ(out,
             "\"say \\\"hi\\\" \\\\ }, \\\"x\\\": 1 \\n\\t\\r\\u0001\x7f é\"");
+  out.clear();
+  AppendJsonString(std::string("a\0b", 3), &out);
+  EXPECT_EQ(out, "\"a\\ufffdb\"") << "jsonb cannot store \\u0000";
   std::string error;
   const std::string object = JsonObject().Add("note", hostile).Text();
   EXPECT_TRUE(IsValidJson(object, &error)) << error << ": " << object;
