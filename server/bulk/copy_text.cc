@@ -10,6 +10,7 @@
 
 #include "server/common/json_syntax.h"
 #include "server/common/uuid.h"
+#include "server/store/timestamps.h"
 
 namespace aves::bulk {
 namespace {
@@ -270,6 +271,11 @@ absl::Status AppendCopyField(const CellValue& value, ColumnKind kind,
     case Type::kTimestamp:
       if (kind != ColumnKind::kTimestampTz && kind != ColumnKind::kTimestamp) {
         return Mismatch(value, kind);
+      }
+      if (!store::InApiRange(value.time)) {
+        return absl::InvalidArgumentError(
+            "outside the range the API can represent (0001-01-01 to "
+            "9999-12-31)");
       }
       line->append(absl::FormatTime(kind == ColumnKind::kTimestampTz
                                         ? "%Y-%m-%d %H:%M:%E6S+00"

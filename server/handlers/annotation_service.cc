@@ -143,10 +143,7 @@ grpc::ServerUnaryReactor* AnnotationServiceImpl::ListImageAnnotations(
                      store_.ListByImage(CallContextOf(context, kListImage),
                                         image_id, min_confidence,
                                         page_request.after, page_request.size));
-    *rows = Respond(page,
-                    list.NextToken(page.annotations, page.more,
-                                   &store::Annotation::by_confidence),
-                    response);
+    *rows = Respond(page, list.NextToken(page.more, page.last), response);
     return absl::OkStatus();
   });
 }
@@ -165,10 +162,7 @@ grpc::ServerUnaryReactor* AnnotationServiceImpl::ListAnnotationsByStatus(
         const store::AnnotationPage page,
         store_.ListByStatus(CallContextOf(context, kListStatus), status,
                             page_request.after, page_request.size));
-    *rows = Respond(page,
-                    list.NextToken(page.annotations, page.more,
-                                   &store::Annotation::by_created_at),
-                    response);
+    *rows = Respond(page, list.NextToken(page.more, page.last), response);
     return absl::OkStatus();
   });
 }

@@ -139,8 +139,7 @@ grpc::ServerUnaryReactor* BatchJobServiceImpl::ListJobs(
         store_.List(CallContextOf(context, kListJobs), filter.statuses,
                     filter.job_type, page_request.after, page_request.size));
     for (const store::Job& job : page.jobs) ToProto(job, response->add_jobs());
-    response->set_next_page_token(
-        list.NextToken(page.jobs, page.more, &store::Job::cursor));
+    response->set_next_page_token(list.NextToken(page.more, page.last));
     *rows = static_cast<int64_t>(page.jobs.size());
     return absl::OkStatus();
   });
@@ -177,8 +176,7 @@ grpc::ServerUnaryReactor* BatchJobServiceImpl::ListJobErrors(
                           page_request.after, page_request.size));
     for (const store::JobError& error : page.errors)
       ToProto(error, response->add_errors());
-    response->set_next_page_token(
-        list.NextToken(page.errors, page.more, &store::JobError::cursor));
+    response->set_next_page_token(list.NextToken(page.more, page.last));
     *rows = static_cast<int64_t>(page.errors.size());
     return absl::OkStatus();
   });

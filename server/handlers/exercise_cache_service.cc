@@ -1,6 +1,6 @@
 #include "server/handlers/exercise_cache_service.h"
 
-#include <google/protobuf/util/time_util.h>
+#include <google/protobuf/duration.pb.h>
 
 #include "server/common/field_error.h"
 #include "server/common/status_macros.h"
@@ -13,7 +13,6 @@
 namespace aves::handlers {
 
 namespace v1 = aves::data::v1;
-using google::protobuf::util::TimeUtil;
 
 namespace {
 
@@ -86,12 +85,17 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
                                          kMaxExerciseDataBytes, true));
     entry.exercise_data = request->exercise_data();
     if (request->has_ttl()) {
-      const int64_t micros = TimeUtil::DurationToMicroseconds(request->ttl());
-      if (micros <= 0 || micros > int64_t{365} * 24 * 3600 * 1000000) {
+      // Checked in its own fields first: a converted value could overflow.
+      constexpr int64_t kMaxSeconds = int64_t{365} * 24 * 3600;
+      const google::protobuf::Duration& ttl = request->ttl();
+      if (ttl.seconds() < 0 || ttl.seconds() > kMaxSeconds || ttl.nanos() < 0 ||
+          ttl.nanos() > 999'999'999 ||
+          (ttl.seconds() == 0 && ttl.nanos() == 0) ||
+          (ttl.seconds() == kMaxSeconds && ttl.nanos() > 0)) {
         return common::InvalidField("ttl",
                                     "must be positive and at most 365 days");
       }
-      entry.ttl = absl::Microseconds(micros);
+      entry.ttl = absl::Seconds(ttl.seconds()) + absl::Nanoseconds(ttl.nanos());
     }
     ASSIGN_OR_RETURN(store::ExerciseEntry stored,
                      store_.Put(CallContextOf(context, kPutMethod), entry));

@@ -8,6 +8,18 @@
 #include <absl/strings/str_cat.h>
 
 namespace aves::handlers {
+namespace {
+
+// Lookup's answer as a batch member's: a miss is nullopt, not an error.
+LookupBatcher::Result AsResult(absl::StatusOr<store::ExerciseEntry> one) {
+  if (one.ok()) return std::optional(*std::move(one));
+  if (absl::IsNotFound(one.status())) {
+    return std::optional<store::ExerciseEntry>();
+  }
+  return one.status();
+}
+
+}  // namespace
 
 common::CallContext BatchContext(
     const std::vector<common::CallContext>& members) {
@@ -92,21 +104,11 @@ void LookupBatcher::Drain() {
       keys.push_back(pending.key);
       contexts.push_back(pending.context);
     }
-    absl::StatusOr<std::vector<std::optional<store::ExerciseEntry>>> found =
+    // One key: the single-key statement, as cheap as before batching.
+    absl::StatusOr<std::vector<Result>> found =
         batch.size() == 1
-        // One key: the single-key statement, as cheap as before batching.
-        ? [&]()
-        -> absl::StatusOr<std::vector<std::optional<store::ExerciseEntry>>> {
-      absl::StatusOr<store::ExerciseEntry> one =
-          store_.Lookup(contexts[0], keys[0]);
-      if (one.ok())
-        return std::vector<std::optional<store::ExerciseEntry>>{
-            *std::move(one)};
-      if (absl::IsNotFound(one.status()))
-        return std::vector<std::optional<store::ExerciseEntry>>{std::nullopt};
-      return one.status();
-    }()
-        : store_.LookupMany(BatchContext(contexts), keys);
+            ? std::vector<Result>{AsResult(store_.Lookup(contexts[0], keys[0]))}
+            : store_.LookupMany(BatchContext(contexts), keys);
     // Finishing a batch's calls (building each response and handing it to
     // gRPC) costs about half as long as a batch waits on PostgreSQL. When
     // lookups are already waiting, another executor thread finishes this
@@ -131,7 +133,7 @@ void LookupBatcher::Finished::Run() {
     if (!found.ok()) {
       batch[i].done(found.status());
     } else {
-      batch[i].done(std::move((*found)[i]));
+      batch[i].done(std::move((*found)[i]));  // a bad row fails its key only
     }
   }
 }

@@ -55,7 +55,7 @@ class LookupBatcher {
   // A batch's calls and their results, to be handed over.
   struct Finished {
     std::vector<Pending> batch;
-    absl::StatusOr<std::vector<std::optional<store::ExerciseEntry>>> found;
+    absl::StatusOr<std::vector<Result>> found;
     void Run();  // runs each member's `done` once
   };
   void Drain();

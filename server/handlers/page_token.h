@@ -7,7 +7,6 @@
 #define AVES_SERVER_HANDLERS_PAGE_TOKEN_H_
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -58,14 +57,10 @@ class PagedList {
   // The page a request's page_size and page_token ask for.
   absl::StatusOr<PageRequest> Read(int32_t page_size,
                                    absl::string_view page_token) const;
-  // The next page's token: after the cursor (`cursor`, a member function
-  // such as &store::Job::cursor) of the last of `items` when `more` rows
+  // The next page's token: after `last` (the store page's) when more rows
   // follow; "" otherwise.
-  template <typename Item, typename Cursor>
-  std::string NextToken(const std::vector<Item>& items, bool more,
-                        Cursor cursor) const {
-    if (!more || items.empty()) return "";
-    return tokens_.Encode(list_, filter_, std::invoke(cursor, items.back()));
+  std::string NextToken(bool more, const store::KeysetCursor& last) const {
+    return more ? tokens_.Encode(list_, filter_, last) : std::string();
   }
 
  private:

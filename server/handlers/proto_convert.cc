@@ -1,9 +1,12 @@
 #include "server/handlers/proto_convert.h"
 
+#include <algorithm>
+
 #include <absl/strings/str_cat.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "server/common/field_error.h"
+#include "server/store/timestamps.h"
 
 namespace aves::handlers {
 
@@ -54,12 +57,21 @@ void ToProto(const bulk::LoadProgress& progress, v1::InsertProgress* out) {
 
 }  // namespace
 
+// TimeUtil aborts the process on a value outside google.protobuf's ranges.
+// The stores hand over only times inside it (store/timestamps.h); clamping
+// here keeps any other value from taking avesd down.
 google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
+  constexpr int64_t kMinMicros = store::kApiMinUnixSeconds * 1'000'000;
+  constexpr int64_t kMaxMicros = store::kApiEndUnixSeconds * 1'000'000 - 1;
+  return TimeUtil::MicrosecondsToTimestamp(
+      std::clamp(absl::ToUnixMicros(time), kMinMicros, kMaxMicros));
 }
 
 google::protobuf::Duration ToDuration(absl::Duration duration) {
-  return TimeUtil::MicrosecondsToDuration(absl::ToInt64Microseconds(duration));
+  // google.protobuf.Duration spans +-10,000 years.
+  constexpr int64_t kMaxMicros = int64_t{315'576'000'000} * 1'000'000;
+  return TimeUtil::MicrosecondsToDuration(
+      std::clamp(absl::ToInt64Microseconds(duration), -kMaxMicros, kMaxMicros));
 }
 
 absl::StatusOr<std::string> AnnotationStatusText(absl::string_view field,

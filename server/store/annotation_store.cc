@@ -4,17 +4,25 @@
 #include <absl/strings/str_cat.h>
 #include <pqxx/pqxx>
 
+#include "server/common/status_macros.h"
 #include "server/db/database.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
+#include "server/store/timestamps.h"
 
 namespace aves::store {
 namespace {
 
 constexpr char kMaxUuid[] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
+constexpr char kTable[] = "ai_annotation_items";
+
+// The columns of AVES_ANNOTATION_COLUMNS a page's cursor reads.
+constexpr int kCreatedAtKey = 13;
+constexpr int kConfidenceKey = 14;
+
 // Reads AVES_ANNOTATION_COLUMNS.
-Annotation AnnotationFromRow(const pqxx::row& row) {
+absl::StatusOr<Annotation> AnnotationFromRow(const pqxx::row& row) {
   Annotation a;
   a.id = row[0].as<std::string>();
   if (!row[1].is_null()) a.job_id = row[1].as<std::string>();
@@ -26,24 +34,32 @@ Annotation AnnotationFromRow(const pqxx::row& row) {
   if (!row[7].is_null()) a.difficulty_level = row[7].as<int>();
   a.confidence = row[8].as<float>();
   a.status = row[9].as<std::string>();
-  a.created_at = absl::FromUnixMicros(row[10].as<int64_t>());
-  if (!row[11].is_null())
-    a.reviewed_at = absl::FromUnixMicros(row[11].as<int64_t>());
+  ASSIGN_OR_RETURN(a.created_at,
+                   ApiTime(row[10].as<int64_t>(), kTable, a.id, "created_at"));
+  if (!row[11].is_null()) {
+    ASSIGN_OR_RETURN(a.reviewed_at, ApiTime(row[11].as<int64_t>(), kTable, a.id,
+                                            "reviewed_at"));
+  }
   if (!row[12].is_null()) a.reviewed_by = row[12].as<std::string>();
-  a.created_at_text = row[13].as<std::string>();
-  a.confidence_text = row[14].as<std::string>();
+  a.created_at_text = row[kCreatedAtKey].as<std::string>();
+  a.confidence_text = row[kConfidenceKey].as<std::string>();
   return a;
 }
 
-// `rows` holds up to limit + 1 rows: the extra one only says "more".
-AnnotationPage PageFromRows(const pqxx::result& rows, int limit) {
+// `rows` holds up to limit + 1 rows: the extra one only says "more". The
+// list is ordered by the column `sort_key`.
+AnnotationPage PageFromRows(const pqxx::result& rows, int limit, int sort_key) {
   AnnotationPage page;
-  for (const pqxx::row& row : rows) {
-    if (static_cast<int>(page.annotations.size()) == limit) {
-      page.more = true;
-      break;
+  page.more = static_cast<int>(rows.size()) > limit;
+  for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+    page.last = {rows[i][sort_key].as<std::string>(),
+                 rows[i][0].as<std::string>()};
+    absl::StatusOr<Annotation> annotation = AnnotationFromRow(rows[i]);
+    if (annotation.ok()) {
+      page.annotations.push_back(*std::move(annotation));
+    } else {
+      LogRowLeftOut(annotation.status());
     }
-    page.annotations.push_back(AnnotationFromRow(row));
   }
   return page;
 }
@@ -73,7 +89,7 @@ absl::StatusOr<AnnotationPage> AnnotationStore::ListByImage(
                 kListImageAnnotations.name, image_id, min_confidence,
                 after ? after->sort_key : std::string("2"),
                 after ? after->id : std::string(kMaxUuid), limit + 1),
-            limit);
+            limit, kConfidenceKey);
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
@@ -92,7 +108,7 @@ absl::StatusOr<AnnotationPage> AnnotationStore::ListByStatus(
                              after ? after->sort_key : std::string("infinity"),
                              after ? after->id : std::string(kMaxUuid),
                              limit + 1),
-            limit);
+            limit, kCreatedAtKey);
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
@@ -101,7 +117,7 @@ absl::StatusOr<AnnotationPage> AnnotationStore::ListByStatus(
 
 absl::StatusOr<Annotation> AnnotationStore::ApplyReview(
     const common::CallContext& context, const Review& review) {
-  std::optional<Annotation> updated;
+  std::optional<absl::StatusOr<Annotation>> updated;
   std::optional<std::string> current_status;  // when the update matched none
   std::optional<std::string> current_reviewer;
   absl::Status status = database_.Run(

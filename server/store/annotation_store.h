@@ -38,14 +38,12 @@ struct Annotation {
   // Sort keys as PostgreSQL printed them: the keyset cursors.
   std::string created_at_text;
   std::string confidence_text;
-
-  KeysetCursor by_created_at() const { return {created_at_text, id}; }
-  KeysetCursor by_confidence() const { return {confidence_text, id}; }
 };
 
 struct AnnotationPage {
   std::vector<Annotation> annotations;
   bool more = false;  // rows remain after this page
+  KeysetCursor last;  // the next page starts after it (keyset.h)
 };
 
 struct Review {

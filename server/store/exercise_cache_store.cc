@@ -4,13 +4,17 @@
 #include <absl/strings/str_cat.h>
 #include <pqxx/pqxx>
 
+#include "server/common/status_macros.h"
 #include "server/db/array_literal.h"
 #include "server/db/database.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
+#include "server/store/timestamps.h"
 
 namespace aves::store {
 namespace {
+
+constexpr char kTable[] = "exercise_cache";
 
 std::optional<std::string> OptionalText(const pqxx::field& field) {
   if (field.is_null()) return std::nullopt;
@@ -18,7 +22,8 @@ std::optional<std::string> OptionalText(const pqxx::field& field) {
 }
 
 // Reads AVES_EXERCISE_COLUMNS starting at column `first`.
-ExerciseEntry EntryFromRow(const pqxx::row& row, int first = 0) {
+absl::StatusOr<ExerciseEntry> EntryFromRow(const pqxx::row& row,
+                                           int first = 0) {
   ExerciseEntry entry;
   entry.id = row[first].as<std::string>();
   entry.user_id = row[first + 1].as<std::string>();
@@ -26,9 +31,12 @@ ExerciseEntry EntryFromRow(const pqxx::row& row, int first = 0) {
   entry.difficulty_level = row[first + 3].as<int>();
   entry.topic = OptionalText(row[first + 4]);
   entry.exercise_data = row[first + 5].as<std::string>();
-  entry.created_at = absl::FromUnixMicros(row[first + 6].as<int64_t>());
-  if (!row[first + 7].is_null())
-    entry.expires_at = absl::FromUnixMicros(row[first + 7].as<int64_t>());
+  ASSIGN_OR_RETURN(entry.created_at, ApiTime(row[first + 6].as<int64_t>(),
+                                             kTable, entry.id, "created_at"));
+  if (!row[first + 7].is_null()) {
+    ASSIGN_OR_RETURN(entry.expires_at, ApiTime(row[first + 7].as<int64_t>(),
+                                               kTable, entry.id, "expires_at"));
+  }
   return entry;
 }
 
@@ -46,7 +54,7 @@ std::vector<db::PreparedStatement> ExerciseCacheStore::PreparedStatements() {
 
 absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Lookup(
     const common::CallContext& context, const ExerciseKey& key) {
-  std::optional<ExerciseEntry> found;
+  std::optional<absl::StatusOr<ExerciseEntry>> found;
   absl::Status status = database_.Run(
       context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
@@ -69,7 +77,7 @@ absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Lookup(
   return *std::move(found);
 }
 
-absl::StatusOr<std::vector<std::optional<ExerciseEntry>>>
+absl::StatusOr<std::vector<ExerciseCacheStore::LookupResult>>
 ExerciseCacheStore::LookupMany(const common::CallContext& context,
                                const std::vector<ExerciseKey>& keys) {
   std::vector<std::optional<std::string>> users, types, levels, topics;
@@ -83,18 +91,23 @@ ExerciseCacheStore::LookupMany(const common::CallContext& context,
   const std::string types_param = db::ArrayLiteral(types);
   const std::string levels_param = db::ArrayLiteral(levels);
   const std::string topics_param = db::ArrayLiteral(topics);
-  std::vector<std::optional<ExerciseEntry>> found;
+  std::vector<LookupResult> found;
   absl::Status status = database_.Run(
       context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
         pqxx::result rows =
             tx.exec_prepared(kLookupExercisesBatch.name, users_param,
                              types_param, levels_param, topics_param);
-        found.assign(keys.size(), std::nullopt);
+        found.assign(keys.size(), std::optional<ExerciseEntry>());
         for (const pqxx::row& row : rows) {
           const size_t position = row[0].as<size_t>();
           if (position < 1 || position > keys.size()) continue;
-          found[position - 1] = EntryFromRow(row, 1);
+          absl::StatusOr<ExerciseEntry> entry = EntryFromRow(row, 1);
+          if (entry.ok()) {
+            found[position - 1] = std::optional(*std::move(entry));
+          } else {
+            found[position - 1] = entry.status();
+          }
         }
         return absl::OkStatus();
       });
@@ -106,7 +119,7 @@ absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Put(
     const common::CallContext& context, const NewExercise& entry) {
   std::optional<int64_t> ttl_micros;
   if (entry.ttl.has_value()) ttl_micros = absl::ToInt64Microseconds(*entry.ttl);
-  ExerciseEntry stored;
+  absl::StatusOr<ExerciseEntry> stored = absl::UnknownError("not run");
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);  // one statement: autocommit

@@ -60,13 +60,20 @@ class ExerciseCacheStore {
   // The statements this store prepares on every pooled connection.
   static std::vector<db::PreparedStatement> PreparedStatements();
 
-  // The newest unexpired entry for `key`; NOT_FOUND on a miss.
+  // The newest unexpired entry for `key`; NOT_FOUND on a miss;
+  // FAILED_PRECONDITION naming the row when it holds a time the API cannot
+  // represent.
   absl::StatusOr<ExerciseEntry> Lookup(const common::CallContext& context,
                                        const ExerciseKey& key);
 
+  // One key's answer in a batch: the entry, nullopt for a miss, or the
+  // error of a row the API cannot represent (that key's alone).
+  using LookupResult = absl::StatusOr<std::optional<ExerciseEntry>>;
+
   // Lookup for many keys in one round trip (kLookupExercisesBatch): one
-  // result per key, in order; nullopt for a miss.
-  absl::StatusOr<std::vector<std::optional<ExerciseEntry>>> LookupMany(
+  // result per key, in order. The outer status fails only for the statement
+  // itself.
+  absl::StatusOr<std::vector<LookupResult>> LookupMany(
       const common::CallContext& context, const std::vector<ExerciseKey>& keys);
 
   // Stores an entry; INVALID_ARGUMENT naming exercise_data when it is not JSON.

@@ -16,19 +16,27 @@
 #include "server/db/transaction.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
+#include "server/store/timestamps.h"
 
 namespace aves::store {
 namespace {
 
 constexpr char kMaxUuid[] = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 
-std::optional<absl::Time> OptionalTime(const pqxx::field& field) {
+constexpr char kTable[] = "batch_jobs";
+
+// An AVES_EPOCH_US column of job `id`: nullopt for NULL.
+absl::StatusOr<std::optional<absl::Time>> OptionalTime(const pqxx::field& field,
+                                                       const std::string& id,
+                                                       const char* column) {
   if (field.is_null()) return std::nullopt;
-  return absl::FromUnixMicros(field.as<int64_t>());
+  ASSIGN_OR_RETURN(absl::Time time,
+                   ApiTime(field.as<int64_t>(), kTable, id, column));
+  return time;
 }
 
 // Reads AVES_JOB_COLUMNS.
-Job JobFromRow(const pqxx::row& row) {
+absl::StatusOr<Job> JobFromRow(const pqxx::row& row) {
   Job job;
   job.id = row[0].as<std::string>();
   job.job_type = row[1].as<std::string>();
@@ -45,10 +53,13 @@ Job JobFromRow(const pqxx::row& row) {
   job.processed_items = row[4].as<int64_t>();
   job.failed_items = row[5].as<int64_t>();
   job.metadata = row[6].as<std::string>();
-  job.created_at = absl::FromUnixMicros(row[7].as<int64_t>());
-  job.started_at = OptionalTime(row[8]);
-  job.completed_at = OptionalTime(row[9]);
-  job.updated_at = absl::FromUnixMicros(row[10].as<int64_t>());
+  ASSIGN_OR_RETURN(job.created_at,
+                   ApiTime(row[7].as<int64_t>(), kTable, job.id, "created_at"));
+  ASSIGN_OR_RETURN(job.started_at, OptionalTime(row[8], job.id, "started_at"));
+  ASSIGN_OR_RETURN(job.completed_at,
+                   OptionalTime(row[9], job.id, "completed_at"));
+  ASSIGN_OR_RETURN(job.updated_at, ApiTime(row[10].as<int64_t>(), kTable,
+                                           job.id, "updated_at"));
   job.created_at_text = row[11].as<std::string>();
   return job;
 }
@@ -146,7 +157,7 @@ std::vector<db::PreparedStatement> JobStore::PreparedStatements() {
 
 absl::StatusOr<Job> JobStore::Get(const common::CallContext& context,
                                   const std::string& id) {
-  std::optional<Job> job;
+  std::optional<absl::StatusOr<Job>> job;
   absl::Status status = database_.Run(
       context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
@@ -184,12 +195,16 @@ absl::StatusOr<JobPage> JobStore::List(
                 : tx.exec_prepared(kListJobsByStatuses.name, statuses_param,
                                    created_at, last_id, limit + 1);
         page = JobPage{};
-        for (const pqxx::row& row : rows) {
-          if (static_cast<int>(page.jobs.size()) == limit) {
-            page.more = true;
-            break;
+        page.more = static_cast<int>(rows.size()) > limit;
+        for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+          page.last = {rows[i][11].as<std::string>(),
+                       rows[i][0].as<std::string>()};
+          absl::StatusOr<Job> job = JobFromRow(rows[i]);
+          if (job.ok()) {
+            page.jobs.push_back(*std::move(job));
+          } else {
+            LogRowLeftOut(job.status());
           }
-          page.jobs.push_back(JobFromRow(row));
         }
         return absl::OkStatus();
       });
@@ -266,7 +281,13 @@ absl::StatusOr<std::vector<Job>> JobStore::FetchOn(
     jobs.clear();
     for (const pqxx::row& row :
          tx.exec_params(kGetJobs.sql, db::TextArrayLiteral(ids))) {
-      jobs.push_back(JobFromRow(row));
+      // A job the API cannot represent is no event: watchers go on.
+      absl::StatusOr<Job> job = JobFromRow(row);
+      if (job.ok()) {
+        jobs.push_back(*std::move(job));
+      } else {
+        LogRowLeftOut(job.status());
+      }
     }
     return absl::OkStatus();
   }));
@@ -287,18 +308,24 @@ absl::StatusOr<JobErrorPage> JobStore::ListErrors(
             after ? after->sort_key : std::string("infinity"),
             after ? after->id : std::string("9223372036854775807"), limit + 1);
         page = JobErrorPage{};
-        for (const pqxx::row& row : rows) {
-          if (static_cast<int>(page.errors.size()) == limit) {
-            page.more = true;
-            break;
-          }
+        page.more = static_cast<int>(rows.size()) > limit;
+        for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
+          const pqxx::row row = rows[i];
+          page.last = {row[6].as<std::string>(), row[0].as<std::string>()};
           JobError error;
           error.id = row[0].as<int64_t>();
           error.job_id = row[1].as<std::string>();
           if (!row[2].is_null()) error.item_index = row[2].as<int64_t>();
           if (!row[3].is_null()) error.item_id = row[3].as<std::string>();
           error.error_message = row[4].as<std::string>();
-          error.created_at = absl::FromUnixMicros(row[5].as<int64_t>());
+          absl::StatusOr<absl::Time> created =
+              ApiTime(row[5].as<int64_t>(), "batch_job_errors",
+                      std::to_string(error.id), "created_at");
+          if (!created.ok()) {
+            LogRowLeftOut(created.status());
+            continue;
+          }
+          error.created_at = *created;
           error.created_at_text = row[6].as<std::string>();
           page.errors.push_back(std::move(error));
         }

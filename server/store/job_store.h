@@ -40,13 +40,12 @@ struct Job {
   std::optional<absl::Time> completed_at;
   absl::Time updated_at;
   std::string created_at_text;  // as PostgreSQL printed it: the keyset cursor
-
-  KeysetCursor cursor() const { return {created_at_text, id}; }
 };
 
 struct JobPage {
   std::vector<Job> jobs;
   bool more = false;  // rows remain after this page
+  KeysetCursor last;  // the next page starts after it (keyset.h)
 };
 
 struct NewJob {
@@ -79,13 +78,12 @@ struct JobError {
   std::string error_message;
   absl::Time created_at;
   std::string created_at_text;  // as PostgreSQL printed it: the keyset cursor
-
-  KeysetCursor cursor() const { return {created_at_text, std::to_string(id)}; }
 };
 
 struct JobErrorPage {
   std::vector<JobError> errors;
   bool more = false;  // rows remain after this page
+  KeysetCursor last;  // the next page starts after it (keyset.h)
 };
 
 class JobStore {
@@ -94,7 +92,9 @@ class JobStore {
 
   static std::vector<db::PreparedStatement> PreparedStatements();
 
-  // The job; NOT_FOUND when there is none.
+  // The job; NOT_FOUND when there is none; FAILED_PRECONDITION naming it
+  // when it holds a time the API cannot represent. (Lists leave such a row
+  // out; the change feed skips it.)
   absl::StatusOr<Job> Get(const common::CallContext& context,
                           const std::string& id);
 

@@ -13,6 +13,10 @@ struct KeysetCursor {
   std::string id;
 };
 
+// Every page of a list says where the next one starts: after the last row
+// it read, also when that row was left out (timestamps.h), so paging always
+// moves on.
+
 }  // namespace aves::store
 
 #endif  // AVES_SERVER_STORE_KEYSET_H_

@@ -19,13 +19,19 @@
 
 namespace aves::store {
 
+// A timestamptz column as Unix microseconds (independent of the session's
+// TimeZone) by migration 013's aves_epoch_us: NULL stays NULL, and a value
+// the API cannot represent ('infinity', years past 9999) becomes
+// store::kUnrepresentableMicros rather than failing the statement
+// (timestamps.h).
+#define AVES_EPOCH_US(column) "aves_epoch_us(" column ")"
+
 // The columns of an exercise_cache row as the stores read them: ids as text,
-// JSON as text, timestamps as Unix microseconds (independent of the
-// session's TimeZone).
-#define AVES_EXERCISE_COLUMNS                                               \
-  "id::text, user_id::text, exercise_type, difficulty_level, topic, "       \
-  "exercise_data::text, (extract(epoch FROM created_at) * 1000000)::int8, " \
-  "(extract(epoch FROM expires_at) * 1000000)::int8"
+// JSON as text, timestamps as AVES_EPOCH_US.
+#define AVES_EXERCISE_COLUMNS                                             \
+  "id::text, user_id::text, exercise_type, difficulty_level, topic, "     \
+  "exercise_data::text, " AVES_EPOCH_US("created_at") ", " AVES_EPOCH_US( \
+      "expires_at")
 
 struct NamedQuery {
   const char* name;            // prepared-statement name
@@ -88,20 +94,19 @@ inline constexpr NamedQuery kPurgeExpiredExercises{
 // The columns of an ai_annotation_items row as the stores read them, then
 // the keyset sort keys as PostgreSQL prints them (created_at, confidence):
 // they go back into the next page's query unchanged.
-#define AVES_ANNOTATION_COLUMNS                                          \
+#define AVES_ANNOTATION_COLUMNS \
   "id::text, job_id::text, image_id::text, spanish_term, english_term, " \
   "bounding_box::text, annotation_type, difficulty_level, confidence, "  \
-  "status, (extract(epoch FROM created_at) * 1000000)::int8, "           \
-  "(extract(epoch FROM reviewed_at) * 1000000)::int8, reviewed_by, "     \
+  "status, " AVES_EPOCH_US("created_at") ", " AVES_EPOCH_US(           \
+      "reviewed_at") ", reviewed_by, "                                    \
   "created_at::text AS created_at_key, confidence::text AS confidence_key"
 
 // The columns of a batch_jobs row, then created_at as text (the cursor).
-#define AVES_JOB_COLUMNS                                                     \
+#define AVES_JOB_COLUMNS \
   "id::text, job_type, status, total_items, processed_items, failed_items, " \
-  "metadata::text, (extract(epoch FROM created_at) * 1000000)::int8, "       \
-  "(extract(epoch FROM started_at) * 1000000)::int8, "                       \
-  "(extract(epoch FROM completed_at) * 1000000)::int8, "                     \
-  "(extract(epoch FROM updated_at) * 1000000)::int8, "                       \
+  "metadata::text, " AVES_EPOCH_US("created_at") ", " AVES_EPOCH_US(       \
+      "started_at") ", " AVES_EPOCH_US("completed_at") ", " AVES_EPOCH_US(  \
+      "updated_at") ", "                                                     \
   "created_at::text AS created_at_key"
 
 // $1 image_id, $2 min confidence, keyset ($3 confidence, $4 id) of the last
@@ -160,7 +165,7 @@ inline constexpr NamedQuery kListJobsByTypeAndStatuses{
 inline constexpr NamedQuery kListJobErrors{
     "list_job_errors",
     "SELECT id, job_id::text, item_index, item_id, error_message, "
-    "(extract(epoch FROM created_at) * 1000000)::int8, "
+    AVES_EPOCH_US("created_at") ", "
     "created_at::text AS created_at_key FROM "
     "batch_job_errors "
     "WHERE job_id = $1 AND created_at <= $2 AND (created_at < $2 OR id < $3) "

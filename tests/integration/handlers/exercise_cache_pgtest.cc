@@ -186,25 +186,83 @@ TEST_F(ExerciseCacheStoreTest, LookupManyAnswersEachKeyAsLookupDoes) {
       {kUser, "term_matching", 3, "birds"},         // the same key twice
       {kUser, "term \"q\", {x}", 3, std::nullopt},  // literal-unfriendly
   };
-  absl::StatusOr<std::vector<std::optional<store::ExerciseEntry>>> many =
+  absl::StatusOr<std::vector<store::ExerciseCacheStore::LookupResult>> results =
       store_->LookupMany(Call(), keys);
-  ASSERT_OK(many);
-  ASSERT_EQ(many->size(), keys.size());
+  ASSERT_OK(results);
+  ASSERT_EQ(results->size(), keys.size());
+  std::vector<std::optional<store::ExerciseEntry>> many;
+  for (const store::ExerciseCacheStore::LookupResult& result : *results) {
+    ASSERT_OK(result);
+    many.push_back(*result);
+  }
   for (size_t i = 0; i < keys.size(); ++i) {
     absl::StatusOr<store::ExerciseEntry> one = store_->Lookup(Call(), keys[i]);
     if (!one.ok()) {
       EXPECT_THAT(one, StatusIs(absl::StatusCode::kNotFound)) << i;
-      EXPECT_FALSE((*many)[i].has_value()) << i;
+      EXPECT_FALSE(many[i].has_value()) << i;
       continue;
     }
-    ASSERT_TRUE((*many)[i].has_value()) << i;
-    EXPECT_EQ((*many)[i]->id, one->id) << i;
-    EXPECT_EQ((*many)[i]->exercise_data, one->exercise_data) << i;
-    EXPECT_EQ((*many)[i]->topic, one->topic) << i;
+    ASSERT_TRUE(many[i].has_value()) << i;
+    EXPECT_EQ(many[i]->id, one->id) << i;
+    EXPECT_EQ(many[i]->exercise_data, one->exercise_data) << i;
+    EXPECT_EQ(many[i]->topic, one->topic) << i;
   }
-  EXPECT_TRUE((*many)[0].has_value());
-  EXPECT_FALSE((*many)[2].has_value());
-  EXPECT_FALSE((*many)[3].has_value());
+  EXPECT_TRUE(many[0].has_value());
+  EXPECT_FALSE(many[2].has_value());
+  EXPECT_FALSE(many[3].has_value());
+}
+
+TEST_F(ExerciseCacheStoreTest, AnUnrepresentableRowFailsOnlyItsOwnLookup) {
+  // Rows another program wrote before migration 013's checks (the test
+  // drops them to write such rows): 'infinity' and a year past 9999.
+  pqxx::nontransaction sql(*sql_);
+  sql.exec(
+      "ALTER TABLE exercise_cache DROP CONSTRAINT "
+      "exercise_cache_times_in_api_range");
+  const std::string far = "00000000-0000-4000-8000-0000000000f1";
+  const std::string never = "00000000-0000-4000-8000-0000000000f2";
+  sql.exec_params(
+      "INSERT INTO exercise_cache (user_id, exercise_type, difficulty_level, "
+      "exercise_data, expires_at) VALUES ($1, 't', 1, '{}', "
+      "'20000-01-01 00:00:00+00'), ($2, 't', 1, '{}', 'infinity')",
+      far, never);
+  ASSERT_OK(
+      store_->Put(Call(), Entry(std::nullopt, R"({"ok": 1})", std::nullopt)));
+  const store::ExerciseKey good{kUser, "term_matching", 3, std::nullopt};
+  for (const std::string& user : {far, never}) {
+    const store::ExerciseKey bad{user, "t", 1, std::nullopt};
+    EXPECT_THAT(store_->Lookup(Call(), bad),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("exercise_cache row ")))
+        << user;
+    absl::StatusOr<std::vector<store::ExerciseCacheStore::LookupResult>>
+        results = store_->LookupMany(Call(), {good, bad, good});
+    ASSERT_OK(results);  // one bad row never fails the batch
+    ASSERT_EQ(results->size(), 3u);
+    EXPECT_THAT((*results)[1],
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("expires_at is outside the range")));
+    for (size_t i : {0u, 2u}) {
+      ASSERT_OK((*results)[i]);
+      ASSERT_TRUE((*results)[i]->has_value());
+      EXPECT_EQ((*(*results)[i])->exercise_data, R"({"ok": 1})");
+    }
+  }
+}
+
+TEST_F(ExerciseCacheStoreTest, TheSchemaRefusesTimesTheApiCannotRepresent) {
+  for (const char* value : {"infinity", "-infinity", "20000-01-01 00:00:00+00",
+                            "0001-01-01 00:00:00+00 BC"}) {
+    pqxx::nontransaction sql(*sql_);
+    EXPECT_THROW(
+        sql.exec_params(
+            "INSERT INTO exercise_cache (user_id, exercise_type, "
+            "difficulty_level, exercise_data, expires_at) VALUES ($1, 't', 1, "
+            "'{}', $2::timestamptz)",
+            kUser, std::string(value)),
+        pqxx::check_violation)
+        << value;
+  }
 }
 
 TEST_F(ExerciseCacheStoreTest,
@@ -306,6 +364,35 @@ TEST_F(ExerciseCacheServiceTest, PutGetAndMiss) {
   EXPECT_THAT(client_->GetExercise(get), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST_F(ExerciseCacheServiceTest,
+       AStoredTimeTheApiCannotRepresentNeverStopsAvesd) {
+  // A row another program wrote (migration 013 now refuses it: the test
+  // drops the check): expires_at in year 20000 once aborted avesd in
+  // protobuf's Timestamp conversion on the next GetExercise of its key.
+  std::unique_ptr<pqxx::connection> sql = database_->Connect();
+  pqxx::nontransaction(*sql).exec(
+      "ALTER TABLE exercise_cache DROP CONSTRAINT "
+      "exercise_cache_times_in_api_range");
+  pqxx::nontransaction(*sql).exec_params(
+      "INSERT INTO exercise_cache (user_id, exercise_type, difficulty_level, "
+      "exercise_data, expires_at) VALUES ($1, 'visual_discrimination', 2, "
+      "'{}', '20000-01-01 00:00:00+00')",
+      std::string(kUser));
+  data::v1::GetExerciseRequest get;
+  get.set_user_id(kUser);
+  get.set_exercise_type("visual_discrimination");
+  get.set_difficulty_level(2);
+  EXPECT_THAT(client_->GetExercise(get),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("expires_at is outside the range")));
+  // avesd is still serving: other keys answer.
+  data::v1::PutExerciseRequest put = ValidPut();
+  put.set_difficulty_level(3);
+  ASSERT_OK(client_->PutExercise(put));
+  get.set_difficulty_level(3);
+  EXPECT_OK(client_->GetExercise(get));
+}
+
 // The whole line of `log` that contains `text` ("" if none).
 std::string LineWith(const std::string& log, const std::string& text) {
   const size_t at = log.find(text);
@@ -398,6 +485,11 @@ TEST_F(ExerciseCacheServiceTest, EveryBadFieldIsInvalidArgumentNamingIt) {
       {"exercise_data", [](auto& r) { r.set_exercise_data(""); }},
       {"exercise_data", [](auto& r) { r.set_exercise_data("{oops"); }},
       {"ttl", [](auto& r) { r.mutable_ttl()->set_seconds(-5); }},
+      // 2^58 + 1 seconds wrapped to a 1-second TTL when converted to
+      // microseconds first.
+      {"ttl",
+       [](auto& r) { r.mutable_ttl()->set_seconds((int64_t{1} << 58) + 1); }},
+      {"ttl", [](auto& r) { r.mutable_ttl()->set_nanos(-1); }},
   };
   for (const Case& c : cases) {
     data::v1::PutExerciseRequest request = ValidPut();

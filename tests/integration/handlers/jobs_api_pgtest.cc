@@ -165,6 +165,40 @@ TEST_F(JobsApiTest, TransitionsAndBadInput) {
       << "no refused job was written";
 }
 
+TEST_F(JobsApiTest, AJobTheApiCannotRepresentBreaksOnlyItsOwnRead) {
+  // Written by another program before migration 013's checks (dropped here
+  // to write it): a job created at 'infinity', one in year 20000.
+  const v1::Job fine = Create("report");
+  pqxx::nontransaction sql(*sql_);
+  sql.exec(
+      "ALTER TABLE batch_jobs DROP CONSTRAINT batch_jobs_times_in_api_range");
+  const std::string bad =
+      sql.exec(
+             "INSERT INTO batch_jobs (job_type, created_at) VALUES "
+             "('report', 'infinity') RETURNING id::text")[0][0]
+          .as<std::string>();
+  sql.exec(
+      "INSERT INTO batch_jobs (job_type, created_at, started_at) VALUES "
+      "('report', now(), '20000-01-01 00:00:00+00')");
+  EXPECT_THAT(client_->GetJob(bad),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("batch_jobs row " + bad)));
+  // Lists leave such rows out and go on; paging moves past them.
+  v1::ListJobsRequest request;
+  request.set_page_size(1);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 10; ++page) {
+    absl::StatusOr<v1::ListJobsResponse> response = client_->ListJobs(request);
+    ASSERT_OK(response);
+    for (const v1::Job& job : response->jobs()) seen.push_back(job.id());
+    if (response->next_page_token().empty()) break;
+    request.set_page_token(response->next_page_token());
+  }
+  EXPECT_EQ(seen, std::vector<std::string>{fine.id()});
+  // The server is still up and the good job still answers.
+  EXPECT_OK(client_->GetJob(fine.id()));
+}
+
 TEST_F(JobsApiTest, ConcurrentProgressUpdatesAllCount) {
   const v1::Job job = Create("ai_annotation", 400);
   ASSERT_OK(Progress(job.id(), v1::JOB_STATUS_PROCESSING));

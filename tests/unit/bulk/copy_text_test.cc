@@ -91,6 +91,25 @@ TEST(CopyTextTest, TextAsAFileHoldsItFitsTypedColumns) {
               testing::IsOkAndHolds(R"({"a":"t\\tb"})"));
 }
 
+TEST(CopyTextTest, TimestampsTheApiCannotRepresentAreRefused) {
+  for (absl::Time time :
+       {absl::InfiniteFuture(), absl::InfinitePast(),
+        absl::FromCivil(absl::CivilSecond(10000, 1, 1, 0, 0, 0),
+                        absl::UTCTimeZone()),
+        absl::FromCivil(absl::CivilSecond(0, 12, 31, 23, 59, 59),
+                        absl::UTCTimeZone())}) {
+    EXPECT_THAT(Field(CellValue::Timestamp(time), ColumnKind::kTimestampTz),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("outside the range the API can represent")))
+        << time;
+  }
+  EXPECT_THAT(Field(CellValue::Timestamp(absl::FromCivil(
+                        absl::CivilSecond(9999, 12, 31, 23, 59, 59),
+                        absl::UTCTimeZone())),
+                    ColumnKind::kTimestampTz),
+              testing::IsOkAndHolds("9999-12-31 23:59:59.000000+00"));
+}
+
 TEST(CopyTextTest, WrongValuesAreRefusedWithTheReason) {
   EXPECT_THAT(Field(CellValue::Int64(40000), ColumnKind::kInt16),
               StatusIs(absl::StatusCode::kInvalidArgument,
