@@ -104,12 +104,17 @@ absl::StatusOr<std::unique_ptr<PooledConnection>> PgConnector::Connect() {
 
 absl::Duration StatementTimeoutFor(absl::Duration remaining,
                                    absl::Duration cap) {
+  // Below this a query cannot come back in time: not even tried.
+  if (remaining < kLeastTimeToQuery) return absl::ZeroDuration();
   // Leave time for the error to travel back before the caller's deadline.
   const absl::Duration margin = std::min(
       absl::Milliseconds(50), std::max(absl::Milliseconds(5), remaining / 10));
   const absl::Duration target = remaining - margin;
   if (target >= cap) return cap;
-  if (target < absl::Milliseconds(10)) return absl::ZeroDuration();
+  // A short deadline still gets its query: the server-side timeout stays at
+  // the ladder's floor (one value, so no SET per call) and the watchdog's
+  // cancel at the deadline itself ends the call in time.
+  if (target < kLadderFloor) return kLadderFloor;
   // Largest 10 ms * 1.25^k not above target.
   const double steps = std::floor(
       std::log(absl::ToDoubleMilliseconds(target) / 10.0) / std::log(1.25));

@@ -58,10 +58,18 @@ class PgConnector final : public Connector {
   const std::vector<PreparedStatement> statements_;
 };
 
+// A call with less time than this left is refused: a lookup's round trip
+// takes well under it on this machine.
+inline constexpr absl::Duration kLeastTimeToQuery = absl::Milliseconds(1);
+// The shortest server-side statement_timeout the pool sets.
+inline constexpr absl::Duration kLadderFloor = absl::Milliseconds(10);
+
 // The server-side statement_timeout for a call with `remaining` time: at most
 // `cap`, below `remaining` by a margin, and rounded down to a ~1.25x ladder
 // so consecutive calls with similar deadlines reuse the session's value
-// instead of paying a SET round trip each. Zero when no time is left.
+// instead of paying a SET round trip each. For deadlines too short for a
+// margin, kLadderFloor (the watchdog cancels at the deadline itself). Zero
+// below kLeastTimeToQuery.
 absl::Duration StatementTimeoutFor(absl::Duration remaining,
                                    absl::Duration cap);
 

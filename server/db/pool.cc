@@ -220,11 +220,20 @@ absl::StatusOr<Lease> Pool::Acquire(const common::CallContext& context) {
           !waiter.done) {
         waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &waiter));
         ++acquire_timeouts_;
-        return absl::DeadlineExceededError(absl::StrCat(
-            "timed out after ", absl::FormatDuration(absl::Now() - start),
-            " waiting for a database connection (", in_use_.size(), " of ",
-            options_.max_connections, " in use, ", waiters_.size(),
-            " waiting)"));
+        const std::string waited =
+            absl::StrCat("waited ", absl::FormatDuration(absl::Now() - start),
+                         " for a database connection (", in_use_.size(), " of ",
+                         options_.max_connections, " in use, ", waiters_.size(),
+                         " waiting)");
+        // The caller's deadline says the caller ran out of time; the
+        // acquire timeout, before it, says the service is saturated.
+        if (give_up < context.deadline) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat("server busy: ", waited, "; DB_ACQUIRE_TIMEOUT is ",
+                           absl::FormatDuration(options_.acquire_timeout)));
+        }
+        return absl::DeadlineExceededError(
+            absl::StrCat("the call's deadline passed: ", waited));
       }
     }
     if (!waiter.failure.ok()) return waiter.failure;

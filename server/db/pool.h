@@ -7,8 +7,8 @@
 // Behaviour (README "Connection pool" has the operator's view):
 //  - Acquire is FIFO: a released connection goes straight to the oldest
 //    waiter. Past max_waiters a caller is refused at once (RESOURCE_EXHAUSTED);
-//    a waiter gives up at min(acquire_timeout, its deadline)
-//    (DEADLINE_EXCEEDED).
+//    a waiter gives up at its deadline (DEADLINE_EXCEEDED) or, before it, at
+//    acquire_timeout (RESOURCE_EXHAUSTED: the service is saturated).
 //  - One connector thread opens connections (to min_connections, and on demand
 //    up to max_connections); failures back off with full jitter. While the
 //    database is unreachable and nothing idle is left, callers get UNAVAILABLE

@@ -27,10 +27,22 @@ TEST(StatementTimeoutTest, StaysBelowTheRemainingTimeWithAMargin) {
 }
 
 TEST(StatementTimeoutTest, NoTimeLeftMeansZero) {
-  EXPECT_EQ(StatementTimeoutFor(absl::Milliseconds(5), absl::Seconds(10)),
+  EXPECT_EQ(StatementTimeoutFor(absl::Microseconds(900), absl::Seconds(10)),
+            absl::ZeroDuration());
+  EXPECT_EQ(StatementTimeoutFor(absl::ZeroDuration(), absl::Seconds(10)),
             absl::ZeroDuration());
   EXPECT_EQ(StatementTimeoutFor(-absl::Seconds(1), absl::Seconds(10)),
             absl::ZeroDuration());
+}
+
+TEST(StatementTimeoutTest, ShortDeadlinesStillQueryAtTheLaddersFloor) {
+  // A frontend's 2, 5 or 10 ms deadline on a cache hit must be tried: the
+  // watchdog cancels at the deadline, the server's timeout is a backstop.
+  for (int ms : {1, 2, 5, 10, 14}) {
+    EXPECT_EQ(StatementTimeoutFor(absl::Milliseconds(ms), absl::Seconds(10)),
+              kLadderFloor)
+        << ms;
+  }
 }
 
 TEST(StatementTimeoutTest, IsMonotoneAndStableForSimilarDeadlines) {
