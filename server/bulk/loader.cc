@@ -107,8 +107,12 @@ void Loader::OnWriteDone(bool ok) {
     if (pending_finish_.has_value()) FinishLocked(*pending_finish_);
     return;
   }
+  // A write started after the reads ended has reached a client that is
+  // still there: the end was its half-close, not a cancel.
+  if (write_after_input_) end_confirmed_ = true;
   if (!writes_.empty()) return WriteNextLocked();
-  if (pending_finish_.has_value()) FinishLocked(*pending_finish_);
+  if (pending_finish_.has_value()) return FinishLocked(*pending_finish_);
+  if (input_done_ && !ending_ && in_flight_ == 0) CommitOrEndLocked();
 }
 
 void Loader::OpenLoad(LoadRequest request) {
@@ -164,7 +168,15 @@ absl::Status Loader::AddRowsLocked(const RowChunkView& chunk) {
   }
   for (int r = 0; r < chunk.rows(); ++r) {
     const int64_t index = next_row_++;
-    if (state_.already_complete || state_.Committed(index)) continue;
+    if (state_.already_complete && index >= state_.committed_offset) {
+      // A completed load's job is final: more rows are a new load, never
+      // silently dropped.
+      return absl::FailedPreconditionError(
+          absl::StrCat("load ", state_.load_id, " was completed with ",
+                       state_.committed_offset, " rows; row ", index,
+                       " and later need a new load id"));
+    }
+    if (state_.Committed(index)) continue;
     std::string line;
     absl::Status encoded = encoder_.Encode(
         index, chunk.cells(r), [&](int c) { return chunk.cell(r, c); }, &line);
@@ -252,6 +264,17 @@ void Loader::CommitOrEndLocked() {
   if (next_row_ > batch_start_ && in_flight_ < max_in_flight_)
     StartCommitLocked();
   if (in_flight_ > 0) return;  // Commit() comes back here
+  // Reads end alike on a half-close and on a cancel that gRPC has not
+  // reported yet (a client's RST_STREAM); only a write that succeeds after
+  // the end tells them apart. Until one has, the load does not complete: a
+  // progress message goes out (unless one is on its way) and OnWriteDone
+  // comes back here.
+  if (!end_confirmed_) {
+    if (!writing_ && writes_.empty()) {
+      SendLocked(LoadMessage::Progress(ProgressLocked()));
+    }
+    return;
+  }
   ending_ = true;
   if (!stream_.Post([this] { Complete(); })) {
     FinishLocked(common::ExecutorFullError());
@@ -303,6 +326,7 @@ void Loader::SendLocked(LoadMessage message) {
 
 void Loader::WriteNextLocked() {
   writing_ = true;
+  write_after_input_ = input_done_;
   const LoadMessage message = std::move(writes_.front());
   writes_.pop_front();
   stream_.StartWrite(message);

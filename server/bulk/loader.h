@@ -20,7 +20,11 @@
 //    earlier one, and returned rows go back in load order.
 //  - After every batch the client hears its progress (returned rows first,
 //    at most kReturnedRowsPerMessage a message); after the last, an atomic
-//    load publishes, the job completes and the summary ends the call.
+//    load publishes, the job completes and the summary ends the call. Only
+//    the client's half-close completes a load: since the reads end alike
+//    when a client cancels (before gRPC reports it), a load completes only
+//    once a message sent after the end has reached the client — the last
+//    batch's progress, or one more progress message.
 //  - Any other end (the client cancelled or ran out of time, a write
 //    failed, a bad message, a database error) ends the load: once no batch
 //    is in flight its job records the committed offset and the reason
@@ -185,7 +189,11 @@ class Loader {
   int in_flight_ = 0;          // batches on the executor
   int max_in_flight_ = 1;      // limits_.parallel_batches, or 1 (see above)
   bool read_paused_ = false;   // a full batch waits for a commit to end
-  bool input_done_ = false;    // the client half-closed
+  bool input_done_ = false;    // the reads ended (see end_confirmed_)
+  // The write in flight was started after the reads ended.
+  bool write_after_input_ = false;
+  // Such a write succeeded: the reads ended by the client's half-close.
+  bool end_confirmed_ = false;
   bool ending_ = false;
   bool finished_ = false;
   absl::Status end_reason_;

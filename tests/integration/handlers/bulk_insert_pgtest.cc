@@ -4,6 +4,7 @@
 // of time resumed exactly once with its load id.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "tests/support/in_process_server.h"
 #include "tests/support/sample_data.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 
 namespace aves {
@@ -269,6 +271,126 @@ TEST_F(BulkInsertTest, ALoadThatRunsOutOfTimeResumesExactlyOnce) {
   EXPECT_EQ(Count("SELECT count(DISTINCT correct_count) FROM user_progress"),
             5000)
       << "every row exactly once";
+}
+
+TEST_F(BulkInsertTest, AClientThatCancelsMidLoadLeavesItCancelledAndResumable) {
+  // A cancel (RST_STREAM) ends the server's reads like a half-close; the
+  // load must end cancelled at its committed offset, never completed.
+  auto stub = v1::BulkInsertService::NewStub(server_->channel());
+  grpc::ClientContext context;
+  std::unique_ptr<
+      grpc::ClientReaderWriter<v1::InsertRequest, v1::InsertResponse>>
+      stream = stub->Insert(&context);
+  v1::InsertRequest first;
+  *first.mutable_header() = ProgressHeader(100);
+  first.mutable_header()->set_load_id("cancelled-1");
+  ASSERT_TRUE(stream->Write(first));
+  for (int chunk = 0; chunk < 3; ++chunk) {
+    v1::InsertRequest rows;
+    rows.mutable_rows()->set_first_row(chunk * 100);
+    for (int i = chunk * 100; i < (chunk + 1) * 100; ++i)
+      ProgressRow(1000, i, rows.mutable_rows()->add_rows());
+    ASSERT_TRUE(stream->Write(rows));
+  }
+  v1::InsertResponse response;
+  int64_t committed = 0;
+  while (committed < 300 && stream->Read(&response)) {
+    if (response.has_progress())
+      committed = response.progress().committed_offset();
+  }
+  ASSERT_EQ(committed, 300);
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // avesd records the cancel with the offset (bounded wait).
+  const std::string cancelled =
+      "SELECT count(*) FROM batch_jobs WHERE status = 'cancelled' AND "
+      "metadata->>'load_id' = 'cancelled-1' AND "
+      "(metadata->>'committed_offset')::int8 = 300";
+  for (int i = 0; i < 100 && Count(cancelled) == 0; ++i)
+    absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(Count(cancelled), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status = "
+                  "'completed' AND metadata->>'load_id' = 'cancelled-1'"),
+            0);
+  // The same load id and source again: the other 700 rows go in.
+  v1::InsertHeader header = ProgressHeader(100);
+  header.set_load_id("cancelled-1");
+  absl::StatusOr<v1::InsertSummary> resumed = client_->Load(
+      header,
+      [](int64_t i, v1::Row* row) { return ProgressRow(1000, i, row); });
+  ASSERT_OK(resumed);
+  EXPECT_EQ(resumed->totals().rows_inserted(), 700);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 1000);
+}
+
+TEST_F(BulkInsertTest, AGrpcJsLoaderThatCancelsMidLoadLosesNoRows) {
+  // As reported from outside: grpc-js's call.cancel() mid-load left the job
+  // COMPLETED with the rows so far, and a resume then wrote nothing. The
+  // reads end there before gRPC reports the cancel; the load must still end
+  // cancelled at its committed offset.
+  std::vector<std::string> argv = {
+      "/usr/bin/node",
+      AVES_SOURCE_DIR "/tests/integration/handlers/js/cancel_load.js",
+      server_->address(),
+      AVES_SOURCE_DIR "/proto",
+      "js-cancelled",
+      "300"};
+  for (int u = 0; u < 10; ++u) argv.push_back(Uuid(1, u));
+  argv.push_back("--");
+  for (int w = 0; w < 1000; ++w) argv.push_back(Uuid(2, w));
+  testing::CommandResult node = testing::RunCommand(
+      argv, {{"PATH", std::getenv("PATH")},
+             {"NODE_PATH", AVES_SOURCE_DIR "/.local/npm/node_modules"}});
+  ASSERT_EQ(node.exit_code, 0)
+      << node.out << node.err << "\n(scripts/test installs @grpc/grpc-js)";
+  EXPECT_THAT(node.out, HasSubstr("committed "));
+  EXPECT_THAT(node.out, HasSubstr("ended CANCELLED"));
+  const std::string ended =
+      "SELECT count(*) FROM batch_jobs WHERE metadata->>'load_id' = "
+      "'js-cancelled' AND status IN ('cancelled', 'completed', 'failed')";
+  for (int i = 0; i < 100 && Count(ended) == 0; ++i)
+    absl::SleepFor(absl::Milliseconds(50));
+  // The rows read before the cancel may still have committed: the job
+  // records where the load stands.
+  const int64_t committed = Count(
+      "SELECT committed_offset FROM bulk_loads WHERE load_id = "
+      "'js-cancelled'");
+  EXPECT_GE(committed, 300);
+  EXPECT_LE(committed, 1000);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status = "
+                  "'cancelled' AND metadata->>'load_id' = 'js-cancelled' AND "
+                  "(metadata->>'committed_offset')::int8 = " +
+                  std::to_string(committed)),
+            1);
+  v1::InsertHeader header = ProgressHeader(100);
+  header.set_load_id("js-cancelled");
+  absl::StatusOr<v1::InsertSummary> resumed = client_->Load(
+      header,
+      [](int64_t i, v1::Row* row) { return ProgressRow(1000, i, row); });
+  ASSERT_OK(resumed);
+  EXPECT_EQ(resumed->totals().rows_inserted(), 1000 - committed);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 1000);
+}
+
+TEST_F(BulkInsertTest, RowsBeyondACompletedLoadAreRefusedNotDropped) {
+  v1::InsertHeader header = ProgressHeader(100);
+  header.set_load_id("done-1");
+  ASSERT_OK(client_->Load(header, [](int64_t i, v1::Row* row) {
+    return ProgressRow(100, i, row);
+  }));
+  EXPECT_THAT(
+      client_->Load(
+          header,
+          [](int64_t i, v1::Row* row) { return ProgressRow(150, i, row); }),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("completed with 100 rows; row 100 and later")));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 100);
+  // Resending what it already has is fine.
+  absl::StatusOr<v1::InsertSummary> again = client_->Load(
+      header, [](int64_t i, v1::Row* row) { return ProgressRow(100, i, row); });
+  ASSERT_OK(again);
+  EXPECT_EQ(again->totals().rows_inserted(), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 100);
 }
 
 TEST_F(BulkInsertTest, AnAtomicLoadIsAllOrNothing) {

@@ -352,7 +352,8 @@ TEST_F(LoaderTest, AnAtomicLoadStagesThenPublishesOnce) {
   EXPECT_TRUE(store_.batches.empty()) << "staged, not committed per batch";
   EXPECT_EQ(store_.staged_rows, 5);
   EXPECT_EQ(store_.publishes, 1);
-  EXPECT_EQ(Count(LoadMessage::Kind::kProgress), 1) << "at the start only";
+  EXPECT_EQ(Count(LoadMessage::Kind::kProgress), 2)
+      << "at the start, and once the reads ended (it proves a half-close)";
   ASSERT_TRUE(stream_.finished.has_value());
   EXPECT_OK(*stream_.finished);
   EXPECT_EQ(stream_.written.back().progress.committed_offset, 5);
@@ -371,6 +372,41 @@ TEST_F(LoaderTest, ACancelEndsTheLoadOnlyAfterItsBatchCommits) {
   ASSERT_EQ(store_.finishes.size(), 1u);
   EXPECT_EQ(store_.finishes[0].outcome, LoadOutcome::kCancelled);
   EXPECT_EQ(store_.finishes[0].offset, 2) << "the job records the offset";
+}
+
+TEST_F(LoaderTest, ReadsThatEndAreAHalfCloseOnlyOnceAWriteAfterThemArrives) {
+  // A client's cancel (RST_STREAM) can end the reads before gRPC reports
+  // the call cancelled: it must not complete the load with what came so far.
+  Open();
+  loader().OnRows(Rows(0, 2));
+  Settle();  // the batch and its progress are out
+  const size_t written = stream_.written.size();
+  loader().OnReadsEnded();  // stream_.Cancelled() is still false
+  EXPECT_TRUE(stream_.posted.empty()) << "no completion yet";
+  ASSERT_EQ(stream_.written.size(), written + 1);
+  EXPECT_EQ(stream_.written.back().kind, LoadMessage::Kind::kProgress);
+  ASSERT_TRUE(stream_.write_in_flight);
+  stream_.write_in_flight = false;
+  loader().OnWriteDone(false);  // the client is gone
+  Settle();
+  ASSERT_TRUE(stream_.finished.has_value());
+  EXPECT_THAT(*stream_.finished, StatusIs(absl::StatusCode::kCancelled));
+  ASSERT_EQ(store_.finishes.size(), 1u);
+  EXPECT_EQ(store_.finishes[0].outcome, LoadOutcome::kCancelled);
+  EXPECT_EQ(store_.finishes[0].offset, 2) << "resumable where it stopped";
+}
+
+TEST_F(LoaderTest, AHalfCloseCompletesOnceTheProgressAfterItArrives) {
+  Open();
+  loader().OnRows(Rows(0, 2));
+  Settle();
+  loader().OnReadsEnded();
+  EXPECT_TRUE(stream_.posted.empty());
+  Settle();  // the probe's write succeeds
+  ASSERT_TRUE(stream_.finished.has_value());
+  EXPECT_OK(*stream_.finished);
+  ASSERT_EQ(store_.finishes.size(), 1u);
+  EXPECT_EQ(store_.finishes[0].outcome, LoadOutcome::kCompleted);
 }
 
 TEST_F(LoaderTest, AFailedWriteEndsTheLoadAsCancelled) {
@@ -522,6 +558,21 @@ TEST_F(LoaderTest, AFullExecutorRefusesTheLoad) {
   ASSERT_TRUE(stream_.finished.has_value());
   EXPECT_THAT(*stream_.finished, StatusIs(absl::StatusCode::kResourceExhausted,
                                           HasSubstr("server busy")));
+}
+
+TEST_F(LoaderTest, RowsBeyondACompletedLoadAreRefusedNotDropped) {
+  store_.open_state.committed_offset = 4;
+  store_.open_state.already_complete = true;
+  Open();
+  loader().OnRows(Rows(0, 6));
+  Settle();
+  ASSERT_TRUE(stream_.finished.has_value());
+  EXPECT_THAT(*stream_.finished,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("completed with 4 rows; row 4 and later need "
+                                 "a new load id")));
+  EXPECT_TRUE(store_.batches.empty());
+  EXPECT_TRUE(store_.finishes.empty()) << "its job stays completed";
 }
 
 TEST_F(LoaderTest, ALoadCompletedBeforeWritesNothingAndKeepsItsJob) {
