@@ -1,5 +1,7 @@
 #include "server/app/background_tasks.h"
 
+#include <absl/time/clock.h>
+
 #include "server/bulk/load_store.h"
 #include "server/common/call_context.h"
 #include "server/observability/logging.h"
@@ -37,6 +39,19 @@ void SweepAbandoned(bulk::DatabaseLoadStore& loads, absl::Duration idle) {
   }
 }
 
+void RenewLeases(bulk::DatabaseLoadStore& loads) {
+  common::CallContext call;
+  call.holder = "bulk-load lease renewal";
+  call.deadline = absl::Now() + loads.lease() / 3;
+  absl::Status renewed = loads.RenewLeases(call);
+  if (!renewed.ok()) {
+    // The next renewal tries again; a lease that lapses meanwhile lets
+    // another stream take its load over, which fences this one off.
+    observability::Logger("bulk")->warn("renewing bulk-load leases failed: {}",
+                                        renewed.ToString());
+  }
+}
+
 }  // namespace
 
 BackgroundTasks::BackgroundTasks(const config::Config& config,
@@ -55,6 +70,9 @@ BackgroundTasks::BackgroundTasks(const config::Config& config,
         });
     bulk_sweep_->Start();
   }
+  lease_renewal_ = std::make_unique<PeriodicTask>(
+      bulk_loads.lease() / 3, [&bulk_loads] { RenewLeases(bulk_loads); });
+  lease_renewal_->Start();
 }
 
 BackgroundTasks::~BackgroundTasks() { Stop(); }
@@ -62,6 +80,7 @@ BackgroundTasks::~BackgroundTasks() { Stop(); }
 void BackgroundTasks::Stop() {
   if (purge_) purge_->Stop();
   if (bulk_sweep_) bulk_sweep_->Stop();
+  if (lease_renewal_) lease_renewal_->Stop();
 }
 
 }  // namespace aves::app

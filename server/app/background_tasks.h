@@ -1,6 +1,8 @@
 // BackgroundTasks: avesd's upkeep on threads of their own: the periodic
-// purge of expired cache entries (AVES_PURGE_INTERVAL_MS) and the sweep of
-// bulk loads abandoned by a crashed avesd (AVES_BULK_SWEEP_INTERVAL_MS).
+// purge of expired cache entries (AVES_PURGE_INTERVAL_MS), the sweep of
+// bulk loads abandoned by a crashed avesd (AVES_BULK_SWEEP_INTERVAL_MS) and
+// the renewal of this avesd's bulk-load leases (every third of
+// AVES_BULK_LEASE_MS).
 // Each logs what it did, or why it failed, and tries again next time.
 #ifndef AVES_SERVER_APP_BACKGROUND_TASKS_H_
 #define AVES_SERVER_APP_BACKGROUND_TASKS_H_
@@ -35,6 +37,7 @@ class BackgroundTasks {
  private:
   std::unique_ptr<PeriodicTask> purge_;
   std::unique_ptr<PeriodicTask> bulk_sweep_;
+  std::unique_ptr<PeriodicTask> lease_renewal_;
 };
 
 }  // namespace aves::app

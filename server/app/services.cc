@@ -70,8 +70,10 @@ std::unique_ptr<Services> Services::Build(
   parts->job_feed = std::make_unique<store::JobFeed>(config.database_url);
   parts->job_feed->Start();
   parts->bulk_loads = std::make_unique<bulk::DatabaseLoadStore>(
-      database, config.bulk_tables.empty() ? bulk::TableCatalog::DefaultTables()
-                                           : config.bulk_tables);
+      database,
+      config.bulk_tables.empty() ? bulk::TableCatalog::DefaultTables()
+                                 : config.bulk_tables,
+      config.bulk_lease);
   parts->page_tokens = std::make_unique<handlers::PageTokenCodec>(
       config.page_token_key.empty() ? common::RandomBytes(32)
                                     : config.page_token_key);

@@ -13,21 +13,43 @@
 namespace aves::bulk::sql {
 
 // $1 load id, $2 columns (text[]): the load's table, whether its columns
-// are these, its offset, its current attempt's job and status, and its
-// committed ranges above the offset. Locks the load's row.
+// are these, its offset, its current attempt's job and status, its
+// committed ranges above the offset, and the seconds left on the current
+// attempt's lease (0 when it lapsed or there is none). Locks the load's row.
 inline constexpr char kOpenLoad[] =
     "SELECT l.table_name, l.columns = $2::text[], l.committed_offset, "
     "l.job_id::text, j.status, (l.committed_rows - "
-    "int8multirange(int8range(0, l.committed_offset)))::text FROM "
-    "bulk_loads l JOIN batch_jobs j ON "
+    "int8multirange(int8range(0, l.committed_offset)))::text, "
+    "coalesce(greatest(extract(epoch FROM l.lease_until - now()), 0), "
+    "0)::float8 FROM bulk_loads l JOIN batch_jobs j ON "
     "j.id = l.job_id WHERE l.load_id = $1 FOR UPDATE OF l";
 
-// $1 load id, $2 job id, $3 table, $4 columns (text[]), $5 mode: a new load,
-// or a new attempt of one.
-inline constexpr char kRecordAttempt[] =
+// $1 load id, $2 job id, $3 table, $4 columns (text[]), $5 mode, $6 lease
+// seconds: a new load, held by its first attempt for the lease. No row back
+// when another stream created the same load id meanwhile.
+inline constexpr char kCreateLoad[] =
     "INSERT INTO bulk_loads (load_id, job_id, table_name, columns, "
-    "mode) VALUES ($1, $2, $3, $4::text[], $5) ON CONFLICT (load_id) "
-    "DO UPDATE SET job_id = EXCLUDED.job_id, updated_at = now()";
+    "mode, lease_until) VALUES ($1, $2, $3, $4::text[], $5, now() + "
+    "make_interval(secs => $6::float8)) ON CONFLICT (load_id) DO NOTHING "
+    "RETURNING load_id";
+
+// $1 load id, $2 job id, $3 lease seconds: a new attempt of a load whose row
+// the caller holds locked (kOpenLoad), holding it for the lease.
+inline constexpr char kRecordAttempt[] =
+    "UPDATE bulk_loads SET job_id = $2, lease_until = now() + "
+    "make_interval(secs => $3::float8), updated_at = now() WHERE "
+    "load_id = $1";
+
+// $1 job ids (uuid[]), $2 lease seconds: the attempts' streams are alive.
+// An attempt that was taken over no longer matches its load's row.
+inline constexpr char kRenewLeases[] =
+    "UPDATE bulk_loads SET lease_until = now() + make_interval(secs => "
+    "$2::float8) WHERE job_id = ANY($1::uuid[])";
+
+// $1 load id, $2 job id: the attempt ended; nobody holds the load.
+inline constexpr char kReleaseLease[] =
+    "UPDATE bulk_loads SET lease_until = NULL WHERE load_id = $1 AND "
+    "job_id = $2";
 
 // $1 load id, rows [$2, $3): the part of them committed before (a
 // multirange's text).
@@ -73,9 +95,9 @@ inline constexpr char kListStages[] =
     "relnamespace = current_schema()::regnamespace AND "
     "relname LIKE 'aves\\_stage\\_%'";
 
-// The load ids of running attempts.
-inline constexpr char kRunningLoads[] =
-    "SELECT l.load_id FROM bulk_loads l JOIN batch_jobs j ON "
+// The job ids of running attempts (each attempt has a stage of its own).
+inline constexpr char kRunningAttempts[] =
+    "SELECT l.job_id::text FROM bulk_loads l JOIN batch_jobs j ON "
     "j.id = l.job_id WHERE j.status IN ('pending', 'processing')";
 
 // The temporary table upsert and RETURNING batches COPY into first.

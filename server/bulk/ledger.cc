@@ -1,5 +1,6 @@
 #include "server/bulk/ledger.h"
 
+#include <cmath>
 #include <set>
 #include <vector>
 
@@ -61,19 +62,38 @@ absl::StatusOr<LoadState> LoadLedger::Open(const common::CallContext& context,
           }
           state.committed_offset = row[2].as<int64_t>();
           state.committed_above = ParseRowRanges(row[5].as<std::string>());
+          const std::string holder = row[3].as<std::string>();
           const std::optional<store::JobStatus> job_status =
               store::ParseJobStatus(row[4].as<std::string>());
           if (job_status == store::JobStatus::kCompleted) {
-            state.job_id = row[3].as<std::string>();
+            state.job_id = holder;
             state.already_complete = true;
             return absl::OkStatus();
           }
           if (job_status.has_value() && !store::IsFinalJobStatus(*job_status)) {
-            // The previous attempt died without ending its job: carry on
-            // under it (each batch re-checks the offset under a row lock).
-            state.job_id = row[3].as<std::string>();
-            work.commit();
-            return absl::OkStatus();
+            const double lease_left = row[6].as<double>();
+            if (lease_left > 0) {
+              refused = absl::AbortedError(absl::StrFormat(
+                  "load %s is being written by another stream (job %s); "
+                  "retry when it ends (its lease runs %.0f s more unless "
+                  "renewed)",
+                  spec.load_id, holder, std::ceil(lease_left)));
+              return absl::OkStatus();
+            }
+            // Its stream's avesd stopped renewing the lease: take the load
+            // over. Failing the old job fences that attempt off (a job that
+            // ended meanwhile is refused here, and stays as it ended).
+            store::JobProgress taken_over;
+            taken_over.id = holder;
+            taken_over.status = store::JobStatus::kFailed;
+            taken_over.metadata_merge =
+                common::JsonObject()
+                    .Add("note",
+                         "abandoned: its stream's lease lapsed; the load was "
+                         "taken over by another stream")
+                    .Add("committed_offset", state.committed_offset)
+                    .Text();
+            (void)store::JobStore::UpdateProgressIn(tx, taken_over);
           }
         }
         // A new attempt: a job of its own.
@@ -93,9 +113,22 @@ absl::StatusOr<LoadState> LoadLedger::Open(const common::CallContext& context,
           return absl::OkStatus();
         }
         state.job_id = created->id;
-        work.exec_params(sql::kRecordAttempt, spec.load_id, state.job_id,
-                         spec.table, db::TextArrayLiteral(spec.columns),
-                         LoadModeName(spec.mode));
+        const double lease = absl::ToDoubleSeconds(lease_);
+        if (!existing.empty()) {
+          work.exec_params(sql::kRecordAttempt, spec.load_id, state.job_id,
+                           lease);
+        } else if (work.exec_params(sql::kCreateLoad, spec.load_id,
+                                    state.job_id, spec.table,
+                                    db::TextArrayLiteral(spec.columns),
+                                    LoadModeName(spec.mode), lease)
+                       .empty()) {
+          // Another stream opened the same new load id an instant ago.
+          refused = absl::AbortedError(absl::StrCat(
+              "load ", spec.load_id,
+              " is being written by another stream (it opened just now); "
+              "retry when it ends"));
+          return absl::OkStatus();  // rolled back: no job of ours remains
+        }
         work.commit();
         return absl::OkStatus();
       });
@@ -122,10 +155,24 @@ absl::Status LoadLedger::Finish(const common::CallContext& context,
         pqxx::work work(connection);
         db::Transaction tx(work);
         finished = store::JobStore::UpdateProgressIn(tx, progress).status();
-        if (finished.ok()) work.commit();
+        if (!finished.ok()) return absl::OkStatus();
+        work.exec_params(sql::kReleaseLease, state.load_id, state.job_id);
+        work.commit();
         return absl::OkStatus();
       }));
   return finished;
+}
+
+absl::Status LoadLedger::RenewLeases(const common::CallContext& context,
+                                     const std::vector<std::string>& job_ids) {
+  if (job_ids.empty()) return absl::OkStatus();
+  return database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
+        pqxx::nontransaction(connection)
+            .exec_params(sql::kRenewLeases, db::TextArrayLiteral(job_ids),
+                         absl::ToDoubleSeconds(lease_));
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<LoadLedger::SweepResult> LoadLedger::SweepAbandoned(
@@ -164,7 +211,7 @@ absl::StatusOr<LoadLedger::SweepResult> LoadLedger::SweepAbandoned(
             stages.push_back(row[0].as<std::string>());
           }
           if (!stages.empty()) {
-            for (const pqxx::row& row : work.exec(sql::kRunningLoads)) {
+            for (const pqxx::row& row : work.exec(sql::kRunningAttempts)) {
               running.insert(StageTable(row[0].as<std::string>()));
             }
           }

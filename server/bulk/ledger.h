@@ -6,11 +6,19 @@
 // then completed, failed or cancelled. Resuming a load whose attempt ended
 // starts a new attempt (a final job status never changes) from the
 // committed offset.
+//
+// One stream per load at a time (migration 014): an attempt holds its load
+// for a lease, renewed while its stream lives (RenewLeases) and released when
+// it ends. Opening a load another attempt holds is refused with ABORTED; once
+// that lease has lapsed (its avesd died, or lost the database) the new
+// attempt takes over and fails the old one's job, and the job transition
+// rule then refuses every later batch or publish of the old attempt.
 #ifndef AVES_SERVER_BULK_LEDGER_H_
 #define AVES_SERVER_BULK_LEDGER_H_
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
@@ -27,17 +35,23 @@ namespace aves::bulk {
 
 class LoadLedger {
  public:
-  explicit LoadLedger(db::Database& database) : database_(database) {}
+  LoadLedger(db::Database& database, absl::Duration lease)
+      : database_(database), lease_(lease) {}
 
-  // Starts `spec.load_id`, or resumes it at its committed offset.
-  // FAILED_PRECONDITION when the id belongs to a load of another table or
-  // columns.
+  // Starts `spec.load_id`, or resumes it at its committed offset, holding it
+  // for one lease. FAILED_PRECONDITION when the id belongs to a load of
+  // another table or columns; ABORTED while another attempt holds it.
   absl::StatusOr<LoadState> Open(const common::CallContext& context,
                                  const LoadSpec& spec);
 
+  // Extends the leases of these attempts (job ids) by one lease from now.
+  absl::Status RenewLeases(const common::CallContext& context,
+                           const std::vector<std::string>& job_ids);
+
   // Ends the attempt with `outcome`, recording `note` (why) and the
-  // committed offset in its job's metadata. FAILED_PRECONDITION when the job
-  // already ended (a sweep failed it).
+  // committed offset in its job's metadata, and releases its lease.
+  // FAILED_PRECONDITION when the job already ended (a sweep failed it, or
+  // another stream took the load over).
   absl::Status Finish(const common::CallContext& context,
                       const LoadState& state, LoadOutcome outcome,
                       const std::string& note);
@@ -57,6 +71,7 @@ class LoadLedger {
 
  private:
   db::Database& database_;
+  const absl::Duration lease_;
 };
 
 }  // namespace aves::bulk

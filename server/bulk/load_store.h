@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,12 +35,16 @@ class LoadStore {
 
   // The allow-listed tables and their columns (blocking).
   virtual absl::StatusOr<std::shared_ptr<const TableCatalog>> Catalog() = 0;
-  // LoadLedger::Open / Finish.
+  // LoadLedger::Open / Finish. An opened attempt's lease is renewed until
+  // Finish or ReleaseLease (see RenewLeases below).
   virtual absl::StatusOr<LoadState> Open(const common::CallContext& context,
                                          const LoadSpec& spec) = 0;
   virtual absl::Status Finish(const common::CallContext& context,
                               const LoadState& state, LoadOutcome outcome,
                               const std::string& note) = 0;
+  // The attempt's stream is gone: stop renewing its lease (idempotent; the
+  // lease then lapses unless Finish released it).
+  virtual void ReleaseLease(const std::string& job_id) = 0;
   // BatchCommitter::Commit.
   virtual absl::StatusOr<BatchResult> CommitBatch(
       const common::CallContext& context, const LoadSpec& spec,
@@ -48,7 +53,8 @@ class LoadStore {
       std::vector<ReturnedRow>* returned) = 0;
   // Stages: Create / Add / Publish / Drop.
   virtual absl::Status CreateStage(const common::CallContext& context,
-                                   const LoadSpec& spec) = 0;
+                                   const LoadSpec& spec,
+                                   const std::string& job_id) = 0;
   virtual absl::Status StageRows(const common::CallContext& context,
                                  const LoadSpec& spec,
                                  const std::string& job_id,
@@ -57,27 +63,30 @@ class LoadStore {
                                     const LoadSpec& spec, int64_t rows,
                                     LoadState* state) = 0;
   virtual absl::Status DropStage(const common::CallContext& context,
-                                 const LoadSpec& spec) = 0;
+                                 const std::string& job_id) = 0;
 };
 
 class DatabaseLoadStore final : public LoadStore {
  public:
+  // How long an attempt holds its load without a renewal
+  // (AVES_BULK_LEASE_MS): what a load whose avesd died waits at most before
+  // another stream may take it over.
+  static constexpr absl::Duration kDefaultLease = absl::Seconds(30);
+
   // `allowed_tables`: the allow-list; their columns are read from the
   // catalog on first use (and again until that succeeds, so avesd may start
   // before its database is up).
   DatabaseLoadStore(db::Database& database,
-                    std::vector<std::string> allowed_tables);
+                    std::vector<std::string> allowed_tables,
+                    absl::Duration lease = kDefaultLease);
 
   absl::StatusOr<std::shared_ptr<const TableCatalog>> Catalog() override;
   absl::StatusOr<LoadState> Open(const common::CallContext& context,
-                                 const LoadSpec& spec) override {
-    return ledger_.Open(context, spec);
-  }
+                                 const LoadSpec& spec) override;
   absl::Status Finish(const common::CallContext& context,
                       const LoadState& state, LoadOutcome outcome,
-                      const std::string& note) override {
-    return ledger_.Finish(context, state, outcome, note);
-  }
+                      const std::string& note) override;
+  void ReleaseLease(const std::string& job_id) override;
   absl::StatusOr<BatchResult> CommitBatch(
       const common::CallContext& context, const LoadSpec& spec,
       const std::string& job_id, int64_t first_row, int64_t end_row,
@@ -87,8 +96,9 @@ class DatabaseLoadStore final : public LoadStore {
                            std::move(rows), std::move(rejected), returned);
   }
   absl::Status CreateStage(const common::CallContext& context,
-                           const LoadSpec& spec) override {
-    return stages_.Create(context, spec);
+                           const LoadSpec& spec,
+                           const std::string& job_id) override {
+    return stages_.Create(context, spec, job_id);
   }
   absl::Status StageRows(const common::CallContext& context,
                          const LoadSpec& spec, const std::string& job_id,
@@ -101,9 +111,14 @@ class DatabaseLoadStore final : public LoadStore {
     return stages_.Publish(context, spec, rows, state);
   }
   absl::Status DropStage(const common::CallContext& context,
-                         const LoadSpec& spec) override {
-    return stages_.Drop(context, spec);
+                         const std::string& job_id) override {
+    return stages_.Drop(context, job_id);
   }
+
+  // Renews the leases of this process's live attempts (avesd calls it every
+  // third of a lease: app/background_tasks).
+  absl::Status RenewLeases(const common::CallContext& context);
+  absl::Duration lease() const { return lease_; }
 
   // The sweep of abandoned loads (LoadLedger::SweepAbandoned).
   absl::StatusOr<LoadLedger::SweepResult> SweepAbandoned(
@@ -117,8 +132,11 @@ class DatabaseLoadStore final : public LoadStore {
   LoadLedger ledger_;
   BatchCommitter batches_;
   Stages stages_;
+  const absl::Duration lease_;
   std::mutex catalog_mutex_;
   std::shared_ptr<const TableCatalog> catalog_;  // catalog_mutex_
+  std::mutex leases_mutex_;
+  std::set<std::string> leased_jobs_;  // leases_mutex_: live attempts
 };
 
 }  // namespace aves::bulk

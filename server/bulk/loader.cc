@@ -20,7 +20,11 @@ absl::Status ClientCancelled() {
 Loader::Loader(LoadStream& stream, LoadStore& store, LoadLimits limits)
     : stream_(stream), store_(store), limits_(limits) {}
 
-Loader::~Loader() { std::lock_guard<std::mutex> lock(mutex_); }
+Loader::~Loader() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // However the call ended, this process stops renewing the load's lease.
+  if (!state_.job_id.empty()) store_.ReleaseLease(state_.job_id);
+}
 
 void Loader::Start() {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -126,8 +130,14 @@ void Loader::OpenLoad(LoadRequest request) {
   absl::StatusOr<LoadState> state = store_.Open(stream_.Context(), spec);
   if (!state.ok()) return FinishWithoutLoad(state.status());
   if (spec.atomic && !state->already_complete) {
-    absl::Status staged = store_.CreateStage(stream_.Context(), spec);
-    if (!staged.ok()) return FinishWithoutLoad(staged);
+    absl::Status staged =
+        store_.CreateStage(stream_.Context(), spec, state->job_id);
+    if (!staged.ok()) {
+      // The attempt ends here; its job says why.
+      (void)store_.Finish(stream_.Context(), *state, LoadOutcome::kFailed,
+                          std::string(staged.message()));
+      return FinishWithoutLoad(staged);
+    }
   }
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_ = *std::move(catalog);
@@ -358,7 +368,7 @@ void Loader::RecordEnd(const absl::Status& why) {
   bookkeeping.deadline = absl::Now() + absl::Seconds(10);
   bookkeeping.holder = stream_.Context().holder;
   // An atomic load leaves nothing behind.
-  if (spec_.atomic) (void)store_.DropStage(bookkeeping, spec_);
+  if (spec_.atomic) (void)store_.DropStage(bookkeeping, state_.job_id);
   // A load that had completed before stays completed.
   if (!state_.already_complete) {
     (void)store_.Finish(

@@ -16,17 +16,17 @@
 
 namespace aves::bulk {
 
-std::string StageTable(const std::string& load_id) {
-  return "aves_stage_" + common::Sha256Hex(load_id).substr(0, 24);
+std::string StageTable(const std::string& job_id) {
+  return "aves_stage_" + common::Sha256Hex(job_id).substr(0, 24);
 }
 
 absl::Status Stages::Create(const common::CallContext& context,
-                            const LoadSpec& spec) {
+                            const LoadSpec& spec, const std::string& job_id) {
   return database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
-        const std::string stage = db::QuoteIdentifier(StageTable(spec.load_id));
-        tx.exec("DROP TABLE IF EXISTS " + stage);
+        const std::string stage = db::QuoteIdentifier(StageTable(job_id));
+        tx.exec("DROP TABLE IF EXISTS " + stage);  // a retried Create
         tx.exec(sql::CreateStage(spec, stage));
         // The row's number in the load, so an upsert's later duplicate
         // wins at publish however the batches interleaved.
@@ -49,7 +49,7 @@ absl::Status Stages::Add(const common::CallContext& context,
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work work(connection);
         db::Transaction tx(work);
-        CopyRows(work, StageTable(spec.load_id), columns, numbered, 0,
+        CopyRows(work, StageTable(job_id), columns, numbered, 0,
                  numbered.size());
         work.exec_params(sql::kTouchLoad, spec.load_id);
         store::JobProgress processing;
@@ -71,7 +71,8 @@ absl::Status Stages::Publish(const common::CallContext& context,
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work work(connection);
         db::Transaction tx(work);
-        const std::string stage = db::QuoteIdentifier(StageTable(spec.load_id));
+        const std::string stage =
+            db::QuoteIdentifier(StageTable(state->job_id));
         const std::string source = spec.mode == LoadMode::kUpsert
                                        ? sql::LastRowPerKey(spec, stage)
                                        : stage;
@@ -109,14 +110,14 @@ absl::Status Stages::Publish(const common::CallContext& context,
 }
 
 absl::Status Stages::Drop(const common::CallContext& context,
-                          const LoadSpec& spec) {
-  return database_.Run(
-      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
-        pqxx::nontransaction(connection)
-            .exec("DROP TABLE IF EXISTS " +
-                  db::QuoteIdentifier(StageTable(spec.load_id)));
-        return absl::OkStatus();
-      });
+                          const std::string& job_id) {
+  return database_.Run(context, db::Access::kWrite,
+                       [&](pqxx::connection_base& connection) {
+                         pqxx::nontransaction(connection)
+                             .exec("DROP TABLE IF EXISTS " +
+                                   db::QuoteIdentifier(StageTable(job_id)));
+                         return absl::OkStatus();
+                       });
 }
 
 }  // namespace aves::bulk

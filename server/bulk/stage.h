@@ -22,15 +22,17 @@ class Database;
 namespace aves::bulk {
 
 // The stage's table name: of our own making (never the request's text),
-// the same for the same load.
-std::string StageTable(const std::string& load_id);
+// one per attempt (`job_id`), so an attempt that was taken over can never
+// touch its successor's rows.
+std::string StageTable(const std::string& job_id);
 
 class Stages {
  public:
   explicit Stages(db::Database& database) : database_(database) {}
 
-  // (Re)creates the load's stage, empty.
-  absl::Status Create(const common::CallContext& context, const LoadSpec& spec);
+  // Creates the attempt's stage, empty.
+  absl::Status Create(const common::CallContext& context, const LoadSpec& spec,
+                      const std::string& job_id);
   // Stages rows with their numbers (so an upsert's last row wins however the
   // batches interleave); batches may stage concurrently. The job turns
   // processing.
@@ -41,7 +43,8 @@ class Stages {
   // (INVALID_ARGUMENT with PostgreSQL's reason, which names the values).
   absl::Status Publish(const common::CallContext& context, const LoadSpec& spec,
                        int64_t rows, LoadState* state);
-  absl::Status Drop(const common::CallContext& context, const LoadSpec& spec);
+  absl::Status Drop(const common::CallContext& context,
+                    const std::string& job_id);
 
  private:
   db::Database& database_;

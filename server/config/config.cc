@@ -197,6 +197,9 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
       config.bulk_abandoned_after,
       ReadMillis(lookup, "AVES_BULK_ABANDONED_AFTER_MS",
                  config.bulk_abandoned_after, 1'000, 7 * 86'400'000LL));
+  ASSIGN_OR_RETURN(config.bulk_lease,
+                   ReadMillis(lookup, "AVES_BULK_LEASE_MS", config.bulk_lease,
+                              1'000, 86'400'000));
   config.page_token_key = ReadString(lookup, "AVES_PAGE_TOKEN_KEY", "");
   if (config.page_token_key.empty()) {
     config.notes.push_back(

@@ -73,6 +73,11 @@ struct Config {
   // written nothing to count as abandoned (AVES_BULK_ABANDONED_AFTER_MS).
   absl::Duration bulk_sweep_interval = absl::Minutes(10);
   absl::Duration bulk_abandoned_after = absl::Hours(1);
+  // How long a load's attempt holds it without a renewal
+  // (AVES_BULK_LEASE_MS): avesd renews its streams' leases every third of
+  // it, and a load whose avesd died can be resumed by another stream after
+  // at most this long. One stream per load id at a time (bulk/ledger.h).
+  absl::Duration bulk_lease = absl::Seconds(30);
   // Signs page tokens (AVES_PAGE_TOKEN_KEY). Empty: a random key per process
   // (tokens then do not survive a restart or cross replicas).
   std::string page_token_key;

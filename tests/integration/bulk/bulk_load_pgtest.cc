@@ -239,48 +239,96 @@ TEST_F(BulkLoadTest, BatchesCommitOutOfOrderAndAResumeSkipsWhatIsDone) {
             1);
 }
 
-TEST_F(BulkLoadTest, TwoStreamsOfOneLoadNeverWriteARowTwice) {
-  // Two loaders resume the same load at once and send the same rows in
-  // batches of different sizes, concurrently.
-  absl::StatusOr<bulk::LoadState> a = store_->Open(Call(), spec_);
-  absl::StatusOr<bulk::LoadState> b = store_->Open(Call(), spec_);
-  ASSERT_OK(a);
-  ASSERT_OK(b);
-  absl::Status a_status, b_status;
-  std::thread a_thread([&] {
-    for (int first = 0; first < 300 && a_status.ok(); first += 60)
-      a_status = Commit(*a, first, first + 60, Rows(first, first + 60));
-  });
-  std::thread b_thread([&] {
-    for (int first = 0; first < 300 && b_status.ok(); first += 100)
-      b_status = Commit(*b, first, first + 100, Rows(first, first + 100));
-  });
-  a_thread.join();
-  b_thread.join();
-  // A batch may give up after repeated races (ABORTED, to be resent); none
-  // fails otherwise, and no row is written twice or refused as a duplicate.
-  for (const absl::Status& status : {a_status, b_status}) {
-    if (!status.ok()) {
-      EXPECT_THAT(status, StatusIs(absl::StatusCode::kAborted));
-    }
-  }
-  EXPECT_EQ(Count("SELECT count(*) FROM batch_job_errors"), 0);
-  const int64_t rows = Count("SELECT count(*) FROM user_progress");
-  EXPECT_EQ(a->rows_inserted + b->rows_inserted, rows);
-  if (a_status.ok() || b_status.ok()) {
-    EXPECT_EQ(rows, 300);
-  }
+TEST_F(BulkLoadTest, ASecondStreamOfALoadIsRefusedWhileTheFirstHoldsIt) {
+  absl::StatusOr<bulk::LoadState> first = store_->Open(Call(), spec_);
+  ASSERT_OK(first);
+  EXPECT_THAT(store_->Open(Call(), spec_),
+              StatusIs(absl::StatusCode::kAborted,
+                       HasSubstr("load load-1 is being written by another "
+                                 "stream (job " +
+                                 first->job_id + ")")));
+  ASSERT_OK(Commit(*first, 0, 100, Rows(0, 100)));
+  ASSERT_OK(store_->Finish(Call(), *first, bulk::LoadOutcome::kCancelled,
+                           "client went away"));
+  // Once the holder ended, the load resumes.
+  absl::StatusOr<bulk::LoadState> resumed = store_->Open(Call(), spec_);
+  ASSERT_OK(resumed);
+  EXPECT_EQ(resumed->committed_offset, 100);
+  EXPECT_EQ(Count("SELECT count(*) FROM bulk_loads WHERE lease_until > now()"),
+            1);
+}
+
+TEST_F(BulkLoadTest, ALapsedLeaseIsTakenOverAndTheOldStreamFencedOff) {
+  // An avesd opens the load, commits a batch, then dies: its lease is no
+  // longer renewed (here: moved into the past).
+  absl::StatusOr<bulk::LoadState> old = store_->Open(Call(), spec_);
+  ASSERT_OK(old);
+  ASSERT_OK(Commit(*old, 0, 100, Rows(0, 100)));
+  pqxx::nontransaction(*sql_).exec(
+      "UPDATE bulk_loads SET lease_until = now() - interval '1 second'");
+  absl::StatusOr<bulk::LoadState> taker = store_->Open(Call(), spec_);
+  ASSERT_OK(taker);
+  EXPECT_NE(taker->job_id, old->job_id);
+  EXPECT_EQ(taker->committed_offset, 100);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE id = '" + old->job_id +
+                  "' AND status = 'failed' AND metadata->>'note' LIKE "
+                  "'%lease lapsed%'"),
+            1);
+  // The old stream was only slow, not dead: whatever it sends now is refused
+  // and rolls back, batch or finish.
+  EXPECT_FALSE(Commit(*old, 100, 200, Rows(100, 200)).ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 100);
+  EXPECT_FALSE(
+      store_->Finish(Call(), *old, bulk::LoadOutcome::kCompleted, "").ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM bulk_loads WHERE lease_until > now() "
+                  "AND job_id = '" +
+                  taker->job_id + "'"),
+            1)
+      << "the old attempt's end leaves the new one's lease alone";
+  ASSERT_OK(Commit(*taker, 100, 300, Rows(100, 300)));
+  ASSERT_OK(store_->Finish(Call(), *taker, bulk::LoadOutcome::kCompleted, ""));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 300);
+  EXPECT_EQ(Count("SELECT count(*) FROM bulk_loads WHERE lease_until IS NULL"),
+            1)
+      << "an attempt that ends releases its load";
+}
+
+TEST_F(BulkLoadTest, LiveAttemptsRenewTheirLeasesUntilTheyEnd) {
+  absl::StatusOr<bulk::LoadState> live = store_->Open(Call(), spec_);
+  ASSERT_OK(live);
+  bulk::LoadSpec gone_spec = spec_;
+  gone_spec.load_id = "load-2";
+  absl::StatusOr<bulk::LoadState> gone = store_->Open(Call(), gone_spec);
+  ASSERT_OK(gone);
+  store_->ReleaseLease(gone->job_id);  // its stream ended without a Finish
+  pqxx::nontransaction(*sql_).exec(
+      "UPDATE bulk_loads SET lease_until = now() + interval '1 second'");
+  ASSERT_OK(store_->RenewLeases(Call()));
+  EXPECT_EQ(Count("SELECT count(*) FROM bulk_loads WHERE load_id = 'load-1' "
+                  "AND lease_until > now() + interval '20 seconds'"),
+            1)
+      << "renewed by a whole lease (30 s)";
+  EXPECT_EQ(Count("SELECT count(*) FROM bulk_loads WHERE load_id = 'load-2' "
+                  "AND lease_until < now() + interval '2 seconds'"),
+            1)
+      << "a released attempt's lease runs out";
+  ASSERT_OK(store_->Finish(Call(), *live, bulk::LoadOutcome::kCompleted, ""));
+  ASSERT_OK(store_->RenewLeases(Call()));
+  EXPECT_EQ(Count("SELECT count(*) FROM bulk_loads WHERE load_id = 'load-1' "
+                  "AND lease_until IS NULL"),
+            1)
+      << "a finished attempt is not renewed";
 }
 
 TEST_F(BulkLoadTest, ASweepFailsAbandonedLoadsAndDropsTheirStages) {
-  auto stage_exists = [&](const std::string& load_id) {
+  auto stage_exists = [&](const std::string& job_id) {
     return Count("SELECT count(*) FROM pg_tables WHERE tablename = '" +
-                 bulk::StageTable(load_id) + "'") == 1;
+                 bulk::StageTable(job_id) + "'") == 1;
   };
   // An atomic load whose avesd died two hours ago, mid-load.
   absl::StatusOr<bulk::LoadState> abandoned = store_->Open(Call(), spec_);
   ASSERT_OK(abandoned);
-  ASSERT_OK(store_->CreateStage(Call(), spec_));
+  ASSERT_OK(store_->CreateStage(Call(), spec_, abandoned->job_id));
   ASSERT_OK(store_->StageRows(Call(), spec_, abandoned->job_id, Rows(0, 10)));
   pqxx::nontransaction(*sql_).exec(
       "UPDATE bulk_loads SET updated_at = now() - interval '2 hours' WHERE "
@@ -288,20 +336,21 @@ TEST_F(BulkLoadTest, ASweepFailsAbandonedLoadsAndDropsTheirStages) {
   // A running atomic load, and a stage whose load no longer exists.
   bulk::LoadSpec running = spec_;
   running.load_id = "load-2";
-  ASSERT_OK(store_->Open(Call(), running));
-  ASSERT_OK(store_->CreateStage(Call(), running));
-  bulk::LoadSpec gone = spec_;
-  gone.load_id = "deleted-load";
-  ASSERT_OK(store_->CreateStage(Call(), gone));
+  absl::StatusOr<bulk::LoadState> running_state = store_->Open(Call(), running);
+  ASSERT_OK(running_state);
+  ASSERT_OK(store_->CreateStage(Call(), running, running_state->job_id));
+  const std::string gone_job = "00000000-0000-4000-8000-00000000dead";
+  ASSERT_OK(store_->CreateStage(Call(), spec_, gone_job));
 
   absl::StatusOr<bulk::LoadLedger::SweepResult> swept =
       store_->SweepAbandoned(Call(), absl::Hours(1));
   ASSERT_OK(swept);
   EXPECT_EQ(swept->jobs_abandoned, 1);
   EXPECT_EQ(swept->stages_dropped, 2);
-  EXPECT_FALSE(stage_exists("load-1"));
-  EXPECT_FALSE(stage_exists("deleted-load"));
-  EXPECT_TRUE(stage_exists("load-2")) << "a running load keeps its stage";
+  EXPECT_FALSE(stage_exists(abandoned->job_id));
+  EXPECT_FALSE(stage_exists(gone_job));
+  EXPECT_TRUE(stage_exists(running_state->job_id))
+      << "a running load keeps its stage";
   EXPECT_EQ(
       Count("SELECT count(*) FROM batch_jobs WHERE id = '" + abandoned->job_id +
             "' AND status = 'failed' AND metadata->>'note' LIKE "

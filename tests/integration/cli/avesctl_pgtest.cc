@@ -287,8 +287,12 @@ TEST_F(AvesctlTest, AKilledLoaderResumesExactlyOnceOrLeavesNothing) {
   EXPECT_EQ(count("SELECT count(DISTINCT spanish_term) FROM vocabulary"), kRows)
       << "every row exactly once";
 
-  const std::string stage = bulk::StageTable("words-atomic");
+  std::string stage;  // the attempt's (bulk::StageTable of its job id)
   ASSERT_TRUE(kill_midway({"--load-id=words-atomic", "--atomic"}, [&] {
+    pqxx::result job = pqxx::nontransaction(*sql_).exec(
+        "SELECT job_id::text FROM bulk_loads WHERE load_id = 'words-atomic'");
+    if (job.empty()) return false;
+    stage = bulk::StageTable(job[0][0].as<std::string>());
     return count("SELECT count(*) FROM pg_tables WHERE tablename = '" + stage +
                  "'") > 0 &&
            count("SELECT count(*) FROM " + stage) > 0;

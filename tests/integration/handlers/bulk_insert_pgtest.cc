@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <absl/strings/str_cat.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
@@ -413,6 +415,91 @@ TEST_F(BulkInsertTest, AnAtomicLoadIsAllOrNothing) {
   EXPECT_EQ(again->totals().rows_inserted(), 0);
   EXPECT_EQ(again->totals().committed_offset(), 2500);
   EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 2500);
+}
+
+TEST_F(BulkInsertTest, ASecondStreamOfALoadIdIsRefusedWhileTheFirstRuns) {
+  // As reported from outside: two atomic loads with one id at once ended
+  // with every row twice, or 5,000 short, and the other call INTERNAL.
+  for (bool atomic : {true, false}) {
+    SCOPED_TRACE(atomic ? "atomic" : "per batch");
+    pqxx::nontransaction(*sql_).exec("TRUNCATE user_progress");
+    const std::string load_id = atomic ? "twice-atomic" : "twice-batches";
+    v1::InsertHeader header = ProgressHeader(500);
+    header.set_atomic(atomic);
+    header.set_load_id(load_id);
+    // The first stream is open (its first answer came) and sends slowly.
+    auto stub = v1::BulkInsertService::NewStub(server_->channel());
+    grpc::ClientContext context;
+    auto first = stub->Insert(&context);
+    v1::InsertRequest opening;
+    *opening.mutable_header() = header;
+    ASSERT_TRUE(first->Write(opening));
+    v1::InsertResponse response;
+    ASSERT_TRUE(first->Read(&response));
+    auto rows = [](int64_t i, v1::Row* row) {
+      return ProgressRow(2000, i, row);
+    };
+    absl::StatusOr<v1::InsertSummary> second = client_->Load(header, rows);
+    EXPECT_THAT(second, StatusIs(absl::StatusCode::kAborted,
+                                 HasSubstr("being written by another stream")));
+    // The first sends its rows and finishes; the table holds each once.
+    for (int64_t chunk = 0; chunk < 4; ++chunk) {
+      v1::InsertRequest request;
+      request.mutable_rows()->set_first_row(chunk * 500);
+      for (int64_t i = chunk * 500; i < (chunk + 1) * 500; ++i)
+        rows(i, request.mutable_rows()->add_rows());
+      ASSERT_TRUE(first->Write(request));
+    }
+    first->WritesDone();
+    while (first->Read(&response)) {
+    }
+    EXPECT_TRUE(first->Finish().ok());
+    EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 2000);
+    // Now the second may run: the load is complete, nothing is written.
+    absl::StatusOr<v1::InsertSummary> retried = client_->Load(header, rows);
+    ASSERT_OK(retried);
+    EXPECT_EQ(retried->totals().rows_inserted(), 0);
+    EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 2000);
+  }
+}
+
+TEST_F(BulkInsertTest, TwoLoadsOfOneIdAtOnceWriteEachRowOnce) {
+  // Whatever the interleaving: each call is OK or ABORTED (to retry), and
+  // the table ends with every row exactly once when one of them is OK.
+  for (int round = 0; round < 4; ++round) {
+    for (bool atomic : {true, false}) {
+      SCOPED_TRACE(absl::StrCat("round ", round, atomic ? " atomic" : ""));
+      pqxx::nontransaction(*sql_).exec("TRUNCATE user_progress");
+      v1::InsertHeader header = ProgressHeader(500);
+      header.set_atomic(atomic);
+      header.set_load_id(absl::StrCat("race-", round, atomic));
+      auto rows = [](int64_t i, v1::Row* row) {
+        return ProgressRow(5000, i, row);
+      };
+      absl::StatusOr<v1::InsertSummary> a, b;
+      std::thread other([&] { b = client_->Load(header, rows); });
+      a = client_->Load(header, rows);
+      other.join();
+      int ok = 0;
+      for (const absl::StatusOr<v1::InsertSummary>* call : {&a, &b}) {
+        if (call->ok()) {
+          ++ok;
+        } else {
+          EXPECT_THAT(call->status(), StatusIs(absl::StatusCode::kAborted));
+        }
+      }
+      ASSERT_GE(ok, 1);
+      EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 5000);
+      EXPECT_EQ(Count("SELECT count(DISTINCT correct_count) FROM "
+                      "user_progress"),
+                5000);
+      if (ok == 2) {
+        EXPECT_EQ(a->totals().rows_inserted() + b->totals().rows_inserted(),
+                  5000)
+            << "one after the other: the second found it complete";
+      }
+    }
+  }
 }
 
 TEST_F(BulkInsertTest, AnAtomicLoadWithOneBadRowLeavesTheTableUnchanged) {

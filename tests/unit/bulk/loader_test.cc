@@ -108,10 +108,13 @@ class FakeStore final : public LoadStore {
     result.wrote = true;
     return result;
   }
-  absl::Status CreateStage(const common::CallContext&,
-                           const LoadSpec&) override {
+  void ReleaseLease(const std::string& job_id) override {
+    released_leases.push_back(job_id);
+  }
+  absl::Status CreateStage(const common::CallContext&, const LoadSpec&,
+                           const std::string&) override {
     ++stages_created;
-    return absl::OkStatus();
+    return stage_status;
   }
   absl::Status StageRows(const common::CallContext&, const LoadSpec&,
                          const std::string&,
@@ -126,7 +129,8 @@ class FakeStore final : public LoadStore {
     state->rows_inserted = staged_rows;
     return absl::OkStatus();
   }
-  absl::Status DropStage(const common::CallContext&, const LoadSpec&) override {
+  absl::Status DropStage(const common::CallContext&,
+                         const std::string&) override {
     ++stages_dropped;
     return absl::OkStatus();
   }
@@ -152,6 +156,8 @@ class FakeStore final : public LoadStore {
   int64_t staged_rows = 0;
   int publishes = 0;
   int stages_dropped = 0;
+  absl::Status stage_status;
+  std::vector<std::string> released_leases;
 
  private:
   std::shared_ptr<const TableCatalog> catalog_;
@@ -558,6 +564,30 @@ TEST_F(LoaderTest, AFullExecutorRefusesTheLoad) {
   ASSERT_TRUE(stream_.finished.has_value());
   EXPECT_THAT(*stream_.finished, StatusIs(absl::StatusCode::kResourceExhausted,
                                           HasSubstr("server busy")));
+}
+
+TEST_F(LoaderTest, TheLoadsLeaseIsReleasedHoweverTheCallEnds) {
+  Open();
+  loader().OnRows(Rows(0, 2));
+  Settle();
+  stream_.cancelled = true;
+  loader().OnReadsEnded();
+  Settle();
+  ASSERT_TRUE(stream_.finished.has_value());
+  EXPECT_TRUE(store_.released_leases.empty()) << "not while the call lives";
+  loader_.reset();
+  EXPECT_THAT(store_.released_leases, ElementsAre("job-1"));
+}
+
+TEST_F(LoaderTest, AStageThatCannotBeCreatedEndsTheAttemptsJob) {
+  store_.stage_status = absl::UnavailableError("database unreachable");
+  LoadRequest header = Header();
+  header.atomic = true;
+  Open(header);
+  ASSERT_TRUE(stream_.finished.has_value());
+  EXPECT_THAT(*stream_.finished, StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_EQ(store_.finishes.size(), 1u) << "no job left running";
+  EXPECT_EQ(store_.finishes[0].outcome, LoadOutcome::kFailed);
 }
 
 TEST_F(LoaderTest, RowsBeyondACompletedLoadAreRefusedNotDropped) {

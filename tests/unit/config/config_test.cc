@@ -118,23 +118,27 @@ TEST(ConfigTest, BulkLoadSettings) {
   EXPECT_EQ(defaults->bulk_max_batch_rows, 50'000);
   EXPECT_EQ(defaults->bulk_sweep_interval, absl::Minutes(10));
   EXPECT_EQ(defaults->bulk_abandoned_after, absl::Hours(1));
+  EXPECT_EQ(defaults->bulk_lease, absl::Seconds(30));
   absl::StatusOr<Config> set =
       LoadConfig(Fake({{"AVES_BULK_PARALLEL_BATCHES", "1"},
                        {"AVES_BULK_MAX_BATCH_ROWS", "1000"},
                        {"AVES_BULK_SWEEP_INTERVAL_MS", "0"},
-                       {"AVES_BULK_ABANDONED_AFTER_MS", "60000"}}));
+                       {"AVES_BULK_ABANDONED_AFTER_MS", "60000"},
+                       {"AVES_BULK_LEASE_MS", "5000"}}));
   ASSERT_OK(set);
   EXPECT_EQ(set->bulk_parallel_batches, 1);
   EXPECT_EQ(set->bulk_max_batch_rows, 1000);
   EXPECT_EQ(set->bulk_sweep_interval, absl::ZeroDuration());
   EXPECT_EQ(set->bulk_abandoned_after, absl::Minutes(1));
+  EXPECT_EQ(set->bulk_lease, absl::Seconds(5));
   // No parallelism of zero, no batches of zero rows, no instant abandonment.
   for (const auto& [name, value] :
        {std::pair{"AVES_BULK_PARALLEL_BATCHES", "0"},
         std::pair{"AVES_BULK_PARALLEL_BATCHES", "17"},
         std::pair{"AVES_BULK_MAX_BATCH_ROWS", "0"},
         std::pair{"AVES_BULK_SWEEP_INTERVAL_MS", "-1"},
-        std::pair{"AVES_BULK_ABANDONED_AFTER_MS", "10"}}) {
+        std::pair{"AVES_BULK_ABANDONED_AFTER_MS", "10"},
+        std::pair{"AVES_BULK_LEASE_MS", "999"}}) {
     EXPECT_THAT(LoadConfig(Fake({{name, value}})),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(name)))
         << name << "=" << value;
