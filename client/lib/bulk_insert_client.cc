@@ -1,5 +1,7 @@
 #include "client/lib/bulk_insert_client.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 
@@ -32,7 +34,8 @@ absl::StatusOr<v1::InsertSummary> BulkInsertClient::Load(
     }
     return FromGrpcStatus(stream->Finish());
   }
-  const int64_t committed = response.progress().committed_offset();
+  const int64_t committed = std::min(response.progress().committed_offset(),
+                                     options.resend_from.value_or(INT64_MAX));
   if (options.on_progress) options.on_progress(response.progress());
 
   // The server answers every batch while we keep sending: read concurrently.

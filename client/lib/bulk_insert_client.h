@@ -28,6 +28,11 @@ struct LoadOptions {
   std::function<void(const data::v1::InsertProgress&)> on_progress;
   // RETURNING mode: called with each message of returned rows, in order.
   std::function<void(const data::v1::ReturnedRows&)> on_returned;
+  // Send rows from here even if the load committed them already (set to the
+  // last offset whose answers this client kept): in RETURNING mode they come
+  // back with the values they returned when committed. Unset: from the
+  // load's committed offset.
+  std::optional<int64_t> resend_from;
 };
 
 class BulkInsertClient {

@@ -33,9 +33,14 @@ void SweepAbandoned(bulk::DatabaseLoadStore& loads, absl::Duration idle) {
   if (!swept.ok()) {
     log->warn("sweeping abandoned bulk loads failed: {}",
               swept.status().ToString());
-  } else if (swept->jobs_abandoned + swept->stages_dropped > 0) {
-    log->info("abandoned bulk loads: {} jobs failed, {} stages dropped",
-              swept->jobs_abandoned, swept->stages_dropped);
+  } else if (swept->jobs_abandoned + swept->stages_dropped +
+                 swept->returned_batches_deleted >
+             0) {
+    log->info(
+        "abandoned bulk loads: {} jobs failed, {} stages dropped; {} stored "
+        "RETURNING batches of idle loads deleted",
+        swept->jobs_abandoned, swept->stages_dropped,
+        swept->returned_batches_deleted);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "server/bulk/batch_committer.h"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -11,6 +12,7 @@
 #include "server/bulk/bulk_sql.h"
 #include "server/bulk/copy_rows.h"
 #include "server/bulk/row_errors.h"
+#include "server/common/json_writer.h"
 #include "server/db/database.h"
 #include "server/db/errors.h"
 #include "server/db/transaction.h"
@@ -118,6 +120,42 @@ class BatchWriter {
   std::vector<ReturnedRow> returned_;
 };
 
+// A RETURNING batch's returned values as stored (kSaveReturned).
+std::string ReturnedJson(const std::vector<ReturnedRow>& rows) {
+  std::string json = "[";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i > 0) json += ',';
+    absl::StrAppend(&json, "[", rows[i].index);
+    for (const std::optional<std::string>& value : rows[i].values) {
+      json += ',';
+      if (value.has_value()) {
+        common::AppendJsonString(*value, &json);
+      } else {
+        json += "null";
+      }
+    }
+    json += ']';
+  }
+  json += ']';
+  return json;
+}
+
+// What earlier batches returned for rows [first_row, end_row), in row order.
+std::vector<ReturnedRow> StoredReturned(pqxx::work& work,
+                                        const std::string& load_id,
+                                        int64_t first_row, int64_t end_row) {
+  std::vector<ReturnedRow> rows;
+  for (const pqxx::row& field :
+       work.exec_params(sql::kStoredReturned, load_id, first_row, end_row)) {
+    const int64_t index = field[0].as<int64_t>();
+    if (rows.empty() || rows.back().index != index) rows.push_back({index, {}});
+    rows.back().values.push_back(
+        field[2].is_null() ? std::nullopt
+                           : std::optional<std::string>(field[2].c_str()));
+  }
+  return rows;
+}
+
 std::vector<store::NewJobError> JobErrorsOf(
     const std::vector<RejectedRow>& rows) {
   std::vector<store::NewJobError> errors;
@@ -154,6 +192,14 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
                                 end_row)[0]
                   .as<std::string>();
           const std::vector<RowRange> done = ParseRowRanges(done_text);
+          // RETURNING: rows committed before get what they returned then (a
+          // resumed loader that lost those answers).
+          std::vector<ReturnedRow> returned_before;
+          if (returned != nullptr && !done.empty()) {
+            returned_before =
+                StoredReturned(work, spec.load_id, first_row, end_row);
+            *returned = returned_before;
+          }
           if (done.size() == 1 && done[0] == RowRange{first_row, end_row})
             return absl::OkStatus();  // all of it committed before
           // Usually nothing is done yet: then the rows go as they are.
@@ -169,7 +215,19 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
           BatchWriter writer(work, spec);
           writer.Write(to_write, 0, to_write.size(), &errors,
                        &result.rows_inserted, &result.rows_updated);
-          if (returned != nullptr) *returned = std::move(writer.returned());
+          if (returned != nullptr && !writer.returned().empty()) {
+            const std::vector<ReturnedRow>& fresh_back = writer.returned();
+            work.exec_params(
+                sql::kSaveReturned, spec.load_id, fresh_back.front().index,
+                fresh_back.back().index + 1, ReturnedJson(fresh_back));
+            std::vector<ReturnedRow> all = std::move(returned_before);
+            all.insert(all.end(), fresh_back.begin(), fresh_back.end());
+            std::stable_sort(all.begin(), all.end(),
+                             [](const ReturnedRow& a, const ReturnedRow& b) {
+                               return a.index < b.index;
+                             });
+            *returned = std::move(all);
+          }
           result.rows_failed = static_cast<int64_t>(errors.size());
           if (!errors.empty()) {
             absl::Status appended = store::JobStore::AppendErrorsIn(

@@ -41,7 +41,9 @@ class BatchCommitter {
   // load) are acknowledged without being written again; the check is redone
   // under the load's row lock at the end, so no row is ever written twice.
   // In returning mode `returned` receives the inserted rows' values, in
-  // input order.
+  // input order, and they are stored with the batch (bulk_returned_rows), so
+  // rows of the range committed before come back with what they returned
+  // then: a loader that lost a batch's answer resends the batch.
   absl::StatusOr<BatchResult> Commit(const common::CallContext& context,
                                      const LoadSpec& spec,
                                      const std::string& job_id,

@@ -70,6 +70,31 @@ inline constexpr char kMarkCommitted[] =
     "* int8multirange(int8range($2, $3)))::text = $4 RETURNING "
     "committed_offset";
 
+// $1 load id, rows [$2, $3), $4 their returned values (jsonb: an array of
+// [row_number, value, ...]): what a RETURNING batch gave back.
+inline constexpr char kSaveReturned[] =
+    "INSERT INTO bulk_returned_rows (load_id, first_row, end_row, rows) "
+    "VALUES ($1, $2, $3, $4::jsonb)";
+
+// $1 load id, rows [$2, $3): the stored returned values of those rows, one
+// result row per value (row number, its column's position from 1, the value
+// or NULL), in row then column order.
+inline constexpr char kStoredReturned[] =
+    "SELECT (e->>0)::int8 AS row_number, t.position - 1, t.value FROM "
+    "bulk_returned_rows b CROSS JOIN LATERAL jsonb_array_elements(b.rows) "
+    "AS e CROSS JOIN LATERAL jsonb_array_elements_text(e) WITH ORDINALITY "
+    "AS t(value, position) WHERE b.load_id = $1 AND b.first_row < $3 AND "
+    "b.end_row > $2 AND (e->>0)::int8 >= $2 AND (e->>0)::int8 < $3 AND "
+    "t.position > 1 ORDER BY 1, 2";
+
+// $1 seconds: the returned values of loads that ended (or never had a job
+// running) and wrote nothing for that long.
+inline constexpr char kDeleteIdleReturned[] =
+    "DELETE FROM bulk_returned_rows r USING bulk_loads l JOIN batch_jobs j "
+    "ON j.id = l.job_id WHERE r.load_id = l.load_id AND j.status NOT IN "
+    "('pending', 'processing') AND l.updated_at < now() - "
+    "make_interval(secs => $1::float8)";
+
 // $1 load id: a sign of life for the sweep of abandoned loads.
 inline constexpr char kTouchLoad[] =
     "UPDATE bulk_loads SET updated_at = now() WHERE load_id = $1";

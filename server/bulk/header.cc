@@ -68,9 +68,10 @@ absl::Status CheckMode(const LoadRequest& request, const TableInfo& table) {
                           .status());
       if (request.atomic) {
         // Returned rows stream back per batch; an atomic load would have to
-        // hold them all until it publishes.
-        return absl::UnimplementedError(
-            "header.atomic: RETURNING loads commit per batch");
+        // hold them all until it publishes. The caller's choice, refused.
+        return common::InvalidField(
+            "header.atomic",
+            "RETURNING loads commit per batch; they cannot be atomic");
       }
       return absl::OkStatus();
   }

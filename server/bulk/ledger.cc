@@ -204,6 +204,10 @@ absl::StatusOr<LoadLedger::SweepResult> LoadLedger::SweepAbandoned(
               ++result.jobs_abandoned;
             }
           }
+          result.returned_batches_deleted =
+              work.exec_params(sql::kDeleteIdleReturned,
+                               absl::ToDoubleSeconds(idle))
+                  .affected_rows();
           // Stages first, running loads second: a stage is created after its
           // load opens, so any stage listed here whose load is running shows
           // up in the second query.

@@ -60,11 +60,14 @@ class LoadLedger {
   // still pending or processing whose load wrote nothing for `idle` are
   // failed ("abandoned"), and staging tables of loads no longer running are
   // dropped (each DROP waits at most a second for its lock, so a sweep never
-  // queues in front of a running load). Safe with several avesd on one
-  // database: a running load touches its row with every batch.
+  // queues in front of a running load), and the stored RETURNING answers of
+  // loads that ended and have been idle for `idle` are deleted. Safe with
+  // several avesd on one database: a running load touches its row with every
+  // batch.
   struct SweepResult {
     int64_t jobs_abandoned = 0;
     int64_t stages_dropped = 0;
+    int64_t returned_batches_deleted = 0;  // RETURNING answers kept (015)
   };
   absl::StatusOr<SweepResult> SweepAbandoned(const common::CallContext& context,
                                              absl::Duration idle);

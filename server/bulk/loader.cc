@@ -233,7 +233,10 @@ void Loader::Commit(Batch& batch) {
   std::vector<ReturnedRow> returned;
   absl::StatusOr<BatchResult> result = BatchResult{};
   // job_id and already_complete are set by OpenLoad and only read since.
-  if (!state_.already_complete && batch.end > batch.first) {
+  // A completed RETURNING load still answers resent rows with what they
+  // returned.
+  if ((!state_.already_complete || spec_.mode == LoadMode::kReturning) &&
+      batch.end > batch.first) {
     result = store_.CommitBatch(
         stream_.Context(), spec_, state_.job_id, batch.first, batch.end,
         std::move(batch.rows), std::move(batch.rejected),

@@ -369,6 +369,39 @@ TEST_F(BulkLoadTest, ASweepFailsAbandonedLoadsAndDropsTheirStages) {
   EXPECT_EQ(swept->jobs_abandoned + swept->stages_dropped, 0);
 }
 
+TEST_F(BulkLoadTest, ASweepDeletesStoredAnswersOfIdleEndedLoadsOnly) {
+  // Three RETURNING loads' stored answers: one ended two hours ago, one
+  // ended just now, one still running but idle.
+  for (const char* id : {"old", "recent", "running"}) {
+    bulk::LoadSpec spec = spec_;
+    spec.load_id = id;
+    absl::StatusOr<bulk::LoadState> state = store_->Open(Call(), spec);
+    ASSERT_OK(state);
+    pqxx::nontransaction(*sql_).exec_params(
+        "INSERT INTO bulk_returned_rows (load_id, first_row, end_row, rows) "
+        "VALUES ($1, 0, 1, '[[0, \"42\"]]')",
+        std::string(id));
+    if (std::string(id) != "running") {
+      ASSERT_OK(
+          store_->Finish(Call(), *state, bulk::LoadOutcome::kCompleted, ""));
+    }
+  }
+  pqxx::nontransaction(*sql_).exec(
+      "UPDATE bulk_loads SET updated_at = now() - interval '2 hours' WHERE "
+      "load_id = 'old'");
+  pqxx::nontransaction(*sql_).exec(
+      "UPDATE bulk_loads SET updated_at = now() - interval '30 minutes' WHERE "
+      "load_id = 'running'");
+  absl::StatusOr<bulk::LoadLedger::SweepResult> swept =
+      store_->SweepAbandoned(Call(), absl::Hours(1));
+  ASSERT_OK(swept);
+  EXPECT_EQ(swept->returned_batches_deleted, 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM bulk_returned_rows WHERE load_id = "
+                  "'old'"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM bulk_returned_rows"), 2);
+}
+
 TEST_F(BulkLoadTest, ABatchIsNotHeldUpByAnotherBatchsErrorRows) {
   // Another batch of the load recorded refused rows: its open transaction
   // holds the KEY SHARE lock that inserting batch_job_errors takes on the

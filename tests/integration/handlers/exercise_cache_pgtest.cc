@@ -396,8 +396,8 @@ TEST_F(ExerciseCacheServiceTest,
 TEST_F(ExerciseCacheServiceTest, ShortDeadlinesOnAnIdleServerGetTheirHit) {
   // A frontend that gives GetExercise 10 ms is answered; below ~16 ms every
   // call used to be refused before querying. (Down to 1 ms at the server the
-  // pool tries too: pool_pgtest ShortDeadlinesStillQuery. This build, with
-  // ASan and no optimisation, itself needs ~2 ms a call.)
+  // pool tries too: pool_pgtest ShortDeadlinesStillQueryOnAnIdleServer. This
+  // build, with ASan and no optimisation, itself needs ~2 ms a call.)
   ASSERT_OK(client_->PutExercise(ValidPut()));
   data::v1::GetExerciseRequest get;
   get.set_user_id(kUser);

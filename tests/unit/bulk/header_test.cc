@@ -154,8 +154,10 @@ TEST(HeaderTest, ReturningNamesItsColumnsAndCommitsPerBatch) {
                        HasSubstr("header.returning_columns[1]")));
   request.returning_columns = {"id"};
   request.atomic = true;
-  EXPECT_THAT(Refusal(request), StatusIs(absl::StatusCode::kUnimplemented,
-                                         HasSubstr("header.atomic")));
+  EXPECT_THAT(Refusal(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("header.atomic: RETURNING loads commit per "
+                                 "batch")));
   request.atomic = false;
   absl::StatusOr<ValidatedHeader> header =
       ValidateHeader(request, Catalog(), {});
