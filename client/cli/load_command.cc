@@ -120,6 +120,14 @@ void PrintSummary(const v1::InsertSummary& summary, const std::string& table,
             << " rows/s\nload id " << summary.load_id() << ", job "
             << summary.job_id() << ", committed offset "
             << totals.committed_offset() << "\n";
+  const v1::LoadTotals& load = summary.load_totals();
+  if (load.rows_inserted() != totals.rows_inserted() ||
+      load.rows_updated() != totals.rows_updated() ||
+      load.rows_failed() != totals.rows_failed()) {
+    std::cout << "the whole load, over all its calls: " << load.rows_inserted()
+              << " inserted, " << load.rows_updated() << " updated, "
+              << load.rows_failed() << " refused\n";
+  }
 }
 
 }  // namespace
@@ -167,7 +175,8 @@ int LoadCommand(const Invocation& invocation) {
   } else {
     PrintSummary(*summary, header->table(), start);
   }
-  return summary->totals().rows_failed() > 0 ? 3 : 0;
+  // 3: some row of the file (in this call or an earlier one) was refused.
+  return summary->load_totals().rows_failed() > 0 ? 3 : 0;
 }
 
 }  // namespace aves::cli

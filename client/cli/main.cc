@@ -55,7 +55,8 @@ Commands:
                             (CSV with a header row, or JSON lines). A progress
                             bar on a terminal; a summary at the end. --resume
                             continues a load at its committed offset. Exits 3
-                            when some rows were refused (see jobs errors).
+                            when some rows of the load were refused, in this
+                            call or an earlier one (see jobs errors).
 
 Options:
   --addr=HOST:PORT   server address (default: $AVES_ADDR, else localhost:50051)

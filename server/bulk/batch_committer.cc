@@ -239,7 +239,8 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
           // in this range? Then the range joins the committed rows, and the
           // prefix moves on if the range closed a gap.
           const pqxx::result marked = work.exec_params(
-              sql::kMarkCommitted, spec.load_id, first_row, end_row, done_text);
+              sql::kMarkCommitted, spec.load_id, first_row, end_row, done_text,
+              result.rows_inserted, result.rows_updated, result.rows_failed);
           if (marked.empty()) {
             raced = true;  // rolled back; run again without those rows
             return absl::OkStatus();

@@ -14,14 +14,16 @@ namespace aves::bulk::sql {
 
 // $1 load id, $2 columns (text[]): the load's table, whether its columns
 // are these, its offset, its current attempt's job and status, its
-// committed ranges above the offset, and the seconds left on the current
-// attempt's lease (0 when it lapsed or there is none). Locks the load's row.
+// committed ranges above the offset, the seconds left on the current
+// attempt's lease (0 when it lapsed or there is none), and its totals.
+// Locks the load's row.
 inline constexpr char kOpenLoad[] =
     "SELECT l.table_name, l.columns = $2::text[], l.committed_offset, "
     "l.job_id::text, j.status, (l.committed_rows - "
     "int8multirange(int8range(0, l.committed_offset)))::text, "
     "coalesce(greatest(extract(epoch FROM l.lease_until - now()), 0), "
-    "0)::float8 FROM bulk_loads l JOIN batch_jobs j ON "
+    "0)::float8, l.rows_inserted, l.rows_updated, l.rows_failed FROM "
+    "bulk_loads l JOIN batch_jobs j ON "
     "j.id = l.job_id WHERE l.load_id = $1 FOR UPDATE OF l";
 
 // $1 load id, $2 job id, $3 table, $4 columns (text[]), $5 mode, $6 lease
@@ -57,18 +59,21 @@ inline constexpr char kCommittedPart[] =
     "SELECT (committed_rows * int8multirange(int8range($2, "
     "$3)))::text FROM bulk_loads WHERE load_id = $1";
 
-// $1 load id, rows [$2, $3), $4 the committed part read before: adds the
-// range to the committed rows and moves the contiguous prefix on, only if
-// that part is still what was read (else no row back: another stream
-// committed some of these rows meanwhile). Takes the load's row lock.
+// $1 load id, rows [$2, $3), $4 the committed part read before, $5-$7 the
+// batch's rows inserted, updated and refused: adds the range to the
+// committed rows, moves the contiguous prefix on and counts the rows into
+// the load's totals, only if that part is still what was read (else no row
+// back: another stream committed some of these rows meanwhile). Takes the
+// load's row lock.
 inline constexpr char kMarkCommitted[] =
     "UPDATE bulk_loads SET committed_rows = committed_rows + "
     "int8multirange(int8range($2, $3)), committed_offset = "
     "coalesce((SELECT upper(r) FROM unnest(committed_rows + "
     "int8multirange(int8range($2, $3))) AS r WHERE lower(r) = 0), "
-    "0), updated_at = now() WHERE load_id = $1 AND (committed_rows "
-    "* int8multirange(int8range($2, $3)))::text = $4 RETURNING "
-    "committed_offset";
+    "0), rows_inserted = rows_inserted + $5, rows_updated = rows_updated "
+    "+ $6, rows_failed = rows_failed + $7, updated_at = now() WHERE "
+    "load_id = $1 AND (committed_rows * int8multirange(int8range($2, "
+    "$3)))::text = $4 RETURNING committed_offset";
 
 // $1 load id, rows [$2, $3), $4 their returned values (jsonb: an array of
 // [row_number, value, ...]): what a RETURNING batch gave back.
@@ -99,10 +104,12 @@ inline constexpr char kDeleteIdleReturned[] =
 inline constexpr char kTouchLoad[] =
     "UPDATE bulk_loads SET updated_at = now() WHERE load_id = $1";
 
-// $1 load id, $2 rows: an atomic load's whole range, committed at once.
+// $1 load id, $2 rows, $3 inserted, $4 updated: an atomic load's whole
+// range, committed at once, and its counts.
 inline constexpr char kPublishOffset[] =
     "UPDATE bulk_loads SET committed_offset = $2, committed_rows = "
-    "int8multirange(int8range(0, $2)), updated_at = now() WHERE "
+    "int8multirange(int8range(0, $2)), rows_inserted = rows_inserted + $3, "
+    "rows_updated = rows_updated + $4, updated_at = now() WHERE "
     "load_id = $1";
 
 // $1 seconds: the running attempts whose load wrote nothing for that long,

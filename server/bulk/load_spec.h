@@ -92,6 +92,10 @@ struct LoadState {
   int64_t rows_updated = 0;   // this attempt (upsert)
   int64_t batches_committed = 0;
   bool already_complete = false;  // the load finished before: nothing to do
+  // The load's counts before this attempt (all earlier attempts).
+  int64_t earlier_inserted = 0;
+  int64_t earlier_updated = 0;
+  int64_t earlier_failed = 0;
 
   // Whether row `index` was committed before this attempt opened.
   bool Committed(int64_t index) const;

@@ -323,6 +323,9 @@ void Loader::Complete() {
   summary.progress = ProgressLocked();
   summary.load_id = state_.load_id;
   summary.job_id = state_.job_id;
+  summary.load_totals = {state_.earlier_inserted + state_.rows_inserted,
+                         state_.earlier_updated + state_.rows_updated,
+                         state_.earlier_failed + state_.rows_failed};
   SendLocked(std::move(summary));
   FinishLocked(absl::OkStatus());  // after the queued messages
 }

@@ -63,6 +63,12 @@ struct LoadProgress {
   int64_t rows_failed = 0;
   int64_t batches_committed = 0;
 };
+// A whole load's counts, across its attempts.
+struct LoadTotals {
+  int64_t rows_inserted = 0;
+  int64_t rows_updated = 0;
+  int64_t rows_failed = 0;
+};
 struct LoadMessage {
   enum class Kind { kProgress, kReturned, kSummary };
   Kind kind = Kind::kProgress;
@@ -70,6 +76,7 @@ struct LoadMessage {
   std::vector<ReturnedRow> returned;  // kReturned, in load order
   std::string load_id;                // kSummary
   std::string job_id;                 // kSummary
+  LoadTotals load_totals;             // kSummary: the whole load
 
   static LoadMessage Progress(const LoadProgress& progress) {
     LoadMessage message;

@@ -79,7 +79,8 @@ absl::Status Stages::Publish(const common::CallContext& context,
         const pqxx::row counts = work.exec1(sql::MoveRows(spec, source));
         inserted = counts[0].as<int64_t>();
         updated = counts[1].as<int64_t>();
-        work.exec_params(sql::kPublishOffset, spec.load_id, rows);
+        work.exec_params(sql::kPublishOffset, spec.load_id, rows, inserted,
+                         updated);
         store::JobProgress published;
         published.id = state->job_id;
         published.processed_items_delta = inserted + updated;

@@ -335,6 +335,12 @@ void ToProto(const bulk::LoadMessage& message, v1::InsertResponse* out) {
       out->mutable_summary()->set_load_id(message.load_id);
       out->mutable_summary()->set_job_id(message.job_id);
       ToProto(message.progress, out->mutable_summary()->mutable_totals());
+      out->mutable_summary()->mutable_load_totals()->set_rows_inserted(
+          message.load_totals.rows_inserted);
+      out->mutable_summary()->mutable_load_totals()->set_rows_updated(
+          message.load_totals.rows_updated);
+      out->mutable_summary()->mutable_load_totals()->set_rows_failed(
+          message.load_totals.rows_failed);
       break;
   }
 }

@@ -192,9 +192,11 @@ TEST_F(BulkLoadTest, AResumedLoadWritesEveryRowExactlyOnce) {
                   "'cancelled' AND processed_items = 200"),
             1);
   EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status = "
-                  "'completed' AND processed_items = 100 AND "
+                  "'completed' AND processed_items = 300 AND "
                   "(metadata->>'resumed_at_offset')::int = 200"),
-            1);
+            1)
+      << "the job that completes a load counts all of it";
+  EXPECT_EQ(Count("SELECT rows_inserted FROM bulk_loads"), 300);
   // Opening a completed load again: nothing left to do.
   absl::StatusOr<bulk::LoadState> again = store_->Open(Call(), spec_);
   ASSERT_OK(again);
@@ -288,6 +290,10 @@ TEST_F(BulkLoadTest, ALapsedLeaseIsTakenOverAndTheOldStreamFencedOff) {
   ASSERT_OK(Commit(*taker, 100, 300, Rows(100, 300)));
   ASSERT_OK(store_->Finish(Call(), *taker, bulk::LoadOutcome::kCompleted, ""));
   EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 300);
+  EXPECT_EQ(Count("SELECT processed_items FROM batch_jobs WHERE id = '" +
+                  taker->job_id + "'"),
+            300)
+      << "the fenced-off batch counted nowhere";
   EXPECT_EQ(Count("SELECT count(*) FROM bulk_loads WHERE lease_until IS NULL"),
             1)
       << "an attempt that ends releases its load";

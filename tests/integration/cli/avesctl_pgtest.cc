@@ -220,12 +220,15 @@ TEST_F(AvesctlTest, LoadStreamsCsvAndJsonLinesFiles) {
               "SELECT count(*) FROM images WHERE url LIKE 'https://x/%.jpg'")[0]
           .as<int>(),
       2);
-  // Resuming a finished load writes nothing again.
+  // Resuming a finished load writes nothing again, and still says (exit 3)
+  // that a row of the file was refused.
   CommandResult again = Avesctl(
       {"load", "--table=images", "--format=jsonl", "--resume=images-1", jsonl});
-  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.exit_code, 3) << again.err;
   EXPECT_THAT(again.out, HasSubstr("loaded 0 rows"));
   EXPECT_THAT(again.out, HasSubstr("committed offset 3"));
+  EXPECT_THAT(again.out, HasSubstr("the whole load, over all its calls: 2 "
+                                   "inserted, 0 updated, 1 refused"));
 
   CommandResult refused = Avesctl({"load", "--table=pg_authid", csv});
   EXPECT_EQ(refused.exit_code, 2);

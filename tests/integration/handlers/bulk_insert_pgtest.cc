@@ -323,8 +323,73 @@ TEST_F(BulkInsertTest, AClientThatCancelsMidLoadLeavesItCancelledAndResumable) {
       header,
       [](int64_t i, v1::Row* row) { return ProgressRow(1000, i, row); });
   ASSERT_OK(resumed);
-  EXPECT_EQ(resumed->totals().rows_inserted(), 700);
+  EXPECT_EQ(resumed->totals().rows_inserted(), 700) << "this call";
+  EXPECT_EQ(resumed->load_totals().rows_inserted(), 1000) << "the load";
   EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 1000);
+  // The job of the attempt that completed the load counts all of it.
+  EXPECT_EQ(Count("SELECT processed_items FROM batch_jobs WHERE id = '" +
+                  resumed->job_id() + "' AND status = 'completed'"),
+            1000);
+}
+
+TEST_F(BulkInsertTest, TheJobThatCompletesALoadCountsAllOfItsRows) {
+  // As reported: a load killed mid-way and resumed ended with its rows, but
+  // its job said completed with processed_items short of them. Two cancels,
+  // three calls, a refused row in the first and in the last.
+  auto row_of = [](int64_t i, v1::Row* row) {
+    if (!ProgressRow(1000, i, row)) return false;
+    if (i == 150 || i == 750) *row->mutable_cells(0) = UuidCell("not-a-uuid");
+    return true;
+  };
+  auto send_then_cancel = [&](int64_t from, int64_t to) {
+    auto stub = v1::BulkInsertService::NewStub(server_->channel());
+    grpc::ClientContext context;
+    auto stream = stub->Insert(&context);
+    v1::InsertRequest request;
+    *request.mutable_header() = ProgressHeader(100);
+    request.mutable_header()->set_load_id("counted");
+    ASSERT_TRUE(stream->Write(request));
+    for (int64_t first = from; first < to; first += 100) {
+      request.Clear();
+      request.mutable_rows()->set_first_row(first);
+      for (int64_t i = first; i < first + 100; ++i)
+        row_of(i, request.mutable_rows()->add_rows());
+      ASSERT_TRUE(stream->Write(request));
+    }
+    v1::InsertResponse response;
+    int64_t committed = 0;
+    while (committed < to && stream->Read(&response)) {
+      if (response.has_progress())
+        committed = response.progress().committed_offset();
+    }
+    ASSERT_EQ(committed, to);
+    context.TryCancel();
+    stream->Finish();
+    const std::string ended =
+        "SELECT count(*) FROM batch_jobs WHERE metadata->>'load_id' = "
+        "'counted' AND status = 'cancelled' AND "
+        "(metadata->>'committed_offset')::int8 = " +
+        std::to_string(to);
+    for (int i = 0; i < 200 && Count(ended) == 0; ++i)
+      absl::SleepFor(absl::Milliseconds(25));
+    ASSERT_EQ(Count(ended), 1);
+  };
+  ASSERT_NO_FATAL_FAILURE(send_then_cancel(0, 300));
+  ASSERT_NO_FATAL_FAILURE(send_then_cancel(300, 600));
+  v1::InsertHeader header = ProgressHeader(100);
+  header.set_load_id("counted");
+  absl::StatusOr<v1::InsertSummary> done = client_->Load(header, row_of);
+  ASSERT_OK(done);
+  EXPECT_EQ(done->totals().rows_inserted(), 399) << "this call: 600-999";
+  EXPECT_EQ(done->totals().rows_failed(), 1);
+  EXPECT_EQ(done->load_totals().rows_inserted(), 998);
+  EXPECT_EQ(done->load_totals().rows_failed(), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 998);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM batch_jobs WHERE id = '" + done->job_id() +
+            "' AND status = 'completed' AND processed_items = 998 AND "
+            "failed_items = 2"),
+      1);
 }
 
 TEST_F(BulkInsertTest, AGrpcJsLoaderThatCancelsMidLoadLosesNoRows) {
