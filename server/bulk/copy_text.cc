@@ -9,6 +9,7 @@
 #include <absl/strings/str_cat.h>
 
 #include "server/common/json_syntax.h"
+#include "server/common/utf8.h"
 #include "server/common/uuid.h"
 #include "server/store/timestamps.h"
 
@@ -62,7 +63,7 @@ absl::Status AppendTextAs(absl::string_view text, ColumnKind kind,
                           std::string* line) {
   auto refuse = [&](absl::string_view what) {
     return absl::InvalidArgumentError(
-        absl::StrCat("'", text.substr(0, 40), "' is not ", what));
+        absl::StrCat("'", common::Utf8Prefix(text, 40), "' is not ", what));
   };
   switch (kind) {
     case ColumnKind::kBool: {

@@ -1,5 +1,6 @@
 // Which PostgreSQL refusals are a row's fault: class 21 (ON CONFLICT meeting
-// a key twice), 22 (a bad value), 23 (a constraint). Such a row is isolated
+// a key twice), 22 (a bad value), 23 (a constraint), and 54000 (a row too
+// large for one of the table's indexes). Such a row is isolated
 // and recorded (or, in an atomic load, fails the load as the caller's
 // mistake); anything else (a lost connection, a cancel) fails the batch.
 #ifndef AVES_SERVER_BULK_ROW_ERRORS_H_

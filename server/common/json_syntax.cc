@@ -1,16 +1,18 @@
 #include "server/common/json_syntax.h"
 
+#include <algorithm>
+
 #include <absl/strings/str_cat.h>
 
 namespace aves::common {
 namespace {
 
-// Nesting beyond this is refused rather than risking the stack.
-constexpr int kMaxDepth = 512;
-
 class Checker {
  public:
-  explicit Checker(absl::string_view text) : text_(text) {}
+  explicit Checker(absl::string_view text)
+      : text_(text), stored_bound_(static_cast<int64_t>(text.size())) {}
+
+  int64_t stored_bound() const { return stored_bound_; }
 
   bool Run(std::string* error) {
     SkipSpace();
@@ -46,7 +48,9 @@ class Checker {
   }
 
   bool Value(int depth) {
-    if (depth > kMaxDepth) {
+    // `depth` containers enclose this value; it may open one more only
+    // within the limit.
+    if ((Peek() == '{' || Peek() == '[') && depth >= kMaxJsonDepth) {
       problem_ = "nested too deeply";
       return false;
     }
@@ -89,10 +93,12 @@ class Checker {
       }
       ++pos_;
       SkipSpace();
+      ++stored_bound_;  // jsonb prints ": "
       if (!Value(depth + 1)) return false;
       SkipSpace();
       if (Peek() == ',') {
         ++pos_;
+        ++stored_bound_;  // and ", "
         continue;
       }
       if (Peek() == '}') {
@@ -117,6 +123,7 @@ class Checker {
       SkipSpace();
       if (Peek() == ',') {
         ++pos_;
+        ++stored_bound_;  // jsonb prints ", "
         continue;
       }
       if (Peek() == ']') {
@@ -201,16 +208,30 @@ class Checker {
     if (Peek() == 'e' || Peek() == 'E') {
       ++pos_;
       if (Peek() == '+' || Peek() == '-') ++pos_;
+      const size_t digits = pos_;
       if (!Digits()) {
         problem_ = "expected exponent digits";
         return false;
       }
+      // Printed in full, the number grows by up to the exponent's value
+      // (zeros after the digits, or before them: 1e-3 is 0.001). Saturating:
+      // an exponent of 20 digits must not overflow the sum.
+      int64_t exponent = 0;
+      for (size_t i = digits; i < pos_; ++i) {
+        exponent =
+            std::min<int64_t>(exponent * 10 + (text_[i] - '0'), kHugeExponent);
+      }
+      stored_bound_ = std::min(stored_bound_ + exponent + 2, kHugeExponent);
     }
     return true;
   }
 
+  // Far beyond any size the service accepts.
+  static constexpr int64_t kHugeExponent = int64_t{1} << 50;
+
   absl::string_view text_;
   size_t pos_ = 0;
+  int64_t stored_bound_;
   std::string problem_;
 };
 
@@ -218,6 +239,14 @@ class Checker {
 
 bool IsValidJson(absl::string_view text, std::string* error) {
   return Checker(text).Run(error);
+}
+
+bool IsValidJson(absl::string_view text, std::string* error,
+                 int64_t* stored_bytes_bound) {
+  Checker checker(text);
+  if (!checker.Run(error)) return false;
+  *stored_bytes_bound = checker.stored_bound();
+  return true;
 }
 
 }  // namespace aves::common

@@ -5,15 +5,27 @@
 #ifndef AVES_SERVER_COMMON_JSON_SYNTAX_H_
 #define AVES_SERVER_COMMON_JSON_SYNTAX_H_
 
+#include <cstdint>
 #include <string>
 
 #include <absl/strings/string_view.h>
 
 namespace aves::common {
 
+// Objects and arrays nested deeper than this are refused (PostgreSQL's own
+// limit, 54001, comes from its stack size and lies far deeper).
+inline constexpr int kMaxJsonDepth = 512;
+
 // True when `text` is one JSON value (surrounding whitespace allowed);
 // otherwise false with `error` saying what and where ("byte 12: ...").
 bool IsValidJson(absl::string_view text, std::string* error);
+
+// The same check; on success `stored_bytes_bound` is an upper bound of the
+// text PostgreSQL prints for it as jsonb, which can be far longer than the
+// input: numbers are printed in full (1e5 as 100000, 8 bytes of 1e130000 as
+// 130,001) and a space follows every ':' and ','.
+bool IsValidJson(absl::string_view text, std::string* error,
+                 int64_t* stored_bytes_bound);
 
 }  // namespace aves::common
 

@@ -4,6 +4,7 @@
 #include <absl/strings/str_cat.h>
 
 #include "server/common/field_error.h"
+#include "server/common/json_syntax.h"
 #include "server/common/uuid.h"
 
 namespace aves::common {
@@ -28,6 +29,39 @@ absl::Status ValidateText(absl::string_view field, absl::string_view value,
   }
   if (value.find('\0') != absl::string_view::npos) {
     return InvalidField(field, "contains a NUL character");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateJson(absl::string_view field, absl::string_view value,
+                          size_t max_bytes, JsonShape shape, bool required) {
+  if (value.empty()) {
+    return required ? InvalidField(field, "required") : absl::OkStatus();
+  }
+  if (value.size() > max_bytes) {
+    return InvalidField(field,
+                        absl::StrCat("longer than ", max_bytes, " bytes"));
+  }
+  std::string error;
+  int64_t stored = 0;
+  if (!IsValidJson(value, &error, &stored)) {
+    return InvalidField(field, absl::StrCat("not valid JSON (", error, ")"));
+  }
+  const char first = value[value.find_first_not_of(" \t\n\r")];
+  if (shape == JsonShape::kObject && first != '{') {
+    return InvalidField(field, "must be a JSON object");
+  }
+  if (shape == JsonShape::kObjectOrArray && first != '{' && first != '[') {
+    return InvalidField(field, "must be a JSON object or array");
+  }
+  const int64_t max_stored = 2 * static_cast<int64_t>(max_bytes);
+  if (stored > max_stored) {
+    return InvalidField(
+        field,
+        absl::StrCat("PostgreSQL would store it as up to ", stored,
+                     " bytes (numbers with exponents are kept in full), more "
+                     "than the ",
+                     max_stored, " a read can send back"));
   }
   return absl::OkStatus();
 }

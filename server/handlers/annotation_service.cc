@@ -88,8 +88,9 @@ absl::StatusOr<store::Review> ReviewOf(
     review.english_term = request.english_term();
   }
   if (request.has_bounding_box()) {
-    RETURN_IF_ERROR(common::ValidateText("bounding_box", request.bounding_box(),
-                                         Self::kMaxBoundingBoxBytes, true));
+    RETURN_IF_ERROR(common::ValidateJson(
+        "bounding_box", request.bounding_box(), Self::kMaxBoundingBoxBytes,
+        common::JsonShape::kObjectOrArray, true));
     review.bounding_box = request.bounding_box();
   }
   if (request.has_annotation_type()) {

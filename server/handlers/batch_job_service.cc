@@ -43,8 +43,9 @@ absl::StatusOr<store::NewJob> NewJobOf(const v1::CreateJobRequest& request) {
   RETURN_IF_ERROR(common::ValidateRange("total_items", request.total_items(), 0,
                                         std::numeric_limits<int64_t>::max()));
   job.total_items = request.total_items();
-  RETURN_IF_ERROR(common::ValidateText("metadata", request.metadata(),
-                                       Self::kMaxMetadataBytes, false));
+  RETURN_IF_ERROR(common::ValidateJson("metadata", request.metadata(),
+                                       Self::kMaxMetadataBytes,
+                                       common::JsonShape::kObject, false));
   if (!request.metadata().empty()) job.metadata = request.metadata();
   return job;
 }

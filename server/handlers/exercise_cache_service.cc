@@ -80,9 +80,9 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
   return OffloadLogged(handler_, context, kPutMethod, [=](int64_t* rows) {
     store::NewExercise entry;
     ASSIGN_OR_RETURN(entry.key, ValidateKey(*request));
-    RETURN_IF_ERROR(common::ValidateText("exercise_data",
-                                         request->exercise_data(),
-                                         kMaxExerciseDataBytes, true));
+    RETURN_IF_ERROR(common::ValidateJson(
+        "exercise_data", request->exercise_data(), kMaxExerciseDataBytes,
+        common::JsonShape::kObjectOrArray, true));
     entry.exercise_data = request->exercise_data();
     if (request->has_ttl()) {
       // Checked in its own fields first: a converted value could overflow.

@@ -30,7 +30,14 @@ absl::StatusOr<ExerciseEntry> EntryFromRow(const pqxx::row& row,
   entry.exercise_type = row[first + 2].as<std::string>();
   entry.difficulty_level = row[first + 3].as<int>();
   entry.topic = OptionalText(row[first + 4]);
-  entry.exercise_data = row[first + 5].as<std::string>();
+  const pqxx::field data = row[first + 5];
+  if (data.size() > ExerciseCacheStore::kMaxServedDataBytes) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        kTable, " row ", entry.id, ": exercise_data is ", data.size(),
+        " bytes, more than the ", ExerciseCacheStore::kMaxServedDataBytes,
+        " a read sends back; fix the row"));
+  }
+  entry.exercise_data = data.as<std::string>();
   ASSIGN_OR_RETURN(entry.created_at, ApiTime(row[first + 6].as<int64_t>(),
                                              kTable, entry.id, "created_at"));
   if (!row[first + 7].is_null()) {

@@ -3,6 +3,7 @@
 #ifndef AVES_SERVER_STORE_EXERCISE_CACHE_STORE_H_
 #define AVES_SERVER_STORE_EXERCISE_CACHE_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,6 +55,12 @@ class ExerciseCacheStore {
  public:
   // Rows deleted per purge transaction: short transactions, short locks.
   static constexpr int64_t kPurgeBatchRows = 1000;
+  // The largest exercise_data a read sends back: twice what PutExercise
+  // accepts (jsonb may print it longer), far under a client's default 4 MiB
+  // receive limit. A larger row, written by another program, fails only its
+  // own read (FAILED_PRECONDITION naming it) instead of RESOURCE_EXHAUSTED
+  // at the client for every batch it is in.
+  static constexpr size_t kMaxServedDataBytes = 2 << 20;
 
   explicit ExerciseCacheStore(db::Database& database) : database_(database) {}
 

@@ -269,6 +269,12 @@ TEST_F(AnnotationsTest, BadReviewsAreRefusedAndChangeNothing) {
   auto bad_json = review();
   bad_json.set_bounding_box("{not json");
   EXPECT_EQ(field_of(bad_json), "bounding_box");
+  auto scalar_box = review();
+  scalar_box.set_bounding_box("42");
+  EXPECT_EQ(field_of(scalar_box), "bounding_box");
+  auto deep_box = review();  // deeper than PostgreSQL's limit (54001)
+  deep_box.set_bounding_box(std::string(20000, '[') + std::string(20000, ']'));
+  EXPECT_EQ(field_of(deep_box), "bounding_box");
   auto bad_difficulty = review();
   bad_difficulty.set_difficulty_level(6);
   EXPECT_EQ(field_of(bad_difficulty), "difficulty_level");

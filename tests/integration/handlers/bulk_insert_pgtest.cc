@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -153,6 +154,51 @@ TEST_F(BulkInsertTest, BadRowsAreRecordedByRowAndColumnAndTheRestCommits) {
               HasSubstr("row 40, column vocabulary_id: not a canonical UUID"));
   EXPECT_EQ(errors[4][0].as<int>(), 150);
   EXPECT_THAT(errors[4][1].as<std::string>(), HasSubstr("foreign key"));
+}
+
+TEST_F(BulkInsertTest, RowsTooLargeForAnIndexOrQuotedMidCharacterAreBadRows) {
+  v1::InsertHeader header;
+  header.set_table("exercise_cache");
+  for (const char* column :
+       {"user_id", "exercise_type", "difficulty_level", "exercise_data"}) {
+    header.add_columns(column);
+  }
+  header.set_mode(v1::INSERT_MODE_INSERT);
+  header.set_batch_size(50);
+  // 10 KiB of random letters: incompressible, so past the btree's row limit
+  // (54000 "index row size exceeds maximum", INTERNAL for the load before).
+  std::mt19937 random(14);
+  std::string huge_type;
+  for (int i = 0; i < 10 * 1024; ++i) huge_type += 'a' + random() % 26;
+  // A refused cell is quoted up to byte 40, inside the é here: cut there,
+  // the row's error would not be UTF-8 and its insert would fail (22021).
+  const std::string cut_cell = std::string(39, '9') + "\xC3\xA9";
+  absl::StatusOr<v1::InsertSummary> summary =
+      client_->Load(header, [&](int64_t i, v1::Row* row) {
+        if (i >= 100) return false;
+        *row->add_cells() = UuidCell(Uuid(1, static_cast<int>(i % 10)));
+        row->add_cells()->set_string_value(i == 7 ? huge_type : "t");
+        if (i == 60) {
+          row->add_cells()->set_string_value(cut_cell);
+        } else {
+          *row->add_cells() = IntCell(1 + i % 5);
+        }
+        row->add_cells()->set_json_value("{}");
+        return true;
+      });
+  ASSERT_OK(summary);
+  EXPECT_EQ(summary->totals().rows_inserted(), 98);
+  EXPECT_EQ(summary->totals().rows_failed(), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM exercise_cache"), 98);
+  pqxx::result errors = pqxx::nontransaction(*sql_).exec(
+      "SELECT item_index, error_message FROM batch_job_errors ORDER BY "
+      "item_index");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0][0].as<int>(), 7);
+  EXPECT_THAT(errors[0][1].as<std::string>(), HasSubstr("index row"));
+  EXPECT_EQ(errors[1][0].as<int>(), 60);
+  EXPECT_THAT(errors[1][1].as<std::string>(),
+              HasSubstr("'" + std::string(39, '9') + "' is not"));
 }
 
 TEST_F(BulkInsertTest, OnlyAllowListedTablesAndRealColumns) {

@@ -13,6 +13,7 @@
 #include "client/lib/channel.h"
 #include "client/lib/exercise_cache_client.h"
 #include "server/common/executor.h"
+#include "server/common/json_syntax.h"
 #include "server/db/database.h"
 #include "server/handlers/lookup_batcher.h"
 #include "server/store/exercise_cache_store.h"
@@ -247,6 +248,49 @@ TEST_F(ExerciseCacheStoreTest, AnUnrepresentableRowFailsOnlyItsOwnLookup) {
       ASSERT_TRUE((*results)[i]->has_value());
       EXPECT_EQ((*(*results)[i])->exercise_data, R"({"ok": 1})");
     }
+  }
+}
+
+TEST_F(ExerciseCacheStoreTest, ARowTooLargeToSendBackFailsOnlyItsOwnLookup) {
+  // Written by another program: PutExercise refuses data this large.
+  const std::string big_user = "00000000-0000-4000-8000-0000000000f3";
+  pqxx::nontransaction(*sql_).exec_params(
+      "INSERT INTO exercise_cache (user_id, exercise_type, difficulty_level, "
+      "exercise_data) VALUES ($1, 't', 1, jsonb_build_array(repeat('x', $2)))",
+      big_user,
+      static_cast<int64_t>(store::ExerciseCacheStore::kMaxServedDataBytes));
+  ASSERT_OK(
+      store_->Put(Call(), Entry(std::nullopt, R"({"ok": 1})", std::nullopt)));
+  const store::ExerciseKey good{kUser, "term_matching", 3, std::nullopt};
+  const store::ExerciseKey big{big_user, "t", 1, std::nullopt};
+  EXPECT_THAT(store_->Lookup(Call(), big),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("exercise_data is ")));
+  absl::StatusOr<std::vector<store::ExerciseCacheStore::LookupResult>> results =
+      store_->LookupMany(Call(), {good, big});
+  ASSERT_OK(results);
+  ASSERT_EQ(results->size(), 2u);
+  ASSERT_OK((*results)[0]);
+  EXPECT_TRUE((*results)[0]->has_value());
+  EXPECT_THAT((*results)[1], StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(ExerciseCacheStoreTest, TheStoredSizeBoundCoversWhatPostgresqlPrints) {
+  // The bound the door checks must never be below what a read sends back.
+  for (const char* json :
+       {"{}", "[1,2,3]", R"({"a":1,"b":[1e5,2E-3,{"c":null}]})",
+        "[1e300,1.5e-300,-2e+20]", R"({"k":"v","k":"w"})", "[0.1e1,1e0]",
+        R"(  { "spaced" :  [ 1 ,  2 ] }  )", "[123456789012345678901234567890]",
+        R"({"x":"\u00e9\n\"quoted\""})", "[1e10000]"}) {
+    std::string error;
+    int64_t bound = 0;
+    ASSERT_TRUE(common::IsValidJson(json, &error, &bound)) << json << error;
+    const int64_t printed =
+        pqxx::nontransaction(*sql_)
+            .exec_params("SELECT octet_length($1::jsonb::text)",
+                         std::string(json))[0][0]
+            .as<int64_t>();
+    EXPECT_GE(bound, printed) << json;
   }
 }
 
@@ -508,6 +552,20 @@ TEST_F(ExerciseCacheServiceTest, EveryBadFieldIsInvalidArgumentNamingIt) {
       {"topic", [](auto& r) { r.set_topic(std::string(201, 't')); }},
       {"exercise_data", [](auto& r) { r.set_exercise_data(""); }},
       {"exercise_data", [](auto& r) { r.set_exercise_data("{oops"); }},
+      // The API says an object or array.
+      {"exercise_data", [](auto& r) { r.set_exercise_data("42"); }},
+      // Deeper than PostgreSQL's own limit (54001, INTERNAL before).
+      {"exercise_data",
+       [](auto& r) {
+         r.set_exercise_data(std::string(20000, '[') + std::string(20000, ']'));
+       }},
+      // 400 bytes jsonb would store as ~5 MB: no read could send it back.
+      {"exercise_data",
+       [](auto& r) {
+         std::string numbers = "[1e130000";
+         for (int i = 0; i < 39; ++i) numbers += ",1e130000";
+         r.set_exercise_data(numbers + "]");
+       }},
       {"ttl", [](auto& r) { r.mutable_ttl()->set_seconds(-5); }},
       // 2^58 + 1 seconds wrapped to a 1-second TTL when converted to
       // microseconds first.

@@ -153,6 +153,12 @@ TEST_F(JobsApiTest, TransitionsAndBadInput) {
   EXPECT_THAT(client_->CreateJob(bad),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("metadata: not valid JSON")));
+  // Deeper than PostgreSQL's limit (54001): refused at the door, not INTERNAL.
+  bad.set_metadata("{\"a\": " + std::string(20000, '[') +
+                   std::string(20000, ']') + "}");
+  EXPECT_THAT(client_->CreateJob(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("metadata: not valid JSON (byte")));
   bad.set_metadata("");
   bad.set_total_items(-5);
   EXPECT_THAT(

@@ -143,6 +143,16 @@ TEST(CopyTextTest, WrongValuesAreRefusedWithTheReason) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("NUL")));
 }
 
+TEST(CopyTextTest, ARefusedCellIsQuotedCutOnACharacterBoundary) {
+  // Byte 40 falls inside the é: quoting 40 bytes would end the message with
+  // half a character, which PostgreSQL refuses (22021) when it stores the
+  // row's error.
+  const std::string cell = std::string(39, 'x') + "\xC3\xA9" + "tail";
+  EXPECT_THAT(Field(CellValue::String(cell), ColumnKind::kInt32),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("'" + std::string(39, 'x') + "' is not")));
+}
+
 TEST(CopyTextTest, QuotesIdentifiers) {
   EXPECT_EQ(db::QuoteIdentifier("users"), "\"users\"");
   EXPECT_EQ(db::QuoteIdentifier("a\"; DROP TABLE x; --"),
@@ -157,6 +167,21 @@ TEST(JsonSyntaxTest, AcceptsJson) {
     std::string error;
     EXPECT_TRUE(common::IsValidJson(json, &error)) << json << ": " << error;
   }
+}
+
+TEST(JsonSyntaxTest, BoundsTheTextPostgresqlStores) {
+  int64_t bound = 0;
+  std::string error;
+  ASSERT_TRUE(common::IsValidJson(R"({"a":1,"b":2})", &error, &bound));
+  EXPECT_EQ(bound, 13 + 3) << "a space after each ':' and ','";
+  ASSERT_TRUE(common::IsValidJson("[1e130000]", &error, &bound));
+  EXPECT_GE(bound, 130001 + 2);
+  ASSERT_TRUE(common::IsValidJson("[1e-7]", &error, &bound));
+  EXPECT_GE(bound, int64_t{11}) << "0.0000001 and its brackets";
+  // An exponent too long to add up saturates instead of wrapping.
+  ASSERT_TRUE(common::IsValidJson("[1e99999999999999999999999,1e9999999999]",
+                                  &error, &bound));
+  EXPECT_GE(bound, int64_t{1} << 40);
 }
 
 TEST(JsonSyntaxTest, RefusesWhatPostgresqlWouldRefuse) {

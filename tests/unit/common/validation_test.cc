@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "server/common/json_syntax.h"
+#include "server/common/utf8.h"
 #include "server/common/uuid.h"
 #include "tests/support/status_matchers.h"
 
@@ -10,6 +12,7 @@ namespace aves::common {
 namespace {
 
 using ::aves::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 TEST(ValidationTest, CanonicalUuids) {
@@ -50,6 +53,58 @@ TEST(ValidationTest, TextFields) {
   EXPECT_THAT(ValidateText("topic", std::string("a\0b", 3), 10, true),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("topic: contains a NUL")));
+}
+
+TEST(ValidationTest, JsonFieldsAreCheckedForSyntaxShapeDepthAndStoredSize) {
+  EXPECT_OK(ValidateJson("exercise_data", R"({"a": [1]})", 100,
+                         JsonShape::kObjectOrArray, true));
+  EXPECT_OK(ValidateJson("exercise_data", " [1] ", 100,
+                         JsonShape::kObjectOrArray, true));
+  EXPECT_OK(ValidateJson("metadata", "", 100, JsonShape::kObject, false));
+  EXPECT_OK(ValidateJson("value", "42", 100, JsonShape::kAny, true));
+  struct Case {
+    std::string json;
+    JsonShape shape;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"", JsonShape::kAny, "required"},
+      {"{oops", JsonShape::kAny, "not valid JSON"},
+      {"42", JsonShape::kObjectOrArray, "must be a JSON object or array"},
+      {"\"text\"", JsonShape::kObjectOrArray, "object or array"},
+      {"[1]", JsonShape::kObject, "must be a JSON object"},
+      {std::string(kMaxJsonDepth + 1, '[') +
+           std::string(kMaxJsonDepth + 1, ']'),
+       JsonShape::kAny, "nested too deeply"},
+      {std::string(101, ' ') + "1", JsonShape::kAny, "longer than 100 bytes"},
+      // 7 bytes that jsonb prints as 1 followed by 250 zeros.
+      {"[1e250]", JsonShape::kAny, "would store it as up to"},
+  };
+  for (const Case& c : cases) {
+    const size_t max_bytes = c.json.size() > 1000 ? c.json.size() : 100;
+    EXPECT_THAT(ValidateJson("field", c.json, max_bytes, c.shape, true),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("field: "), HasSubstr(c.says))))
+        << c.json;
+  }
+  const std::string deepest =
+      std::string(kMaxJsonDepth, '[') + "1" + std::string(kMaxJsonDepth, ']');
+  EXPECT_OK(ValidateJson("field", deepest, 2000, JsonShape::kAny, true));
+  // Just inside the bound of 2 * max_bytes stored.
+  EXPECT_OK(ValidateJson("field", "[1e190]", 100, JsonShape::kAny, true));
+}
+
+TEST(ValidationTest, Utf8PrefixNeverSplitsACharacter) {
+  EXPECT_EQ(Utf8Prefix("abc", 5), "abc");
+  EXPECT_EQ(Utf8Prefix("abcdef", 3), "abc");
+  // é is two bytes, 🐦 four: a cut inside either drops it whole.
+  EXPECT_EQ(Utf8Prefix("ab\xC3\xA9z", 3), "ab");
+  EXPECT_EQ(Utf8Prefix("ab\xC3\xA9z", 4), "ab\xC3\xA9");
+  for (size_t cut = 1; cut <= 4; ++cut) {
+    EXPECT_EQ(Utf8Prefix("a\xF0\x9F\x90\xA6", cut), "a") << cut;
+  }
+  EXPECT_EQ(Utf8Prefix("a\xF0\x9F\x90\xA6", 5), "a\xF0\x9F\x90\xA6");
+  EXPECT_EQ(Utf8Prefix("\xC3\xA9", 1), "");
 }
 
 TEST(ValidationTest, Ranges) {
