@@ -33,13 +33,18 @@ aves_install_packages() {
     "${missing[@]}" >/dev/null
 }
 
-# aves_build DIR BUILD_TYPE [cmake args...]: configures once, then builds.
+# aves_build DIR BUILD_TYPE [cmake args...]: configures once, then builds
+# everything, or only the targets named in AVES_BUILD_TARGETS (scripts/run
+# builds what it runs, not every test binary).
 aves_build() {
   local dir=$1 type=$2
   shift 2
   export CCACHE_BASEDIR="$AVES_ROOT" CCACHE_NOHASHDIR=1
   cmake -S "$AVES_ROOT" -B "$AVES_ROOT/$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
-  cmake --build "$AVES_ROOT/$dir" -j "$(nproc)" -- --no-print-directory
+  local targets=()
+  local target
+  for target in ${AVES_BUILD_TARGETS:-}; do targets+=(--target "$target"); done
+  cmake --build "$AVES_ROOT/$dir" -j "$(nproc)" "${targets[@]}" -- --no-print-directory
 }
 
 # Uses DATABASE_URL when set; otherwise starts the throwaway cluster (and

@@ -176,7 +176,10 @@ int main(int argc, char** argv) {
     return Fail(logging);
   }
   for (const std::string& note : config->notes) {
-    aves::observability::Logger("config")->warn("{}", note);
+    aves::observability::Logger("config")->info("{}", note);
+  }
+  for (const std::string& warning : config->warnings) {
+    aves::observability::Logger("config")->warn("{}", warning);
   }
 
   absl::StatusOr<std::vector<aves::db::MigrationFile>> migrations =

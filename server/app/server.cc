@@ -1,10 +1,13 @@
 #include "server/app/server.h"
 
+#include <mutex>
+#include <string>
 #include <utility>
 
 #include <absl/status/status.h>
 #include <absl/strings/str_cat.h>
 #include <absl/synchronization/mutex.h>
+#include <google/protobuf/stubs/logging.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
@@ -39,6 +42,26 @@ struct AvesServer::Impl {
 };
 
 namespace {
+
+// libprotobuf writes one ERROR line to stderr per request it refuses (e.g.
+// invalid UTF-8 in a string field): any client could flood the log. Its
+// lines go to our logger at debug instead; the caller gets INVALID_ARGUMENT
+// (handlers/unparsable_request.h) and the access log has the call.
+void RouteProtobufLogs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    google::protobuf::SetLogHandler([](google::protobuf::LogLevel level,
+                                       const char* file, int line,
+                                       const std::string& message) {
+      auto log = observability::Logger("protobuf");
+      if (level == google::protobuf::LOGLEVEL_FATAL) {
+        log->critical("{}:{}: {}", file, line, message);
+      } else {
+        log->debug("{}:{}: {}", file, line, message);
+      }
+    });
+  });
+}
 
 // Binds the listener with the limits and keepalive every connection gets,
 // and registers `services` beside health and reflection.
@@ -76,6 +99,7 @@ AvesServer::~AvesServer() {
 
 absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
     const config::Config& config, std::vector<db::MigrationFile> migrations) {
+  RouteProtobufLogs();
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   const Sizes sizes = SizesFor(config);
@@ -90,7 +114,13 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   }
   grpc::HealthCheckServiceInterface* health =
       impl->server->GetHealthCheckService();
-  // NOT_SERVING until the monitor's first check says otherwise.
+  // NOT_SERVING until the monitor's first check says otherwise. Each
+  // service's name is registered too (else a check naming it is NOT_FOUND);
+  // SetServingStatus(bool) then flips all of them with the overall one: every
+  // service depends on the same database and schema.
+  for (const std::string& name : Services::grpc_service_names()) {
+    health->SetServingStatus(name, false);
+  }
   health->SetServingStatus(false);
   db::Database& database = impl->services->database();
   database.pool().WaitUntilReady(config.pool.connect_timeout);

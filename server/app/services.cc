@@ -122,4 +122,12 @@ std::vector<grpc::Service*> Services::grpc_services() {
           parts_->bulk_insert_service.get()};
 }
 
+std::vector<std::string> Services::grpc_service_names() {
+  return {data::v1::AdminService::service_full_name(),
+          data::v1::ExerciseCacheService::service_full_name(),
+          data::v1::BatchJobService::service_full_name(),
+          data::v1::AnnotationService::service_full_name(),
+          data::v1::BulkInsertService::service_full_name()};
+}
+
 }  // namespace aves::app

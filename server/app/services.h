@@ -8,6 +8,7 @@
 #define AVES_SERVER_APP_SERVICES_H_
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "server/common/executor.h"
@@ -49,6 +50,9 @@ class Services {
 
   // The services to register with the gRPC server.
   std::vector<grpc::Service*> grpc_services();
+  // Their full names ("aves.data.v1.ExerciseCacheService", ...), each
+  // reported by grpc.health.v1 beside the overall status.
+  static std::vector<std::string> grpc_service_names();
 
  private:
   struct Parts;

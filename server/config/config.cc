@@ -64,7 +64,8 @@ absl::StatusOr<bool> ReadBool(const SettingLookup& lookup,
 }
 
 absl::StatusOr<db::PoolOptions> LoadPoolOptions(
-    const SettingLookup& lookup, std::vector<std::string>& notes) {
+    const SettingLookup& lookup, std::vector<std::string>& notes,
+    std::vector<std::string>& warnings) {
   db::PoolOptions pool;
   constexpr int64_t kHour = 3'600'000;
   RETURN_IF_ERROR(
@@ -89,7 +90,12 @@ absl::StatusOr<db::PoolOptions> LoadPoolOptions(
         std::max(absl::Milliseconds(1),
                  std::min(absl::Seconds(1), pool.query_timeout / 20));
     const absl::Duration lowered = pool.query_timeout - margin;
-    notes.push_back(
+    // Equal values (the seed's 10000 and 10000) are the documented case:
+    // the margin is expected. A statement timeout above the query timeout
+    // is a setting that cannot be honoured as written.
+    std::vector<std::string>& log =
+        pool.statement_timeout == pool.query_timeout ? notes : warnings;
+    log.push_back(
         absl::StrCat("DB_STATEMENT_TIMEOUT (",
                      absl::ToInt64Milliseconds(pool.statement_timeout),
                      " ms) is not below DB_QUERY_TIMEOUT (",
@@ -207,7 +213,8 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
         "key and do not "
         "survive a restart or work across replicas");
   }
-  ASSIGN_OR_RETURN(config.pool, LoadPoolOptions(lookup, config.notes));
+  ASSIGN_OR_RETURN(config.pool,
+                   LoadPoolOptions(lookup, config.notes, config.warnings));
   return config;
 }
 

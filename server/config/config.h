@@ -83,9 +83,11 @@ struct Config {
   std::string page_token_key;
   // The connection pool (DB_* variables; README lists them).
   db::PoolOptions pool;
-  // Adjustments made while loading, for the start-up log (e.g. a statement
-  // timeout lowered below the query timeout).
+  // For the start-up log. Notes (info) say what a default means, e.g. the
+  // seed's equal statement and query timeouts set apart; warnings say that
+  // a value the operator set was changed or is unsafe. A default never warns.
   std::vector<std::string> notes;
+  std::vector<std::string> warnings;
 };
 
 // Reads and validates every setting.

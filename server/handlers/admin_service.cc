@@ -7,6 +7,7 @@
 #include "server/db/migrator.h"
 #include "server/handlers/call_context.h"
 #include "server/handlers/proto_convert.h"
+#include "server/handlers/unparsable_request.h"
 #include "server/store/index_verification.h"
 
 namespace aves::handlers {
@@ -24,7 +25,12 @@ AdminServiceImpl::AdminServiceImpl(db::Database& database,
                                    std::vector<db::MigrationFile> migrations)
     : database_(database),
       handler_(handler),
-      migrations_(std::move(migrations)) {}
+      migrations_(std::move(migrations)) {
+  using Service = data::v1::AdminService;
+  AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetMigrationStatus);
+  AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, VerifyIndexes);
+  AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetPoolStats);
+}
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetMigrationStatus(
     grpc::CallbackServerContext* context,

@@ -9,6 +9,7 @@
 #include "server/common/validation.h"
 #include "server/handlers/call_context.h"
 #include "server/handlers/proto_convert.h"
+#include "server/handlers/unparsable_request.h"
 
 namespace aves::handlers {
 
@@ -118,6 +119,15 @@ int64_t Respond(const store::AnnotationPage& page, std::string next_token,
 }
 
 }  // namespace
+
+void AnnotationServiceImpl::RegisterParseChecked() {
+  using Service = v1::AnnotationService;
+  AVES_PARSE_CHECKED_UNARY(Service, AnnotationServiceImpl,
+                           ListImageAnnotations);
+  AVES_PARSE_CHECKED_UNARY(Service, AnnotationServiceImpl,
+                           ListAnnotationsByStatus);
+  AVES_PARSE_CHECKED_UNARY(Service, AnnotationServiceImpl, ReviewAnnotation);
+}
 
 grpc::ServerUnaryReactor* AnnotationServiceImpl::ListImageAnnotations(
     grpc::CallbackServerContext* context,

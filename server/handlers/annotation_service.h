@@ -24,7 +24,9 @@ class AnnotationServiceImpl final
 
   AnnotationServiceImpl(store::AnnotationStore& store, HandlerContext handler,
                         const PageTokenCodec& tokens)
-      : store_(store), handler_(handler), tokens_(tokens) {}
+      : store_(store), handler_(handler), tokens_(tokens) {
+    RegisterParseChecked();
+  }
 
   grpc::ServerUnaryReactor* ListImageAnnotations(
       grpc::CallbackServerContext* context,
@@ -40,6 +42,7 @@ class AnnotationServiceImpl final
       aves::data::v1::ReviewAnnotationResponse* response) override;
 
  private:
+  void RegisterParseChecked();
   store::AnnotationStore& store_;
   const HandlerContext handler_;
   const PageTokenCodec& tokens_;

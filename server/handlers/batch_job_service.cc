@@ -15,6 +15,7 @@
 #include "server/handlers/grpc_status.h"
 #include "server/handlers/job_filter.h"
 #include "server/handlers/proto_convert.h"
+#include "server/handlers/unparsable_request.h"
 #include "server/handlers/watch_jobs_reactor.h"
 
 namespace aves::handlers {
@@ -126,6 +127,17 @@ class WatchRefusal final
 };
 
 }  // namespace
+
+void BatchJobServiceImpl::RegisterParseChecked() {
+  using Service = v1::BatchJobService;
+  AVES_PARSE_CHECKED_UNARY(Service, BatchJobServiceImpl, ListJobs);
+  AVES_PARSE_CHECKED_UNARY(Service, BatchJobServiceImpl, GetJob);
+  AVES_PARSE_CHECKED_UNARY(Service, BatchJobServiceImpl, ListJobErrors);
+  AVES_PARSE_CHECKED_UNARY(Service, BatchJobServiceImpl, CreateJob);
+  AVES_PARSE_CHECKED_UNARY(Service, BatchJobServiceImpl, UpdateJobProgress);
+  AVES_PARSE_CHECKED_UNARY(Service, BatchJobServiceImpl, AppendJobErrors);
+  AVES_PARSE_CHECKED_SERVER_STREAMING(Service, BatchJobServiceImpl, WatchJobs);
+}
 
 grpc::ServerUnaryReactor* BatchJobServiceImpl::ListJobs(
     grpc::CallbackServerContext* context, const v1::ListJobsRequest* request,

@@ -38,7 +38,9 @@ class BatchJobServiceImpl final
         feed_(feed),
         handler_(handler),
         tokens_(tokens),
-        watch_(watch) {}
+        watch_(watch) {
+    RegisterParseChecked();
+  }
 
   grpc::ServerUnaryReactor* ListJobs(
       grpc::CallbackServerContext* context,
@@ -69,6 +71,7 @@ class BatchJobServiceImpl final
       const aves::data::v1::WatchJobsRequest* request) override;
 
  private:
+  void RegisterParseChecked();
   store::JobStore& store_;
   store::JobFeed& feed_;
   const HandlerContext handler_;

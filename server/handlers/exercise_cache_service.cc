@@ -9,6 +9,7 @@
 #include "server/handlers/call_context.h"
 #include "server/handlers/grpc_status.h"
 #include "server/handlers/proto_convert.h"
+#include "server/handlers/unparsable_request.h"
 
 namespace aves::handlers {
 
@@ -43,6 +44,13 @@ absl::StatusOr<store::ExerciseKey> ValidateKey(const Request& request) {
 }
 
 }  // namespace
+
+void ExerciseCacheServiceImpl::RegisterParseChecked() {
+  using Service = v1::ExerciseCacheService;
+  AVES_PARSE_CHECKED_UNARY(Service, ExerciseCacheServiceImpl, GetExercise);
+  AVES_PARSE_CHECKED_UNARY(Service, ExerciseCacheServiceImpl, PutExercise);
+  AVES_PARSE_CHECKED_UNARY(Service, ExerciseCacheServiceImpl, PurgeExpired);
+}
 
 grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
     grpc::CallbackServerContext* context, const v1::GetExerciseRequest* request,

@@ -36,7 +36,9 @@ class ExerciseCacheServiceImpl final
       : store_(store),
         handler_(handler),
         batcher_(store, handler.executor, batching.max_batch,
-                 batching.max_tasks, batching.max_queued) {}
+                 batching.max_tasks, batching.max_queued) {
+    RegisterParseChecked();
+  }
 
   grpc::ServerUnaryReactor* GetExercise(
       grpc::CallbackServerContext* context,
@@ -52,6 +54,7 @@ class ExerciseCacheServiceImpl final
       aves::data::v1::PurgeExpiredResponse* response) override;
 
  private:
+  void RegisterParseChecked();
   store::ExerciseCacheStore& store_;
   const HandlerContext handler_;
   LookupBatcher batcher_;

@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
@@ -19,6 +20,7 @@
 namespace aves {
 namespace {
 
+using ::aves::testing::StatusIs;
 using client::ServingStatus;
 using ::testing::HasSubstr;
 using testing::RunCommand;
@@ -52,6 +54,19 @@ TEST_F(ServerTest, HealthFollowsTheSchemaAndShutdownIsGraceful) {
       RunCommand({AVESCTL_PATH, "--addr=" + address, "health"});
   EXPECT_EQ(not_serving.exit_code, 1);
   EXPECT_EQ(not_serving.out, "NOT_SERVING\n");
+  // Each service is reported under its own name, flipped with the whole.
+  client::HealthClient health(client::MakeChannel(address));
+  const std::vector<std::string> service_names = {
+      "aves.data.v1.AdminService", "aves.data.v1.ExerciseCacheService",
+      "aves.data.v1.BatchJobService", "aves.data.v1.AnnotationService",
+      "aves.data.v1.BulkInsertService"};
+  for (const std::string& name : service_names) {
+    EXPECT_THAT(health.Check(name),
+                testing::IsOkAndHolds(ServingStatus::kNotServing))
+        << name;
+  }
+  EXPECT_THAT(health.Check("aves.data.v1.NoSuchService"),
+              StatusIs(absl::StatusCode::kNotFound));
 
   testing::CommandResult migrate = RunCommand(
       {AVESD_PATH, "migrate"}, {{"DATABASE_URL", database_->conninfo()}});
@@ -64,6 +79,11 @@ TEST_F(ServerTest, HealthFollowsTheSchemaAndShutdownIsGraceful) {
       RunCommand({AVESCTL_PATH, "health"}, {{"AVES_ADDR", address}});
   EXPECT_EQ(serving.exit_code, 0) << serving.err;
   EXPECT_EQ(serving.out, "SERVING\n");
+  for (const std::string& name : service_names) {
+    EXPECT_THAT(health.Check(name),
+                testing::IsOkAndHolds(ServingStatus::kServing))
+        << name;
+  }
 
   // AdminService reports the schema it just saw migrated.
   auto stub = data::v1::AdminService::NewStub(client::MakeChannel(address));
@@ -110,6 +130,10 @@ TEST_F(ServerTest, HealthFollowsTheSchemaAndShutdownIsGraceful) {
   EXPECT_EQ(server.process().Wait(absl::Seconds(30)), 0)
       << server.process().Stderr();
   EXPECT_THAT(server.process().Stderr(), HasSubstr("shutting down"));
+  // Started with the defaults: nothing to warn about.
+  EXPECT_THAT(server.process().Stderr(),
+              ::testing::Not(HasSubstr("warning [config]")));
+  EXPECT_THAT(server.process().Stderr(), HasSubstr("info [config]"));
 }
 
 TEST_F(ServerTest, ServeMigrateFlagMigratesBeforeServing) {

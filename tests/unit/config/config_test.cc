@@ -175,6 +175,14 @@ TEST(ConfigTest,
   EXPECT_THAT(config->notes, ::testing::Contains(HasSubstr("using 9500 ms")));
   EXPECT_THAT(config->notes,
               ::testing::Contains(HasSubstr("AVES_PAGE_TOKEN_KEY is not set")));
+  EXPECT_THAT(config->warnings, ::testing::IsEmpty())
+      << "a default never warns";
+  // The seed's own .env sets both to 10000: still the documented case.
+  absl::StatusOr<Config> seed = LoadConfig(
+      Fake({{"DB_STATEMENT_TIMEOUT", "10000"}, {"DB_QUERY_TIMEOUT", "10000"}}));
+  ASSERT_OK(seed);
+  EXPECT_EQ(seed->pool.statement_timeout, absl::Milliseconds(9500));
+  EXPECT_THAT(seed->warnings, ::testing::IsEmpty());
 }
 
 TEST(ConfigTest, ReadsEveryPoolVariable) {
@@ -243,8 +251,9 @@ TEST(ConfigTest, LowersAStatementTimeoutAboveTheQueryTimeout) {
   ASSERT_OK(config);
   EXPECT_EQ(config->pool.statement_timeout, absl::Milliseconds(1900));
   EXPECT_LT(config->pool.statement_timeout, config->pool.query_timeout);
-  EXPECT_THAT(config->notes, ::testing::Contains(
-                                 HasSubstr("DB_STATEMENT_TIMEOUT (60000 ms)")));
+  EXPECT_THAT(
+      config->warnings,
+      ::testing::Contains(HasSubstr("DB_STATEMENT_TIMEOUT (60000 ms)")));
 }
 
 TEST(ConfigTest, RejectsALifetimeTooShortToBeMeant) {
