@@ -7,14 +7,19 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <absl/status/status.h>
 #include <absl/strings/cord.h>
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_replace.h>
 #include <absl/strings/string_view.h>
 
 namespace aves::common {
 
+// The payload holds one line per violation, "field\tproblem\n", so that a
+// request with several bad fields is answered with all of them (AIP-193).
 inline constexpr char kFieldPayload[] = "aves.field";
 
 // INVALID_ARGUMENT "field: problem", naming `field`.
@@ -22,16 +27,41 @@ inline absl::Status InvalidField(absl::string_view field,
                                  absl::string_view problem) {
   absl::Status status =
       absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
-  status.SetPayload(kFieldPayload, absl::Cord(field));
+  // A newline inside would split the violation in two.
+  status.SetPayload(
+      kFieldPayload,
+      absl::Cord(absl::StrCat(absl::StrReplaceAll(field, {{"\n", " "}}), "\t",
+                              absl::StrReplaceAll(problem, {{"\n", " "}}),
+                              "\n")));
   return status;
 }
 
-// The field a status names, if any.
-inline std::optional<std::string> FieldOf(const absl::Status& status) {
-  absl::optional<absl::Cord> field = status.GetPayload(kFieldPayload);
-  if (!field.has_value()) return std::nullopt;
-  return std::string(*field);
-}
+// Every field a status names, with its problem, in order.
+std::vector<std::pair<std::string, std::string>> FieldViolationsOf(
+    const absl::Status& status);
+
+// The first field a status names, if any.
+std::optional<std::string> FieldOf(const absl::Status& status);
+
+// Collects the outcome of each field's check, so a request is refused with
+// every bad field at once rather than the first:
+//   FieldChecks checks;
+//   checks.Add(ValidateUuid("user_id", ...));
+//   checks.Add(ValidateRange("difficulty_level", ...));
+//   RETURN_IF_ERROR(checks.status());
+class FieldChecks {
+ public:
+  // A status naming no field (not a validation finding) is kept as is and
+  // wins over the violations.
+  void Add(const absl::Status& status);
+  // OK when every check passed; else one INVALID_ARGUMENT naming them all
+  // ("user_id: ...; difficulty_level: ...").
+  absl::Status status() const;
+
+ private:
+  absl::Status other_;
+  std::vector<absl::Status> violations_;
+};
 
 }  // namespace aves::common
 

@@ -78,33 +78,35 @@ absl::StatusOr<store::Review> ReviewOf(
         "only EDIT may change fields; use EDIT or leave them "
         "unset");
   }
+  common::FieldChecks checks;
   if (request.has_spanish_term()) {
-    RETURN_IF_ERROR(common::ValidateText("spanish_term", request.spanish_term(),
+    checks.Add(common::ValidateText("spanish_term", request.spanish_term(),
                                          Self::kMaxTermBytes, true));
     review.spanish_term = request.spanish_term();
   }
   if (request.has_english_term()) {
-    RETURN_IF_ERROR(common::ValidateText("english_term", request.english_term(),
+    checks.Add(common::ValidateText("english_term", request.english_term(),
                                          Self::kMaxTermBytes, true));
     review.english_term = request.english_term();
   }
   if (request.has_bounding_box()) {
-    RETURN_IF_ERROR(common::ValidateJson(
+    checks.Add(common::ValidateJson(
         "bounding_box", request.bounding_box(), Self::kMaxBoundingBoxBytes,
         common::JsonShape::kObjectOrArray, true));
     review.bounding_box = request.bounding_box();
   }
   if (request.has_annotation_type()) {
-    RETURN_IF_ERROR(common::ValidateText("annotation_type",
+    checks.Add(common::ValidateText("annotation_type",
                                          request.annotation_type(),
                                          Self::kMaxAnnotationTypeBytes, true));
     review.annotation_type = request.annotation_type();
   }
   if (request.has_difficulty_level()) {
-    RETURN_IF_ERROR(common::ValidateRange("difficulty_level",
+    checks.Add(common::ValidateRange("difficulty_level",
                                           request.difficulty_level(), 1, 5));
     review.difficulty_level = request.difficulty_level();
   }
+  RETURN_IF_ERROR(checks.status());
   return review;
 }
 

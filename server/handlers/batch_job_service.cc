@@ -38,15 +38,17 @@ using Self = BatchJobServiceImpl;
 
 absl::StatusOr<store::NewJob> NewJobOf(const v1::CreateJobRequest& request) {
   store::NewJob job;
-  RETURN_IF_ERROR(common::ValidateText("job_type", request.job_type(),
-                                       JobFilter::kMaxJobTypeBytes, true));
+  common::FieldChecks checks;
+  checks.Add(common::ValidateText("job_type", request.job_type(),
+                                  JobFilter::kMaxJobTypeBytes, true));
   job.job_type = request.job_type();
-  RETURN_IF_ERROR(common::ValidateRange("total_items", request.total_items(), 0,
-                                        std::numeric_limits<int64_t>::max()));
+  checks.Add(common::ValidateRange("total_items", request.total_items(), 0,
+                                   std::numeric_limits<int64_t>::max()));
   job.total_items = request.total_items();
-  RETURN_IF_ERROR(common::ValidateJson("metadata", request.metadata(),
-                                       Self::kMaxMetadataBytes,
-                                       common::JsonShape::kObject, false));
+  checks.Add(common::ValidateJson("metadata", request.metadata(),
+                                  Self::kMaxMetadataBytes,
+                                  common::JsonShape::kObject, false));
+  RETURN_IF_ERROR(checks.status());
   if (!request.metadata().empty()) job.metadata = request.metadata();
   return job;
 }

@@ -25,21 +25,22 @@ constexpr char kPurgeMethod[] = "ExerciseCacheService.PurgeExpired";
 template <typename Request>
 absl::StatusOr<store::ExerciseKey> ValidateKey(const Request& request) {
   store::ExerciseKey key;
-  RETURN_IF_ERROR(
-      common::ValidateUuid("user_id", request.user_id(), &key.user_id));
-  RETURN_IF_ERROR(common::ValidateText(
+  common::FieldChecks checks;
+  checks.Add(common::ValidateUuid("user_id", request.user_id(), &key.user_id));
+  checks.Add(common::ValidateText(
       "exercise_type", request.exercise_type(),
       ExerciseCacheServiceImpl::kMaxExerciseTypeBytes, true));
   key.exercise_type = request.exercise_type();
-  RETURN_IF_ERROR(common::ValidateRange("difficulty_level",
-                                        request.difficulty_level(), 1, 5));
+  checks.Add(common::ValidateRange("difficulty_level",
+                                   request.difficulty_level(), 1, 5));
   key.difficulty_level = request.difficulty_level();
   if (request.has_topic()) {
-    RETURN_IF_ERROR(
+    checks.Add(
         common::ValidateText("topic", request.topic(),
                              ExerciseCacheServiceImpl::kMaxTopicBytes, true));
     key.topic = request.topic();
   }
+  RETURN_IF_ERROR(checks.status());
   return key;
 }
 
@@ -87,10 +88,12 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
     v1::PutExerciseResponse* response) {
   return OffloadLogged(handler_, context, kPutMethod, [=](int64_t* rows) {
     store::NewExercise entry;
-    ASSIGN_OR_RETURN(entry.key, ValidateKey(*request));
-    RETURN_IF_ERROR(common::ValidateJson(
-        "exercise_data", request->exercise_data(), kMaxExerciseDataBytes,
-        common::JsonShape::kObjectOrArray, true));
+    common::FieldChecks checks;
+    absl::StatusOr<store::ExerciseKey> key = ValidateKey(*request);
+    checks.Add(key.status());
+    checks.Add(common::ValidateJson("exercise_data", request->exercise_data(),
+                                    kMaxExerciseDataBytes,
+                                    common::JsonShape::kObjectOrArray, true));
     entry.exercise_data = request->exercise_data();
     if (request->has_ttl()) {
       // Checked in its own fields first: a converted value could overflow.
@@ -100,11 +103,15 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
           ttl.nanos() > 999'999'999 ||
           (ttl.seconds() == 0 && ttl.nanos() == 0) ||
           (ttl.seconds() == kMaxSeconds && ttl.nanos() > 0)) {
-        return common::InvalidField("ttl",
-                                    "must be positive and at most 365 days");
+        checks.Add(common::InvalidField(
+            "ttl", "must be positive and at most 365 days"));
+      } else {
+        entry.ttl =
+            absl::Seconds(ttl.seconds()) + absl::Nanoseconds(ttl.nanos());
       }
-      entry.ttl = absl::Seconds(ttl.seconds()) + absl::Nanoseconds(ttl.nanos());
     }
+    RETURN_IF_ERROR(checks.status());
+    entry.key = *std::move(key);
     ASSIGN_OR_RETURN(store::ExerciseEntry stored,
                      store_.Put(CallContextOf(context, kPutMethod), entry));
     ToProto(stored, response->mutable_exercise());

@@ -2,8 +2,8 @@
 
 #include <optional>
 #include <string>
-
-#include <absl/strings/strip.h>
+#include <utility>
+#include <vector>
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -15,15 +15,16 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());
   const std::string message(status.message());
-  const std::optional<std::string> field = common::FieldOf(status);
-  if (!field.has_value()) return grpc::Status(code, message);
+  const std::vector<std::pair<std::string, std::string>> violations =
+      common::FieldViolationsOf(status);
+  if (violations.empty()) return grpc::Status(code, message);
   google::rpc::BadRequest bad_request;
-  google::rpc::BadRequest::FieldViolation* violation =
-      bad_request.add_field_violations();
-  violation->set_field(*field);
-  absl::string_view description = message;
-  absl::ConsumePrefix(&description, *field + ": ");
-  violation->set_description(std::string(description));
+  for (const auto& [field, problem] : violations) {
+    google::rpc::BadRequest::FieldViolation* violation =
+        bad_request.add_field_violations();
+    violation->set_field(field);
+    violation->set_description(problem);
+  }
   google::rpc::Status rich;
   rich.set_code(static_cast<int>(status.code()));
   rich.set_message(message);

@@ -606,6 +606,26 @@ TEST_F(ExerciseCacheServiceTest, EveryBadFieldIsInvalidArgumentNamingIt) {
   EXPECT_THAT(client_->GetExercise(get),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("difficulty_level:")));
+  // Every bad field at once (AIP-193), not only the first.
+  get.set_user_id("bad");
+  get.set_exercise_type("");
+  absl::StatusOr<data::v1::Exercise> all_bad = client_->GetExercise(get);
+  ASSERT_FALSE(all_bad.ok());
+  std::vector<std::string> named;
+  for (const auto& violation : client::FieldViolations(all_bad.status())) {
+    named.push_back(violation.first);
+  }
+  EXPECT_THAT(named, ::testing::ElementsAre("user_id", "exercise_type",
+                                            "difficulty_level"));
+  data::v1::PutExerciseRequest put_all_bad = ValidPut();
+  put_all_bad.set_user_id("bad");
+  put_all_bad.set_exercise_data("42");
+  put_all_bad.mutable_ttl()->set_seconds(-1);
+  absl::StatusOr<data::v1::Exercise> put_refused =
+      client_->PutExercise(put_all_bad);
+  ASSERT_FALSE(put_refused.ok());
+  EXPECT_EQ(client::FieldViolations(put_refused.status()).size(), 3u)
+      << put_refused.status();
   EXPECT_THAT(
       client_->PurgeExpired(-1),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_rows:")));
