@@ -178,6 +178,11 @@ int main(int argc, char** argv) {
   for (const std::string& note : config->notes) {
     aves::observability::Logger("config")->info("{}", note);
   }
+  if (!absl::GetFlag(FLAGS_database_url).empty()) {
+    config->warnings.push_back(
+        "--database_url is visible to every user of this machine (ps, "
+        "/proc/*/cmdline); prefer DATABASE_URL or DATABASE_URL_FILE");
+  }
   for (const std::string& warning : config->warnings) {
     aves::observability::Logger("config")->warn("{}", warning);
   }

@@ -76,7 +76,8 @@ std::unique_ptr<Services> Services::Build(
       config.bulk_lease);
   parts->page_tokens = std::make_unique<handlers::PageTokenCodec>(
       config.page_token_key.empty() ? common::RandomBytes(32)
-                                    : config.page_token_key);
+                                    : config.page_token_key,
+      config.page_token_lifetime);
 
   const handlers::HandlerContext handler{executor, config.slow_rpc};
   parts->admin = std::make_unique<handlers::AdminServiceImpl>(

@@ -1,6 +1,7 @@
 #include "server/common/crypto.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -40,8 +41,13 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 
 std::string RandomBytes(size_t count) {
   std::string bytes(count, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()),
-             static_cast<int>(bytes.size()));
+  // A key or id from an unseeded generator would be guessable: better no
+  // service than that.
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()),
+                 static_cast<int>(bytes.size())) != 1) {
+    std::fputs("avesd: OpenSSL's random source failed\n", stderr);
+    std::abort();
+  }
   return bytes;
 }
 

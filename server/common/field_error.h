@@ -28,11 +28,10 @@ inline absl::Status InvalidField(absl::string_view field,
   absl::Status status =
       absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
   // A newline inside would split the violation in two.
-  status.SetPayload(
-      kFieldPayload,
-      absl::Cord(absl::StrCat(absl::StrReplaceAll(field, {{"\n", " "}}), "\t",
-                              absl::StrReplaceAll(problem, {{"\n", " "}}),
-                              "\n")));
+  status.SetPayload(kFieldPayload,
+                    absl::Cord(absl::StrCat(
+                        absl::StrReplaceAll(field, {{"\n", " "}}), "\t",
+                        absl::StrReplaceAll(problem, {{"\n", " "}}), "\n")));
   return status;
 }
 

@@ -1,6 +1,8 @@
 #include "server/config/config.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include <absl/status/status.h>
@@ -161,6 +163,28 @@ SettingLookup OverlayLookup(std::map<std::string, std::string> overrides,
 absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   Config config;
   config.database_url = ReadString(lookup, "DATABASE_URL", "");
+  // A file (a Docker or Kubernetes secret) keeps the password out of the
+  // environment other processes of the user can read.
+  if (const std::string file = ReadString(lookup, "DATABASE_URL_FILE", "");
+      !file.empty()) {
+    if (!config.database_url.empty()) {
+      return absl::InvalidArgumentError(
+          "DATABASE_URL_FILE: DATABASE_URL is set too; set one of them");
+    }
+    std::ifstream in(file);
+    std::stringstream contents;
+    contents << in.rdbuf();
+    if (!in.good() && !in.eof()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("DATABASE_URL_FILE: cannot read ", file));
+    }
+    config.database_url =
+        std::string(absl::StripAsciiWhitespace(contents.str()));
+    if (config.database_url.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("DATABASE_URL_FILE: ", file, " is empty or unreadable"));
+    }
+  }
   config.listen_address =
       ReadString(lookup, "AVES_LISTEN", config.listen_address);
   if (config.listen_address.find(':') == std::string::npos) {
@@ -207,6 +231,18 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                    ReadMillis(lookup, "AVES_BULK_LEASE_MS", config.bulk_lease,
                               1'000, 86'400'000));
   config.page_token_key = ReadString(lookup, "AVES_PAGE_TOKEN_KEY", "");
+  if (!config.page_token_key.empty() &&
+      config.page_token_key.size() < Config::kMinPageTokenKeyBytes) {
+    // Not echoed: it is a secret, however short.
+    return absl::InvalidArgumentError(
+        absl::StrCat("AVES_PAGE_TOKEN_KEY: ", config.page_token_key.size(),
+                     " bytes; at least ", Config::kMinPageTokenKeyBytes,
+                     " are needed (e.g. openssl rand -hex 32)"));
+  }
+  ASSIGN_OR_RETURN(
+      config.page_token_lifetime,
+      ReadMillis(lookup, "AVES_PAGE_TOKEN_TTL_MS", config.page_token_lifetime,
+                 1'000, int64_t{366} * 86'400'000));
   if (config.page_token_key.empty()) {
     config.notes.push_back(
         "AVES_PAGE_TOKEN_KEY is not set: page tokens are signed with a random "

@@ -80,7 +80,11 @@ struct Config {
   absl::Duration bulk_lease = absl::Seconds(30);
   // Signs page tokens (AVES_PAGE_TOKEN_KEY). Empty: a random key per process
   // (tokens then do not survive a restart or cross replicas).
+  // At least kMinPageTokenKeyBytes: a short one could be guessed.
   std::string page_token_key;
+  static constexpr size_t kMinPageTokenKeyBytes = 32;
+  // How long a page token is accepted (AVES_PAGE_TOKEN_TTL_MS).
+  absl::Duration page_token_lifetime = absl::Hours(24);
   // The connection pool (DB_* variables; README lists them).
   db::PoolOptions pool;
   // For the start-up log. Notes (info) say what a default means, e.g. the

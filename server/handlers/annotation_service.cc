@@ -81,29 +81,29 @@ absl::StatusOr<store::Review> ReviewOf(
   common::FieldChecks checks;
   if (request.has_spanish_term()) {
     checks.Add(common::ValidateText("spanish_term", request.spanish_term(),
-                                         Self::kMaxTermBytes, true));
+                                    Self::kMaxTermBytes, true));
     review.spanish_term = request.spanish_term();
   }
   if (request.has_english_term()) {
     checks.Add(common::ValidateText("english_term", request.english_term(),
-                                         Self::kMaxTermBytes, true));
+                                    Self::kMaxTermBytes, true));
     review.english_term = request.english_term();
   }
   if (request.has_bounding_box()) {
-    checks.Add(common::ValidateJson(
-        "bounding_box", request.bounding_box(), Self::kMaxBoundingBoxBytes,
-        common::JsonShape::kObjectOrArray, true));
+    checks.Add(common::ValidateJson("bounding_box", request.bounding_box(),
+                                    Self::kMaxBoundingBoxBytes,
+                                    common::JsonShape::kObjectOrArray, true));
     review.bounding_box = request.bounding_box();
   }
   if (request.has_annotation_type()) {
     checks.Add(common::ValidateText("annotation_type",
-                                         request.annotation_type(),
-                                         Self::kMaxAnnotationTypeBytes, true));
+                                    request.annotation_type(),
+                                    Self::kMaxAnnotationTypeBytes, true));
     review.annotation_type = request.annotation_type();
   }
   if (request.has_difficulty_level()) {
     checks.Add(common::ValidateRange("difficulty_level",
-                                          request.difficulty_level(), 1, 5));
+                                     request.difficulty_level(), 1, 5));
     review.difficulty_level = request.difficulty_level();
   }
   RETURN_IF_ERROR(checks.status());

@@ -35,9 +35,9 @@ absl::StatusOr<store::ExerciseKey> ValidateKey(const Request& request) {
                                    request.difficulty_level(), 1, 5));
   key.difficulty_level = request.difficulty_level();
   if (request.has_topic()) {
-    checks.Add(
-        common::ValidateText("topic", request.topic(),
-                             ExerciseCacheServiceImpl::kMaxTopicBytes, true));
+    checks.Add(common::ValidateText("topic", request.topic(),
+                                    ExerciseCacheServiceImpl::kMaxTopicBytes,
+                                    true));
     key.topic = request.topic();
   }
   RETURN_IF_ERROR(checks.status());

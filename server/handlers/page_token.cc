@@ -3,6 +3,7 @@
 #include <vector>
 
 #include <absl/strings/escaping.h>
+#include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_split.h>
 
@@ -14,7 +15,8 @@ namespace aves::handlers {
 namespace {
 
 constexpr size_t kMacBytes = 16;
-constexpr char kVersion[] = "p1";
+// p2 added the time of issue; p1 tokens (no expiry) are refused.
+constexpr char kVersion[] = "p2";
 
 absl::Status BadToken(absl::string_view why) {
   return common::InvalidField("page_token", why);
@@ -31,7 +33,7 @@ std::string PageTokenCodec::Encode(absl::string_view list,
                                    const store::KeysetCursor& cursor) const {
   const std::string payload = absl::StrCat(
       kVersion, "\n", list, "\n", common::Sha256Hex(filter).substr(0, 16), "\n",
-      cursor.sort_key, "\n", cursor.id);
+      absl::ToUnixSeconds(clock_()), "\n", cursor.sort_key, "\n", cursor.id);
   std::string token;
   absl::WebSafeBase64Escape(payload + Mac(payload), &token);
   return token;
@@ -51,13 +53,21 @@ absl::StatusOr<store::KeysetCursor> PageTokenCodec::Decode(
     return BadToken("corrupted or not issued by this service");
   }
   std::vector<std::string> parts = absl::StrSplit(payload, '\n');
-  if (parts.size() != 5 || parts[0] != kVersion)
-    return BadToken("unknown token version");
+  int64_t issued = 0;
+  if (parts.size() != 6 || parts[0] != kVersion ||
+      !absl::SimpleAtoi(parts[3], &issued)) {
+    return BadToken("unknown token version; start again without a token");
+  }
   if (parts[1] != list || parts[2] != common::Sha256Hex(filter).substr(0, 16)) {
     return BadToken(
         "issued for another list or filter; start again without a token");
   }
-  return store::KeysetCursor{parts[3], parts[4]};
+  if (clock_() - absl::FromUnixSeconds(issued) > lifetime_) {
+    return BadToken(absl::StrCat("expired (tokens last ",
+                                 absl::FormatDuration(lifetime_),
+                                 "); start again without a token"));
+  }
+  return store::KeysetCursor{parts[4], parts[5]};
 }
 
 absl::StatusOr<int> PageSize(int32_t requested) {

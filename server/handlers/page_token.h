@@ -7,6 +7,7 @@
 #define AVES_SERVER_HANDLERS_PAGE_TOKEN_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,6 +15,8 @@
 
 #include <absl/status/statusor.h>
 #include <absl/strings/string_view.h>
+#include <absl/time/clock.h>
+#include <absl/time/time.h>
 
 #include "server/store/keyset.h"
 
@@ -21,13 +24,18 @@ namespace aves::handlers {
 
 class PageTokenCodec {
  public:
-  // `key` signs tokens; replicas that share lists must share it.
-  explicit PageTokenCodec(std::string key) : key_(std::move(key)) {}
+  // `key` signs tokens; replicas that share lists must share it. A token
+  // is refused once `lifetime` has passed since it was issued (by `clock`),
+  // so a leaked one does not page a list forever.
+  explicit PageTokenCodec(std::string key,
+                          absl::Duration lifetime = absl::Hours(24),
+                          std::function<absl::Time()> clock = absl::Now)
+      : key_(std::move(key)), lifetime_(lifetime), clock_(std::move(clock)) {}
 
   std::string Encode(absl::string_view list, absl::string_view filter,
                      const store::KeysetCursor& cursor) const;
   // INVALID_ARGUMENT naming page_token when the token is garbled, tampered
-  // with, or issued for another list or filter.
+  // with, expired, or issued for another list or filter.
   absl::StatusOr<store::KeysetCursor> Decode(absl::string_view token,
                                              absl::string_view list,
                                              absl::string_view filter) const;
@@ -35,6 +43,8 @@ class PageTokenCodec {
  private:
   std::string Mac(absl::string_view payload) const;
   std::string key_;
+  absl::Duration lifetime_;
+  std::function<absl::Time()> clock_;
 };
 
 // page_size: 0 means the default (50); at most 1000.

@@ -178,6 +178,14 @@ TEST_F(ServerTest, MigrateStatusListsPendingFilesAndExitsNonZero) {
   EXPECT_THAT(status.out,
               HasSubstr("optimize_cache_indexes           pending"));
   EXPECT_THAT(status.out, HasSubstr("schema NOT current"));
+  // The same through --database_url works, with a warning: ps shows it.
+  testing::CommandResult flag = RunCommand(
+      {AVESD_PATH, "migrate", "--status", "--database_url=" +
+                                              database_->conninfo()},
+      {{"DATABASE_URL", ""}});
+  EXPECT_EQ(flag.exit_code, 3) << flag.err;
+  EXPECT_THAT(flag.err, HasSubstr("warning [config] --database_url is visible"));
+  EXPECT_THAT(status.err, ::testing::Not(HasSubstr("--database_url")));
 }
 
 TEST_F(ServerTest, NotServingWhileTheDatabaseIsUnreachable) {

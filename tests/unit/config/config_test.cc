@@ -1,5 +1,6 @@
 #include "server/config/config.h"
 
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -147,12 +148,46 @@ TEST(ConfigTest, BulkLoadSettings) {
 
 TEST(ConfigTest, APageTokenKeyQuietsItsNote) {
   absl::StatusOr<Config> config =
-      LoadConfig(Fake({{"AVES_PAGE_TOKEN_KEY", "shared-secret"}}));
+      LoadConfig(Fake({{"AVES_PAGE_TOKEN_KEY", std::string(32, 'k')},
+                       {"AVES_PAGE_TOKEN_TTL_MS", "60000"}}));
   ASSERT_OK(config);
-  EXPECT_EQ(config->page_token_key, "shared-secret");
+  EXPECT_EQ(config->page_token_key, std::string(32, 'k'));
+  EXPECT_EQ(config->page_token_lifetime, absl::Minutes(1));
   EXPECT_THAT(
       config->notes,
       ::testing::Not(::testing::Contains(HasSubstr("AVES_PAGE_TOKEN_KEY"))));
+}
+
+TEST(ConfigTest, AShortPageTokenKeyIsRefusedWithoutEchoingIt) {
+  absl::StatusOr<Config> config =
+      LoadConfig(Fake({{"AVES_PAGE_TOKEN_KEY", "shared-secret"}}));
+  EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument,
+                               HasSubstr("AVES_PAGE_TOKEN_KEY: 13 bytes")));
+  EXPECT_THAT(config.status().message(),
+              ::testing::Not(HasSubstr("shared-secret")));
+  EXPECT_EQ(LoadConfig(Fake({}))->page_token_lifetime, absl::Hours(24));
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_PAGE_TOKEN_TTL_MS", "10"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AVES_PAGE_TOKEN_TTL_MS")));
+}
+
+TEST(ConfigTest, TheDatabaseUrlCanComeFromAFile) {
+  const std::string path = ::testing::TempDir() + "/database_url";
+  {
+    std::ofstream file(path);
+    file << "postgresql://aves:s3cret@db/aves\n";
+  }
+  absl::StatusOr<Config> config = LoadConfig(Fake({{"DATABASE_URL_FILE", path}}));
+  ASSERT_OK(config);
+  EXPECT_EQ(config->database_url, "postgresql://aves:s3cret@db/aves");
+  EXPECT_THAT(LoadConfig(Fake({{"DATABASE_URL_FILE", path},
+                               {"DATABASE_URL", "postgresql:///x"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("set one of them")));
+  absl::StatusOr<Config> missing =
+      LoadConfig(Fake({{"DATABASE_URL_FILE", path + ".missing"}}));
+  EXPECT_THAT(missing, StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("DATABASE_URL_FILE")));
 }
 
 TEST(ConfigTest, RejectsListenWithoutPort) {

@@ -65,8 +65,8 @@ TEST(GrpcStatusTest, FieldChecksPassOrKeepWhatIsNotAFinding) {
   // A field whose problem holds a tab or newline still round-trips whole.
   common::FieldChecks one;
   one.Add(common::InvalidField("metadata", "byte 3: bad\tthing"));
-  EXPECT_THAT(client::FieldViolations(client::FromGrpcStatus(
-                  handlers::ToGrpcStatus(one.status()))),
+  EXPECT_THAT(client::FieldViolations(
+                  client::FromGrpcStatus(handlers::ToGrpcStatus(one.status()))),
               ElementsAre(Pair("metadata", "byte 3: bad\tthing")));
 }
 

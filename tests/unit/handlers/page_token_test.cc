@@ -49,6 +49,18 @@ TEST(PageTokenTest, RefusesTamperedForeignAndGarbledTokens) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token:")));
 }
 
+TEST(PageTokenTest, TokensExpire) {
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  PageTokenCodec codec("secret", absl::Hours(24), [&now] { return now; });
+  const std::string token = codec.Encode("jobs", "", {"k", "1"});
+  now += absl::Hours(23);
+  EXPECT_OK(codec.Decode(token, "jobs", ""));
+  now += absl::Hours(2);
+  EXPECT_THAT(codec.Decode(token, "jobs", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("page_token: expired")));
+}
+
 TEST(PageTokenTest, PageSizes) {
   EXPECT_THAT(PageSize(0), ::aves::testing::IsOkAndHolds(50));
   EXPECT_THAT(PageSize(1000), ::aves::testing::IsOkAndHolds(1000));
