@@ -7,6 +7,7 @@
 #include <absl/strings/str_cat.h>
 #include <absl/time/clock.h>
 
+#include "server/db/connect_failure.h"
 #include "server/observability/logging.h"
 
 namespace aves::db {
@@ -198,7 +199,7 @@ absl::StatusOr<Lease> Pool::Acquire(const common::CallContext& context) {
     if (!reachable_) {
       ++rejected_unavailable_;
       return absl::UnavailableError(
-          absl::StrCat("database unreachable (", last_connect_error_,
+          absl::StrCat("database unreachable (", last_connect_reason_,
                        "); reconnecting in the background"));
     }
     if (static_cast<int>(waiters_.size()) >= options_.max_waiters) {
@@ -484,6 +485,7 @@ void Pool::ConnectorLoop() {
         const absl::Duration backoff = NextBackoffLocked();
         next_connect_attempt_ = now + backoff;
         last_connect_error_ = std::string(connection.status().message());
+        last_connect_reason_ = ConnectFailureReason(last_connect_error_);
         if (reachable_ || consecutive_failures_ % 10 == 1) {
           Log()->warn("cannot open a database connection (retrying in {}): {}",
                       absl::FormatDuration(backoff), last_connect_error_);
@@ -492,7 +494,7 @@ void Pool::ConnectorLoop() {
         warmed_ = false;  // after an outage, ready again only once refilled
         RecordErrorLocked(connection.status(), now);
         FailWaitersLocked(absl::UnavailableError(
-            absl::StrCat("database unreachable: ", last_connect_error_)));
+            absl::StrCat("database unreachable: ", last_connect_reason_)));
         ready_changed_.notify_all();
       }
       continue;
@@ -577,7 +579,7 @@ PoolStats Pool::Stats() const {
   stats.oldest_waiter_age =
       waiters_.empty() ? absl::ZeroDuration() : now - waiters_.front()->since;
   stats.database_reachable = reachable_;
-  stats.last_connect_error = last_connect_error_;
+  stats.last_connect_error = last_connect_reason_;
   stats.opened = opened_;
   stats.connect_failures = connect_failures_;
   stats.closed = closed_;

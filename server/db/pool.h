@@ -206,7 +206,8 @@ class Pool {
   // DB_POOL_MIN connections were open at once since the last failed connect:
   // "ready" does not flap while a discarded connection is being replaced.
   bool warmed_ = false;
-  std::string last_connect_error_;
+  std::string last_connect_error_;   // libpq's text, for the log only
+  std::string last_connect_reason_;  // ConnectFailureReason: for callers
   int consecutive_failures_ = 0;
   absl::Time next_connect_attempt_ = absl::InfinitePast();
   std::mt19937_64 random_{std::random_device{}()};

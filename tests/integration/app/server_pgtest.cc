@@ -179,12 +179,13 @@ TEST_F(ServerTest, MigrateStatusListsPendingFilesAndExitsNonZero) {
               HasSubstr("optimize_cache_indexes           pending"));
   EXPECT_THAT(status.out, HasSubstr("schema NOT current"));
   // The same through --database_url works, with a warning: ps shows it.
-  testing::CommandResult flag = RunCommand(
-      {AVESD_PATH, "migrate", "--status", "--database_url=" +
-                                              database_->conninfo()},
-      {{"DATABASE_URL", ""}});
+  testing::CommandResult flag =
+      RunCommand({AVESD_PATH, "migrate", "--status",
+                  "--database_url=" + database_->conninfo()},
+                 {{"DATABASE_URL", ""}});
   EXPECT_EQ(flag.exit_code, 3) << flag.err;
-  EXPECT_THAT(flag.err, HasSubstr("warning [config] --database_url is visible"));
+  EXPECT_THAT(flag.err,
+              HasSubstr("warning [config] --database_url is visible"));
   EXPECT_THAT(status.err, ::testing::Not(HasSubstr("--database_url")));
 }
 
@@ -196,6 +197,15 @@ TEST_F(ServerTest, NotServingWhileTheDatabaseIsUnreachable) {
   EXPECT_THAT(server.process().Stderr(), HasSubstr("database unreachable"));
   EXPECT_THAT(server.process().Stderr(),
               ::testing::Not(HasSubstr("nope")));  // password
+  // Callers are told why, not where: the host, port and user stay in the
+  // log.
+  client::AdminClient admin(client::MakeChannel(server.Address()));
+  absl::StatusOr<data::v1::GetPoolStatsResponse> pool = admin.GetPoolStats();
+  ASSERT_OK(pool);
+  EXPECT_FALSE(pool->database_reachable());
+  EXPECT_EQ(pool->last_connect_error(), "connection refused");
+  EXPECT_THAT(server.process().Stderr(), HasSubstr("127.0.0.1"))
+      << "the log keeps the detail";
   server.process().Signal(SIGTERM);
   EXPECT_EQ(server.process().Wait(absl::Seconds(30)), 0);
 }

@@ -177,7 +177,8 @@ TEST(ConfigTest, TheDatabaseUrlCanComeFromAFile) {
     std::ofstream file(path);
     file << "postgresql://aves:s3cret@db/aves\n";
   }
-  absl::StatusOr<Config> config = LoadConfig(Fake({{"DATABASE_URL_FILE", path}}));
+  absl::StatusOr<Config> config =
+      LoadConfig(Fake({{"DATABASE_URL_FILE", path}}));
   ASSERT_OK(config);
   EXPECT_EQ(config->database_url, "postgresql://aves:s3cret@db/aves");
   EXPECT_THAT(LoadConfig(Fake({{"DATABASE_URL_FILE", path},

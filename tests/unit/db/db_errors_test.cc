@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/except>
 
+#include "server/db/connect_failure.h"
 #include "server/db/errors.h"
 
 namespace aves::db {
@@ -81,6 +82,40 @@ TEST(DbErrorsTest, InDoubtCommitIsUnknown) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnknown);
   EXPECT_THAT(std::string(status.message()),
               HasSubstr("outcome of the commit is unknown"));
+}
+
+TEST(DbErrorsTest, ConnectFailuresAreToldWithoutHostUserOrDatabase) {
+  struct Case {
+    const char* libpq;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"connection to server at \"db.internal\" (10.1.2.3), port 5432 "
+       "failed: Connection refused\n\tIs the server running on that host?",
+       "connection refused"},
+      {"connection to server at \"10.1.2.3\", port 5432 failed: FATAL:  "
+       "password authentication failed for user \"aves_admin\"",
+       "authentication failed"},
+      {"connection to server at \"10.1.2.3\", port 5432 failed: FATAL:  "
+       "database \"aves_prod\" does not exist",
+       "database or role does not exist"},
+      {"could not translate host name \"db.internal\" to address: Name or "
+       "service not known",
+       "host name not resolved"},
+      {"connection to server at \"10.1.2.3\", port 5432 failed: timeout "
+       "expired",
+       "connect timeout"},
+      {"something new from libpq about \"db.internal\"",
+       "connection failed (details in avesd's log)"},
+  };
+  for (const Case& c : cases) {
+    const std::string reason = db::ConnectFailureReason(c.libpq);
+    EXPECT_EQ(reason, c.reason) << c.libpq;
+    for (const char* secret :
+         {"db.internal", "10.1.2.3", "aves_admin", "aves_prod", "5432"}) {
+      EXPECT_EQ(reason.find(secret), std::string::npos) << reason;
+    }
+  }
 }
 
 TEST(DbErrorsTest, OtherExceptionsAreInternal) {
