@@ -93,7 +93,9 @@ std::unique_ptr<Services> Services::Build(
   parts->batch_job_service = std::make_unique<handlers::BatchJobServiceImpl>(
       *parts->jobs, *parts->job_feed, handler, *parts->page_tokens,
       handlers::BatchJobServiceImpl::WatchOptions{
-          static_cast<size_t>(config.watch_max_queued)});
+          static_cast<size_t>(config.watch_max_queued),
+          static_cast<size_t>(config.watch_max_queued_bytes),
+          config.watch_max_streams});
   bulk::LoadLimits limits;
   limits.parallel_batches = config.bulk_parallel_batches;
   limits.header.max_batch_rows = config.bulk_max_batch_rows;

@@ -207,6 +207,13 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                               &config.max_message_bytes, 64 << 10, 1 << 30));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_WATCH_MAX_QUEUED",
                               &config.watch_max_queued, 1, 1'000'000));
+  // At least one event of the largest metadata must fit.
+  ASSIGN_OR_RETURN(
+      config.watch_max_queued_bytes,
+      ReadInt(lookup, "AVES_WATCH_MAX_QUEUED_BYTES",
+              config.watch_max_queued_bytes, 2 << 20, int64_t{1} << 34));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_WATCH_MAX_STREAMS",
+                              &config.watch_max_streams, 1, 1'000'000));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_LOOKUP_BATCH_MAX",
                               &config.lookup_batch_max, 1, 1000));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_LOOKUP_BATCH_TASKS",

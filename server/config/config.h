@@ -51,6 +51,10 @@ struct Config {
   // Job events a WatchJobs stream may have waiting to be sent before it is
   // dropped with RESOURCE_EXHAUSTED (AVES_WATCH_MAX_QUEUED).
   int watch_max_queued = 1000;
+  // Bytes of job events a watcher may have waiting (an event carries up to
+  // 1 MiB of metadata) and how many watchers may be open at once.
+  int64_t watch_max_queued_bytes = 8 << 20;
+  int watch_max_streams = 1000;
   // Most GetExercise lookups sent to PostgreSQL in one statement; 1 turns
   // batching off (AVES_LOOKUP_BATCH_MAX).
   int lookup_batch_max = 64;

@@ -257,9 +257,19 @@ grpc::ServerWriteReactor<v1::WatchJobsResponse>* BatchJobServiceImpl::WatchJobs(
     AccessLog log(kWatchJobs, handler_.slow_rpc);
     return new WatchRefusal(log.Done(ToGrpcStatus(valid)));
   }
-  auto* reactor = new WatchJobsReactor(
-      context, store_, feed_, *std::move(filter), *snapshot_size,
-      watch_.max_queued_events, handler_.slow_rpc);
+  if (watchers_.fetch_add(1) >= watch_.max_streams) {
+    watchers_.fetch_sub(1);
+    AccessLog log(kWatchJobs, handler_.slow_rpc);
+    return new WatchRefusal(log.Done(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("too many job watchers open (AVES_WATCH_MAX_STREAMS=",
+                     watch_.max_streams, "); try again later"))));
+  }
+  WatchJobsReactor::Limits limits{watch_.max_queued_events,
+                                  watch_.max_queued_bytes, &watchers_};
+  auto* reactor =
+      new WatchJobsReactor(context, store_, feed_, *std::move(filter),
+                           *snapshot_size, limits, handler_.slow_rpc);
   reactor->Start(handler_.executor);
   return reactor;
 }

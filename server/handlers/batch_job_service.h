@@ -5,6 +5,7 @@
 #ifndef AVES_SERVER_HANDLERS_BATCH_JOB_SERVICE_H_
 #define AVES_SERVER_HANDLERS_BATCH_JOB_SERVICE_H_
 
+#include <atomic>
 #include <cstddef>
 
 #include "aves/data/v1/batch_jobs.grpc.pb.h"
@@ -29,6 +30,10 @@ class BatchJobServiceImpl final
     // is dropped with RESOURCE_EXHAUSTED, so a slow reader costs bounded
     // memory.
     size_t max_queued_events = 1000;
+    // The same in bytes: an event carries up to 1 MiB of metadata.
+    size_t max_queued_bytes = 8 << 20;
+    // Watchers open at once; one more is refused with RESOURCE_EXHAUSTED.
+    int max_streams = 1000;
   };
 
   BatchJobServiceImpl(store::JobStore& store, store::JobFeed& feed,
@@ -77,6 +82,8 @@ class BatchJobServiceImpl final
   const HandlerContext handler_;
   const PageTokenCodec& tokens_;
   const WatchOptions watch_;
+  // Open WatchJobs streams (each reactor decrements it when done).
+  std::atomic<int> watchers_{0};
 };
 
 }  // namespace aves::handlers

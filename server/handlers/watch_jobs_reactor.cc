@@ -19,13 +19,13 @@ constexpr char kMethod[] = "BatchJobService.WatchJobs";
 WatchJobsReactor::WatchJobsReactor(grpc::CallbackServerContext* context,
                                    store::JobStore& store, store::JobFeed& feed,
                                    JobFilter filter, int snapshot_size,
-                                   size_t max_queued, absl::Duration slow_rpc)
+                                   Limits limits, absl::Duration slow_rpc)
     : context_(context),
       store_(store),
       feed_(feed),
       filter_(std::move(filter)),
       snapshot_size_(snapshot_size),
-      max_queued_(max_queued),
+      limits_(limits),
       log_(kMethod, slow_rpc) {}
 
 void WatchJobsReactor::Start(common::Executor& executor) {
@@ -59,17 +59,22 @@ void WatchJobsReactor::OnJobChange(const store::JobChange& change) {
   if (!filter_.Matches(change)) return;
   std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) return;
-  if (live_queued_ >= max_queued_) {
-    FinishLocked(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("watcher too slow: ", live_queued_,
-                     " job events waiting to be sent; watch again")));
-    return;
-  }
   v1::WatchJobsResponse event;
   ToProto(change, &event);
+  const size_t bytes = event.ByteSizeLong();
+  // One event is always let in, however large: the bound is on what waits.
+  if (live_queued_ >= limits_.max_events ||
+      (live_queued_ > 0 && live_queued_bytes_ + bytes > limits_.max_bytes)) {
+    FinishLocked(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     absl::StrCat("watcher too slow: ", live_queued_,
+                                  " job events (", live_queued_bytes_,
+                                  " bytes) waiting to be sent; watch again")));
+    return;
+  }
   queue_.push_back({true, std::move(event)});
   ++live_queued_;
+  live_queued_bytes_ += bytes;
   WriteNextLocked();
 }
 
@@ -105,6 +110,7 @@ void WatchJobsReactor::OnDone() {
   // After Unsubscribe returns the feed never calls us again.
   if (subscribed) feed_.Unsubscribe(this);
   log_.Done(final_status_, sent_);
+  limits_.open_streams->fetch_sub(1);
   delete this;
 }
 
@@ -140,7 +146,10 @@ void WatchJobsReactor::LoadSnapshot() {
 
 void WatchJobsReactor::WriteNextLocked() {
   if (writing_ || finished_ || !snapshot_ready_ || queue_.empty()) return;
-  if (queue_.front().first) --live_queued_;
+  if (queue_.front().first) {
+    --live_queued_;
+    live_queued_bytes_ -= queue_.front().second.ByteSizeLong();
+  }
   current_ = std::move(queue_.front().second);
   queue_.pop_front();
   writing_ = true;
@@ -152,6 +161,7 @@ void WatchJobsReactor::FinishLocked(grpc::Status status) {
   finished_ = true;
   queue_.clear();
   live_queued_ = 0;
+  live_queued_bytes_ = 0;
   if (snapshot_in_flight_) {
     finish_pending_ = std::move(status);
     return;

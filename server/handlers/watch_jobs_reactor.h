@@ -2,9 +2,10 @@
 // feed first, so no change is missed between the snapshot's query and the
 // live events, then sends the snapshot (read on the executor), then the live
 // events; events that arrive during the snapshot wait in the queue behind
-// it. One write is in flight; at most `max_queued` live events wait behind
-// it, and one more ends the stream with RESOURCE_EXHAUSTED, so a slow
-// reader costs bounded memory and never slows the feed or other watchers.
+// it. One write is in flight; at most `max_events` live events, of at most
+// `max_bytes` in all, wait behind it, and one more ends the stream with
+// RESOURCE_EXHAUSTED, so a slow reader costs bounded memory and never slows
+// the feed or other watchers.
 //
 // Lifetime: gRPC calls OnDone once Finish and every write completed; the
 // snapshot task uses the reactor, so Finish waits for it. Lock order is
@@ -13,6 +14,7 @@
 #ifndef AVES_SERVER_HANDLERS_WATCH_JOBS_REACTOR_H_
 #define AVES_SERVER_HANDLERS_WATCH_JOBS_REACTOR_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -36,9 +38,16 @@ class WatchJobsReactor final
     : public grpc::ServerWriteReactor<aves::data::v1::WatchJobsResponse>,
       public store::JobFeed::Subscriber {
  public:
+  struct Limits {
+    size_t max_events;
+    size_t max_bytes;
+    // Decremented when the stream is done (the service counts watchers).
+    std::atomic<int>* open_streams;
+  };
+
   WatchJobsReactor(grpc::CallbackServerContext* context, store::JobStore& store,
                    store::JobFeed& feed, JobFilter filter, int snapshot_size,
-                   size_t max_queued, absl::Duration slow_rpc);
+                   Limits limits, absl::Duration slow_rpc);
 
   // Subscribes, then queues the snapshot on `executor`.
   void Start(common::Executor& executor);
@@ -62,13 +71,14 @@ class WatchJobsReactor final
   store::JobFeed& feed_;
   const JobFilter filter_;
   const int snapshot_size_;
-  const size_t max_queued_;
+  const Limits limits_;
   AccessLog log_;
 
   std::mutex mutex_;
   // (live event?, event) in sending order.
   std::deque<std::pair<bool, aves::data::v1::WatchJobsResponse>> queue_;
   size_t live_queued_ = 0;
+  size_t live_queued_bytes_ = 0;
   aves::data::v1::WatchJobsResponse current_;  // the write in flight
   bool writing_ = false;
   bool subscribed_ = false;

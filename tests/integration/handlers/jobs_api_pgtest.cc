@@ -508,6 +508,69 @@ TEST_F(JobsApiTest, ASlowWatcherIsDroppedWithResourceExhausted) {
   EXPECT_TRUE(next.WaitFor(SnapshotComplete));
 }
 
+TEST_F(JobsApiTest, ASlowWatcherIsBoundedInBytesToo) {
+  // Few events, each large: the count bound (1000) is never reached.
+  // Below the configurable minimum, so that a few events are enough.
+  StartServer(
+      [](config::Config& config) { config.watch_max_queued_bytes = 1 << 20; });
+  auto stub = v1::BatchJobService::NewStub(server_->channel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(90));  // must not hang
+  v1::WatchJobsRequest request;
+  std::unique_ptr<grpc::ClientReader<v1::WatchJobsResponse>> reader =
+      stub->WatchJobs(&context, request);
+  v1::WatchJobsResponse event;
+  ASSERT_TRUE(reader->Read(&event));
+  ASSERT_EQ(event.type(), v1::JOB_EVENT_TYPE_SNAPSHOT_COMPLETE);
+  // 200 jobs of ~500 KiB of metadata each: 100 MB of events for a client
+  // that reads nothing, a few times what the transport buffers.
+  pqxx::nontransaction(*sql_).exec(
+      "INSERT INTO batch_jobs (job_type, metadata) SELECT 'big', "
+      "jsonb_build_object('blob', repeat(md5(i::text), 16000)) FROM "
+      "generate_series(1, 200) AS i");
+  absl::SleepFor(absl::Seconds(2));
+  int received = 0;
+  while (reader->Read(&event)) ++received;
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << status.error_message() << " after " << received;
+  EXPECT_THAT(status.error_message(), HasSubstr("bytes) waiting"));
+  EXPECT_LT(received, 200);
+}
+
+TEST_F(JobsApiTest, WatchersAreCappedAndTheirSlotsComeBack) {
+  StartServer([](config::Config& config) { config.watch_max_streams = 2; });
+  v1::WatchJobsRequest request;
+  {
+    Watcher first(server_->channel(), request);
+    Watcher second(server_->channel(), request);
+    ASSERT_TRUE(first.WaitFor(SnapshotComplete));
+    ASSERT_TRUE(second.WaitFor(SnapshotComplete));
+    auto stub = v1::BatchJobService::NewStub(server_->channel());
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    auto third = stub->WatchJobs(&context, request);
+    v1::WatchJobsResponse event;
+    EXPECT_FALSE(third->Read(&event));
+    grpc::Status refused = third->Finish();
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(refused.error_message(), HasSubstr("AVES_WATCH_MAX_STREAMS=2"));
+  }
+  // Both ended: their slots are free again (the server frees a slot once
+  // the stream is done, a moment after the client cancelled).
+  bool admitted = false;
+  for (int attempt = 0; attempt < 100 && !admitted; ++attempt) {
+    Watcher again(server_->channel(), request);
+    Watcher and_again(server_->channel(), request);
+    admitted =
+        again.WaitFor(SnapshotComplete) && and_again.WaitFor(SnapshotComplete);
+    if (!admitted) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(admitted);
+}
+
 TEST_F(JobsApiTest, LosingTheFeedConnectionEndsWatchesWhichThenReconnect) {
   Watcher watcher(server_->channel(), v1::WatchJobsRequest());
   ASSERT_TRUE(watcher.WaitFor(SnapshotComplete));
