@@ -4,10 +4,12 @@
 #include <map>
 #include <set>
 
+#include <absl/strings/escaping.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_split.h>
 
 #include "server/common/status_macros.h"
+#include "server/common/utf8.h"
 #include "server/db/listener.h"
 #include "server/observability/logging.h"
 
@@ -145,8 +147,11 @@ absl::Status JobFeed::Listen(db::Listener& listener) {
       if (ParseJobNotification(payload, &notification)) {
         notifications.push_back(std::move(notification));
       } else {
-        log->warn("ignoring a malformed notification on {}: {}", kChannel,
-                  payload);
+        // Any role that may connect can NOTIFY this channel: its text is
+        // quoted escaped (no forged log lines) and cut short.
+        log->warn("ignoring a malformed notification on {}: \"{}\"{}", kChannel,
+                  absl::CHexEscape(common::Utf8Prefix(payload, 80)),
+                  payload.size() > 80 ? " (cut)" : "");
       }
     }
     if (!notifications.empty())

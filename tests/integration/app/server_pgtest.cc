@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "aves/data/v1/admin.grpc.pb.h"
 #include "client/lib/admin_client.h"
@@ -208,6 +209,27 @@ TEST_F(ServerTest, NotServingWhileTheDatabaseIsUnreachable) {
       << "the log keeps the detail";
   server.process().Signal(SIGTERM);
   EXPECT_EQ(server.process().Wait(absl::Seconds(30)), 0);
+}
+
+TEST_F(ServerTest, AForeignNotificationCannotForgeOrFloodTheLog) {
+  testing::CommandResult migrate = RunCommand(
+      {AVESD_PATH, "migrate"}, {{"DATABASE_URL", database_->conninfo()}});
+  ASSERT_EQ(migrate.exit_code, 0) << migrate.err;
+  RunningServer server(database_->conninfo());
+  ASSERT_THAT(server.WaitForHealth(ServingStatus::kServing),
+              testing::IsOkAndHolds(ServingStatus::kServing));
+  // Any role that may connect can NOTIFY the feed's channel.
+  const std::string forged =
+      "junk\n2026-12-02T00:00:00.000+00:00 error [server] FORGED " +
+      std::string(5000, 'x');
+  pqxx::nontransaction(*database_->Connect())
+      .exec_params("SELECT pg_notify('aves_batch_jobs', $1)", forged);
+  const std::string log =
+      server.process().StderrOnceItHas("ignoring a malformed notification");
+  EXPECT_THAT(log, HasSubstr("junk\\n2026"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("\n2026-12-02T00:00:00.000")));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr(std::string(200, 'x'))));
+  EXPECT_THAT(log, HasSubstr("(cut)"));
 }
 
 TEST_F(ServerTest, MigrateFailsClearlyWhenTheDatabaseIsUnreachable) {
