@@ -97,7 +97,8 @@ void ShowProgress(const v1::InsertProgress& progress, int64_t total,
     if (rate > 0 && done < 1.0) {
       absl::StrAppend(
           &bar, "ETA ",
-          static_cast<int>((total - progress.committed_offset()) / rate), " s ");
+          static_cast<int>((total - progress.committed_offset()) / rate),
+          " s ");
     }
   }
   std::fprintf(stderr, "\r%s%lld rows, %.0f rows/s, %.1f s elapsed   ",
@@ -115,8 +116,8 @@ void PrintSummary(const v1::InsertSummary& summary, const std::string& table,
             << totals.rows_failed() << " refused, "
             << totals.batches_committed() << " batches) in "
             << absl::StrFormat("%.1f", seconds) << " s, "
-            << absl::StrFormat(
-                   "%.0f", totals.rows_inserted() / std::max(seconds, 1e-3))
+            << absl::StrFormat("%.0f",
+                               totals.rows_inserted() / std::max(seconds, 1e-3))
             << " rows/s\nload id " << summary.load_id() << ", job "
             << summary.job_id() << ", committed offset "
             << totals.committed_offset() << "\n";

@@ -19,13 +19,6 @@ std::vector<std::pair<std::string, std::string>> FieldViolationsOf(
   return violations;
 }
 
-std::optional<std::string> FieldOf(const absl::Status& status) {
-  std::vector<std::pair<std::string, std::string>> violations =
-      FieldViolationsOf(status);
-  if (violations.empty()) return std::nullopt;
-  return violations.front().first;
-}
-
 void FieldChecks::Add(const absl::Status& status) {
   if (status.ok()) return;
   if (status.code() == absl::StatusCode::kInvalidArgument &&

@@ -39,9 +39,6 @@ inline absl::Status InvalidField(absl::string_view field,
 std::vector<std::pair<std::string, std::string>> FieldViolationsOf(
     const absl::Status& status);
 
-// The first field a status names, if any.
-std::optional<std::string> FieldOf(const absl::Status& status);
-
 // Collects the outcome of each field's check, so a request is refused with
 // every bad field at once rather than the first:
 //   FieldChecks checks;

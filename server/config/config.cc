@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <utility>
 
 #include <absl/status/status.h>
@@ -171,15 +170,23 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
       return absl::InvalidArgumentError(
           "DATABASE_URL_FILE: DATABASE_URL is set too; set one of them");
     }
-    std::ifstream in(file);
-    std::stringstream contents;
-    contents << in.rdbuf();
-    if (!in.good() && !in.eof()) {
+    // Read at most one byte past the limit: a wrong path (/dev/zero, a log)
+    // must not fill memory.
+    constexpr size_t kMaxUrlBytes = 64 << 10;
+    std::ifstream in(file, std::ios::binary);
+    if (!in.is_open()) {
       return absl::InvalidArgumentError(
           absl::StrCat("DATABASE_URL_FILE: cannot read ", file));
     }
-    config.database_url =
-        std::string(absl::StripAsciiWhitespace(contents.str()));
+    std::string contents(kMaxUrlBytes + 1, '\0');
+    in.read(contents.data(), static_cast<std::streamsize>(contents.size()));
+    contents.resize(static_cast<size_t>(in.gcount()));
+    if (contents.size() > kMaxUrlBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "DATABASE_URL_FILE: ", file, " is longer than ", kMaxUrlBytes,
+          " bytes; it should hold one connection string"));
+    }
+    config.database_url = std::string(absl::StripAsciiWhitespace(contents));
     if (config.database_url.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("DATABASE_URL_FILE: ", file, " is empty or unreadable"));

@@ -120,14 +120,6 @@ absl::StatusOr<int> SnapshotSize(int requested) {
   return size;
 }
 
-// A WatchJobs stream that only finishes: refused before any subscription.
-class WatchRefusal final
-    : public grpc::ServerWriteReactor<v1::WatchJobsResponse> {
- public:
-  explicit WatchRefusal(grpc::Status status) { Finish(std::move(status)); }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace
 
 void BatchJobServiceImpl::RegisterParseChecked() {
@@ -255,12 +247,13 @@ grpc::ServerWriteReactor<v1::WatchJobsResponse>* BatchJobServiceImpl::WatchJobs(
       filter.ok() ? snapshot_size.status() : filter.status();
   if (!valid.ok()) {
     AccessLog log(kWatchJobs, handler_.slow_rpc);
-    return new WatchRefusal(log.Done(ToGrpcStatus(valid)));
+    return new RefusedWriteReactor<v1::WatchJobsResponse>(
+        log.Done(ToGrpcStatus(valid)));
   }
   if (watchers_.fetch_add(1) >= watch_.max_streams) {
     watchers_.fetch_sub(1);
     AccessLog log(kWatchJobs, handler_.slow_rpc);
-    return new WatchRefusal(log.Done(grpc::Status(
+    return new RefusedWriteReactor<v1::WatchJobsResponse>(log.Done(grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("too many job watchers open (AVES_WATCH_MAX_STREAMS=",
                      watch_.max_streams, "); try again later"))));

@@ -101,7 +101,8 @@ grpc::internal::MethodHandler* ParseCheckedUnary(
       }));
 }
 
-// Ends a server stream at once with a status.
+// Ends a server stream at once with a status (a request refused before the
+// stream starts).
 template <class Response>
 class RefusedWriteReactor final : public grpc::ServerWriteReactor<Response> {
  public:

@@ -189,6 +189,10 @@ TEST(ConfigTest, TheDatabaseUrlCanComeFromAFile) {
       LoadConfig(Fake({{"DATABASE_URL_FILE", path + ".missing"}}));
   EXPECT_THAT(missing, StatusIs(absl::StatusCode::kInvalidArgument,
                                 HasSubstr("DATABASE_URL_FILE")));
+  // A wrong path that never ends is read only up to the bound.
+  EXPECT_THAT(LoadConfig(Fake({{"DATABASE_URL_FILE", "/dev/zero"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is longer than")));
 }
 
 TEST(ConfigTest, RejectsListenWithoutPort) {
