@@ -62,9 +62,8 @@ absl::StatusOr<LoadState> LoadLedger::Open(const common::CallContext& context,
           }
           state.committed_offset = row[2].as<int64_t>();
           state.committed_above = ParseRowRanges(row[5].as<std::string>());
-          state.earlier_inserted = row[7].as<int64_t>();
-          state.earlier_updated = row[8].as<int64_t>();
-          state.earlier_failed = row[9].as<int64_t>();
+          state.earlier = {row[7].as<int64_t>(), row[8].as<int64_t>(),
+                           row[9].as<int64_t>()};
           const std::string holder = row[3].as<std::string>();
           const std::optional<store::JobStatus> job_status =
               store::ParseJobStatus(row[4].as<std::string>());
@@ -118,14 +117,14 @@ absl::StatusOr<LoadState> LoadLedger::Open(const common::CallContext& context,
         state.job_id = created->id;
         // The attempt's job counts the whole load, so the job that completes
         // it says how many rows the load wrote, however many attempts it took.
-        if (state.earlier_inserted + state.earlier_updated +
-                state.earlier_failed >
+        const LoadTotals& earlier = state.earlier;
+        if (earlier.rows_inserted + earlier.rows_updated + earlier.rows_failed >
             0) {
           store::JobProgress carried;
           carried.id = state.job_id;
           carried.processed_items_delta =
-              state.earlier_inserted + state.earlier_updated;
-          carried.failed_items_delta = state.earlier_failed;
+              earlier.rows_inserted + earlier.rows_updated;
+          carried.failed_items_delta = earlier.rows_failed;
           absl::Status counted =
               store::JobStore::UpdateProgressIn(tx, carried).status();
           if (!counted.ok()) {

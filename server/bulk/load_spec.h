@@ -80,6 +80,13 @@ struct BatchResult {
   bool wrote = false;            // false: every row was committed before
 };
 
+// A load's counts of rows, over some of its attempts.
+struct LoadTotals {
+  int64_t rows_inserted = 0;
+  int64_t rows_updated = 0;
+  int64_t rows_failed = 0;
+};
+
 struct LoadState {
   std::string load_id;
   std::string job_id;            // the current attempt
@@ -92,10 +99,7 @@ struct LoadState {
   int64_t rows_updated = 0;   // this attempt (upsert)
   int64_t batches_committed = 0;
   bool already_complete = false;  // the load finished before: nothing to do
-  // The load's counts before this attempt (all earlier attempts).
-  int64_t earlier_inserted = 0;
-  int64_t earlier_updated = 0;
-  int64_t earlier_failed = 0;
+  LoadTotals earlier;             // the load's counts before this attempt
 
   // Whether row `index` was committed before this attempt opened.
   bool Committed(int64_t index) const;

@@ -64,6 +64,19 @@ void Loader::OnOtherMessage() {
       "header", "sent twice: only the first message is a header"));
 }
 
+void Loader::OnUnparsableMessage() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (ending_) return;
+  const absl::Status unparsable = absl::InvalidArgumentError(
+      "a message of the stream is not an InsertRequest (not protobuf wire "
+      "format, a truncated field, or invalid UTF-8 in a string field)");
+  if (!have_header_) {
+    ending_ = true;
+    return FinishLocked(unparsable);
+  }
+  EndLoadLocked(unparsable);
+}
+
 void Loader::RefuseHeaderlessLocked() {
   ending_ = true;
   FinishLocked(
@@ -323,9 +336,9 @@ void Loader::Complete() {
   summary.progress = ProgressLocked();
   summary.load_id = state_.load_id;
   summary.job_id = state_.job_id;
-  summary.load_totals = {state_.earlier_inserted + state_.rows_inserted,
-                         state_.earlier_updated + state_.rows_updated,
-                         state_.earlier_failed + state_.rows_failed};
+  summary.load_totals = {state_.earlier.rows_inserted + state_.rows_inserted,
+                         state_.earlier.rows_updated + state_.rows_updated,
+                         state_.earlier.rows_failed + state_.rows_failed};
   SendLocked(std::move(summary));
   FinishLocked(absl::OkStatus());  // after the queued messages
 }

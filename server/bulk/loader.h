@@ -63,12 +63,6 @@ struct LoadProgress {
   int64_t rows_failed = 0;
   int64_t batches_committed = 0;
 };
-// A whole load's counts, across its attempts.
-struct LoadTotals {
-  int64_t rows_inserted = 0;
-  int64_t rows_updated = 0;
-  int64_t rows_failed = 0;
-};
 struct LoadMessage {
   enum class Kind { kProgress, kReturned, kSummary };
   Kind kind = Kind::kProgress;
@@ -139,6 +133,9 @@ class Loader {
   void OnHeader(LoadRequest header);
   void OnRows(const RowChunkView& chunk);
   void OnOtherMessage();  // neither a header nor rows
+  // A message that does not parse: not a half-close, so the load ends
+  // without completing, resumable from its committed offset.
+  void OnUnparsableMessage();
   void OnReadsEnded();    // the client half-closed, or the call ended
   void OnWriteDone(bool ok);
 

@@ -3,10 +3,16 @@
 #include <functional>
 #include <utility>
 
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
 #include "server/handlers/access_log.h"
 #include "server/handlers/call_context.h"
 #include "server/handlers/grpc_status.h"
 #include "server/handlers/proto_convert.h"
+#include "server/handlers/unparsable_request.h"
 
 namespace aves::handlers {
 
@@ -34,7 +40,7 @@ class ChunkView final : public bulk::RowChunkView {
 // One Insert call: gRPC's events go to the loader; what the loader asks of
 // its stream (LoadStream) becomes gRPC calls.
 class InsertReactor final
-    : public grpc::ServerBidiReactor<v1::InsertRequest, v1::InsertResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   InsertReactor(grpc::CallbackServerContext* context, bulk::LoadStore& store,
                 HandlerContext handler, bulk::LoadLimits limits)
@@ -48,6 +54,11 @@ class InsertReactor final
 
   void OnReadDone(bool ok) override {
     if (!ok) return loader_.OnReadsEnded();
+    if (!grpc::SerializationTraits<v1::InsertRequest>::Deserialize(
+             &raw_request_, &request_)
+             .ok()) {
+      return loader_.OnUnparsableMessage();
+    }
     switch (request_.message_case()) {
       case v1::InsertRequest::kHeader:
         return loader_.OnHeader(FromProto(request_.header()));
@@ -70,10 +81,16 @@ class InsertReactor final
   class Stream final : public bulk::LoadStream {
    public:
     explicit Stream(InsertReactor& reactor) : reactor_(reactor) {}
-    void StartRead() override { reactor_.StartRead(&reactor_.request_); }
+    void StartRead() override { reactor_.StartRead(&reactor_.raw_request_); }
     void StartWrite(const bulk::LoadMessage& message) override {
       ToProto(message, &reactor_.response_);
-      reactor_.StartWrite(&reactor_.response_);
+      // The previous write is done (one is in flight at a time).
+      reactor_.raw_response_.Clear();
+      bool own_buffer = false;
+      // Serializing a message we built cannot fail.
+      (void)grpc::SerializationTraits<v1::InsertResponse>::Serialize(
+          reactor_.response_, &reactor_.raw_response_, &own_buffer);
+      reactor_.StartWrite(&reactor_.raw_response_);
     }
     void Finish(const absl::Status& status) override {
       reactor_.final_status_ = ToGrpcStatus(status);
@@ -94,8 +111,10 @@ class InsertReactor final
   grpc::CallbackServerContext* const context_;
   common::Executor& executor_;
   AccessLog log_;
-  v1::InsertRequest request_;
-  v1::InsertResponse response_;  // the write in flight
+  grpc::ByteBuffer raw_request_;  // the read in flight
+  v1::InsertRequest request_;     // parsed from it
+  v1::InsertResponse response_;
+  grpc::ByteBuffer raw_response_;  // the write in flight
   grpc::Status final_status_;
   Stream stream_;
   bulk::Loader loader_;  // last: goes first, while the rest still stands
@@ -103,9 +122,14 @@ class InsertReactor final
 
 }  // namespace
 
-grpc::ServerBidiReactor<v1::InsertRequest, v1::InsertResponse>*
-BulkInsertServiceImpl::Insert(grpc::CallbackServerContext* context) {
-  return new InsertReactor(context, store_, handler_, limits_);
+void BulkInsertServiceImpl::RegisterRawInsert() {
+  MarkMethodRawCallback(
+      MethodIndex(v1::BulkInsertService::service_full_name(), "Insert"),
+      new grpc::internal::CallbackBidiHandler<grpc::ByteBuffer,
+                                              grpc::ByteBuffer>(
+          [this](grpc::CallbackServerContext* context) {
+            return new InsertReactor(context, store_, handler_, limits_);
+          }));
 }
 
 }  // namespace aves::handlers

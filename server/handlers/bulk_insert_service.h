@@ -1,7 +1,10 @@
 // BulkInsertService: the Insert stream. One call is one load, run by a
 // bulk::Loader (server/bulk/loader.h has the rules); this handler only
 // adapts the gRPC stream to it: messages in, converted; the loader's
-// messages out; its blocking work onto the executor.
+// messages out; its blocking work onto the executor. The stream's messages
+// are read as bytes and parsed here: gRPC reports a message that does not
+// parse exactly like the client's half-close (a failed read), and a load
+// must never complete on one.
 #ifndef AVES_SERVER_HANDLERS_BULK_INSERT_SERVICE_H_
 #define AVES_SERVER_HANDLERS_BULK_INSERT_SERVICE_H_
 
@@ -17,13 +20,13 @@ class BulkInsertServiceImpl final
  public:
   BulkInsertServiceImpl(bulk::LoadStore& store, HandlerContext handler,
                         bulk::LoadLimits limits)
-      : store_(store), handler_(handler), limits_(limits) {}
-
-  grpc::ServerBidiReactor<aves::data::v1::InsertRequest,
-                          aves::data::v1::InsertResponse>*
-  Insert(grpc::CallbackServerContext* context) override;
+      : store_(store), handler_(handler), limits_(limits) {
+    RegisterRawInsert();
+  }
 
  private:
+  void RegisterRawInsert();
+
   bulk::LoadStore& store_;
   const HandlerContext handler_;
   const bulk::LoadLimits limits_;

@@ -10,7 +10,10 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
+#include "aves/data/v1/bulk_insert.pb.h"
+#include "client/lib/bulk_insert_client.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/test_database.h"
@@ -51,9 +54,10 @@ grpc::Status CallUnary(grpc::GenericStub& stub, const std::string& method,
   return status;
 }
 
-// A streaming call of `method` sending `payload` as its one message.
+// A streaming call of `method` sending `payloads` as its messages, then a
+// half-close.
 grpc::Status CallStreaming(grpc::GenericStub& stub, const std::string& method,
-                           const std::string& payload) {
+                           const std::vector<std::string>& payloads) {
   grpc::ClientContext context;
   context.set_deadline(InTenSeconds());
   grpc::CompletionQueue queue;
@@ -67,8 +71,10 @@ grpc::Status CallStreaming(grpc::GenericStub& stub, const std::string& method,
   };
   call->StartCall(reinterpret_cast<void*>(1));
   step(1);
-  call->Write(Bytes(payload), reinterpret_cast<void*>(2));
-  step(2);
+  for (const std::string& payload : payloads) {
+    call->Write(Bytes(payload), reinterpret_cast<void*>(2));
+    step(2);
+  }
   call->WritesDone(reinterpret_cast<void*>(3));
   step(3);
   // Whatever the server sent before its status is not of interest here.
@@ -191,15 +197,68 @@ TEST_F(UnparsableRequestTest, StreamsAnswerInvalidArgumentToo) {
   ASSERT_FALSE(payloads.back().empty());
   for (const std::string& payload : payloads) {
     const grpc::Status watch = CallStreaming(
-        *stub_, "/aves.data.v1.BatchJobService/WatchJobs", payload);
+        *stub_, "/aves.data.v1.BatchJobService/WatchJobs", {payload});
     EXPECT_EQ(watch.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
         << watch.error_message();
     EXPECT_THAT(watch.error_message(), HasSubstr("cannot parse the request"));
     const grpc::Status insert = CallStreaming(
-        *stub_, "/aves.data.v1.BulkInsertService/Insert", payload);
+        *stub_, "/aves.data.v1.BulkInsertService/Insert", {payload});
     EXPECT_EQ(insert.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
         << insert.error_message();
   }
+}
+
+TEST_F(UnparsableRequestTest, ALoadEndingInAnUnparsableMessageIsResumable) {
+  // Rows 0-9 go in good messages, then bytes that are no InsertRequest:
+  // not a half-close, so the load must not complete with what it has.
+  data::v1::InsertHeader header;
+  header.set_table("exercise_cache");
+  for (const char* column :
+       {"user_id", "exercise_type", "difficulty_level", "exercise_data"}) {
+    header.add_columns(column);
+  }
+  header.set_mode(data::v1::INSERT_MODE_INSERT);
+  header.set_batch_size(5);
+  header.set_load_id("garbled-load");
+  auto fill = [](int64_t i, data::v1::Row* row) {
+    row->add_cells()->set_uuid_value("00000000-0000-4000-8000-000000000001");
+    row->add_cells()->set_string_value("t" + std::to_string(i));
+    row->add_cells()->set_int64_value(1);
+    row->add_cells()->set_json_value("{}");
+  };
+  data::v1::InsertRequest first;
+  *first.mutable_header() = header;
+  data::v1::InsertRequest chunk;
+  for (int64_t i = 0; i < 10; ++i) fill(i, chunk.mutable_rows()->add_rows());
+  const grpc::Status garbled =
+      CallStreaming(*stub_, "/aves.data.v1.BulkInsertService/Insert",
+                    {first.SerializeAsString(), chunk.SerializeAsString(),
+                     std::string("\x00\xff\xfe\xfd", 4)});
+  EXPECT_FALSE(garbled.ok());
+  auto sql = database_->Connect();
+  const std::string job_status =
+      pqxx::nontransaction(*sql)
+          .exec1(
+              "SELECT j.status FROM bulk_loads l JOIN batch_jobs j ON "
+              "j.id = l.job_id WHERE l.load_id = 'garbled-load'")[0]
+          .as<std::string>();
+  EXPECT_NE(job_status, "completed") << garbled.error_message();
+  // Resumed with the same id: every row exactly once.
+  client::BulkInsertClient loader(server_->channel());
+  ASSERT_OK(loader.Load(header, [&](int64_t i, data::v1::Row* row) {
+    if (i >= 20) return false;
+    fill(i, row);
+    return true;
+  }));
+  EXPECT_EQ(pqxx::nontransaction(*sql)
+                .exec1("SELECT count(*) FROM exercise_cache")[0]
+                .as<int64_t>(),
+            20);
+  EXPECT_EQ(pqxx::nontransaction(*sql)
+                .exec1("SELECT count(DISTINCT exercise_type) FROM "
+                       "exercise_cache")[0]
+                .as<int64_t>(),
+            20);
 }
 
 }  // namespace
