@@ -99,6 +99,9 @@ std::unique_ptr<Services> Services::Build(
   bulk::LoadLimits limits;
   limits.parallel_batches = config.bulk_parallel_batches;
   limits.header.max_batch_rows = config.bulk_max_batch_rows;
+  limits.max_stream_bytes = config.bulk_max_stream_bytes;
+  // Room for the message's own framing beside the estimate.
+  limits.max_returned_message_bytes = config.max_message_bytes / 2;
   parts->bulk_insert_service =
       std::make_unique<handlers::BulkInsertServiceImpl>(*parts->bulk_loads,
                                                         handler, limits);

@@ -1,5 +1,6 @@
 #include "server/bulk/loader.h"
 
+#include <algorithm>
 #include <utility>
 
 #include <absl/strings/str_cat.h>
@@ -16,6 +17,16 @@ absl::Status ClientCancelled() {
 }
 
 }  // namespace
+
+int64_t ReturnedRowBytes(const ReturnedRow& row) {
+  // Row number and row: tag, length and varint each; a cell: tag, length,
+  // its value's tag and length.
+  int64_t bytes = 24;
+  for (const std::optional<std::string>& value : row.values) {
+    bytes += 16 + static_cast<int64_t>(value.has_value() ? value->size() : 0);
+  }
+  return bytes;
+}
 
 Loader::Loader(LoadStream& stream, LoadStore& store, LoadLimits limits)
     : stream_(stream), store_(store), limits_(limits) {}
@@ -38,7 +49,48 @@ int64_t Loader::rows_inserted() const {
 
 bool Loader::FullLocked() const {
   return static_cast<int64_t>(rows_.size() + rejected_.size()) >=
-         spec_.batch_rows;
+             spec_.batch_rows ||
+         buffered_bytes_ >= batch_bytes();
+}
+
+int64_t Loader::batch_bytes() const {
+  // Room for every committing batch, one waiting, and the one being filled.
+  return std::max<int64_t>(1, limits_.max_stream_bytes / (max_in_flight_ + 2));
+}
+
+void Loader::CutBatchLocked() {
+  auto batch = std::make_shared<Batch>();
+  batch->first = batch_start_;
+  batch->end = next_row_;
+  batch->rows = std::move(rows_);
+  batch->rejected = std::move(rejected_);
+  batch->bytes = buffered_bytes_;
+  rows_.clear();
+  rejected_.clear();
+  buffered_bytes_ = 0;
+  batch_start_ = next_row_;
+  waiting_.push_back(std::move(batch));
+}
+
+void Loader::StartWaitingLocked() {
+  while (!ending_ && !waiting_.empty() && in_flight_ < max_in_flight_) {
+    StartCommitLocked();
+  }
+}
+
+bool Loader::MayReadLocked() const {
+  return waiting_.empty() && held_bytes_ < limits_.max_stream_bytes;
+}
+
+void Loader::ReadOrPauseLocked() {
+  if (MayReadLocked()) return stream_.StartRead();
+  read_paused_ = true;  // ResumeReadingLocked reads again
+}
+
+void Loader::ResumeReadingLocked() {
+  if (!read_paused_ || ending_ || !MayReadLocked()) return;
+  read_paused_ = false;
+  stream_.StartRead();
 }
 
 void Loader::OnHeader(LoadRequest header) {
@@ -90,18 +142,8 @@ void Loader::OnRows(const RowChunkView& chunk) {
   if (absl::Status added = AddRowsLocked(chunk); !added.ok()) {
     return EndLoadLocked(added);
   }
-  // All or nothing: the first bad row ends an atomic load.
-  if (spec_.atomic && !rejected_.empty()) {
-    return EndLoadLocked(absl::InvalidArgumentError(rejected_.front().message));
-  }
-  if (FullLocked()) {
-    if (in_flight_ >= max_in_flight_) {
-      read_paused_ = true;  // resumed when a commit ends
-      return;
-    }
-    StartCommitLocked();
-  }
-  stream_.StartRead();
+  StartWaitingLocked();
+  if (!ending_) ReadOrPauseLocked();
 }
 
 void Loader::OnReadsEnded() {
@@ -119,6 +161,7 @@ void Loader::OnReadsEnded() {
 void Loader::OnWriteDone(bool ok) {
   std::lock_guard<std::mutex> lock(mutex_);
   writing_ = false;
+  held_bytes_ -= std::exchange(writing_bytes_, 0);
   if (!ok) {
     if (!ending_) EndLoadLocked(ClientCancelled());
     if (pending_finish_.has_value()) FinishLocked(*pending_finish_);
@@ -127,6 +170,7 @@ void Loader::OnWriteDone(bool ok) {
   // A write started after the reads ended has reached a client that is
   // still there: the end was its half-close, not a cancel.
   if (write_after_input_) end_confirmed_ = true;
+  ResumeReadingLocked();
   if (!writes_.empty()) return WriteNextLocked();
   if (pending_finish_.has_value()) return FinishLocked(*pending_finish_);
   if (input_done_ && !ending_ && in_flight_ == 0) CommitOrEndLocked();
@@ -203,25 +247,29 @@ absl::Status Loader::AddRowsLocked(const RowChunkView& chunk) {
     std::string line;
     absl::Status encoded = encoder_.Encode(
         index, chunk.cells(r), [&](int c) { return chunk.cell(r, c); }, &line);
-    if (!encoded.ok()) {
+    int64_t bytes = 0;
+    if (encoded.ok()) {
+      bytes = static_cast<int64_t>(line.size()) + 1;  // and its newline
+      rows_.push_back({index, std::move(line)});
+    } else {
+      // All or nothing: the first bad row ends an atomic load.
+      if (spec_.atomic) {
+        return absl::InvalidArgumentError(encoded.message());
+      }
+      bytes = static_cast<int64_t>(encoded.message().size());
       rejected_.push_back({index, std::string(encoded.message())});
-      continue;
     }
-    rows_.push_back({index, std::move(line)});
+    buffered_bytes_ += bytes;
+    held_bytes_ += bytes;
+    if (FullLocked()) CutBatchLocked();
   }
   return absl::OkStatus();
 }
 
 void Loader::StartCommitLocked() {
   ++in_flight_;
-  auto batch = std::make_shared<Batch>();
-  batch->first = batch_start_;
-  batch->end = next_row_;
-  batch->rows = std::move(rows_);
-  batch->rejected = std::move(rejected_);
-  rows_.clear();
-  rejected_.clear();
-  batch_start_ = next_row_;
+  std::shared_ptr<Batch> batch = std::move(waiting_.front());
+  waiting_.pop_front();
   if (!stream_.Post([this, batch] { Commit(*batch); })) {
     --in_flight_;
     EndLoadLocked(common::ExecutorFullError());
@@ -239,6 +287,7 @@ void Loader::Commit(Batch& batch) {
     }
     std::lock_guard<std::mutex> lock(mutex_);
     --in_flight_;
+    held_bytes_ -= batch.bytes;
     if (ending_) return RecordEndWhenIdleLocked();
     if (!staged.ok()) return EndLoadLocked(staged);
     return AfterCommitLocked();
@@ -257,39 +306,47 @@ void Loader::Commit(Batch& batch) {
   }
   std::lock_guard<std::mutex> lock(mutex_);
   --in_flight_;
+  held_bytes_ -= batch.bytes;
   if (result.ok()) state_.Add(*result);
   // The load was ending while this batch committed (a cancel, a bad message,
   // another batch's error): once no batch is in flight, its end can be
   // recorded.
   if (ending_) return RecordEndWhenIdleLocked();
   if (!result.ok()) return EndLoadLocked(result.status());
-  // The batch's returned rows go out before its progress.
-  for (size_t i = 0; i < returned.size(); i += kReturnedRowsPerMessage) {
-    LoadMessage message;
-    message.kind = LoadMessage::Kind::kReturned;
-    const size_t end = std::min(returned.size(), i + kReturnedRowsPerMessage);
-    message.returned.assign(std::make_move_iterator(returned.begin() + i),
-                            std::make_move_iterator(returned.begin() + end));
-    SendLocked(std::move(message));
+  // The batch's returned rows go out before its progress, in messages
+  // bounded in rows and bytes (one row always fits). Until written they
+  // count as held: a client that does not read them stops the load's reads.
+  LoadMessage message;
+  message.kind = LoadMessage::Kind::kReturned;
+  for (ReturnedRow& row : returned) {
+    const int64_t bytes = ReturnedRowBytes(row);
+    if (!message.returned.empty() &&
+        (message.returned.size() >= kReturnedRowsPerMessage ||
+         message.bytes + bytes > limits_.max_returned_message_bytes)) {
+      SendLocked(std::exchange(message, LoadMessage{}));
+      message.kind = LoadMessage::Kind::kReturned;
+    }
+    message.returned.push_back(std::move(row));
+    message.bytes += bytes;
   }
+  if (!message.returned.empty()) SendLocked(std::move(message));
   SendLocked(LoadMessage::Progress(ProgressLocked()));
   AfterCommitLocked();
 }
 
 void Loader::AfterCommitLocked() {
+  StartWaitingLocked();
   if (read_paused_) {
-    read_paused_ = false;
-    if (FullLocked()) StartCommitLocked();
-    stream_.StartRead();
+    ResumeReadingLocked();
   } else if (input_done_) {
     CommitOrEndLocked();
   }
 }
 
 void Loader::CommitOrEndLocked() {
-  if (next_row_ > batch_start_ && in_flight_ < max_in_flight_)
-    StartCommitLocked();
-  if (in_flight_ > 0) return;  // Commit() comes back here
+  if (next_row_ > batch_start_) CutBatchLocked();
+  StartWaitingLocked();
+  if (in_flight_ > 0 || !waiting_.empty()) return;  // Commit() comes back
   // Reads end alike on a half-close and on a cancel that gRPC has not
   // reported yet (a client's RST_STREAM); only a write that succeeds after
   // the end tells them apart. Until one has, the load does not complete: a
@@ -349,6 +406,7 @@ LoadProgress Loader::ProgressLocked() const {
 }
 
 void Loader::SendLocked(LoadMessage message) {
+  held_bytes_ += message.bytes;
   writes_.push_back(std::move(message));
   if (!writing_) WriteNextLocked();
 }
@@ -358,6 +416,7 @@ void Loader::WriteNextLocked() {
   write_after_input_ = input_done_;
   const LoadMessage message = std::move(writes_.front());
   writes_.pop_front();
+  writing_bytes_ = message.bytes;
   stream_.StartWrite(message);
 }
 

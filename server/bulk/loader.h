@@ -10,16 +10,23 @@
 //    resumed load sends only what is missing. Chunks carry first_row; rows
 //    below the offset are skipped, not written again.
 //  - Rows are checked and encoded as they arrive (a bad row becomes that
-//    row's recorded error; in an atomic load it ends the load). Every
-//    batch_rows rows go to the executor as one batch while the next is read.
-//    INSERT batches (and atomic staging) commit up to parallel_batches at
-//    once; once the next batch is full too, reading pauses until a commit
-//    ends. So a stream holds at most parallel_batches + 1 batches, and a
-//    loader faster than the database is slowed by flow control. UPSERT and
-//    RETURNING commit one batch at a time: a later row must win over an
-//    earlier one, and returned rows go back in load order.
+//    row's recorded error; in an atomic load it ends the load). A batch is
+//    cut after batch_rows rows, or once its rows hold a share of
+//    max_stream_bytes (batch_bytes()), wherever that falls in a message:
+//    a message of 10,000 rows with batch_size 1,000 is ten batches. Batches
+//    go to the executor while the next is read. INSERT batches (and atomic
+//    staging) commit up to parallel_batches at once; UPSERT and RETURNING
+//    one at a time: a later row must win over an earlier one, and returned
+//    rows go back in load order.
+//  - Backpressure: reading pauses while a cut batch waits for a commit, or
+//    while the stream holds max_stream_bytes (rows buffered, waiting or
+//    committing, and returned rows not yet written). So a stream holds at
+//    most max_stream_bytes plus one message's rows, and a loader faster than
+//    the database (or a client that does not read its answers) is slowed by
+//    flow control.
 //  - After every batch the client hears its progress (returned rows first,
-//    at most kReturnedRowsPerMessage a message); after the last, an atomic
+//    in messages of at most kReturnedRowsPerMessage rows and
+//    max_returned_message_bytes); after the last, an atomic
 //    load publishes, the job completes and the summary ends the call. Only
 //    the client's half-close completes a load: since the reads end alike
 //    when a client cancels (before gRPC reports it), a load completes only
@@ -71,6 +78,7 @@ struct LoadMessage {
   std::string load_id;                // kSummary
   std::string job_id;                 // kSummary
   LoadTotals load_totals;             // kSummary: the whole load
+  int64_t bytes = 0;                  // kReturned: ReturnedRowBytes of its rows
 
   static LoadMessage Progress(const LoadProgress& progress) {
     LoadMessage message;
@@ -113,7 +121,15 @@ class RowChunkView {
 struct LoadLimits {
   HeaderLimits header;
   int parallel_batches = 2;  // batches of one load committing at once
+  // Rows one stream holds, in bytes of COPY text (AVES_BULK_MAX_STREAM_BYTES).
+  int64_t max_stream_bytes = 64 << 20;
+  // A message of returned rows, as estimated by ReturnedRowBytes; kept well
+  // under the message size limit.
+  int64_t max_returned_message_bytes = 2 << 20;
 };
+
+// A generous estimate of a returned row's bytes in an InsertResponse.
+int64_t ReturnedRowBytes(const ReturnedRow& row);
 
 class Loader {
  public:
@@ -148,9 +164,21 @@ class Loader {
     int64_t end = 0;
     std::vector<CopyRow> rows;
     std::vector<RejectedRow> rejected;
+    int64_t bytes = 0;  // counted in held_bytes_ until its commit ends
   };
 
   bool FullLocked() const;
+  // Rows a batch holds before it is cut, in bytes.
+  int64_t batch_bytes() const;
+  // Cuts the rows being buffered into a batch waiting for a commit.
+  void CutBatchLocked();
+  // Starts waiting batches while commit slots are free.
+  void StartWaitingLocked();
+  // After a message was read: reads the next, or pauses (see above).
+  void ReadOrPauseLocked();
+  bool MayReadLocked() const;
+  // Reading was paused and may go on now.
+  void ResumeReadingLocked();
   // The first message was not a header: no load, the call ends.
   void RefuseHeaderlessLocked();
   // On the executor: validates the header, opens the load.
@@ -160,7 +188,7 @@ class Loader {
   // Checks and encodes each row; rows the load already committed are only
   // counted.
   absl::Status AddRowsLocked(const RowChunkView& chunk);
-  // Hands the buffered rows to the executor as one batch.
+  // Hands the first waiting batch to the executor.
   void StartCommitLocked();
   // On the executor.
   void Commit(Batch& batch);
@@ -192,7 +220,7 @@ class Loader {
   bool started_rows_ = false;  // the first chunk arrived
   int in_flight_ = 0;          // batches on the executor
   int max_in_flight_ = 1;      // limits_.parallel_batches, or 1 (see above)
-  bool read_paused_ = false;   // a full batch waits for a commit to end
+  bool read_paused_ = false;   // no read in flight, one is due (see above)
   bool input_done_ = false;    // the reads ended (see end_confirmed_)
   // The write in flight was started after the reads ended.
   bool write_after_input_ = false;
@@ -203,6 +231,7 @@ class Loader {
   absl::Status end_reason_;
   std::deque<LoadMessage> writes_;
   bool writing_ = false;
+  int64_t writing_bytes_ = 0;  // the write in flight's message's bytes
   std::optional<absl::Status> pending_finish_;
   // Set by OpenLoad, read-only after.
   std::shared_ptr<const TableCatalog> catalog_;
@@ -211,8 +240,15 @@ class Loader {
   LoadState state_;
   int64_t next_row_ = 0;     // number of the next row to arrive
   int64_t batch_start_ = 0;  // first row of the batch being filled
+  // The batch being filled, and its bytes.
   std::vector<CopyRow> rows_;
   std::vector<RejectedRow> rejected_;
+  int64_t buffered_bytes_ = 0;
+  // Cut batches waiting for a commit slot, in load order.
+  std::deque<std::shared_ptr<Batch>> waiting_;
+  // Bytes the stream holds: buffered, waiting, committing, returned rows not
+  // yet written.
+  int64_t held_bytes_ = 0;
 };
 
 }  // namespace aves::bulk

@@ -234,6 +234,10 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                               &config.bulk_parallel_batches, 1, 16));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BULK_MAX_BATCH_ROWS",
                               &config.bulk_max_batch_rows, 1, 1'000'000));
+  ASSIGN_OR_RETURN(
+      config.bulk_max_stream_bytes,
+      ReadInt(lookup, "AVES_BULK_MAX_STREAM_BYTES",
+              config.bulk_max_stream_bytes, 1 << 20, int64_t{1} << 34));
   ASSIGN_OR_RETURN(config.bulk_sweep_interval,
                    ReadMillis(lookup, "AVES_BULK_SWEEP_INTERVAL_MS",
                               config.bulk_sweep_interval, 0, 86'400'000));

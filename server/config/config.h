@@ -66,12 +66,15 @@ struct Config {
   // empty: the schema's eight tables.
   std::vector<std::string> bulk_tables;
   // Batches of one INSERT load committing at once, each on its own pooled
-  // connection (AVES_BULK_PARALLEL_BATCHES); 1: one after the other. A stream
-  // holds at most this many + 1 batches of rows (measured: ARCHITECTURE.md).
+  // connection (AVES_BULK_PARALLEL_BATCHES); 1: one after the other
+  // (measured: ARCHITECTURE.md).
   int bulk_parallel_batches = 2;
-  // The largest batch a loader may ask for (AVES_BULK_MAX_BATCH_ROWS): with
-  // the above, what bounds the rows one stream holds.
+  // The largest batch a loader may ask for (AVES_BULK_MAX_BATCH_ROWS).
   int bulk_max_batch_rows = 50'000;
+  // Rows one stream holds, in bytes of COPY text (AVES_BULK_MAX_STREAM_BYTES):
+  // batches are cut at a share of it, and reading pauses while a stream
+  // holds it (bulk/loader.h).
+  int64_t bulk_max_stream_bytes = 64 << 20;
   // How often avesd sweeps up after bulk loads abandoned by a crashed avesd
   // (AVES_BULK_SWEEP_INTERVAL_MS; 0: never), and how long a load must have
   // written nothing to count as abandoned (AVES_BULK_ABANDONED_AFTER_MS).

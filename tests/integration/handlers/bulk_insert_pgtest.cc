@@ -124,6 +124,25 @@ TEST_F(BulkInsertTest, APerBatchLoadCommitsEveryBatchAndEndsItsJob) {
   EXPECT_EQ(job[2].as<int64_t>(), 2500);
 }
 
+TEST_F(BulkInsertTest, AMessageOfManyRowsCommitsInBatchesOfBatchSize) {
+  // Before: a message was one batch whatever batch_size said, so a loader
+  // sending big messages made the server hold (and commit) all of them.
+  client::LoadOptions options;
+  options.chunk_rows = 5000;
+  int progress_messages = 0;
+  options.on_progress = [&](const v1::InsertProgress&) { ++progress_messages; };
+  absl::StatusOr<v1::InsertSummary> summary = client_->Load(
+      ProgressHeader(500),
+      [](int64_t i, v1::Row* row) { return ProgressRow(5000, i, row); },
+      options);
+  ASSERT_OK(summary);
+  EXPECT_EQ(summary->totals().batches_committed(), 10);
+  EXPECT_EQ(summary->totals().committed_offset(), 5000);
+  // Where it starts, one per batch, the summary's totals.
+  EXPECT_EQ(progress_messages, 12);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 5000);
+}
+
 TEST_F(BulkInsertTest, BadRowsAreRecordedByRowAndColumnAndTheRestCommits) {
   absl::StatusOr<v1::InsertSummary> summary =
       client_->Load(ProgressHeader(100), [](int64_t i, v1::Row* row) {

@@ -98,7 +98,9 @@ class FakeStore final : public LoadStore {
     batches.push_back({first_row, end_row, rows, rejected});
     if (!commit_status.ok()) return commit_status;
     if (returned != nullptr) {
-      for (const CopyRow& row : rows) returned->push_back({row.index, {"x"}});
+      for (const CopyRow& row : rows) {
+        returned->push_back({row.index, {row.line}});
+      }
     }
     committed_end = std::max(committed_end, end_row);
     BatchResult result;
@@ -263,11 +265,13 @@ TEST_F(LoaderTest, RowsCommitInBatchesAndTheSummaryEndsTheCall) {
   Settle();
   loader().OnReadsEnded();  // half-close
   Settle();
-  ASSERT_EQ(store_.batches.size(), 2u) << "no empty batch for the tail";
+  ASSERT_EQ(store_.batches.size(), 3u) << "no empty batch for the tail";
   EXPECT_EQ(store_.batches[0].first, 0);
-  EXPECT_EQ(store_.batches[0].end, 3) << "a chunk is taken whole";
-  EXPECT_EQ(store_.batches[1].first, 3);
-  EXPECT_EQ(store_.batches[1].end, 5);
+  EXPECT_EQ(store_.batches[0].end, 2) << "a batch is cut inside a message";
+  EXPECT_EQ(store_.batches[1].first, 2);
+  EXPECT_EQ(store_.batches[1].end, 4) << "across messages";
+  EXPECT_EQ(store_.batches[2].first, 4);
+  EXPECT_EQ(store_.batches[2].end, 5);
   EXPECT_EQ(store_.batches[0].rows[1].line, "1\tw1");
   ASSERT_TRUE(stream_.finished.has_value());
   EXPECT_OK(*stream_.finished);
@@ -299,6 +303,109 @@ TEST_F(LoaderTest, AtMostParallelBatchesCommitAndReadingPausesUntilOneEnds) {
   EXPECT_EQ(stream_.posted.size(), 2u) << "the waiting batch went";
   Settle();
   EXPECT_EQ(store_.batches.size(), 3u);
+}
+
+TEST_F(LoaderTest, AMessageOfManyRowsIsCutIntoBatchesOfBatchSize) {
+  Open(Header(LoadMode::kInsert, /*batch_size=*/1000));
+  const int reads = stream_.reads_started;
+  loader().OnRows(Rows(0, 10'000));
+  EXPECT_EQ(stream_.posted.size(), 2u) << "two batches commit at once";
+  EXPECT_EQ(stream_.reads_started, reads)
+      << "reading waits while cut batches wait for a commit";
+  Settle();
+  EXPECT_EQ(stream_.reads_started, reads + 1);
+  ASSERT_EQ(store_.batches.size(), 10u);
+  for (size_t i = 0; i < store_.batches.size(); ++i) {
+    EXPECT_EQ(store_.batches[i].first, static_cast<int64_t>(i) * 1000);
+    EXPECT_EQ(store_.batches[i].rows.size(), 1000u);
+  }
+  loader().OnReadsEnded();
+  Settle();
+  EXPECT_EQ(stream_.written.back().progress.batches_committed, 10);
+  EXPECT_EQ(stream_.written.back().progress.committed_offset, 10'000);
+}
+
+// Rows whose word is `bytes` long.
+Chunk BigRows(int64_t first, int64_t end, size_t bytes) {
+  std::vector<std::vector<CellValue>> rows;
+  for (int64_t i = first; i < end; ++i) {
+    rows.push_back(
+        {CellValue::Int64(i), CellValue::String(std::string(bytes, 'x'))});
+  }
+  return Chunk(first, std::move(rows));
+}
+
+TEST_F(LoaderTest, ABatchIsCutAtItsShareOfTheStreamsBytes) {
+  limits_.max_stream_bytes = 40'000;  // batches of 10,000 bytes: 2 + 2 batches
+  Open(Header(LoadMode::kInsert, /*batch_size=*/50'000));
+  loader().OnRows(BigRows(0, 30, 1000));
+  Settle();
+  loader().OnReadsEnded();
+  Settle();
+  ASSERT_GE(store_.batches.size(), 3u);
+  for (const FakeStore::Batch& batch : store_.batches) {
+    size_t bytes = 0;
+    for (const CopyRow& row : batch.rows) bytes += row.line.size() + 1;
+    // Cut once it reaches its share: at most one row beyond it.
+    EXPECT_LT(bytes, 10'000u + 1010u);
+  }
+  EXPECT_EQ(store_.batches.back().end, 30);
+}
+
+TEST_F(LoaderTest, ReadingPausesWhileTheStreamHoldsItsBytes) {
+  limits_.max_stream_bytes = 40'000;
+  limits_.parallel_batches = 16;  // not the commit slots: the bytes stop it
+  Open(Header(LoadMode::kInsert, /*batch_size=*/50'000));
+  const int reads = stream_.reads_started;
+  int64_t sent = 0;
+  // Commits never end: the stream must stop reading near its bound.
+  while (stream_.reads_started > reads + sent - 1 && sent < 1000) {
+    loader().OnRows(BigRows(sent, sent + 1, 1000));
+    ++sent;
+  }
+  EXPECT_LT(sent, 1000) << "reading never paused";
+  EXPECT_LE(sent * 1008, 40'000 + 1008) << "held beyond the bound";
+  EXPECT_GE(sent * 1008, 40'000 - 2 * 1008) << "paused long before it";
+  // A commit ends: reading goes on.
+  std::function<void()> first = std::move(stream_.posted.front());
+  stream_.posted.pop_front();
+  first();
+  EXPECT_EQ(stream_.reads_started, reads + sent);
+}
+
+TEST_F(LoaderTest, ReturnedRowsNotYetReadHoldTheStreamToo) {
+  limits_.max_stream_bytes = 1 << 20;
+  limits_.max_returned_message_bytes = 4000;
+  Open(Header(LoadMode::kReturning, /*batch_size=*/10));
+  // The fake completes no write until Settle: the client reads nothing.
+  const int reads = stream_.reads_started;
+  int64_t sent = 0;
+  while (stream_.reads_started == reads + sent && sent < 10'000) {
+    loader().OnRows(BigRows(sent * 10, sent * 10 + 10, 1000));
+    ++sent;
+    while (!stream_.posted.empty()) {
+      std::function<void()> work = std::move(stream_.posted.front());
+      stream_.posted.pop_front();
+      work();
+    }
+  }
+  EXPECT_LT(sent, 10'000) << "returned rows queued without a bound";
+  EXPECT_GE(sent, 90) << "paused long before 1 MiB of returned rows";
+  // The client reads again: every returned row goes out, in messages of at
+  // most 4,000 bytes, and reading resumes.
+  Settle();
+  EXPECT_GT(stream_.reads_started, reads + sent - 1);
+  int64_t returned = 0;
+  for (const LoadMessage& message : stream_.written) {
+    if (message.kind != LoadMessage::Kind::kReturned) continue;
+    returned += static_cast<int64_t>(message.returned.size());
+    int64_t bytes = 0;
+    for (const ReturnedRow& row : message.returned)
+      bytes += ReturnedRowBytes(row);
+    EXPECT_LE(bytes, 4000);
+    EXPECT_GE(message.returned.size(), 1u);
+  }
+  EXPECT_EQ(returned, sent * 10);
 }
 
 TEST_F(LoaderTest, UpsertsCommitOneBatchAtATime) {
