@@ -25,7 +25,7 @@
 
 namespace aves::app {
 
-// Destroyed in reverse: the health monitor, then the executor (its queued
+// Destroyed in reverse: the health monitor, then the executors (their queued
 // work may still finish calls, so the server must stand), the server, the
 // background tasks, and the services last (calls reach them until the
 // server is gone). Built in another order (Start).
@@ -35,6 +35,7 @@ struct AvesServer::Impl {
   std::unique_ptr<BackgroundTasks> background;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<common::Executor> executor;
+  std::unique_ptr<common::Executor> bulk_executor;
   std::unique_ptr<HealthMonitor> health_monitor;
   int port = 0;
   absl::Mutex shutdown_mutex;
@@ -105,7 +106,10 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   const Sizes sizes = SizesFor(config);
   impl->executor = std::make_unique<common::Executor>(sizes.executor_threads,
                                                       sizes.executor_queue);
-  impl->services = Services::Build(config, migrations, *impl->executor);
+  impl->bulk_executor = std::make_unique<common::Executor>(
+      sizes.bulk_threads, sizes.bulk_queue, sizes.bulk_nice);
+  impl->services = Services::Build(config, migrations, *impl->executor,
+                                   *impl->bulk_executor);
   impl->server =
       BuildGrpcServer(config, impl->services->grpc_services(), &impl->port);
   if (impl->server == nullptr || impl->port == 0) {

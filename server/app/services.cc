@@ -55,7 +55,7 @@ struct Services::Parts {
 
 std::unique_ptr<Services> Services::Build(
     const config::Config& config, std::vector<db::MigrationFile> migrations,
-    common::Executor& executor) {
+    common::Executor& executor, common::Executor& bulk_executor) {
   const Sizes sizes = SizesFor(config);
   auto parts = std::make_unique<Parts>();
   parts->database = std::make_unique<db::Database>(
@@ -102,9 +102,11 @@ std::unique_ptr<Services> Services::Build(
   limits.max_stream_bytes = config.bulk_max_stream_bytes;
   // Room for the message's own framing beside the estimate.
   limits.max_returned_message_bytes = config.max_message_bytes / 2;
+  limits.max_loads = config.bulk_max_loads;
   parts->bulk_insert_service =
-      std::make_unique<handlers::BulkInsertServiceImpl>(*parts->bulk_loads,
-                                                        handler, limits);
+      std::make_unique<handlers::BulkInsertServiceImpl>(
+          *parts->bulk_loads,
+          handlers::HandlerContext{bulk_executor, config.slow_rpc}, limits);
   return std::unique_ptr<Services>(new Services(std::move(parts)));
 }
 

@@ -2,8 +2,10 @@
 // order — the database (pool), the stores and the bulk path, the job change
 // feed, the page-token codec, and the gRPC services on top. It outlives the
 // gRPC server (calls reach the services until the server has shut down);
-// the executor is the caller's, so the caller can drain it while the server
-// still stands (server.cc).
+// the executors are the caller's, so the caller can drain them while the
+// server still stands (server.cc). Bulk loads run on their own executor, as
+// many threads as connections they may hold: whatever they do, the unary
+// calls keep the rest of the pool and of the main executor.
 #ifndef AVES_SERVER_APP_SERVICES_H_
 #define AVES_SERVER_APP_SERVICES_H_
 
@@ -40,7 +42,7 @@ class Services {
   // background) and returns at once.
   static std::unique_ptr<Services> Build(
       const config::Config& config, std::vector<db::MigrationFile> migrations,
-      common::Executor& executor);
+      common::Executor& executor, common::Executor& bulk_executor);
   ~Services();
 
   db::Database& database();

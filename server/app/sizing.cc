@@ -17,6 +17,11 @@ Sizes SizesFor(const config::Config& config) {
   if (tasks == 0) tasks = static_cast<int>(std::thread::hardware_concurrency());
   sizes.lookup_batch_tasks = std::clamp(tasks, 1, connections);
   sizes.lookup_queue = sizes.executor_queue;
+  sizes.bulk_threads = std::clamp(config.bulk_max_connections, 1, connections);
+  // A load has at most its parallel batches, a message being parsed and one
+  // more task posted.
+  sizes.bulk_queue = static_cast<size_t>(config.bulk_max_loads) *
+                     static_cast<size_t>(config.bulk_parallel_batches + 2);
   return sizes;
 }
 

@@ -19,6 +19,14 @@ struct Sizes {
   // never more than there are connections, and lookups waiting for one.
   int lookup_batch_tasks = 0;
   size_t lookup_queue = 0;
+  // Bulk loads' own executor: one thread per connection they may use
+  // (AVES_BULK_MAX_CONNECTIONS), so at most that many are theirs; room in
+  // its queue for every load's commits and bookkeeping at once.
+  int bulk_threads = 0;
+  size_t bulk_queue = 0;
+  // Its threads (parsing, encoding and committing rows) run at this nice
+  // value: under CPU contention, lookups go first.
+  int bulk_nice = 10;
 };
 
 Sizes SizesFor(const config::Config& config);

@@ -129,6 +129,16 @@ void Loader::OnUnparsableMessage() {
   EndLoadLocked(unparsable);
 }
 
+void Loader::OnExecutorFull() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (ending_) return;
+  if (!have_header_) {
+    ending_ = true;
+    return FinishLocked(common::ExecutorFullError());
+  }
+  EndLoadLocked(common::ExecutorFullError());
+}
+
 void Loader::RefuseHeaderlessLocked() {
   ending_ = true;
   FinishLocked(
@@ -445,6 +455,7 @@ void Loader::RecordEnd(const absl::Status& why) {
   common::CallContext bookkeeping;  // not the call's: it may be over already
   bookkeeping.deadline = absl::Now() + absl::Seconds(10);
   bookkeeping.holder = stream_.Context().holder;
+  bookkeeping.bulk = stream_.Context().bulk;
   // An atomic load leaves nothing behind.
   if (spec_.atomic) (void)store_.DropStage(bookkeeping, state_.job_id);
   // A load that had completed before stays completed.

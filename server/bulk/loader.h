@@ -126,6 +126,9 @@ struct LoadLimits {
   // A message of returned rows, as estimated by ReturnedRowBytes; kept well
   // under the message size limit.
   int64_t max_returned_message_bytes = 2 << 20;
+  // Loads (Insert streams) open at once (AVES_BULK_MAX_LOADS); enforced by
+  // the handler.
+  int max_loads = 16;
 };
 
 // A generous estimate of a returned row's bytes in an InsertResponse.
@@ -153,6 +156,8 @@ class Loader {
   // without completing, resumable from its committed offset.
   void OnUnparsableMessage();
   void OnReadsEnded();    // the client half-closed, or the call ended
+  // A message could not be handed to the executor: the load ends.
+  void OnExecutorFull();
   void OnWriteDone(bool ok);
 
   // Rows this attempt inserted so far (for the access log).

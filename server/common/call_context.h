@@ -17,6 +17,11 @@ struct CallContext {
   absl::Time deadline = absl::InfiniteFuture();
   std::function<bool()> cancelled;  // may be empty
   std::string holder = "unnamed";
+  // Bulk work (a load's batches and bookkeeping) yields to interactive
+  // calls: a released connection goes to an interactive waiter first, and
+  // the pool keeps DB_POOL_MIN connections open beside those bulk work holds
+  // (db/pool.h).
+  bool bulk = false;
 };
 
 }  // namespace aves::common

@@ -1,8 +1,13 @@
 #include "server/common/executor.h"
 
+#include <unistd.h>
+
+#include <sys/resource.h>
+
 namespace aves::common {
 
-Executor::Executor(int threads, size_t max_queued) : max_queued_(max_queued) {
+Executor::Executor(int threads, size_t max_queued, int nice)
+    : max_queued_(max_queued), nice_(nice) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
 
@@ -26,6 +31,9 @@ bool Executor::Post(std::function<void()> work) {
 }
 
 void Executor::Run() {
+  // Linux applies a nice value per thread. Lowering it needs no privilege;
+  // should it fail, the work runs at normal priority.
+  if (nice_ > 0) (void)setpriority(PRIO_PROCESS, gettid(), nice_);
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     wakeup_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

@@ -26,7 +26,9 @@ inline absl::Status ExecutorFullError() {
 
 class Executor {
  public:
-  Executor(int threads, size_t max_queued);
+  // `nice` > 0 lowers its threads' CPU priority (setpriority): bulk work
+  // yields the CPU to the interactive calls.
+  Executor(int threads, size_t max_queued, int nice = 0);
   ~Executor();  // runs what is queued, then joins
 
   Executor(const Executor&) = delete;
@@ -39,6 +41,7 @@ class Executor {
  private:
   void Run();
   const size_t max_queued_;
+  const int nice_;
   std::mutex mutex_;
   std::condition_variable wakeup_;
   std::deque<std::function<void()>> queue_;

@@ -1,5 +1,6 @@
 #include "server/config/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <utility>
@@ -234,6 +235,10 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                               &config.bulk_parallel_batches, 1, 16));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BULK_MAX_BATCH_ROWS",
                               &config.bulk_max_batch_rows, 1, 1'000'000));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BULK_MAX_LOADS",
+                              &config.bulk_max_loads, 1, 100'000));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BULK_MAX_CONNECTIONS",
+                              &config.bulk_max_connections, 0, 1000));
   ASSIGN_OR_RETURN(
       config.bulk_max_stream_bytes,
       ReadInt(lookup, "AVES_BULK_MAX_STREAM_BYTES",
@@ -269,6 +274,21 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   }
   ASSIGN_OR_RETURN(config.pool,
                    LoadPoolOptions(lookup, config.notes, config.warnings));
+  const int pool_max = config.pool.max_connections;
+  if (config.bulk_max_connections == 0) {
+    config.bulk_max_connections = std::max(1, pool_max / 2);
+  } else if (config.bulk_max_connections > pool_max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("AVES_BULK_MAX_CONNECTIONS (", config.bulk_max_connections,
+                     ") is above DB_POOL_MAX (", pool_max, ")"));
+  } else if (config.bulk_max_connections == pool_max && pool_max > 1) {
+    config.warnings.push_back(absl::StrCat(
+        "AVES_BULK_MAX_CONNECTIONS equals DB_POOL_MAX (", pool_max,
+        "): bulk loads may take every connection and starve lookups"));
+  }
+  config.pool.interactive_reserve =
+      std::max(0, std::min(config.pool.min_connections,
+                           pool_max - config.bulk_max_connections));
   return config;
 }
 

@@ -75,6 +75,14 @@ struct Config {
   // batches are cut at a share of it, and reading pauses while a stream
   // holds it (bulk/loader.h).
   int64_t bulk_max_stream_bytes = 64 << 20;
+  // Insert streams open at once (AVES_BULK_MAX_LOADS); one more is refused
+  // with RESOURCE_EXHAUSTED naming the setting.
+  int bulk_max_loads = 16;
+  // Pooled connections bulk loads use at once (AVES_BULK_MAX_CONNECTIONS;
+  // 0: half of DB_POOL_MAX, at least 1): the rest stay for the unary calls,
+  // so big loads cannot starve lookups. Bulk work runs on its own executor
+  // of this many threads.
+  int bulk_max_connections = 0;
   // How often avesd sweeps up after bulk loads abandoned by a crashed avesd
   // (AVES_BULK_SWEEP_INTERVAL_MS; 0: never), and how long a load must have
   // written nothing to count as abandoned (AVES_BULK_ABANDONED_AFTER_MS).

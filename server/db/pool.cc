@@ -23,6 +23,7 @@ struct Lease::Slot {
   absl::Time lent_at;
   std::string holder;
   bool lease_warned = false;
+  bool bulk = false;  // lent to bulk work (counted in bulk_in_use_)
   bool discard = false;
   DiscardReason discard_reason = DiscardReason::kBroken;
   // While a watched call runs:
@@ -183,7 +184,8 @@ absl::StatusOr<Lease> Pool::Acquire(const common::CallContext& context) {
 
   SlotPtr slot;
   // FIFO: idle connections go to queued waiters first, never past them.
-  while (waiters_.empty() && !idle_.empty() && slot == nullptr) {
+  while (!WaitersAheadLocked(context) && IdleFreeForLocked(context) &&
+         slot == nullptr) {
     SlotPtr candidate = idle_.back();
     idle_.pop_back();
     DiscardReason reason;
@@ -255,6 +257,7 @@ absl::StatusOr<Lease> Pool::Acquire(const common::CallContext& context) {
 void Pool::Release(const SlotPtr& slot) {
   std::lock_guard<std::mutex> lock(mutex_);
   in_use_.erase(std::find(in_use_.begin(), in_use_.end(), slot));
+  if (slot->bulk) --bulk_in_use_;
   const absl::Time now = absl::Now();
   slot->cancelled = nullptr;
   if (slot->has_outcome) {
@@ -295,6 +298,8 @@ void Pool::LendLocked(const SlotPtr& slot, const common::CallContext& context,
   slot->call_deadline =
       std::min(context.deadline, now + options_.query_timeout);
   slot->cancelled = context.cancelled;
+  slot->bulk = context.bulk;
+  if (slot->bulk) ++bulk_in_use_;
   in_use_.push_back(slot);
   ++acquired_;
   // Wake the watchdog only from its long idle sleep; while leases are out it
@@ -306,10 +311,38 @@ void Pool::LendLocked(const SlotPtr& slot, const common::CallContext& context,
   }
 }
 
+std::deque<Pool::Waiter*>::iterator Pool::NextWaiterLocked() {
+  auto interactive = std::find_if(waiters_.begin(), waiters_.end(),
+                                  [](Waiter* w) { return !w->context->bulk; });
+  return interactive != waiters_.end() ? interactive : waiters_.begin();
+}
+
+bool Pool::WaitersAheadLocked(const common::CallContext& context) const {
+  if (context.bulk) return !waiters_.empty();
+  return std::any_of(waiters_.begin(), waiters_.end(),
+                     [](Waiter* w) { return !w->context->bulk; });
+}
+
+int Pool::OpenNotBulkLocked() const {
+  return static_cast<int>(idle_.size() + in_use_.size()) - bulk_in_use_;
+}
+
+bool Pool::IdleFreeForLocked(const common::CallContext& context) const {
+  if (idle_.empty()) return false;
+  // Taking one must leave the reserve to interactive calls (idle or lent).
+  return !context.bulk ||
+         OpenNotBulkLocked() - 1 >= options_.interactive_reserve;
+}
+
 void Pool::LendOrParkLocked(const SlotPtr& slot, absl::Time now) {
-  if (!waiters_.empty()) {
-    Waiter* waiter = waiters_.front();
-    waiters_.pop_front();
+  auto next = NextWaiterLocked();
+  // A bulk waiter gets it only if the reserve stays (`slot` is in neither
+  // idle_ nor in_use_ now).
+  if (next != waiters_.end() &&
+      (!(*next)->context->bulk ||
+       OpenNotBulkLocked() >= options_.interactive_reserve)) {
+    Waiter* waiter = *next;
+    waiters_.erase(next);
     LendLocked(slot, *waiter->context, now);
     waiter->slot = slot;
     waiter->done = true;
@@ -369,7 +402,8 @@ void Pool::DiscardLocked(const SlotPtr& slot, DiscardReason reason) {
 
 int Pool::WantedConnectionsLocked() const {
   const int total = static_cast<int>(idle_.size() + in_use_.size()) + opening_;
-  int wanted = std::max(0, options_.min_connections - total);
+  // The minimum is kept beside what bulk work holds.
+  int wanted = std::max(0, options_.min_connections + bulk_in_use_ - total);
   const int uncovered_waiters = static_cast<int>(waiters_.size()) - opening_;
   wanted = std::max(wanted, uncovered_waiters);
   return std::max(0, std::min(wanted, options_.max_connections - total));
@@ -421,7 +455,7 @@ void Pool::MaintainLocked(absl::Time now) {
     } else if (now >= slot->expires_at) {
       reason = DiscardReason::kMaxLifetime;
     } else if (options_.idle_timeout > absl::ZeroDuration() &&
-               total > options_.min_connections &&
+               total > options_.min_connections + bulk_in_use_ &&
                now - slot->idle_since >= options_.idle_timeout) {
       reason = DiscardReason::kIdleTimeout;
     }

@@ -5,8 +5,17 @@
 // supplies the real thing.
 //
 // Behaviour (README "Connection pool" has the operator's view):
-//  - Acquire is FIFO: a released connection goes straight to the oldest
-//    waiter. Past max_waiters a caller is refused at once (RESOURCE_EXHAUSTED);
+//  - Acquire is FIFO within a class: a released connection goes straight to
+//    the oldest interactive waiter, or else to the oldest bulk one
+//    (CallContext::bulk). Bulk leases do not count against min_connections:
+//    the pool keeps that many open beside them, so a lookup arriving during
+//    big loads finds a connection ready instead of waiting for one to open
+//    (how many bulk work holds is bounded by its own executor, app/sizing.h).
+//    Nor does bulk work take a connection that would leave fewer than
+//    interactive_reserve open for the rest (idle or lent to interactive
+//    calls): it waits for the connector to open one for it, or for one to
+//    come back.
+//    Past max_waiters a caller is refused at once (RESOURCE_EXHAUSTED);
 //    a waiter gives up at its deadline (DEADLINE_EXCEEDED) or, before it, at
 //    acquire_timeout (RESOURCE_EXHAUSTED: the service is saturated).
 //  - One connector thread opens connections (to min_connections, and on demand
@@ -174,8 +183,18 @@ class Pool {
   // Marks `slot` lent for `context` (in_use_, watch fields, counters).
   void LendLocked(const SlotPtr& slot, const common::CallContext& context,
                   absl::Time now);
-  // Hands `slot` to the oldest waiter, or parks it idle.
+  // Hands `slot` to the next waiter, or parks it idle.
   void LendOrParkLocked(const SlotPtr& slot, absl::Time now);
+  // The oldest interactive waiter, else the oldest; end() when none.
+  std::deque<Waiter*>::iterator NextWaiterLocked();
+  // A caller of `context`'s class would pass someone already waiting.
+  bool WaitersAheadLocked(const common::CallContext& context) const;
+  // An idle connection is there for a caller of `context`'s class (bulk
+  // work leaves interactive_reserve of them).
+  bool IdleFreeForLocked(const common::CallContext& context) const;
+  // Open connections not lent to bulk work: idle, or lent to interactive
+  // calls.
+  int OpenNotBulkLocked() const;
   bool ReadyLocked() const;
   bool UsableLocked(const SlotPtr& slot, absl::Time now, DiscardReason* reason);
   int WantedConnectionsLocked() const;
@@ -197,7 +216,8 @@ class Pool {
   bool watchdog_idle_ = true;  // the watchdog is in its long (no calls) sleep
   std::vector<SlotPtr> idle_;  // most recently used at the back (lent first)
   std::vector<SlotPtr> in_use_;
-  std::deque<Waiter*> waiters_;  // FIFO
+  std::deque<Waiter*> waiters_;  // FIFO (see NextWaiterLocked)
+  int bulk_in_use_ = 0;          // leases lent to bulk work
   int opening_ = 0;
   uint64_t next_connection_id_ = 1;
   // Connection loss seen at this time: idle connections opened before it go.

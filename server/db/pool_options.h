@@ -10,6 +10,10 @@ namespace aves::db {
 struct PoolOptions {
   int max_connections = 20;  // DB_POOL_MAX
   int min_connections = 5;   // DB_POOL_MIN
+  // Idle connections bulk work never takes: it waits for the connector to
+  // open it one instead, so an interactive call finds one ready. Config sets
+  // min(DB_POOL_MIN, DB_POOL_MAX - AVES_BULK_MAX_CONNECTIONS).
+  int interactive_reserve = 0;
   absl::Duration statement_timeout =
       absl::Milliseconds(9500);  // DB_STATEMENT_TIMEOUT (server)
   absl::Duration query_timeout =

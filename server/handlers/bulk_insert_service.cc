@@ -1,8 +1,11 @@
 #include "server/handlers/bulk_insert_service.h"
 
+#include <atomic>
 #include <functional>
+#include <mutex>
 #include <utility>
 
+#include <absl/strings/str_cat.h>
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/proto_buffer_reader.h>
@@ -39,12 +42,37 @@ class ChunkView final : public bulk::RowChunkView {
 
 // One Insert call: gRPC's events go to the loader; what the loader asks of
 // its stream (LoadStream) becomes gRPC calls.
-class InsertReactor final
-    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+using RawBidiReactor =
+    grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
+
+// A stream refused before it starts: too many loads open.
+class RefusedInsertReactor final : public RawBidiReactor {
+ public:
+  explicit RefusedInsertReactor(int max_loads)
+      : log_(kMethod, absl::InfiniteDuration()) {
+    status_ = ToGrpcStatus(absl::ResourceExhaustedError(
+        absl::StrCat("server busy: ", max_loads,
+                     " bulk loads are open (AVES_BULK_MAX_LOADS); retry "
+                     "later")));
+    Finish(status_);
+  }
+  void OnDone() override {
+    log_.Done(status_, 0);
+    delete this;
+  }
+
+ private:
+  AccessLog log_;
+  grpc::Status status_;
+};
+
+class InsertReactor final : public RawBidiReactor {
  public:
   InsertReactor(grpc::CallbackServerContext* context, bulk::LoadStore& store,
-                HandlerContext handler, bulk::LoadLimits limits)
+                HandlerContext handler, bulk::LoadLimits limits,
+                std::atomic<int>& open_loads)
       : context_(context),
+        open_loads_(open_loads),
         executor_(handler.executor),
         log_(kMethod, handler.slow_rpc),
         stream_(*this),
@@ -54,6 +82,33 @@ class InsertReactor final
 
   void OnReadDone(bool ok) override {
     if (!ok) return loader_.OnReadsEnded();
+    // Parsing and encoding rows is the CPU a load costs: it runs on the bulk
+    // executor's low-priority threads, not on gRPC's, which lookups need.
+    // One read is in flight at a time, so messages are handled in order.
+    {
+      std::lock_guard<std::mutex> lock(lifetime_mutex_);
+      ++messages_pending_;
+    }
+    if (!executor_.Post([this] {
+          HandleMessage();
+          MessageHandled();
+        })) {
+      MessageHandled();
+      loader_.OnExecutorFull();
+    }
+  }
+
+  // The call may end (OnDone) while a message waits on the executor: the
+  // reactor is deleted by whichever of the two comes last.
+  void MessageHandled() {
+    std::unique_lock<std::mutex> lock(lifetime_mutex_);
+    // The next message's task may be posted before this one returns.
+    if (--messages_pending_ > 0 || !done_) return;
+    lock.unlock();
+    delete this;
+  }
+
+  void HandleMessage() {
     if (!grpc::SerializationTraits<v1::InsertRequest>::Deserialize(
              &raw_request_, &request_)
              .ok()) {
@@ -74,6 +129,11 @@ class InsertReactor final
 
   void OnDone() override {
     log_.Done(final_status_, loader_.rows_inserted());
+    open_loads_.fetch_sub(1);
+    std::unique_lock<std::mutex> lock(lifetime_mutex_);
+    done_ = true;
+    if (messages_pending_ > 0) return;  // MessageHandled deletes it
+    lock.unlock();
     delete this;  // the loader waits for whoever finished the call
   }
 
@@ -100,7 +160,9 @@ class InsertReactor final
       return reactor_.executor_.Post(std::move(work));
     }
     common::CallContext Context() const override {
-      return CallContextOf(reactor_.context_, kMethod);
+      common::CallContext context = CallContextOf(reactor_.context_, kMethod);
+      context.bulk = true;  // yields connections to lookups (db/pool.h)
+      return context;
     }
     bool Cancelled() const override { return reactor_.context_->IsCancelled(); }
 
@@ -109,6 +171,10 @@ class InsertReactor final
   };
 
   grpc::CallbackServerContext* const context_;
+  std::atomic<int>& open_loads_;
+  std::mutex lifetime_mutex_;
+  int messages_pending_ = 0;  // HandleMessage tasks posted or running
+  bool done_ = false;         // OnDone was called
   common::Executor& executor_;
   AccessLog log_;
   grpc::ByteBuffer raw_request_;  // the read in flight
@@ -127,8 +193,13 @@ void BulkInsertServiceImpl::RegisterRawInsert() {
       MethodIndex(v1::BulkInsertService::service_full_name(), "Insert"),
       new grpc::internal::CallbackBidiHandler<grpc::ByteBuffer,
                                               grpc::ByteBuffer>(
-          [this](grpc::CallbackServerContext* context) {
-            return new InsertReactor(context, store_, handler_, limits_);
+          [this](grpc::CallbackServerContext* context) -> RawBidiReactor* {
+            if (open_loads_.fetch_add(1) >= limits_.max_loads) {
+              open_loads_.fetch_sub(1);
+              return new RefusedInsertReactor(limits_.max_loads);
+            }
+            return new InsertReactor(context, store_, handler_, limits_,
+                                     open_loads_);
           }));
 }
 

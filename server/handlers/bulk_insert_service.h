@@ -5,8 +5,13 @@
 // are read as bytes and parsed here: gRPC reports a message that does not
 // parse exactly like the client's half-close (a failed read), and a load
 // must never complete on one.
+//
+// At most limits.max_loads streams are open at once: one more is refused at
+// once with RESOURCE_EXHAUSTED naming AVES_BULK_MAX_LOADS.
 #ifndef AVES_SERVER_HANDLERS_BULK_INSERT_SERVICE_H_
 #define AVES_SERVER_HANDLERS_BULK_INSERT_SERVICE_H_
+
+#include <atomic>
 
 #include "aves/data/v1/bulk_insert.grpc.pb.h"
 #include "server/bulk/load_store.h"
@@ -30,6 +35,7 @@ class BulkInsertServiceImpl final
   bulk::LoadStore& store_;
   const HandlerContext handler_;
   const bulk::LoadLimits limits_;
+  std::atomic<int> open_loads_{0};
 };
 
 }  // namespace aves::handlers

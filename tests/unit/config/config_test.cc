@@ -139,11 +139,35 @@ TEST(ConfigTest, BulkLoadSettings) {
         std::pair{"AVES_BULK_MAX_BATCH_ROWS", "0"},
         std::pair{"AVES_BULK_SWEEP_INTERVAL_MS", "-1"},
         std::pair{"AVES_BULK_ABANDONED_AFTER_MS", "10"},
-        std::pair{"AVES_BULK_LEASE_MS", "999"}}) {
+        std::pair{"AVES_BULK_LEASE_MS", "999"},
+        std::pair{"AVES_BULK_MAX_STREAM_BYTES", "1000"},
+        std::pair{"AVES_BULK_MAX_LOADS", "0"},
+        std::pair{"AVES_BULK_MAX_CONNECTIONS", "21"}}) {
     EXPECT_THAT(LoadConfig(Fake({{name, value}})),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(name)))
         << name << "=" << value;
   }
+}
+
+TEST(ConfigTest, BulkLoadsGetAShareOfThePool) {
+  absl::StatusOr<Config> defaults = LoadConfig(Fake({}));
+  ASSERT_OK(defaults);
+  EXPECT_EQ(defaults->bulk_max_stream_bytes, 64 << 20);
+  EXPECT_EQ(defaults->bulk_max_loads, 16);
+  EXPECT_EQ(defaults->bulk_max_connections, 10) << "half of DB_POOL_MAX=20";
+  EXPECT_EQ(defaults->pool.interactive_reserve, 5) << "DB_POOL_MIN";
+  EXPECT_TRUE(defaults->warnings.empty());
+  absl::StatusOr<Config> tiny =
+      LoadConfig(Fake({{"DB_POOL_MAX", "1"}, {"DB_POOL_MIN", "1"}}));
+  ASSERT_OK(tiny);
+  EXPECT_EQ(tiny->bulk_max_connections, 1);
+  EXPECT_EQ(tiny->pool.interactive_reserve, 0) << "nothing left to reserve";
+  absl::StatusOr<Config> all =
+      LoadConfig(Fake({{"AVES_BULK_MAX_CONNECTIONS", "20"}}));
+  ASSERT_OK(all);
+  EXPECT_EQ(all->pool.interactive_reserve, 0);
+  ASSERT_EQ(all->warnings.size(), 1u);
+  EXPECT_THAT(all->warnings[0], HasSubstr("starve lookups"));
 }
 
 TEST(ConfigTest, APageTokenKeyQuietsItsNote) {

@@ -145,6 +145,86 @@ TEST_F(PoolTest, WaitersAreServedInArrivalOrder) {
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
 }
 
+TEST_F(PoolTest, InteractiveWaitersAreServedBeforeBulkOnes) {
+  Make(SmallPool(1, 1));
+  ASSERT_TRUE(pool_->WaitUntilReady(absl::Seconds(20)));
+  absl::StatusOr<Lease> held = pool_->Acquire({});
+  ASSERT_TRUE(held.ok());
+  std::mutex order_mutex;
+  std::vector<std::string> order;
+  std::vector<std::thread> waiters;
+  for (const bool bulk : {true, true, false}) {
+    const int queued = static_cast<int>(waiters.size());
+    waiters.emplace_back([&, bulk] {
+      common::CallContext context;
+      context.bulk = bulk;
+      absl::StatusOr<Lease> lease = pool_->Acquire(context);
+      ASSERT_TRUE(lease.ok()) << lease.status();
+      std::lock_guard<std::mutex> lock(order_mutex);
+      order.push_back(bulk ? "bulk" : "lookup");
+    });
+    ASSERT_TRUE(
+        Eventually([&] { return pool_->Stats().waiting == queued + 1; }));
+  }
+  *held = Lease();
+  for (std::thread& waiter : waiters) waiter.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"lookup", "bulk", "bulk"}));
+}
+
+TEST_F(PoolTest, TheMinimumStaysOpenBesideWhatBulkWorkHolds) {
+  Make(SmallPool(2, 10));
+  ASSERT_TRUE(pool_->WaitUntilReady(absl::Seconds(20)));
+  common::CallContext bulk;
+  bulk.bulk = true;
+  std::vector<Lease> held;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<Lease> lease = pool_->Acquire(bulk);
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    held.push_back(*std::move(lease));
+  }
+  // Two idle connections again, ready for the next lookup.
+  EXPECT_TRUE(Eventually([&] { return pool_->Stats().idle == 2; }));
+  EXPECT_EQ(pool_->Stats().total, 5);
+  // An interactive caller holding connections does not grow the pool.
+  absl::StatusOr<Lease> lookup = pool_->Acquire({});
+  ASSERT_TRUE(lookup.ok());
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(pool_->Stats().total, 5);
+}
+
+TEST_F(PoolTest, BulkWorkLeavesTheReserveToInteractiveCalls) {
+  PoolOptions options = SmallPool(2, 4);
+  options.interactive_reserve = 2;
+  Make(options);
+  ASSERT_TRUE(pool_->WaitUntilReady(absl::Seconds(20)));
+  common::CallContext bulk;
+  bulk.bulk = true;
+  std::vector<Lease> held;
+  for (int i = 0; i < 2; ++i) {
+    // Each waits for a connection of its own: the two idle ones stay.
+    absl::StatusOr<Lease> lease = pool_->Acquire(bulk);
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    EXPECT_GE(pool_->Stats().idle, 2);
+    held.push_back(*std::move(lease));
+  }
+  EXPECT_EQ(pool_->Stats().total, 4);
+  // At the maximum a third bulk caller waits; lookups get the reserve.
+  std::thread third([&] {
+    absl::StatusOr<Lease> lease = pool_->Acquire(bulk);
+    EXPECT_TRUE(lease.ok()) << lease.status();
+  });
+  ASSERT_TRUE(Eventually([&] { return pool_->Stats().waiting == 1; }));
+  absl::StatusOr<Lease> lookup = pool_->Acquire({});
+  ASSERT_TRUE(lookup.ok()) << lookup.status();
+  absl::StatusOr<Lease> another = pool_->Acquire({});
+  ASSERT_TRUE(another.ok()) << another.status();
+  EXPECT_EQ(pool_->Stats().waiting, 1) << "the bulk caller still waits";
+  // A bulk lease comes back: the two lookups hold the reserve, so the
+  // waiting bulk caller may have it.
+  held.pop_back();
+  third.join();  // did not hang: it got the connection
+}
+
 TEST_F(PoolTest, RefusesAtOncePastMaxWaiters) {
   PoolOptions options = SmallPool(1, 1);
   options.max_waiters = 2;
