@@ -1,5 +1,8 @@
 #include "server/app/background_tasks.h"
 
+#include <algorithm>
+#include <utility>
+
 #include <absl/time/clock.h>
 
 #include "server/bulk/load_store.h"
@@ -61,7 +64,8 @@ void RenewLeases(bulk::DatabaseLoadStore& loads) {
 
 BackgroundTasks::BackgroundTasks(const config::Config& config,
                                  store::ExerciseCacheStore& cache,
-                                 bulk::DatabaseLoadStore& bulk_loads) {
+                                 bulk::DatabaseLoadStore& bulk_loads,
+                                 std::function<void()> end_idle_streams) {
   if (config.purge_interval > absl::ZeroDuration()) {
     purge_ = std::make_unique<PeriodicTask>(config.purge_interval,
                                             [&cache] { PurgeExpired(cache); });
@@ -78,6 +82,10 @@ BackgroundTasks::BackgroundTasks(const config::Config& config,
   lease_renewal_ = std::make_unique<PeriodicTask>(
       bulk_loads.lease() / 3, [&bulk_loads] { RenewLeases(bulk_loads); });
   lease_renewal_->Start();
+  idle_streams_ = std::make_unique<PeriodicTask>(
+      std::max(config.bulk_idle_timeout / 4, absl::Milliseconds(25)),
+      std::move(end_idle_streams));
+  idle_streams_->Start();
 }
 
 BackgroundTasks::~BackgroundTasks() { Stop(); }
@@ -86,6 +94,7 @@ void BackgroundTasks::Stop() {
   if (purge_) purge_->Stop();
   if (bulk_sweep_) bulk_sweep_->Stop();
   if (lease_renewal_) lease_renewal_->Stop();
+  if (idle_streams_) idle_streams_->Stop();
 }
 
 }  // namespace aves::app

@@ -2,11 +2,13 @@
 // purge of expired cache entries (AVES_PURGE_INTERVAL_MS), the sweep of
 // bulk loads abandoned by a crashed avesd (AVES_BULK_SWEEP_INTERVAL_MS) and
 // the renewal of this avesd's bulk-load leases (every third of
-// AVES_BULK_LEASE_MS).
+// AVES_BULK_LEASE_MS), and the end of idle Insert streams (every quarter of
+// AVES_BULK_IDLE_TIMEOUT_MS).
 // Each logs what it did, or why it failed, and tries again next time.
 #ifndef AVES_SERVER_APP_BACKGROUND_TASKS_H_
 #define AVES_SERVER_APP_BACKGROUND_TASKS_H_
 
+#include <functional>
 #include <memory>
 
 #include "server/app/periodic_task.h"
@@ -28,7 +30,8 @@ class BackgroundTasks {
   // Starts the tasks whose interval is not zero.
   BackgroundTasks(const config::Config& config,
                   store::ExerciseCacheStore& cache,
-                  bulk::DatabaseLoadStore& bulk_loads);
+                  bulk::DatabaseLoadStore& bulk_loads,
+                  std::function<void()> end_idle_streams);
   ~BackgroundTasks();  // Stop()
 
   // Stops every task (waiting for one that runs); idempotent.
@@ -38,6 +41,7 @@ class BackgroundTasks {
   std::unique_ptr<PeriodicTask> purge_;
   std::unique_ptr<PeriodicTask> bulk_sweep_;
   std::unique_ptr<PeriodicTask> lease_renewal_;
+  std::unique_ptr<PeriodicTask> idle_streams_;
 };
 
 }  // namespace aves::app

@@ -10,6 +10,7 @@
 #include <google/protobuf/stubs/logging.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
@@ -85,6 +86,15 @@ std::unique_ptr<grpc::Server> BuildGrpcServer(
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // gRPC's own bounds (config.h says what each is).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             config.grpc_max_streams_per_connection);
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(config.grpc_connection_idle)));
+  grpc::ResourceQuota quota("avesd");
+  quota.Resize(static_cast<size_t>(config.grpc_memory_bytes));
+  builder.SetResourceQuota(quota);
   for (grpc::Service* service : services) builder.RegisterService(service);
   return builder.BuildAndStart();
 }
@@ -144,7 +154,8 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       });
   impl->health_monitor->Start();
   impl->background = std::make_unique<BackgroundTasks>(
-      config, impl->services->exercise_cache(), impl->services->bulk_loads());
+      config, impl->services->exercise_cache(), impl->services->bulk_loads(),
+      [services = impl->services.get()] { services->EndIdleStreams(); });
   observability::Logger("server")->info("listening on {} (port {})",
                                         config.listen_address, impl->port);
   return std::unique_ptr<AvesServer>(new AvesServer(std::move(impl)));

@@ -3,6 +3,8 @@
 #include <string>
 #include <utility>
 
+#include <absl/time/clock.h>
+
 #include "server/app/sizing.h"
 #include "server/bulk/load_store.h"
 #include "server/bulk/table_catalog.h"
@@ -67,7 +69,10 @@ std::unique_ptr<Services> Services::Build(
   parts->exercise_cache = std::make_unique<store::ExerciseCacheStore>(database);
   parts->annotations = std::make_unique<store::AnnotationStore>(database);
   parts->jobs = std::make_unique<store::JobStore>(database);
-  parts->job_feed = std::make_unique<store::JobFeed>(config.database_url);
+  parts->job_feed = std::make_unique<store::JobFeed>(
+      config.database_url,
+      store::JobFeed::Options{config.feed_heartbeat, config.feed_dead_after,
+                              config.watch_max_duration});
   parts->job_feed->Start();
   parts->bulk_loads = std::make_unique<bulk::DatabaseLoadStore>(
       database,
@@ -103,6 +108,7 @@ std::unique_ptr<Services> Services::Build(
   // Room for the message's own framing beside the estimate.
   limits.max_returned_message_bytes = config.max_message_bytes / 2;
   limits.max_loads = config.bulk_max_loads;
+  limits.idle_timeout = config.bulk_idle_timeout;
   parts->bulk_insert_service =
       std::make_unique<handlers::BulkInsertServiceImpl>(
           *parts->bulk_loads,
@@ -123,6 +129,10 @@ store::ExerciseCacheStore& Services::exercise_cache() {
 bulk::DatabaseLoadStore& Services::bulk_loads() { return *parts_->bulk_loads; }
 
 store::JobFeed& Services::job_feed() { return *parts_->job_feed; }
+
+void Services::EndIdleStreams() {
+  parts_->bulk_insert_service->EndIdleStreams(absl::Now());
+}
 
 std::vector<grpc::Service*> Services::grpc_services() {
   return {parts_->admin.get(), parts_->exercise_cache_service.get(),

@@ -49,6 +49,8 @@ class Services {
   store::ExerciseCacheStore& exercise_cache();
   bulk::DatabaseLoadStore& bulk_loads();
   store::JobFeed& job_feed();
+  // Ends Insert streams idle past AVES_BULK_IDLE_TIMEOUT_MS.
+  void EndIdleStreams();
 
   // The services to register with the gRPC server.
   std::vector<grpc::Service*> grpc_services();

@@ -139,6 +139,20 @@ void Loader::OnExecutorFull() {
   EndLoadLocked(common::ExecutorFullError());
 }
 
+void Loader::OnIdle() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (ending_) return;
+  const absl::Status idle = absl::DeadlineExceededError(
+      absl::StrCat("the stream sent nothing for ",
+                   absl::FormatDuration(limits_.idle_timeout),
+                   " (AVES_BULK_IDLE_TIMEOUT_MS); the load can be resumed"));
+  if (!have_header_) {
+    ending_ = true;
+    return FinishLocked(idle);
+  }
+  EndLoadLocked(idle);
+}
+
 void Loader::RefuseHeaderlessLocked() {
   ending_ = true;
   FinishLocked(

@@ -126,9 +126,11 @@ struct LoadLimits {
   // A message of returned rows, as estimated by ReturnedRowBytes; kept well
   // under the message size limit.
   int64_t max_returned_message_bytes = 2 << 20;
-  // Loads (Insert streams) open at once (AVES_BULK_MAX_LOADS); enforced by
+  // Loads (Insert streams) open at once (AVES_BULK_MAX_LOADS), and how long
+  // a read may wait for a message (AVES_BULK_IDLE_TIMEOUT_MS); enforced by
   // the handler.
   int max_loads = 16;
+  absl::Duration idle_timeout = absl::Minutes(5);
 };
 
 // A generous estimate of a returned row's bytes in an InsertResponse.
@@ -158,6 +160,8 @@ class Loader {
   void OnReadsEnded();    // the client half-closed, or the call ended
   // A message could not be handed to the executor: the load ends.
   void OnExecutorFull();
+  // No message came for `idle_timeout`: the load ends, resumable.
+  void OnIdle();
   void OnWriteDone(bool ok);
 
   // Rows this attempt inserted so far (for the access log).

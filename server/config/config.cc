@@ -222,6 +222,27 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
               config.watch_max_queued_bytes, 2 << 20, int64_t{1} << 34));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_WATCH_MAX_STREAMS",
                               &config.watch_max_streams, 1, 1'000'000));
+  ASSIGN_OR_RETURN(config.feed_heartbeat,
+                   ReadMillis(lookup, "AVES_FEED_HEARTBEAT_MS",
+                              config.feed_heartbeat, 50, 3'600'000));
+  ASSIGN_OR_RETURN(config.feed_dead_after,
+                   ReadMillis(lookup, "AVES_FEED_DEAD_AFTER_MS",
+                              config.feed_dead_after, 100, 3'600'000));
+  ASSIGN_OR_RETURN(
+      config.watch_max_duration,
+      ReadMillis(lookup, "AVES_WATCH_MAX_DURATION_MS",
+                 config.watch_max_duration, 1'000, int64_t{7} * 86'400'000));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_GRPC_MAX_STREAMS_PER_CONNECTION",
+                              &config.grpc_max_streams_per_connection, 1,
+                              100'000));
+  ASSIGN_OR_RETURN(
+      config.grpc_memory_bytes,
+      ReadInt(lookup, "AVES_GRPC_MEMORY_BYTES", config.grpc_memory_bytes,
+              64 << 20, int64_t{1} << 40));
+  ASSIGN_OR_RETURN(
+      config.grpc_connection_idle,
+      ReadMillis(lookup, "AVES_GRPC_CONNECTION_IDLE_MS",
+                 config.grpc_connection_idle, 1'000, int64_t{7} * 86'400'000));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_LOOKUP_BATCH_MAX",
                               &config.lookup_batch_max, 1, 1000));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_LOOKUP_BATCH_TASKS",
@@ -243,6 +264,9 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
       config.bulk_max_stream_bytes,
       ReadInt(lookup, "AVES_BULK_MAX_STREAM_BYTES",
               config.bulk_max_stream_bytes, 1 << 20, int64_t{1} << 34));
+  ASSIGN_OR_RETURN(config.bulk_idle_timeout,
+                   ReadMillis(lookup, "AVES_BULK_IDLE_TIMEOUT_MS",
+                              config.bulk_idle_timeout, 100, 86'400'000));
   ASSIGN_OR_RETURN(config.bulk_sweep_interval,
                    ReadMillis(lookup, "AVES_BULK_SWEEP_INTERVAL_MS",
                               config.bulk_sweep_interval, 0, 86'400'000));

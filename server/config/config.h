@@ -48,6 +48,26 @@ struct Config {
   absl::Duration purge_interval = absl::Minutes(1);
   // Largest request or response message, bytes (AVES_MAX_MESSAGE_BYTES).
   int max_message_bytes = 4 << 20;
+  // gRPC's own limits. Calls one connection may have open at once
+  // (AVES_GRPC_MAX_STREAMS_PER_CONNECTION; more wait in the client); the
+  // memory gRPC may use for all connections and calls (AVES_GRPC_MEMORY_BYTES:
+  // its resource quota; past it gRPC sheds load); how long a connection
+  // without calls stays open (AVES_GRPC_CONNECTION_IDLE_MS).
+  int grpc_max_streams_per_connection = 100;
+  int64_t grpc_memory_bytes = int64_t{1} << 30;
+  absl::Duration grpc_connection_idle = absl::Minutes(10);
+  // An Insert stream that sends nothing for this long ends, its load
+  // resumable (AVES_BULK_IDLE_TIMEOUT_MS).
+  absl::Duration bulk_idle_timeout = absl::Minutes(5);
+  // A WatchJobs stream ends after this long with UNAVAILABLE, asking the
+  // client to watch again (AVES_WATCH_MAX_DURATION_MS): no watcher holds its
+  // slot forever, whatever its deadline.
+  absl::Duration watch_max_duration = absl::Hours(1);
+  // The job feed's heartbeat query (AVES_FEED_HEARTBEAT_MS), and how long its
+  // connection may go unanswered before it is dropped and every watcher told
+  // (AVES_FEED_DEAD_AFTER_MS): store/job_feed.h.
+  absl::Duration feed_heartbeat = absl::Seconds(5);
+  absl::Duration feed_dead_after = absl::Seconds(15);
   // Job events a WatchJobs stream may have waiting to be sent before it is
   // dropped with RESOURCE_EXHAUSTED (AVES_WATCH_MAX_QUEUED).
   int watch_max_queued = 1000;

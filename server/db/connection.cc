@@ -1,5 +1,6 @@
 #include "server/db/connection.h"
 
+#include <algorithm>
 #include <regex>
 #include <vector>
 
@@ -91,6 +92,23 @@ std::string WithApplicationName(absl::string_view conninfo,
 
 std::string WithDatabase(absl::string_view conninfo, absl::string_view dbname) {
   return WithConnectionParameter(conninfo, "dbname", dbname);
+}
+
+std::string WithDeadPeerDetection(absl::string_view conninfo,
+                                  absl::Duration dead_after) {
+  // Probes start after a third of it and three go unanswered by its end.
+  const int64_t seconds =
+      std::max<int64_t>(3, absl::ToInt64Seconds(dead_after));
+  std::string out = WithConnectionParameter(conninfo, "keepalives", "1");
+  out = WithConnectionParameter(out, "keepalives_idle",
+                                absl::StrCat(seconds / 3));
+  out =
+      WithConnectionParameter(out, "keepalives_interval",
+                              absl::StrCat(std::max<int64_t>(1, seconds / 9)));
+  out = WithConnectionParameter(out, "keepalives_count", "3");
+  return WithConnectionParameter(
+      out, "tcp_user_timeout",
+      absl::StrCat(absl::ToInt64Milliseconds(dead_after)));
 }
 
 std::string RedactConnectionString(absl::string_view conninfo) {

@@ -10,6 +10,7 @@
 
 #include <absl/status/statusor.h>
 #include <absl/strings/string_view.h>
+#include <absl/time/time.h>
 #include <pqxx/connection>
 
 namespace aves::db {
@@ -28,6 +29,11 @@ std::string WithConnectionParameter(absl::string_view conninfo,
 std::string WithApplicationName(absl::string_view conninfo,
                                 absl::string_view name);
 std::string WithDatabase(absl::string_view conninfo, absl::string_view dbname);
+// TCP keepalives and tcp_user_timeout, so a peer that vanished without a
+// reset (a dropped route, a dead host) fails the connection within about
+// `dead_after` instead of never.
+std::string WithDeadPeerDetection(absl::string_view conninfo,
+                                  absl::Duration dead_after);
 
 // `conninfo` with any password replaced by "***", for logs and errors.
 std::string RedactConnectionString(absl::string_view conninfo);

@@ -9,6 +9,8 @@
 #include "server/db/connection.h"
 #include "server/db/errors.h"
 
+#include <sys/socket.h>
+
 namespace aves::db {
 namespace {
 
@@ -43,7 +45,7 @@ Listener::Listener(std::string conninfo, std::string application_name,
       channel_(std::move(channel)),
       statement_timeout_(statement_timeout) {}
 
-Listener::~Listener() = default;
+Listener::~Listener() { Close(); }
 
 absl::Status Listener::Connect() {
   Close();
@@ -61,11 +63,26 @@ absl::Status Listener::Connect() {
         StatusFromCurrentException(absl::StrCat("listening on ", channel_))
             .message());
   }
+  {
+    std::lock_guard<std::mutex> lock(socket_mutex_);
+    socket_ = session->connection->sock();
+  }
   session_ = std::move(session);
   return absl::OkStatus();
 }
 
-void Listener::Close() { session_.reset(); }
+void Listener::Close() {
+  {
+    std::lock_guard<std::mutex> lock(socket_mutex_);
+    socket_ = -1;
+  }
+  session_.reset();
+}
+
+void Listener::Interrupt() {
+  std::lock_guard<std::mutex> lock(socket_mutex_);
+  if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
+}
 
 absl::StatusOr<std::vector<std::string>> Listener::Await(
     absl::Duration timeout) {

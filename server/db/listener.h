@@ -6,6 +6,7 @@
 #define AVES_SERVER_DB_LISTENER_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,10 @@ class Listener {
   absl::Status Connect();
   // Closes the connection; Await and Run fail until Connect again.
   void Close();
+  // From any thread: makes a wait or query in progress on the connection
+  // fail at once (the socket is shut down), e.g. one stuck on a peer that no
+  // longer answers. The connection is then lost; Connect again.
+  void Interrupt();
 
   // Waits up to `timeout` for notifications on the channel and returns their
   // payloads (empty: none came). UNAVAILABLE when the connection was lost.
@@ -48,6 +53,10 @@ class Listener {
   const std::string channel_;
   const absl::Duration statement_timeout_;
   std::unique_ptr<Session> session_;
+  // The session's socket, for Interrupt; -1 while closed. Guarded so an
+  // Interrupt never shuts down a descriptor reused after Close.
+  std::mutex socket_mutex_;
+  int socket_ = -1;
 };
 
 }  // namespace aves::db

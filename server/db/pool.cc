@@ -145,6 +145,12 @@ Pool::~Pool() {
   ready_changed_.notify_all();
   if (connector_thread_.joinable()) connector_thread_.join();
   if (watchdog_thread_.joinable()) watchdog_thread_.join();
+  // Cancels still being sent normally end within milliseconds; one to a
+  // server that stopped answering is left behind after 2 s (its thread owns
+  // what it uses).
+  for (int i = 0; i < 200 && cancels_in_flight_->load() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   for (const SlotPtr& slot : idle_)
     DiscardLocked(slot, DiscardReason::kShutdown);
@@ -576,7 +582,20 @@ void Pool::WatchdogLoop() {
       lock.unlock();
       // Network calls happen without the lock; the shared_ptrs keep the
       // connections alive even if their leases end meanwhile.
-      for (const SlotPtr& slot : to_cancel) slot->connection->Cancel();
+      // A cancel is a connection of its own to the server, and libpq's has no
+      // timeout: to a server that stopped answering it waits forever. So it
+      // runs on a thread of its own (a few at most; past that the abort
+      // after cancel_grace does the job), and the watchdog goes on.
+      for (const SlotPtr& slot : to_cancel) {
+        if (cancels_in_flight_->fetch_add(1) >= kMaxCancelsInFlight) {
+          cancels_in_flight_->fetch_sub(1);
+          continue;
+        }
+        std::thread([slot, in_flight = cancels_in_flight_] {
+          slot->connection->Cancel();
+          in_flight->fetch_sub(1);
+        }).detach();
+      }
       for (const SlotPtr& slot : to_abort) {
         Log()->warn(
             "connection #{}: query of {} ignored its cancel for {}; aborting "

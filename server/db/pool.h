@@ -29,9 +29,11 @@
 //    close after idle_timeout; any connection past its (jittered) lifetime is
 //    replaced.
 //  - A watchdog thread cancels calls whose deadline passed or whose caller
-//    cancelled, aborts calls that ignore the cancel, and warns about leases
-//    held longer than lease_warn. A connection that received a cancel is
-//    discarded when returned: a late cancel must never hit the next query.
+//    cancelled (each cancel on a thread of its own: libpq's never times
+//    out), aborts calls that ignore the cancel (shutting their socket down),
+//    and warns about leases held longer than lease_warn. A connection that
+//    received a cancel is discarded when returned: a late cancel must never hit
+//    the next query.
 #ifndef AVES_SERVER_DB_POOL_H_
 #define AVES_SERVER_DB_POOL_H_
 
@@ -246,6 +248,10 @@ class Pool {
 
   std::thread connector_thread_;
   std::thread watchdog_thread_;
+  // Cancels being sent (each on a detached thread that owns what it uses).
+  static constexpr int kMaxCancelsInFlight = 4;
+  std::shared_ptr<std::atomic<int>> cancels_in_flight_ =
+      std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace aves::db

@@ -66,21 +66,49 @@ class RefusedInsertReactor final : public RawBidiReactor {
   grpc::Status status_;
 };
 
-class InsertReactor final : public RawBidiReactor {
+class InsertReactor final : public RawBidiReactor,
+                            public BulkInsertServiceImpl::OpenStream {
  public:
   InsertReactor(grpc::CallbackServerContext* context, bulk::LoadStore& store,
                 HandlerContext handler, bulk::LoadLimits limits,
-                std::atomic<int>& open_loads)
+                BulkInsertServiceImpl& service, std::atomic<int>& open_loads)
       : context_(context),
+        service_(service),
         open_loads_(open_loads),
         executor_(handler.executor),
         log_(kMethod, handler.slow_rpc),
         stream_(*this),
         loader_(stream_, store, limits) {
+    service_.Register(this);
     loader_.Start();
   }
 
+  absl::Time waiting_since() const override {
+    const int64_t since = read_waiting_since_ns_.load();
+    return since == kNoReadWaiting ? absl::InfiniteFuture()
+                                   : absl::FromUnixNanos(since);
+  }
+
+  void EndIdle() override {
+    // Not inline: ending may finish the call, and OnDone takes the
+    // registry's lock held by our caller.
+    {
+      std::lock_guard<std::mutex> lock(lifetime_mutex_);
+      ++messages_pending_;
+    }
+    read_waiting_since_ns_.store(kNoReadWaiting);  // once is enough
+    if (!executor_.Post([this] {
+          loader_.OnIdle();
+          MessageHandled();
+        })) {
+      // The executor is full: try again at the next check.
+      std::lock_guard<std::mutex> lock(lifetime_mutex_);
+      --messages_pending_;
+    }
+  }
+
   void OnReadDone(bool ok) override {
+    read_waiting_since_ns_.store(kNoReadWaiting);
     if (!ok) return loader_.OnReadsEnded();
     // Parsing and encoding rows is the CPU a load costs: it runs on the bulk
     // executor's low-priority threads, not on gRPC's, which lookups need.
@@ -128,6 +156,7 @@ class InsertReactor final : public RawBidiReactor {
   void OnWriteDone(bool ok) override { loader_.OnWriteDone(ok); }
 
   void OnDone() override {
+    service_.Unregister(this);
     log_.Done(final_status_, loader_.rows_inserted());
     open_loads_.fetch_sub(1);
     std::unique_lock<std::mutex> lock(lifetime_mutex_);
@@ -141,7 +170,10 @@ class InsertReactor final : public RawBidiReactor {
   class Stream final : public bulk::LoadStream {
    public:
     explicit Stream(InsertReactor& reactor) : reactor_(reactor) {}
-    void StartRead() override { reactor_.StartRead(&reactor_.raw_request_); }
+    void StartRead() override {
+      reactor_.read_waiting_since_ns_.store(absl::GetCurrentTimeNanos());
+      reactor_.StartRead(&reactor_.raw_request_);
+    }
     void StartWrite(const bulk::LoadMessage& message) override {
       ToProto(message, &reactor_.response_);
       // The previous write is done (one is in flight at a time).
@@ -170,8 +202,12 @@ class InsertReactor final : public RawBidiReactor {
     InsertReactor& reactor_;
   };
 
+  static constexpr int64_t kNoReadWaiting = INT64_MAX;
+
   grpc::CallbackServerContext* const context_;
+  BulkInsertServiceImpl& service_;
   std::atomic<int>& open_loads_;
+  std::atomic<int64_t> read_waiting_since_ns_{kNoReadWaiting};
   std::mutex lifetime_mutex_;
   int messages_pending_ = 0;  // HandleMessage tasks posted or running
   bool done_ = false;         // OnDone was called
@@ -188,6 +224,25 @@ class InsertReactor final : public RawBidiReactor {
 
 }  // namespace
 
+void BulkInsertServiceImpl::Register(OpenStream* stream) {
+  std::lock_guard<std::mutex> lock(streams_mutex_);
+  streams_.insert(stream);
+}
+
+void BulkInsertServiceImpl::Unregister(OpenStream* stream) {
+  std::lock_guard<std::mutex> lock(streams_mutex_);
+  streams_.erase(stream);
+}
+
+void BulkInsertServiceImpl::EndIdleStreams(absl::Time now) {
+  std::lock_guard<std::mutex> lock(streams_mutex_);
+  for (OpenStream* stream : streams_) {
+    if (now - stream->waiting_since() >= limits_.idle_timeout) {
+      stream->EndIdle();
+    }
+  }
+}
+
 void BulkInsertServiceImpl::RegisterRawInsert() {
   MarkMethodRawCallback(
       MethodIndex(v1::BulkInsertService::service_full_name(), "Insert"),
@@ -198,7 +253,7 @@ void BulkInsertServiceImpl::RegisterRawInsert() {
               open_loads_.fetch_sub(1);
               return new RefusedInsertReactor(limits_.max_loads);
             }
-            return new InsertReactor(context, store_, handler_, limits_,
+            return new InsertReactor(context, store_, handler_, limits_, *this,
                                      open_loads_);
           }));
 }

@@ -7,11 +7,19 @@
 // must never complete on one.
 //
 // At most limits.max_loads streams are open at once: one more is refused at
-// once with RESOURCE_EXHAUSTED naming AVES_BULK_MAX_LOADS.
+// once with RESOURCE_EXHAUSTED naming AVES_BULK_MAX_LOADS. A stream whose
+// read has waited limits.idle_timeout for a message ends (EndIdleStreams):
+// DEADLINE_EXCEEDED naming AVES_BULK_IDLE_TIMEOUT_MS, the load cancelled and
+// resumable. A stream the server stopped reading (backpressure) is never
+// idle.
 #ifndef AVES_SERVER_HANDLERS_BULK_INSERT_SERVICE_H_
 #define AVES_SERVER_HANDLERS_BULK_INSERT_SERVICE_H_
 
 #include <atomic>
+#include <mutex>
+#include <set>
+
+#include <absl/time/time.h>
 
 #include "aves/data/v1/bulk_insert.grpc.pb.h"
 #include "server/bulk/load_store.h"
@@ -29,6 +37,22 @@ class BulkInsertServiceImpl final
     RegisterRawInsert();
   }
 
+  // Ends the streams idle at `now` (called periodically by the server).
+  void EndIdleStreams(absl::Time now);
+
+  // An open stream, as the idle check sees it.
+  class OpenStream {
+   public:
+    virtual ~OpenStream() = default;
+    // When its read started waiting for a message; InfiniteFuture: no read
+    // is waiting.
+    virtual absl::Time waiting_since() const = 0;
+    // Ends it; must not finish the call inline (the registry's lock is held).
+    virtual void EndIdle() = 0;
+  };
+  void Register(OpenStream* stream);
+  void Unregister(OpenStream* stream);
+
  private:
   void RegisterRawInsert();
 
@@ -36,6 +60,8 @@ class BulkInsertServiceImpl final
   const HandlerContext handler_;
   const bulk::LoadLimits limits_;
   std::atomic<int> open_loads_{0};
+  std::mutex streams_mutex_;
+  std::set<OpenStream*> streams_;
 };
 
 }  // namespace aves::handlers

@@ -7,9 +7,12 @@
 #include <absl/strings/escaping.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_split.h>
+#include <absl/time/clock.h>
+#include <pqxx/pqxx>
 
 #include "server/common/status_macros.h"
 #include "server/common/utf8.h"
+#include "server/db/connection.h"
 #include "server/db/listener.h"
 #include "server/observability/logging.h"
 
@@ -50,7 +53,8 @@ bool ParseJobNotification(absl::string_view payload, JobNotification* out) {
   return !out->id.empty();
 }
 
-JobFeed::JobFeed(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+JobFeed::JobFeed(std::string conninfo, Options options)
+    : conninfo_(std::move(conninfo)), options_(options) {}
 
 JobFeed::~JobFeed() { Stop(); }
 
@@ -64,6 +68,7 @@ void JobFeed::Stop() {
     stopping_ = true;
   }
   changed_.notify_all();
+  watchdog_wakeup_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -75,6 +80,7 @@ absl::Status JobFeed::Subscribe(Subscriber* subscriber) {
         "the job change feed is not connected to the database; retry");
   }
   subscribers_.push_back(subscriber);
+  subscribed_at_[subscriber] = absl::Now();
   return absl::OkStatus();
 }
 
@@ -83,6 +89,7 @@ void JobFeed::Unsubscribe(Subscriber* subscriber) {
   subscribers_.erase(
       std::remove(subscribers_.begin(), subscribers_.end(), subscriber),
       subscribers_.end());
+  subscribed_at_.erase(subscriber);
 }
 
 bool JobFeed::WaitUntilListening(absl::Duration timeout) {
@@ -101,6 +108,58 @@ void JobFeed::InterruptAll(const absl::Status& why) {
   for (Subscriber* subscriber : subscribers_)
     subscriber->OnFeedInterrupted(why);
   subscribers_.clear();
+  subscribed_at_.clear();
+}
+
+void JobFeed::EndOldSubscriptions(absl::Time now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Subscriber*> keep;
+  for (Subscriber* subscriber : subscribers_) {
+    if (now - subscribed_at_[subscriber] < options_.max_subscription) {
+      keep.push_back(subscriber);
+      continue;
+    }
+    subscriber->OnFeedInterrupted(absl::UnavailableError(
+        absl::StrCat("the watch reached its longest duration (",
+                     absl::FormatDuration(options_.max_subscription),
+                     ", AVES_WATCH_MAX_DURATION_MS); watch again")));
+    subscribed_at_.erase(subscriber);
+  }
+  subscribers_.swap(keep);
+}
+
+template <typename Call>
+auto JobFeed::Watched(db::Listener&, Call call) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    call_started_ = absl::Now();
+  }
+  auto result = call();
+  std::lock_guard<std::mutex> lock(mutex_);
+  call_started_ = absl::InfiniteFuture();
+  return result;
+}
+
+void JobFeed::WatchdogLoop(db::Listener* listener) {
+  auto log = observability::Logger("job-feed");
+  const absl::Duration tick =
+      std::clamp(options_.dead_after / 10, absl::Milliseconds(10),
+                 absl::Milliseconds(500));
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!run_done_) {
+    watchdog_wakeup_.wait_for(lock, absl::ToChronoNanoseconds(tick));
+    if (run_done_) break;
+    if (stopping_) {
+      listener->Interrupt();  // whatever the feed waits on, Stop goes first
+    } else if (absl::Now() - call_started_ > options_.dead_after) {
+      log->warn(
+          "the job feed's database has not answered for {}: dropping "
+          "its connection",
+          absl::FormatDuration(options_.dead_after));
+      call_started_ = absl::InfiniteFuture();  // once per call
+      listener->Interrupt();
+    }
+  }
 }
 
 absl::Status JobFeed::Deliver(
@@ -138,6 +197,7 @@ absl::Status JobFeed::Deliver(
 
 absl::Status JobFeed::Listen(db::Listener& listener) {
   auto log = observability::Logger("job-feed");
+  absl::Time last_heartbeat = absl::Now();
   while (!Stopping()) {
     ASSIGN_OR_RETURN(const std::vector<std::string> payloads,
                      listener.Await(kWait));
@@ -154,17 +214,40 @@ absl::Status JobFeed::Listen(db::Listener& listener) {
                   payload.size() > 80 ? " (cut)" : "");
       }
     }
-    if (!notifications.empty())
-      RETURN_IF_ERROR(Deliver(listener, notifications));
+    if (!notifications.empty()) {
+      RETURN_IF_ERROR(
+          Watched(listener, [&] { return Deliver(listener, notifications); }));
+    }
+    const absl::Time now = absl::Now();
+    EndOldSubscriptions(now);
+    // Notifications only come while the connection works: without a
+    // heartbeat a dead one would look like a quiet feed.
+    if (now - last_heartbeat >= options_.heartbeat) {
+      last_heartbeat = now;
+      RETURN_IF_ERROR(Watched(listener, [&] {
+        return listener.Run([](pqxx::connection_base& connection) {
+          pqxx::nontransaction(connection).exec("SELECT 1");
+          return absl::OkStatus();
+        });
+      }));
+    }
   }
   return absl::OkStatus();
 }
 
 void JobFeed::Run() {
   auto log = observability::Logger("job-feed");
-  // The feed's reads are small; five seconds is plenty.
-  db::Listener listener(conninfo_, "avesd job feed", kChannel,
-                        absl::Seconds(5));
+  // The feed's reads are small; five seconds is plenty. Connecting is bounded
+  // by dead_after too (libpq: whole seconds, at least 2).
+  const std::string conninfo = db::WithDeadPeerDetection(
+      db::WithConnectionParameter(
+          conninfo_, "connect_timeout",
+          absl::StrCat(std::max<int64_t>(
+              2, absl::ToInt64Seconds(options_.dead_after + absl::Seconds(1) -
+                                      absl::Nanoseconds(1))))),
+      options_.dead_after);
+  db::Listener listener(conninfo, "avesd job feed", kChannel, absl::Seconds(5));
+  std::thread watchdog([this, &listener] { WatchdogLoop(&listener); });
   absl::Duration backoff = kBackoffInitial;
   while (!Stopping()) {
     if (absl::Status connected = listener.Connect(); !connected.ok()) {
@@ -200,6 +283,12 @@ void JobFeed::Run() {
     }
   }
   InterruptAll(absl::UnavailableError("server shutting down"));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    run_done_ = true;
+  }
+  watchdog_wakeup_.notify_all();
+  watchdog.join();
 }
 
 }  // namespace aves::store

@@ -490,6 +490,57 @@ TEST_F(BulkInsertTest, ALoadThatRunsOutOfTimeResumesExactlyOnce) {
       << "every row exactly once";
 }
 
+TEST_F(BulkInsertTest, AStreamThatSendsNothingEndsAndItsLoadResumes) {
+  auto server = testing::InProcessServer::Start(
+      database_->conninfo(),
+      [](config::Config& c) { c.bulk_idle_timeout = absl::Milliseconds(300); });
+  ASSERT_OK(server);
+  auto stub = v1::BulkInsertService::NewStub((*server)->channel());
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+  std::unique_ptr<
+      grpc::ClientReaderWriter<v1::InsertRequest, v1::InsertResponse>>
+      stream = stub->Insert(&context);
+  v1::InsertRequest first;
+  *first.mutable_header() = ProgressHeader(100);
+  first.mutable_header()->set_load_id("idle-1");
+  ASSERT_TRUE(stream->Write(first));
+  v1::InsertRequest rows;
+  rows.mutable_rows()->set_first_row(0);
+  for (int i = 0; i < 100; ++i)
+    ProgressRow(1000, i, rows.mutable_rows()->add_rows());
+  ASSERT_TRUE(stream->Write(rows));
+  // Then nothing: no more rows, no half-close.
+  v1::InsertResponse response;
+  while (stream->Read(&response)) {
+  }
+  const grpc::Status ended = stream->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(ended.error_message(), HasSubstr("AVES_BULK_IDLE_TIMEOUT_MS"));
+  const std::string cancelled =
+      "SELECT count(*) FROM batch_jobs WHERE status = 'cancelled' AND "
+      "metadata->>'load_id' = 'idle-1'";
+  for (int i = 0; i < 100 && Count(cancelled) == 0; ++i)
+    absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(Count(cancelled), 1);
+  // A loader that keeps sending is never idle, however long the load takes.
+  client::BulkInsertClient client((*server)->channel());
+  v1::InsertHeader header = ProgressHeader(100);
+  header.set_load_id("idle-1");
+  client::LoadOptions options;
+  options.chunk_rows = 100;  // a message every 100 ms: 1 s in all
+  absl::StatusOr<v1::InsertSummary> resumed = client.Load(
+      header,
+      [](int64_t i, v1::Row* row) {
+        if (i % 100 == 0) absl::SleepFor(absl::Milliseconds(100));
+        return ProgressRow(1000, i, row);
+      },
+      options);
+  ASSERT_OK(resumed);
+  EXPECT_EQ(resumed->load_totals().rows_inserted(), 1000);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 1000);
+}
+
 TEST_F(BulkInsertTest, AClientThatCancelsMidLoadLeavesItCancelledAndResumable) {
   // A cancel (RST_STREAM) ends the server's reads like a half-close; the
   // load must end cancelled at its committed offset, never completed.

@@ -12,6 +12,7 @@
 
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -19,6 +20,7 @@
 #include "client/lib/channel.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/tcp_proxy.h"
 #include "tests/support/test_database.h"
 
 namespace aves {
@@ -513,7 +515,14 @@ TEST_F(JobsApiTest, ASlowWatcherIsBoundedInBytesToo) {
   // Below the configurable minimum, so that a few events are enough.
   StartServer(
       [](config::Config& config) { config.watch_max_queued_bytes = 1 << 20; });
-  auto stub = v1::BatchJobService::NewStub(server_->channel());
+  // A client whose window does not grow (no BDP probing): otherwise its
+  // transport may take in most of the 100 MB itself, the server's queue
+  // never fills, and the test proves nothing (it did so at random).
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto stub = v1::BatchJobService::NewStub(grpc::CreateCustomChannel(
+      server_->address(), grpc::InsecureChannelCredentials(), args));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(90));  // must not hang
@@ -569,6 +578,76 @@ TEST_F(JobsApiTest, WatchersAreCappedAndTheirSlotsComeBack) {
     if (!admitted) absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_TRUE(admitted);
+}
+
+TEST_F(JobsApiTest, AConnectionHasAtMostItsStreamsOpen) {
+  StartServer([](config::Config& config) {
+    config.grpc_max_streams_per_connection = 1;
+  });
+  auto stub = v1::BatchJobService::NewStub(server_->channel());
+  v1::ListJobsRequest list;
+  {
+    Watcher watcher(server_->channel(), v1::WatchJobsRequest());
+    ASSERT_TRUE(watcher.WaitFor(SnapshotComplete));
+    // The one stream is taken: another call on the connection waits.
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(500));
+    v1::ListJobsResponse jobs;
+    EXPECT_EQ(stub->ListJobs(&context, list, &jobs).error_code(),
+              grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  // The watch ended: the next call gets the stream.
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  v1::ListJobsResponse jobs;
+  EXPECT_TRUE(stub->ListJobs(&context, list, &jobs).ok());
+}
+
+TEST_F(JobsApiTest, AFeedWhoseDatabaseStopsAnsweringEndsItsWatchers) {
+  const int pg_port = testing::LoopbackPortOf(database_->conninfo());
+  if (pg_port == 0) GTEST_SKIP() << "needs the PostgreSQL on loopback";
+  absl::StatusOr<std::unique_ptr<testing::TcpProxy>> proxy =
+      testing::TcpProxy::Start(pg_port);
+  ASSERT_OK(proxy);
+  client_.reset();
+  server_.reset();
+  auto server = testing::InProcessServer::Start(
+      testing::WithPort(database_->conninfo(), (*proxy)->port()),
+      [](config::Config& config) {
+        config.feed_heartbeat = absl::Milliseconds(100);
+        config.feed_dead_after = absl::Seconds(1);
+      });
+  ASSERT_OK(server);
+  {
+    Watcher watcher((*server)->channel(), v1::WatchJobsRequest());
+    ASSERT_TRUE(watcher.WaitFor(SnapshotComplete));
+    // The database goes silent: no reset, no close, nothing answers. Before,
+    // the watcher heard nothing, ever.
+    (*proxy)->Freeze();
+    std::optional<absl::Status> ended = watcher.Ended(absl::Seconds(30));
+    ASSERT_TRUE(ended.has_value()) << "the watcher was never told";
+    EXPECT_THAT(*ended, StatusIs(absl::StatusCode::kUnavailable,
+                                 HasSubstr("watch again")));
+  }
+  // Shutting down does not wait on a database that does not answer (a
+  // generous bound: this must not hang).
+  const absl::Time start = absl::Now();
+  server->reset();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+}
+
+TEST_F(JobsApiTest, AWatchEndsAtItsLongestDuration) {
+  StartServer([](config::Config& config) {
+    config.watch_max_duration = absl::Milliseconds(500);
+  });
+  Watcher watcher(server_->channel(), v1::WatchJobsRequest());
+  ASSERT_TRUE(watcher.WaitFor(SnapshotComplete));
+  std::optional<absl::Status> ended = watcher.Ended(absl::Seconds(20));
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_THAT(*ended, StatusIs(absl::StatusCode::kUnavailable,
+                               HasSubstr("AVES_WATCH_MAX_DURATION_MS")));
 }
 
 TEST_F(JobsApiTest, LosingTheFeedConnectionEndsWatchesWhichThenReconnect) {
