@@ -1,6 +1,8 @@
 #include "server/store/job_store.h"
 
+#include <limits>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 #include <absl/status/status.h>
@@ -98,7 +100,8 @@ absl::StatusOr<Job> UpdateProgressWith(pqxx::transaction_base& tx,
                                        bool prepared,
                                        const JobProgress& progress) {
   pqxx::result current = tx.exec_params(
-      "SELECT status FROM batch_jobs WHERE id = $1 FOR NO KEY UPDATE",
+      "SELECT status, processed_items, failed_items FROM batch_jobs WHERE id "
+      "= $1 FOR NO KEY UPDATE",
       progress.id);
   if (current.empty()) return NoSuchJob(progress.id);
   const std::optional<JobStatus> from =
@@ -106,6 +109,19 @@ absl::StatusOr<Job> UpdateProgressWith(pqxx::transaction_base& tx,
   if (!from.has_value()) {
     throw std::runtime_error("batch job " + progress.id +
                              " has a status this build does not know");
+  }
+  // A counter that would pass int8 is the caller's: OUT_OF_RANGE naming the
+  // field, not PostgreSQL's "bigint out of range".
+  for (const auto& [column, field, delta] :
+       {std::tuple{1, "processed_items_delta", progress.processed_items_delta},
+        std::tuple{2, "failed_items_delta", progress.failed_items_delta}}) {
+    int64_t sum = 0;
+    if (__builtin_add_overflow(current[0][column].as<int64_t>(), delta, &sum)) {
+      return absl::OutOfRangeError(absl::StrCat(
+          field, ": ", delta, " more would pass the counter's maximum (",
+          std::numeric_limits<int64_t>::max(), ") for batch job ",
+          progress.id));
+    }
   }
   const JobStatus to = progress.status.value_or(*from);
   if (absl::Status refused = CheckJobTransition(*from, to); !refused.ok()) {

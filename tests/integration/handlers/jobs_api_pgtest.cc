@@ -4,6 +4,7 @@
 // changes from another client, slow watchers, feed loss, shutdown), and
 // deadlines and cancellation reaching the database.
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <string>
@@ -120,6 +121,27 @@ TEST_F(JobsApiTest, CreateGetAndTheLifeOfAJob) {
   ASSERT_OK(after);
   EXPECT_EQ(after->processed_items(), 100);
   EXPECT_EQ(after->status(), v1::JOB_STATUS_COMPLETED);
+}
+
+TEST_F(JobsApiTest, ACounterThatWouldOverflowIsOutOfRangeNamingItsField) {
+  const v1::Job job = Create("ai_annotation", 0);
+  // Reached by many updates over time (each delta is bounded on its own).
+  pqxx::nontransaction(*sql_).exec_params(
+      "UPDATE batch_jobs SET processed_items = 9223372036854775800, "
+      "failed_items = 9223372036854775800 WHERE id = $1",
+      job.id());
+  EXPECT_THAT(Progress(job.id(), v1::JOB_STATUS_PROCESSING, 10),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("processed_items_delta")));
+  EXPECT_THAT(
+      Progress(job.id(), v1::JOB_STATUS_PROCESSING, 0, 10),
+      StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("failed_items_delta")));
+  // Up to the maximum is fine; nothing was changed by the refusals.
+  absl::StatusOr<v1::Job> full =
+      Progress(job.id(), v1::JOB_STATUS_PROCESSING, 7);
+  ASSERT_OK(full);
+  EXPECT_EQ(full->processed_items(), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(full->failed_items(), 9223372036854775800);
 }
 
 TEST_F(JobsApiTest, TransitionsAndBadInput) {
