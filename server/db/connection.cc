@@ -112,12 +112,18 @@ std::string WithDeadPeerDetection(absl::string_view conninfo,
 }
 
 std::string RedactConnectionString(absl::string_view conninfo) {
+  // Up to the last '@': a password may hold a raw '?', '/' or '@' (invalid
+  // in a URI, but a user may type it). Hiding too much is the safe error.
   static const auto* kUriPassword =
-      new std::regex(R"(^(postgres(ql)?://[^:/@?]*):[^@/?]*@)");
+      new std::regex(R"(^(postgres(ql)?://[^:/@?]*):.*@)");
   static const auto* kPasswordParam =
       new std::regex(R"((password\s*=\s*)('([^'\\]|\\.)*'|[^\s&]*))");
+  // libpq quotes the bad token of a URI, which may be part of a password.
+  static const auto* kPercentToken =
+      new std::regex(R"re((invalid percent-encoded token: )"[^"]*")re");
   std::string redacted =
       std::regex_replace(std::string(conninfo), *kUriPassword, "$1:***@");
+  redacted = std::regex_replace(redacted, *kPercentToken, "$1\"***\"");
   return std::regex_replace(redacted, *kPasswordParam, "$1***");
 }
 

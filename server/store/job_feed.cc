@@ -269,8 +269,9 @@ void JobFeed::Run() {
     log->info("listening for job changes on channel {}", kChannel);
     const absl::Status lost = Listen(listener);
     if (!lost.ok()) {
+      // libpq's text, redacted like every connection string in the log.
       log->warn("job change feed lost its connection: {}",
-                std::string(lost.message()));
+                db::RedactConnectionString(lost.message()));
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);

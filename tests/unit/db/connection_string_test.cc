@@ -48,6 +48,24 @@ TEST(ConnectionStringTest, RedactsPasswords) {
             "postgresql://h/db?password=***&y=1");
   EXPECT_EQ(RedactConnectionString("postgresql://aves@h/db"),
             "postgresql://aves@h/db");
+  // Before: a raw '?' or '/' in the password ended the match, and the
+  // password stayed in the text.
+  EXPECT_EQ(RedactConnectionString("postgresql://aves:pa?ss@h/db"),
+            "postgresql://aves:***@h/db");
+  EXPECT_EQ(RedactConnectionString("postgresql://aves:a/b@c@h/db"),
+            "postgresql://aves:***@h/db");
+  EXPECT_EQ(
+      RedactConnectionString("invalid percent-encoded token: \"s3%zzcret\""),
+      "invalid percent-encoded token: \"***\"");
+}
+
+TEST(ConnectionStringTest, LibpqsOwnMessagesHideTheBadToken) {
+  // A password with a stray '%' fails libpq's URI parser, which quotes it.
+  auto connection =
+      Connect("postgresql://aves:se%zzcret@127.0.0.1:1/aves", "aves-tests");
+  ASSERT_FALSE(connection.ok());
+  EXPECT_THAT(std::string(connection.status().message()),
+              ::testing::Not(::testing::HasSubstr("zzcret")));
 }
 
 TEST(ConnectionStringTest, ConnectFailureIsUnavailableAndHidesThePassword) {
