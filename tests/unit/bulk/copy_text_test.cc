@@ -91,6 +91,19 @@ TEST(CopyTextTest, TextAsAFileHoldsItFitsTypedColumns) {
               testing::IsOkAndHolds(R"({"a":"t\\tb"})"));
 }
 
+// Found by fuzz/copy_text_fuzz.cc (corpus file number_with_cr): a number's
+// text went into the line as written, and the whitespace absl::SimpleAtod
+// allows around it included tabs and line breaks, which end a COPY field or
+// row.
+TEST(CopyTextTest, ANumberGivenAsTextNeverEndsItsFieldOrRow) {
+  EXPECT_THAT(Field(CellValue::String("\r025e3"), ColumnKind::kFloat64),
+              testing::IsOkAndHolds("025e3"));
+  EXPECT_THAT(Field(CellValue::String(" 2.5\t"), ColumnKind::kNumeric),
+              testing::IsOkAndHolds("2.5"));
+  EXPECT_THAT(Field(CellValue::String("\v-1e3\n"), ColumnKind::kFloat32),
+              testing::IsOkAndHolds("-1e3"));
+}
+
 TEST(CopyTextTest, TimestampsTheApiCannotRepresentAreRefused) {
   for (absl::Time time :
        {absl::InfiniteFuture(), absl::InfinitePast(),
