@@ -211,5 +211,23 @@ TEST(JsonSyntaxTest, RefusesWhatPostgresqlWouldRefuse) {
       << "raw control characters in strings";
 }
 
+// jsonb refuses a lone UTF-16 surrogate escape (22P02) as it refuses
+// \u0000, so the check does too; a pair is one character. Found by
+// fuzz/json_syntax_fuzz.cc against nlohmann::json (corpus file
+// lone_surrogate).
+TEST(JsonSyntaxTest, RefusesLoneSurrogatesAsJsonbDoes) {
+  for (const char* json : {"\"\\ud800\"", "\"\\udc00\"", "[\"\\ud800\\u0041\"]",
+                           "\"\\uDBFF\\uD800\"", "\"\\ud800", "\"\\ud800\\\"",
+                           "[\"an \\ud82dZZ\\ude00\"]"}) {
+    std::string error;
+    EXPECT_FALSE(common::IsValidJson(json, &error)) << json;
+    EXPECT_THAT(error, HasSubstr("surrogate")) << json;
+  }
+  for (const char* json : {"\"\\ud83d\\ude00\"", "[\"\\uD83D\\uDE00x\"]"}) {
+    std::string error;
+    EXPECT_TRUE(common::IsValidJson(json, &error)) << json << ": " << error;
+  }
+}
+
 }  // namespace
 }  // namespace aves
