@@ -11,6 +11,10 @@ AVES_PACKAGES=(
   postgresql-15 postgresql-client-15
 )
 
+# What the fuzzers add (scripts/fuzz, scripts/test): clang with its libFuzzer
+# and sanitizer runtimes, and nlohmann's JSON parser as a second opinion.
+AVES_FUZZ_PACKAGES=(clang libclang-rt-14-dev nlohmann-json3-dev)
+
 aves_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # Runs a command as root: directly, or through sudo.
@@ -67,4 +71,51 @@ aves_cleanup() {
     aves_log "stopping the throwaway PostgreSQL"
     "$AVES_ROOT/scripts/pg" stop || true
   fi
+}
+
+# The fuzz targets' names: fuzz/NAME_fuzz.cc.
+aves_fuzz_names() {
+  local source
+  for source in "$AVES_ROOT"/fuzz/*_fuzz.cc; do basename "$source" _fuzz.cc; done
+}
+
+# Builds every fuzzer, or those named in AVES_BUILD_TARGETS, in build/fuzz.
+aves_build_fuzzers() {
+  aves_build build/fuzz Debug -DAVES_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++
+}
+
+# aves_run_fuzzer NAME SECONDS: runs NAME_fuzz for SECONDS on a scratch copy
+# of fuzz/corpus/NAME (what it finds never lands in the repository) and
+# prints its executions per second. A crash or a broken invariant exits
+# non-zero, naming the saved input (under build/fuzz/artifacts/NAME/).
+aves_run_fuzzer() {
+  local name=$1 seconds=$2
+  local binary="$AVES_ROOT/build/fuzz/${name}_fuzz"
+  local artifacts="$AVES_ROOT/build/fuzz/artifacts/$name"
+  local scratch status=0
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/aves-fuzz-$name.XXXXXX")
+  mkdir -p "$scratch/corpus" "$artifacts"
+  cp -R "$AVES_ROOT/fuzz/corpus/$name/." "$scratch/corpus/"
+  aves_log "fuzzing $name for $seconds s"
+  (
+    cd "$scratch" &&
+      ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+        "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -max_len=4096 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+        "$scratch/corpus" >"$scratch/log" 2>&1
+  ) || status=$?
+  local rate
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$scratch/log" | tail -1)
+  if [ "$status" -ne 0 ]; then
+    tail -n 60 "$scratch/log" >&2
+    local input
+    input=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$scratch/log" | tail -1)
+    echo "scripts/fuzz: $name failed (exit $status)${input:+; the input is $input (reproduce: $binary $input)}" >&2
+  else
+    local runs
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$scratch/log" | tail -1)
+    echo "$name: ${rate:-?} exec/s (${runs:-?} runs in $seconds s, corpus $(ls "$scratch/corpus" | wc -l) inputs)"
+  fi
+  rm -rf "$scratch"
+  return "$status"
 }

@@ -174,8 +174,9 @@ class JsonLinesFile final : public RowFile {
           break;
         case google::protobuf::Value::kNumberValue: {
           const double number = value.number_value();
-          if (number == static_cast<double>(static_cast<int64_t>(number)) &&
-              std::abs(number) < 9.007199254740992e15) {
+          // The range first: casting a double past int64's is undefined.
+          if (std::abs(number) < 9.007199254740992e15 &&
+              number == static_cast<double>(static_cast<int64_t>(number))) {
             cell->set_int64_value(static_cast<int64_t>(number));
           } else {
             cell->set_double_value(number);

@@ -92,7 +92,10 @@ absl::Status AppendTextAs(absl::string_view text, ColumnKind kind,
     case ColumnKind::kNumeric: {
       double ignored = 0;
       if (!absl::SimpleAtod(text, &ignored)) return refuse("a number");
-      line->append(text.data(), text.size());  // exact, as written
+      // Exact, as written, but without the whitespace SimpleAtod allows
+      // around it: a tab or line break there would end the field or row.
+      const absl::string_view number = absl::StripAsciiWhitespace(text);
+      line->append(number.data(), number.size());
       return absl::OkStatus();
     }
     case ColumnKind::kUuid:

@@ -135,9 +135,23 @@ class Checker {
     }
   }
 
-  static bool IsHex(char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-           (c >= 'A' && c <= 'F');
+  static int HexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  // The four hex digits at text_[at], as a UTF-16 code unit.
+  bool HexUnit(size_t at, int* unit) const {
+    if (at + 4 > text_.size()) return false;
+    *unit = 0;
+    for (size_t i = at; i < at + 4; ++i) {
+      const int digit = HexValue(text_[i]);
+      if (digit < 0) return false;
+      *unit = *unit * 16 + digit;
+    }
+    return true;
   }
 
   bool String() {
@@ -159,17 +173,32 @@ class Checker {
       ++pos_;
       const char escaped = Peek();
       if (escaped == 'u') {
-        for (size_t i = 1; i <= 4; ++i) {
-          if (pos_ + i >= text_.size() || !IsHex(text_[pos_ + i])) {
-            problem_ = "bad \\u escape";
-            return false;
-          }
+        int unit = 0;
+        if (!HexUnit(pos_ + 1, &unit)) {
+          problem_ = "bad \\u escape";
+          return false;
         }
-        if (text_.substr(pos_ + 1, 4) == "0000") {
+        if (unit == 0) {
           problem_ = "\\u0000 cannot be stored in jsonb";
           return false;
         }
         pos_ += 5;
+        // jsonb stores characters, so a UTF-16 surrogate must come as a
+        // high one escaped right before a low one (22P02 otherwise).
+        if (unit >= 0xDC00 && unit <= 0xDFFF) {
+          pos_ -= 6;
+          problem_ = "a low surrogate escape with no high one before it";
+          return false;
+        }
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+          int low = 0;
+          if (text_.substr(pos_, 2) != "\\u" || !HexUnit(pos_ + 2, &low) ||
+              low < 0xDC00 || low > 0xDFFF) {
+            problem_ = "a high surrogate escape with no low one after it";
+            return false;
+          }
+          pos_ += 6;
+        }
         continue;
       }
       if (absl::string_view("\"\\/bfnrt").find(escaped) ==

@@ -1,7 +1,7 @@
 // A JSON syntax check (RFC 8259) for values bound for json/jsonb columns, so
 // a bad value is refused naming its row and column before it reaches COPY.
-// It validates only; nothing is built. Also refused: \u0000, which jsonb
-// cannot store.
+// It validates only; nothing is built. Also refused: \u0000 and a UTF-16
+// surrogate escape not in a high-low pair, which jsonb cannot store.
 #ifndef AVES_SERVER_COMMON_JSON_SYNTAX_H_
 #define AVES_SERVER_COMMON_JSON_SYNTAX_H_
 

@@ -26,9 +26,9 @@ enum class JsonShape { kAny, kObjectOrArray, kObject };
 
 // A JSON text field (empty is refused when `required`, else allowed): at
 // most `max_bytes`, valid JSON (nested at most kMaxJsonDepth deep, no
-// \u0000), of `shape`, and — since a read must be able to send it back — at
-// most 2 * max_bytes as PostgreSQL stores and prints it (jsonb prints
-// numbers in full: 1e130000 is 130,001 bytes).
+// \u0000 or a lone surrogate), of `shape`, and — since a read must be able to
+// send it back — at most 2 * max_bytes as PostgreSQL stores and prints it
+// (jsonb prints numbers in full: 1e130000 is 130,001 bytes).
 absl::Status ValidateJson(absl::string_view field, absl::string_view value,
                           size_t max_bytes, JsonShape shape, bool required);
 

@@ -46,7 +46,28 @@ size_t DollarTagLength(absl::string_view sql, size_t pos) {
   return 0;
 }
 
-// True when `text` holds something other than whitespace and comments.
+// Where the /* comment opening at sql[pos] ends: just past its "*/", for
+// PostgreSQL's block comments nest; npos when it never closes.
+size_t BlockCommentEnd(absl::string_view sql, size_t pos) {
+  int depth = 1;
+  size_t i = pos + 2;
+  while (i < sql.size()) {
+    if (sql.compare(i, 2, "/*") == 0) {
+      ++depth;
+      i += 2;
+    } else if (sql.compare(i, 2, "*/") == 0) {
+      i += 2;
+      if (--depth == 0) return i;
+    } else {
+      ++i;
+    }
+  }
+  return absl::string_view::npos;
+}
+
+// True when `text` holds something other than whitespace and comments. A
+// /* comment that never closes counts as code: PostgreSQL must see it to
+// refuse the file, which must not pass for complete.
 bool HasCode(absl::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
@@ -54,9 +75,8 @@ bool HasCode(absl::string_view text) {
       i = text.find('\n', i);
       if (i == absl::string_view::npos) return false;
     } else if (text.compare(i, 2, "/*") == 0) {
-      i = text.find("*/", i + 2);
-      if (i == absl::string_view::npos) return false;
-      i += 2;
+      i = BlockCommentEnd(text, i);
+      if (i == absl::string_view::npos) return true;
     } else if (std::isspace(static_cast<unsigned char>(text[i]))) {
       ++i;
     } else {
@@ -138,20 +158,7 @@ std::vector<std::string> SplitSqlStatements(absl::string_view sql) {
     if (c == '-' && sql.compare(i, 2, "--") == 0) {
       i = std::min(sql.find('\n', i), sql.size());
     } else if (c == '/' && sql.compare(i, 2, "/*") == 0) {
-      // PostgreSQL block comments nest.
-      int depth = 1;
-      i += 2;
-      while (i < sql.size() && depth > 0) {
-        if (sql.compare(i, 2, "/*") == 0) {
-          ++depth;
-          i += 2;
-        } else if (sql.compare(i, 2, "*/") == 0) {
-          --depth;
-          i += 2;
-        } else {
-          ++i;
-        }
-      }
+      i = std::min(BlockCommentEnd(sql, i), sql.size());
     } else if (c == '\'' || c == '"') {
       // E'...' strings allow backslash escapes; '' and "" double the quote.
       const bool backslash_escapes =
@@ -205,7 +212,7 @@ std::optional<std::string> ConcurrentIndexName(absl::string_view statement) {
     } else if (statement.compare(i, 2, "--") == 0) {
       i = std::min(statement.find('\n', i), statement.size());
     } else if (statement.compare(i, 2, "/*") == 0) {
-      i = std::min(statement.find("*/", i), statement.size() - 2) + 2;
+      i = std::min(BlockCommentEnd(statement, i), statement.size());
     } else if (c == '"') {
       std::string identifier;
       ++i;

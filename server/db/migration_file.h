@@ -41,8 +41,9 @@ absl::StatusOr<std::vector<MigrationFile>> ParseMigrationSet(
 absl::StatusOr<std::vector<MigrationFile>> BuiltInMigrations();
 
 // Splits SQL text into statements at top-level semicolons, honouring quoted
-// strings, quoted identifiers, dollar quoting and comments. Statements that
-// are only comments or blank are dropped.
+// strings, quoted identifiers, dollar quoting and comments (/* */ nest, as
+// PostgreSQL's do). Statements that are only comments or blank are dropped;
+// a /* comment left open is kept, for PostgreSQL to refuse.
 std::vector<std::string> SplitSqlStatements(absl::string_view sql);
 
 // For "CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name ...", the

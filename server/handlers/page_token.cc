@@ -5,6 +5,7 @@
 #include <absl/strings/escaping.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_replace.h>
 #include <absl/strings/str_split.h>
 
 #include "server/common/crypto.h"
@@ -22,6 +23,32 @@ absl::Status BadToken(absl::string_view why) {
   return common::InvalidField("page_token", why);
 }
 
+// The payload's fields are joined by newlines, so a field's own newlines
+// (and backslashes) are escaped. Tokens from before escaping decode the
+// same: their fields (timestamps, numbers, ids) held neither.
+std::string EscapeField(absl::string_view field) {
+  return absl::StrReplaceAll(field, {{"\\", "\\\\"}, {"\n", "\\n"}});
+}
+
+// False on an escape EscapeField does not write.
+bool UnescapeField(absl::string_view field, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '\\') {
+      out->push_back(field[i]);
+    } else if (i + 1 < field.size() && field[i + 1] == '\\') {
+      out->push_back('\\');
+      ++i;
+    } else if (i + 1 < field.size() && field[i + 1] == 'n') {
+      out->push_back('\n');
+      ++i;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string PageTokenCodec::Mac(absl::string_view payload) const {
@@ -31,9 +58,11 @@ std::string PageTokenCodec::Mac(absl::string_view payload) const {
 std::string PageTokenCodec::Encode(absl::string_view list,
                                    absl::string_view filter,
                                    const store::KeysetCursor& cursor) const {
-  const std::string payload = absl::StrCat(
-      kVersion, "\n", list, "\n", common::Sha256Hex(filter).substr(0, 16), "\n",
-      absl::ToUnixSeconds(clock_()), "\n", cursor.sort_key, "\n", cursor.id);
+  const std::string payload =
+      absl::StrCat(kVersion, "\n", EscapeField(list), "\n",
+                   common::Sha256Hex(filter).substr(0, 16), "\n",
+                   absl::ToUnixSeconds(clock_()), "\n",
+                   EscapeField(cursor.sort_key), "\n", EscapeField(cursor.id));
   std::string token;
   absl::WebSafeBase64Escape(payload + Mac(payload), &token);
   return token;
@@ -54,11 +83,17 @@ absl::StatusOr<store::KeysetCursor> PageTokenCodec::Decode(
   }
   std::vector<std::string> parts = absl::StrSplit(payload, '\n');
   int64_t issued = 0;
+  std::string token_list;
+  store::KeysetCursor cursor;
   if (parts.size() != 6 || parts[0] != kVersion ||
-      !absl::SimpleAtoi(parts[3], &issued)) {
+      !absl::SimpleAtoi(parts[3], &issued) ||
+      !UnescapeField(parts[1], &token_list) ||
+      !UnescapeField(parts[4], &cursor.sort_key) ||
+      !UnescapeField(parts[5], &cursor.id)) {
     return BadToken("unknown token version; start again without a token");
   }
-  if (parts[1] != list || parts[2] != common::Sha256Hex(filter).substr(0, 16)) {
+  if (token_list != list ||
+      parts[2] != common::Sha256Hex(filter).substr(0, 16)) {
     return BadToken(
         "issued for another list or filter; start again without a token");
   }
@@ -67,7 +102,7 @@ absl::StatusOr<store::KeysetCursor> PageTokenCodec::Decode(
                                  absl::FormatDuration(lifetime_),
                                  "); start again without a token"));
   }
-  return store::KeysetCursor{parts[4], parts[5]};
+  return cursor;
 }
 
 absl::StatusOr<int> PageSize(int32_t requested) {

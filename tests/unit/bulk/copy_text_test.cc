@@ -91,6 +91,19 @@ TEST(CopyTextTest, TextAsAFileHoldsItFitsTypedColumns) {
               testing::IsOkAndHolds(R"({"a":"t\\tb"})"));
 }
 
+// Found by fuzz/copy_text_fuzz.cc (corpus file number_with_cr): a number's
+// text went into the line as written, and the whitespace absl::SimpleAtod
+// allows around it included tabs and line breaks, which end a COPY field or
+// row.
+TEST(CopyTextTest, ANumberGivenAsTextNeverEndsItsFieldOrRow) {
+  EXPECT_THAT(Field(CellValue::String("\r025e3"), ColumnKind::kFloat64),
+              testing::IsOkAndHolds("025e3"));
+  EXPECT_THAT(Field(CellValue::String(" 2.5\t"), ColumnKind::kNumeric),
+              testing::IsOkAndHolds("2.5"));
+  EXPECT_THAT(Field(CellValue::String("\v-1e3\n"), ColumnKind::kFloat32),
+              testing::IsOkAndHolds("-1e3"));
+}
+
 TEST(CopyTextTest, TimestampsTheApiCannotRepresentAreRefused) {
   for (absl::Time time :
        {absl::InfiniteFuture(), absl::InfinitePast(),
@@ -196,6 +209,24 @@ TEST(JsonSyntaxTest, RefusesWhatPostgresqlWouldRefuse) {
   EXPECT_FALSE(common::IsValidJson(deep + std::string(600, ']'), nullptr));
   EXPECT_FALSE(common::IsValidJson(std::string("\"a\nb\""), nullptr))
       << "raw control characters in strings";
+}
+
+// jsonb refuses a lone UTF-16 surrogate escape (22P02) as it refuses
+// \u0000, so the check does too; a pair is one character. Found by
+// fuzz/json_syntax_fuzz.cc against nlohmann::json (corpus file
+// lone_surrogate).
+TEST(JsonSyntaxTest, RefusesLoneSurrogatesAsJsonbDoes) {
+  for (const char* json : {"\"\\ud800\"", "\"\\udc00\"", "[\"\\ud800\\u0041\"]",
+                           "\"\\uDBFF\\uD800\"", "\"\\ud800", "\"\\ud800\\\"",
+                           "[\"an \\ud82dZZ\\ude00\"]"}) {
+    std::string error;
+    EXPECT_FALSE(common::IsValidJson(json, &error)) << json;
+    EXPECT_THAT(error, HasSubstr("surrogate")) << json;
+  }
+  for (const char* json : {"\"\\ud83d\\ude00\"", "[\"\\uD83D\\uDE00x\"]"}) {
+    std::string error;
+    EXPECT_TRUE(common::IsValidJson(json, &error)) << json << ": " << error;
+  }
 }
 
 }  // namespace

@@ -127,6 +127,22 @@ TEST(SplitSqlStatementsTest, DropsCommentOnlyPieces) {
   EXPECT_TRUE(SplitSqlStatements("  ;; -- nothing\n").empty());
 }
 
+// Found by fuzz/migration_file_fuzz.cc (corpus files comment_never_closed,
+// nested_comment_only): the splitter nests /* */ comments as PostgreSQL
+// does, but its test for "only comments" did not, and took a comment left
+// open for one that closed, so a file ending in one ran as if it were whole.
+TEST(SplitSqlStatementsTest, BlockCommentsNestAndOneLeftOpenReachesPostgresql) {
+  EXPECT_TRUE(SplitSqlStatements("/* a /* b */ SELECT 1; */").empty());
+  EXPECT_THAT(SplitSqlStatements("SELECT 1;\n/* never closed; SELECT 2;"),
+              ElementsAre("SELECT 1", "/* never closed; SELECT 2;"));
+  EXPECT_THAT(SplitSqlStatements("-- a* ;b \n;/*/\n-- c"),
+              ElementsAre("/*/\n-- c"));
+  EXPECT_THAT(
+      ParseMigrationFile("001_x.sql", "/* a /* b */ SELECT 1; */"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no statements")));
+  EXPECT_OK(ParseMigrationFile("001_x.sql", "SELECT 1; /* open"));
+}
+
 TEST(ConcurrentIndexNameTest, FindsTheName) {
   EXPECT_EQ(ConcurrentIndexName(
                 "CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_a ON t (c)"),
@@ -137,6 +153,14 @@ TEST(ConcurrentIndexNameTest, FindsTheName) {
   EXPECT_EQ(
       ConcurrentIndexName("CREATE INDEX CONCURRENTLY \"Odd Name\" ON t(c)"),
       "Odd Name");
+  EXPECT_EQ(ConcurrentIndexName(
+                "/* a /* b */ c */ CREATE INDEX CONCURRENTLY idx_c ON t (c)"),
+            "idx_c")
+      << "comments nest";
+  EXPECT_EQ(
+      ConcurrentIndexName("/*/ x */ CREATE INDEX CONCURRENTLY idx_d ON t"),
+      "idx_d")
+      << "/*/ opens a comment, it does not close one";
 }
 
 TEST(ConcurrentIndexNameTest, IgnoresOtherStatements) {
