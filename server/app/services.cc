@@ -100,7 +100,8 @@ std::unique_ptr<Services> Services::Build(
       handlers::BatchJobServiceImpl::WatchOptions{
           static_cast<size_t>(config.watch_max_queued),
           static_cast<size_t>(config.watch_max_queued_bytes),
-          config.watch_max_streams});
+          config.watch_max_streams,
+          static_cast<size_t>(config.max_message_bytes / 2)});
   bulk::LoadLimits limits;
   limits.parallel_batches = config.bulk_parallel_batches;
   limits.header.max_batch_rows = config.bulk_max_batch_rows;

@@ -145,9 +145,26 @@ grpc::ServerUnaryReactor* BatchJobServiceImpl::ListJobs(
         const store::JobPage page,
         store_.List(CallContextOf(context, kListJobs), filter.statuses,
                     filter.job_type, page_request.after, page_request.size));
-    for (const store::Job& job : page.jobs) ToProto(job, response->add_jobs());
-    response->set_next_page_token(list.NextToken(page.more, page.last));
-    *rows = static_cast<int64_t>(page.jobs.size());
+    // Bounded in bytes too: the first job always goes (one fits, PutJob's
+    // metadata bound sees to it); a page that would pass the bound ends after
+    // the job before, and the token continues from there.
+    bool more = page.more;
+    store::KeysetCursor last = page.last;
+    size_t bytes = 0;
+    for (size_t i = 0; i < page.jobs.size(); ++i) {
+      v1::Job job;
+      ToProto(page.jobs[i], &job);
+      const size_t job_bytes = job.ByteSizeLong() + 8;  // and its framing
+      if (i > 0 && bytes + job_bytes > watch_.max_page_bytes) {
+        more = true;
+        last = {page.jobs[i - 1].created_at_text, page.jobs[i - 1].id};
+        break;
+      }
+      bytes += job_bytes;
+      *response->add_jobs() = std::move(job);
+    }
+    response->set_next_page_token(list.NextToken(more, last));
+    *rows = static_cast<int64_t>(response->jobs_size());
     return absl::OkStatus();
   });
 }

@@ -34,6 +34,10 @@ class BatchJobServiceImpl final
     size_t max_queued_bytes = 8 << 20;
     // Watchers open at once; one more is refused with RESOURCE_EXHAUSTED.
     int max_streams = 1000;
+    // A ListJobs page ends early, with a next-page token, before its
+    // message would pass this (half of AVES_MAX_MESSAGE_BYTES): a few jobs
+    // with 1 MiB of metadata never make every page RESOURCE_EXHAUSTED.
+    size_t max_page_bytes = 2 << 20;
   };
 
   BatchJobServiceImpl(store::JobStore& store, store::JobFeed& feed,

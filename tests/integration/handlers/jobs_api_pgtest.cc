@@ -144,6 +144,31 @@ TEST_F(JobsApiTest, ACounterThatWouldOverflowIsOutOfRangeNamingItsField) {
   EXPECT_EQ(full->failed_items(), 9223372036854775800);
 }
 
+TEST_F(JobsApiTest, APageOfBigJobsEndsEarlyInsteadOfFailingEveryReader) {
+  // Five jobs of ~960 KB of metadata: 4.8 MB, past the 4 MiB message size.
+  // Before, every reader of the first page got RESOURCE_EXHAUSTED.
+  pqxx::nontransaction(*sql_).exec(
+      "INSERT INTO batch_jobs (job_type, metadata) SELECT 'big', "
+      "jsonb_build_object('blob', repeat(md5(i::text), 30000)) FROM "
+      "generate_series(1, 5) AS i");
+  v1::ListJobsRequest request;
+  request.set_page_size(10);
+  request.set_job_type("big");
+  std::set<std::string> seen;
+  int pages = 0;
+  do {
+    absl::StatusOr<v1::ListJobsResponse> page = client_->ListJobs(request);
+    ASSERT_OK(page);
+    ++pages;
+    EXPECT_LE(page->ByteSizeLong(), size_t{2} << 20) << "half the limit";
+    EXPECT_GE(page->jobs_size(), 1) << "every page moves on";
+    for (const v1::Job& job : page->jobs()) seen.insert(job.id());
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty() && pages < 10);
+  EXPECT_EQ(seen.size(), 5u) << "none lost or repeated between pages";
+  EXPECT_GE(pages, 3);
+}
+
 TEST_F(JobsApiTest, TransitionsAndBadInput) {
   const v1::Job job = Create("bulk_insert");
   ASSERT_OK(Progress(job.id(), v1::JOB_STATUS_PROCESSING));
