@@ -119,38 +119,30 @@ void Loader::OnOtherMessage() {
 void Loader::OnUnparsableMessage() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (ending_) return;
-  const absl::Status unparsable = absl::InvalidArgumentError(
+  EndCallLocked(absl::InvalidArgumentError(
       "a message of the stream is not an InsertRequest (not protobuf wire "
-      "format, a truncated field, or invalid UTF-8 in a string field)");
-  if (!have_header_) {
-    ending_ = true;
-    return FinishLocked(unparsable);
-  }
-  EndLoadLocked(unparsable);
+      "format, a truncated field, or invalid UTF-8 in a string field)"));
 }
 
 void Loader::OnExecutorFull() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (ending_) return;
-  if (!have_header_) {
-    ending_ = true;
-    return FinishLocked(common::ExecutorFullError());
-  }
-  EndLoadLocked(common::ExecutorFullError());
+  EndCallLocked(common::ExecutorFullError());
 }
 
 void Loader::OnIdle() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (ending_) return;
-  const absl::Status idle = absl::DeadlineExceededError(
+  EndCallLocked(absl::DeadlineExceededError(
       absl::StrCat("the stream sent nothing for ",
                    absl::FormatDuration(limits_.idle_timeout),
-                   " (AVES_BULK_IDLE_TIMEOUT_MS); the load can be resumed"));
-  if (!have_header_) {
-    ending_ = true;
-    return FinishLocked(idle);
-  }
-  EndLoadLocked(idle);
+                   " (AVES_BULK_IDLE_TIMEOUT_MS); the load can be resumed")));
+}
+
+void Loader::EndCallLocked(const absl::Status& why) {
+  if (have_header_) return EndLoadLocked(why);
+  ending_ = true;  // no load yet: nothing to record
+  FinishLocked(why);
 }
 
 void Loader::RefuseHeaderlessLocked() {

@@ -157,7 +157,7 @@ class Loader {
   // A message that does not parse: not a half-close, so the load ends
   // without completing, resumable from its committed offset.
   void OnUnparsableMessage();
-  void OnReadsEnded();    // the client half-closed, or the call ended
+  void OnReadsEnded();  // the client half-closed, or the call ended
   // A message could not be handed to the executor: the load ends.
   void OnExecutorFull();
   // No message came for `idle_timeout`: the load ends, resumable.
@@ -213,6 +213,9 @@ class Loader {
   void WriteNextLocked();
   // Ends the load with `why` (see the header comment).
   void EndLoadLocked(const absl::Status& why);
+  // Ends the call with `why`: before the header at once (no load exists),
+  // after it as EndLoadLocked.
+  void EndCallLocked(const absl::Status& why);
   void RecordEndWhenIdleLocked();
   void RecordEndLocked();
   // On the executor.

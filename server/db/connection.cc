@@ -94,6 +94,14 @@ std::string WithDatabase(absl::string_view conninfo, absl::string_view dbname) {
   return WithConnectionParameter(conninfo, "dbname", dbname);
 }
 
+std::string WithConnectTimeout(absl::string_view conninfo,
+                               absl::Duration timeout) {
+  return WithConnectionParameter(
+      conninfo, "connect_timeout",
+      absl::StrCat(std::max<int64_t>(
+          2, absl::ToInt64Seconds(absl::Ceil(timeout, absl::Seconds(1))))));
+}
+
 std::string WithDeadPeerDetection(absl::string_view conninfo,
                                   absl::Duration dead_after) {
   // Probes start after a third of it and three go unanswered by its end.

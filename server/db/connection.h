@@ -29,6 +29,10 @@ std::string WithConnectionParameter(absl::string_view conninfo,
 std::string WithApplicationName(absl::string_view conninfo,
                                 absl::string_view name);
 std::string WithDatabase(absl::string_view conninfo, absl::string_view dbname);
+// connect_timeout: libpq takes whole seconds, at least 2, so `timeout` is
+// rounded up to that.
+std::string WithConnectTimeout(absl::string_view conninfo,
+                               absl::Duration timeout);
 // TCP keepalives and tcp_user_timeout, so a peer that vanished without a
 // reset (a dropped route, a dead host) fails the connection within about
 // `dead_after` instead of never.

@@ -83,16 +83,10 @@ constexpr absl::Duration kDeadPeerAfter = absl::Seconds(30);
 
 PgConnector::PgConnector(std::string conninfo, absl::Duration connect_timeout,
                          std::vector<PreparedStatement> statements)
-    // libpq's connect_timeout is whole seconds (and at least 2). A peer gone
-    // silent fails the connection within kDeadPeerAfter (a query running
-    // then is cut by the pool's watchdog sooner, at its deadline).
+    // A peer gone silent fails the connection within kDeadPeerAfter (a query
+    // running then is cut by the pool's watchdog sooner, at its deadline).
     : conninfo_(WithDeadPeerDetection(
-          WithConnectionParameter(
-              conninfo, "connect_timeout",
-              std::to_string(std::max<int64_t>(
-                  2, static_cast<int64_t>(
-                         std::ceil(absl::ToDoubleSeconds(connect_timeout)))))),
-          kDeadPeerAfter)),
+          WithConnectTimeout(conninfo, connect_timeout), kDeadPeerAfter)),
       statements_(std::move(statements)) {}
 
 absl::StatusOr<std::unique_ptr<PooledConnection>> PgConnector::Connect() {

@@ -90,21 +90,11 @@ class InsertReactor final : public RawBidiReactor,
   }
 
   void EndIdle() override {
-    // Not inline: ending may finish the call, and OnDone takes the
-    // registry's lock held by our caller.
-    {
-      std::lock_guard<std::mutex> lock(lifetime_mutex_);
-      ++messages_pending_;
-    }
     read_waiting_since_ns_.store(kNoReadWaiting);  // once is enough
-    if (!executor_.Post([this] {
-          loader_.OnIdle();
-          MessageHandled();
-        })) {
-      // The executor is full: try again at the next check.
-      std::lock_guard<std::mutex> lock(lifetime_mutex_);
-      --messages_pending_;
-    }
+    // Not inline: ending may finish the call, and OnDone takes the
+    // registry's lock held by our caller. A full executor: the next check
+    // tries again.
+    (void)PostTask([this] { loader_.OnIdle(); });
   }
 
   void OnReadDone(bool ok) override {
@@ -113,25 +103,32 @@ class InsertReactor final : public RawBidiReactor,
     // Parsing and encoding rows is the CPU a load costs: it runs on the bulk
     // executor's low-priority threads, not on gRPC's, which lookups need.
     // One read is in flight at a time, so messages are handled in order.
-    {
-      std::lock_guard<std::mutex> lock(lifetime_mutex_);
-      ++messages_pending_;
-    }
-    if (!executor_.Post([this] {
-          HandleMessage();
-          MessageHandled();
-        })) {
-      MessageHandled();
-      loader_.OnExecutorFull();
-    }
+    if (!PostTask([this] { HandleMessage(); })) loader_.OnExecutorFull();
   }
 
-  // The call may end (OnDone) while a message waits on the executor: the
-  // reactor is deleted by whichever of the two comes last.
-  void MessageHandled() {
+  // Runs `task` on the executor, the reactor kept until it has run: the call
+  // may end (OnDone) while a task waits, and whichever of the two comes last
+  // deletes the reactor.
+  bool PostTask(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(lifetime_mutex_);
+      ++tasks_pending_;
+    }
+    if (executor_.Post([this, task = std::move(task)] {
+          task();
+          TaskDone();
+        })) {
+      return true;
+    }
+    std::lock_guard<std::mutex> lock(lifetime_mutex_);
+    --tasks_pending_;  // nothing was posted
+    return false;
+  }
+
+  void TaskDone() {
     std::unique_lock<std::mutex> lock(lifetime_mutex_);
     // The next message's task may be posted before this one returns.
-    if (--messages_pending_ > 0 || !done_) return;
+    if (--tasks_pending_ > 0 || !done_) return;
     lock.unlock();
     delete this;
   }
@@ -161,7 +158,7 @@ class InsertReactor final : public RawBidiReactor,
     open_loads_.fetch_sub(1);
     std::unique_lock<std::mutex> lock(lifetime_mutex_);
     done_ = true;
-    if (messages_pending_ > 0) return;  // MessageHandled deletes it
+    if (tasks_pending_ > 0) return;  // TaskDone deletes it
     lock.unlock();
     delete this;  // the loader waits for whoever finished the call
   }
@@ -209,8 +206,8 @@ class InsertReactor final : public RawBidiReactor,
   std::atomic<int>& open_loads_;
   std::atomic<int64_t> read_waiting_since_ns_{kNoReadWaiting};
   std::mutex lifetime_mutex_;
-  int messages_pending_ = 0;  // HandleMessage tasks posted or running
-  bool done_ = false;         // OnDone was called
+  int tasks_pending_ = 0;  // PostTask tasks posted or running
+  bool done_ = false;      // OnDone was called
   common::Executor& executor_;
   AccessLog log_;
   grpc::ByteBuffer raw_request_;  // the read in flight

@@ -129,7 +129,7 @@ void JobFeed::EndOldSubscriptions(absl::Time now) {
 }
 
 template <typename Call>
-auto JobFeed::Watched(db::Listener&, Call call) {
+auto JobFeed::Watched(Call call) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     call_started_ = absl::Now();
@@ -216,7 +216,7 @@ absl::Status JobFeed::Listen(db::Listener& listener) {
     }
     if (!notifications.empty()) {
       RETURN_IF_ERROR(
-          Watched(listener, [&] { return Deliver(listener, notifications); }));
+          Watched([&] { return Deliver(listener, notifications); }));
     }
     const absl::Time now = absl::Now();
     EndOldSubscriptions(now);
@@ -224,7 +224,7 @@ absl::Status JobFeed::Listen(db::Listener& listener) {
     // heartbeat a dead one would look like a quiet feed.
     if (now - last_heartbeat >= options_.heartbeat) {
       last_heartbeat = now;
-      RETURN_IF_ERROR(Watched(listener, [&] {
+      RETURN_IF_ERROR(Watched([&] {
         return listener.Run([](pqxx::connection_base& connection) {
           pqxx::nontransaction(connection).exec("SELECT 1");
           return absl::OkStatus();
@@ -238,13 +238,9 @@ absl::Status JobFeed::Listen(db::Listener& listener) {
 void JobFeed::Run() {
   auto log = observability::Logger("job-feed");
   // The feed's reads are small; five seconds is plenty. Connecting is bounded
-  // by dead_after too (libpq: whole seconds, at least 2).
+  // by dead_after too.
   const std::string conninfo = db::WithDeadPeerDetection(
-      db::WithConnectionParameter(
-          conninfo_, "connect_timeout",
-          absl::StrCat(std::max<int64_t>(
-              2, absl::ToInt64Seconds(options_.dead_after + absl::Seconds(1) -
-                                      absl::Nanoseconds(1))))),
+      db::WithConnectTimeout(conninfo_, options_.dead_after),
       options_.dead_after);
   db::Listener listener(conninfo, "avesd job feed", kChannel, absl::Seconds(5));
   std::thread watchdog([this, &listener] { WatchdogLoop(&listener); });

@@ -107,7 +107,7 @@ class JobFeed {
   // Runs a database call on the listener under the watchdog: past
   // dead_after the socket is shut down and the call fails.
   template <typename Call>
-  auto Watched(db::Listener& listener, Call call);
+  auto Watched(Call call);
   void WatchdogLoop(db::Listener* listener);
   // Reads the changed rows and hands every subscriber the changes.
   absl::Status Deliver(db::Listener& listener,

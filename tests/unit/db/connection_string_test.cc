@@ -39,6 +39,15 @@ TEST(ConnectionStringTest, SwitchesDatabase) {
             "host=h dbname=aves dbname='other'");
 }
 
+TEST(ConnectionStringTest, ConnectTimeoutsAreWholeSecondsAndAtLeastTwo) {
+  EXPECT_EQ(WithConnectTimeout("host=h", absl::Milliseconds(1)),
+            "host=h connect_timeout='2'");
+  EXPECT_EQ(WithConnectTimeout("host=h", absl::Milliseconds(2500)),
+            "host=h connect_timeout='3'");
+  EXPECT_EQ(WithConnectTimeout("postgresql://h/db", absl::Seconds(5)),
+            "postgresql://h/db?connect_timeout=5");
+}
+
 TEST(ConnectionStringTest, RedactsPasswords) {
   EXPECT_EQ(RedactConnectionString("postgresql://aves:s3cret@127.0.0.1:5/aves"),
             "postgresql://aves:***@127.0.0.1:5/aves");
