@@ -72,6 +72,11 @@ std::optional<v1::InsertHeader> HeaderOf(const CommandOptions& options,
   int32_t batch_size = 0;
   if (!options.Int("batch-size", &batch_size)) return std::nullopt;
   header.set_batch_size(batch_size);
+  if (options.Has("max-errors")) {
+    int64_t max_errors = 0;
+    if (!options.Int("max-errors", &max_errors)) return std::nullopt;
+    header.set_max_errors(max_errors);
+  }
   header.set_load_id(options.Has("resume") ? options.Get("resume")
                                            : options.Get("load-id"));
   const std::optional<int64_t> total = file.CountRows();
@@ -137,7 +142,8 @@ int LoadCommand(const Invocation& invocation) {
   const CommandOptions& options = invocation.options;
   const std::string& path = invocation.words[1];
   if (!options.Only({"table", "columns", "format", "batch-size", "load-id",
-                     "resume", "mode", "atomic", "conflict", "update"}))
+                     "resume", "mode", "atomic", "conflict", "update",
+                     "max-errors"}))
     return 2;
   absl::StatusOr<std::unique_ptr<client::RowFile>> file = client::RowFile::Open(
       path, options.Has("format") ? options.Get("format") : "csv");

@@ -21,7 +21,10 @@ Commands:
                             SERVING or NOT_SERVING; exits 0 only when SERVING.
   pool                      Connection-pool statistics (AdminService.GetPoolStats).
   verify-indexes            EXPLAIN every index-backed query (custom and generic
-                            plans); exits 1 unless all use their indexes.
+                            plans): whether it can use its index (sequential
+                            scans off) and whether the planner chooses it at
+                            the current table sizes; exits 1 unless every
+                            query can use its index.
   cache get --user=UUID --type=T --difficulty=N [--topic=X]
                             The newest unexpired cached exercise; NOT_FOUND on a miss.
   cache put --user=UUID --type=T --difficulty=N [--topic=X] --data=JSON [--ttl=SECONDS]
@@ -50,11 +53,13 @@ Commands:
                             after N changes (default: until interrupted).
   load --table=T [--columns=a,b,c] [--format=csv|jsonl] [--batch-size=N]
        [--load-id=ID | --resume=ID] [--mode=insert|upsert] [--atomic]
-       [--conflict=a,b] [--update=c,d] FILE
+       [--conflict=a,b] [--update=c,d] [--max-errors=N] FILE
                             Stream FILE's rows into T through BulkInsertService
                             (CSV with a header row, or JSON lines). A progress
                             bar on a terminal; a summary at the end. --resume
-                            continues a load at its committed offset. Exits 3
+                            continues a load at its committed offset; a load
+                            refusing more than --max-errors rows (default the
+                            server's, 1000) fails. Exits 3
                             when some rows of the load were refused, in this
                             call or an earlier one (see jobs errors).
 

@@ -105,11 +105,14 @@ std::unique_ptr<Services> Services::Build(
   bulk::LoadLimits limits;
   limits.parallel_batches = config.bulk_parallel_batches;
   limits.header.max_batch_rows = config.bulk_max_batch_rows;
+  limits.header.default_max_errors = config.bulk_default_max_errors;
+  limits.header.max_max_errors = config.bulk_max_errors;
   limits.max_stream_bytes = config.bulk_max_stream_bytes;
   // Room for the message's own framing beside the estimate.
   limits.max_returned_message_bytes = config.max_message_bytes / 2;
   limits.max_loads = config.bulk_max_loads;
   limits.idle_timeout = config.bulk_idle_timeout;
+  limits.publish_timeout = config.bulk_publish_timeout;
   parts->bulk_insert_service =
       std::make_unique<handlers::BulkInsertServiceImpl>(
           *parts->bulk_loads,

@@ -6,13 +6,16 @@
 #include <utility>
 
 #include <absl/status/status.h>
+#include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
 #include <pqxx/pqxx>
 
 #include "server/bulk/bulk_sql.h"
 #include "server/bulk/copy_rows.h"
 #include "server/bulk/row_errors.h"
+#include "server/common/field_error.h"
 #include "server/common/json_writer.h"
+#include "server/common/status_macros.h"
 #include "server/db/database.h"
 #include "server/db/errors.h"
 #include "server/db/transaction.h"
@@ -27,21 +30,32 @@ namespace {
 // again, up to this many times in all.
 constexpr int kBatchAttempts = 4;
 
-// PostgreSQL's first line, without "ERROR:  ".
-std::string FirstLine(const std::string& message) {
-  std::string line = message.substr(0, message.find('\n'));
-  if (line.rfind("ERROR:  ", 0) == 0) line = line.substr(8);
-  return line;
-}
+// A batch refused for a row's data is split in halves, each committed in a
+// transaction of its own, down to this many rows; below it the refused rows
+// are found under savepoints in one transaction. So one transaction runs at
+// most ~1.25 times this many subtransactions whatever the batch size (an
+// all-bad batch of 50,000 rows would otherwise run ~100,000 in one lease and
+// outlast DB_QUERY_TIMEOUT).
+constexpr size_t kIsolateInOneTransactionRows = 256;
+// A refused range this small is retried row by row: halving an all-bad range
+// costs 2n subtransactions, rows one by one n.
+constexpr size_t kRowByRowRows = 8;
 
 // Writes a batch's rows: COPY straight into the table (insert), or COPY into
 // a temporary table and move them with ON CONFLICT (upsert) or RETURNING.
-// Under a savepoint; on a row error the range is halved until the refused
-// rows stand alone.
+// Under a savepoint; on a row error a range of up to
+// kIsolateInOneTransactionRows is narrowed down until the refused rows stand
+// alone, a larger one asks for a split (split_needed()).
 class BatchWriter {
  public:
-  BatchWriter(pqxx::work& tx, const LoadSpec& spec)
-      : tx_(tx), table_(spec.table), columns_(spec.columns) {
+  // `max_refused`: refusals (with those already in `refused` when Write is
+  // called) past which the writer stops (over_budget()): the load is over
+  // its max_errors, and the rest of the search would be wasted.
+  BatchWriter(pqxx::work& tx, const LoadSpec& spec, int64_t max_refused)
+      : tx_(tx),
+        table_(spec.table),
+        columns_(spec.columns),
+        max_refused_(max_refused) {
     if (spec.mode != LoadMode::kInsert) {
       tx_.exec(sql::CreateBatchTable(spec));
       returning_ = spec.mode == LoadMode::kReturning;
@@ -52,11 +66,13 @@ class BatchWriter {
 
   // Returned rows (returning mode), in input order.
   std::vector<ReturnedRow>& returned() { return returned_; }
+  bool split_needed() const { return split_needed_; }
+  bool over_budget() const { return over_budget_; }
 
   void Write(const std::vector<CopyRow>& rows, size_t begin, size_t end,
              std::vector<RejectedRow>* refused, int64_t* inserted,
              int64_t* updated) {
-    if (begin == end) return;
+    if (begin == end || over_budget_ || split_needed_) return;
     const size_t returned_before = returned_.size();
     try {
       // A savepoint through libpqxx: a failed statement then aborts only
@@ -102,9 +118,20 @@ class BatchWriter {
       if (!IsRowErrorSqlState(error.sqlstate())) throw;
       returned_.resize(returned_before);
       if (end - begin == 1) {
-        refused->push_back({rows[begin].index, FirstLine(error.what())});
+        refused->push_back(
+            {rows[begin].index, db::PrimaryMessage(error.what())});
+        over_budget_ = static_cast<int64_t>(refused->size()) > max_refused_;
         return;
       }
+      if (end - begin > kIsolateInOneTransactionRows) {
+        split_needed_ = true;
+        return;
+      }
+    }
+    if (end - begin <= kRowByRowRows) {
+      for (size_t i = begin; i < end; ++i)
+        Write(rows, i, i + 1, refused, inserted, updated);
+      return;
     }
     const size_t middle = begin + (end - begin) / 2;
     Write(rows, begin, middle, refused, inserted, updated);
@@ -115,8 +142,11 @@ class BatchWriter {
   pqxx::work& tx_;
   const std::string table_;
   const std::vector<std::string> columns_;
+  const int64_t max_refused_;
   std::string move_sql_;  // upsert and returning
   bool returning_ = false;
+  bool split_needed_ = false;
+  bool over_budget_ = false;
   std::vector<ReturnedRow> returned_;
 };
 
@@ -169,6 +199,46 @@ std::vector<store::NewJobError> JobErrorsOf(
   return errors;
 }
 
+// The load refused more rows than its max_errors: the batch is not
+// written, and the call says why and where.
+absl::Status OverMaxErrors(const LoadSpec& spec, int64_t refused_before,
+                           int64_t first_row, int64_t end_row,
+                           const std::vector<RejectedRow>& refused) {
+  std::string first_refused;
+  if (!refused.empty()) {
+    const RejectedRow& first =
+        *std::min_element(refused.begin(), refused.end(),
+                          [](const RejectedRow& a, const RejectedRow& b) {
+                            return a.index < b.index;
+                          });
+    // Rows refused before the database already say which row and column.
+    const std::string row = absl::StrCat("row ", first.index);
+    first_refused = absl::StrCat(
+        "; the first refused there: ",
+        absl::StartsWith(first.message, row) ? "" : row + ": ", first.message);
+  }
+  return common::InvalidField(
+      "header.max_errors",
+      absl::StrCat("load ", spec.load_id, " refused more rows than its ",
+                   spec.max_errors, " allowed (", refused_before,
+                   " before rows ", first_row, "-", end_row - 1, ", at least ",
+                   refused.size(), " in them): those rows were not written",
+                   first_refused,
+                   ". Rows committed before stay; fix the rows, or resume "
+                   "with the same load id and a larger max_errors"));
+}
+
+// Sums two consecutive parts of a batch.
+BatchResult Merged(const BatchResult& a, const BatchResult& b) {
+  BatchResult sum;
+  sum.rows_inserted = a.rows_inserted + b.rows_inserted;
+  sum.rows_updated = a.rows_updated + b.rows_updated;
+  sum.rows_failed = a.rows_failed + b.rows_failed;
+  sum.committed_offset = std::max(a.committed_offset, b.committed_offset);
+  sum.wrote = a.wrote || b.wrote;
+  return sum;
+}
+
 }  // namespace
 
 absl::StatusOr<BatchResult> BatchCommitter::Commit(
@@ -176,21 +246,30 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
     const std::string& job_id, int64_t first_row, int64_t end_row,
     std::vector<CopyRow> rows, std::vector<RejectedRow> rejected,
     std::vector<ReturnedRow>* returned) {
+  // How one transaction of the batch ended, when it did not fail.
+  enum class Outcome {
+    kCommitted,   // or every row was committed before
+    kRaced,       // another writer committed some of these rows
+    kSplit,       // too large to narrow down refused rows in one go
+    kOverBudget,  // the load refused more rows than max_errors
+  };
   BatchResult result;
-  bool raced = false;  // another writer committed some of these rows
+  Outcome outcome = Outcome::kCommitted;
+  int64_t refused_before = 0;  // the load's refusals before this batch
+  std::vector<RejectedRow> errors;
   for (int attempt = 1;; ++attempt) {
     absl::Status status = database_.Run(
         context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
           pqxx::work work(connection);
           db::Transaction tx(work);
           result = BatchResult{};
-          raced = false;
+          outcome = Outcome::kCommitted;
           // The part of this batch committed before (no lock: re-checked
           // under the row lock at the end).
-          const std::string done_text =
-              work.exec_params1(sql::kCommittedPart, spec.load_id, first_row,
-                                end_row)[0]
-                  .as<std::string>();
+          const pqxx::row before = work.exec_params1(
+              sql::kCommittedPart, spec.load_id, first_row, end_row);
+          const std::string done_text = before[0].as<std::string>();
+          refused_before = before[1].as<int64_t>();
           const std::vector<RowRange> done = ParseRowRanges(done_text);
           // RETURNING: rows committed before get what they returned then (a
           // resumed loader that lost those answers).
@@ -209,12 +288,22 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
               if (!InRanges(done, row.index)) fresh.push_back(row);
           }
           const std::vector<CopyRow>& to_write = done.empty() ? rows : fresh;
-          std::vector<RejectedRow> errors;
+          errors.clear();
           for (const RejectedRow& row : rejected)
             if (!InRanges(done, row.index)) errors.push_back(row);
-          BatchWriter writer(work, spec);
+          const int64_t may_refuse = spec.max_errors - refused_before;
+          if (static_cast<int64_t>(errors.size()) > may_refuse) {
+            outcome = Outcome::kOverBudget;
+            return absl::OkStatus();
+          }
+          BatchWriter writer(work, spec, may_refuse);
           writer.Write(to_write, 0, to_write.size(), &errors,
                        &result.rows_inserted, &result.rows_updated);
+          if (writer.split_needed() || writer.over_budget()) {
+            outcome =
+                writer.split_needed() ? Outcome::kSplit : Outcome::kOverBudget;
+            return absl::OkStatus();  // rolled back
+          }
           if (returned != nullptr && !writer.returned().empty()) {
             const std::vector<ReturnedRow>& fresh_back = writer.returned();
             work.exec_params(
@@ -242,7 +331,13 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
               sql::kMarkCommitted, spec.load_id, first_row, end_row, done_text,
               result.rows_inserted, result.rows_updated, result.rows_failed);
           if (marked.empty()) {
-            raced = true;  // rolled back; run again without those rows
+            outcome = Outcome::kRaced;  // rolled back; run again
+            return absl::OkStatus();
+          }
+          // Exact under the lock, with batches committing beside this one.
+          if (marked[0][1].as<int64_t>() > spec.max_errors) {
+            refused_before = marked[0][1].as<int64_t>() - result.rows_failed;
+            outcome = Outcome::kOverBudget;
             return absl::OkStatus();
           }
           // The job turns processing with its first batch.
@@ -261,17 +356,62 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
           return absl::OkStatus();
         });
     if (db::SqlStateOf(status) == "42P10") return NoConflictTarget();
-    const bool retry = raced || absl::IsAborted(status);
-    if (!retry || attempt == kBatchAttempts) {
-      if (raced) {
+    if (!status.ok() && absl::IsAborted(status) && attempt < kBatchAttempts)
+      continue;
+    if (!status.ok()) return status;
+    switch (outcome) {
+      case Outcome::kCommitted:
+        return result;
+      case Outcome::kOverBudget:
+        return OverMaxErrors(spec, refused_before, first_row, end_row, errors);
+      case Outcome::kSplit:
+        return CommitHalves(context, spec, job_id, first_row, end_row,
+                            std::move(rows), std::move(rejected), returned);
+      case Outcome::kRaced:
+        if (attempt < kBatchAttempts) continue;
         return absl::AbortedError(absl::StrCat(
             "load ", spec.load_id, ": rows ", first_row, "-", end_row - 1,
             " are being written by another stream of the same load"));
-      }
-      if (!status.ok()) return status;
-      return result;
     }
   }
+}
+
+absl::StatusOr<BatchResult> BatchCommitter::CommitHalves(
+    const common::CallContext& context, const LoadSpec& spec,
+    const std::string& job_id, int64_t first_row, int64_t end_row,
+    std::vector<CopyRow> rows, std::vector<RejectedRow> rejected,
+    std::vector<ReturnedRow>* returned) {
+  const int64_t middle = first_row + (end_row - first_row) / 2;
+  std::vector<CopyRow> second_rows;
+  std::vector<RejectedRow> second_rejected;
+  const auto rows_split = std::partition_point(
+      rows.begin(), rows.end(),
+      [middle](const CopyRow& row) { return row.index < middle; });
+  second_rows.assign(std::make_move_iterator(rows_split),
+                     std::make_move_iterator(rows.end()));
+  rows.erase(rows_split, rows.end());
+  for (RejectedRow& row : rejected) {
+    if (row.index >= middle) second_rejected.push_back(std::move(row));
+  }
+  rejected.erase(std::remove_if(rejected.begin(), rejected.end(),
+                                [middle](const RejectedRow& row) {
+                                  return row.index >= middle;
+                                }),
+                 rejected.end());
+  std::vector<ReturnedRow> second_returned;
+  ASSIGN_OR_RETURN(BatchResult first,
+                   Commit(context, spec, job_id, first_row, middle,
+                          std::move(rows), std::move(rejected), returned));
+  ASSIGN_OR_RETURN(BatchResult second,
+                   Commit(context, spec, job_id, middle, end_row,
+                          std::move(second_rows), std::move(second_rejected),
+                          returned != nullptr ? &second_returned : nullptr));
+  if (returned != nullptr) {
+    returned->insert(returned->end(),
+                     std::make_move_iterator(second_returned.begin()),
+                     std::make_move_iterator(second_returned.end()));
+  }
+  return Merged(first, second);
 }
 
 }  // namespace aves::bulk

@@ -5,8 +5,11 @@
 // row range into the load's committed rows, and the job's counters — so what
 // the load says is committed can never disagree with the rows. When
 // PostgreSQL refuses a batch for a row's data (a foreign key, a unique key),
-// the batch is halved under savepoints until the refused rows stand alone;
-// they are recorded and the rest commits, so one bad row never costs a batch.
+// the batch is halved until the refused rows stand alone (in transactions of
+// their own above a few hundred rows, under savepoints below); they are
+// recorded and the rest commits, so one bad row never costs a batch. A load
+// that refuses more rows than its max_errors fails instead: the batch that
+// passed it writes nothing.
 //
 // Batches of one load may commit concurrently on several pooled connections
 // and so finish out of order: the load records the union of committed row
@@ -44,6 +47,8 @@ class BatchCommitter {
   // input order, and they are stored with the batch (bulk_returned_rows), so
   // rows of the range committed before come back with what they returned
   // then: a loader that lost a batch's answer resends the batch.
+  // INVALID_ARGUMENT naming header.max_errors when the load's refused rows
+  // would pass spec.max_errors (nothing of the batch written).
   absl::StatusOr<BatchResult> Commit(const common::CallContext& context,
                                      const LoadSpec& spec,
                                      const std::string& job_id,
@@ -53,6 +58,15 @@ class BatchCommitter {
                                      std::vector<ReturnedRow>* returned);
 
  private:
+  // A batch too large to narrow down in one transaction, committed as two.
+  absl::StatusOr<BatchResult> CommitHalves(const common::CallContext& context,
+                                           const LoadSpec& spec,
+                                           const std::string& job_id,
+                                           int64_t first_row, int64_t end_row,
+                                           std::vector<CopyRow> rows,
+                                           std::vector<RejectedRow> rejected,
+                                           std::vector<ReturnedRow>* returned);
+
   db::Database& database_;
 };
 

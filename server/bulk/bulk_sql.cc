@@ -50,6 +50,11 @@ std::string LastRowPerKey(const LoadSpec& spec, const std::string& stage) {
          key + ", aves_row DESC) AS last_rows";
 }
 
+std::string RowsBetween(const std::string& source) {
+  return "(SELECT * FROM " + source +
+         " WHERE aves_row >= $1 AND aves_row < $2) AS part";
+}
+
 std::string CreateStage(const LoadSpec& spec, const std::string& stage) {
   return "CREATE UNLOGGED TABLE " + stage + " AS SELECT " +
          JoinQuotedIdentifiers(spec.columns) + " FROM " +

@@ -54,17 +54,17 @@ inline constexpr char kReleaseLease[] =
     "job_id = $2";
 
 // $1 load id, rows [$2, $3): the part of them committed before (a
-// multirange's text).
+// multirange's text), and the rows the load refused so far.
 inline constexpr char kCommittedPart[] =
     "SELECT (committed_rows * int8multirange(int8range($2, "
-    "$3)))::text FROM bulk_loads WHERE load_id = $1";
+    "$3)))::text, rows_failed FROM bulk_loads WHERE load_id = $1";
 
 // $1 load id, rows [$2, $3), $4 the committed part read before, $5-$7 the
 // batch's rows inserted, updated and refused: adds the range to the
 // committed rows, moves the contiguous prefix on and counts the rows into
 // the load's totals, only if that part is still what was read (else no row
 // back: another stream committed some of these rows meanwhile). Takes the
-// load's row lock.
+// load's row lock; gives the new offset and the load's refused rows.
 inline constexpr char kMarkCommitted[] =
     "UPDATE bulk_loads SET committed_rows = committed_rows + "
     "int8multirange(int8range($2, $3)), committed_offset = "
@@ -73,7 +73,7 @@ inline constexpr char kMarkCommitted[] =
     "0), rows_inserted = rows_inserted + $5, rows_updated = rows_updated "
     "+ $6, rows_failed = rows_failed + $7, updated_at = now() WHERE "
     "load_id = $1 AND (committed_rows * int8multirange(int8range($2, "
-    "$3)))::text = $4 RETURNING committed_offset";
+    "$3)))::text = $4 RETURNING committed_offset, rows_failed";
 
 // $1 load id, rows [$2, $3), $4 their returned values (jsonb: an array of
 // [row_number, value, ...]): what a RETURNING batch gave back.
@@ -152,6 +152,21 @@ std::string InsertReturning(const LoadSpec& spec);
 // An atomic upsert's rows: each conflict key's last row from `stage` (one
 // statement cannot meet a key twice under ON CONFLICT).
 std::string LastRowPerKey(const LoadSpec& spec, const std::string& stage);
+
+// `source`'s rows numbered (aves_row) in [$1, $2).
+std::string RowsBetween(const std::string& source);
+
+// $1 the table (quoted, as regclass reads it), $2 a constraint or unique
+// index name: its columns, comma-separated (NULL when there is none).
+inline constexpr char kConstraintColumns[] =
+    "SELECT string_agg(a.attname, ', ' ORDER BY k.position) FROM (SELECT "
+    "conrelid AS rel, conkey AS keys FROM pg_constraint WHERE conrelid = "
+    "$1::regclass AND conname = $2 UNION ALL SELECT i.indrelid, "
+    "i.indkey::int2[] FROM pg_index i JOIN pg_class c ON c.oid = "
+    "i.indexrelid WHERE i.indrelid = $1::regclass AND c.relname = $2 "
+    "LIMIT 1) s CROSS JOIN LATERAL unnest(s.keys) WITH ORDINALITY AS "
+    "k(attnum, position) JOIN pg_attribute a ON a.attrelid = s.rel AND "
+    "a.attnum = k.attnum";
 
 // The stage of an atomic load: created empty with the spec's columns and the
 // row number, `aves_row`.

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_join.h>
 
 #include "server/common/crypto.h"
 #include "server/common/field_error.h"
@@ -45,6 +46,47 @@ absl::Status CheckUpsertColumns(const LoadRequest& request,
     }
   }
   return absl::OkStatus();
+}
+
+// Every row of the load would be refused for a NOT NULL column without a
+// default that the header leaves out: refused once, up front.
+absl::Status CheckRequiredColumns(const LoadRequest& request,
+                                  const TableInfo& table) {
+  std::vector<std::string> missing;
+  for (const ColumnInfo& column : table.columns) {
+    if (!column.nullable && !column.has_default &&
+        !Contains(request.columns, column.name)) {
+      missing.push_back(column.name);
+    }
+  }
+  if (missing.empty()) return absl::OkStatus();
+  return common::InvalidField(
+      "header.columns",
+      absl::StrCat("leaves out ", absl::StrJoin(missing, ", "), " of ",
+                   table.name,
+                   ": NOT NULL without a default, so every row would be "
+                   "refused"));
+}
+
+// The load's max_errors: the request's, checked, or the server's default.
+absl::StatusOr<int64_t> MaxErrors(const LoadRequest& request,
+                                  const HeaderLimits& limits) {
+  if (request.atomic) {
+    if (request.max_errors.value_or(0) != 0) {
+      return common::InvalidField(
+          "header.max_errors",
+          "an atomic load fails at its first bad row: leave it unset or 0");
+    }
+    return 0;
+  }
+  if (!request.max_errors.has_value()) return limits.default_max_errors;
+  if (*request.max_errors < 0 || *request.max_errors > limits.max_max_errors) {
+    return common::InvalidField(
+        "header.max_errors",
+        absl::StrCat(*request.max_errors, " is outside [0, ",
+                     limits.max_max_errors, "] (AVES_BULK_MAX_ERRORS)"));
+  }
+  return *request.max_errors;
 }
 
 // The mode and the columns it needs.
@@ -92,6 +134,7 @@ absl::StatusOr<ValidatedHeader> ValidateHeader(const LoadRequest& request,
   ASSIGN_OR_RETURN(
       header.columns,
       TableCatalog::Columns(*table, request.columns, "header.columns"));
+  RETURN_IF_ERROR(CheckRequiredColumns(request, *table));
   RETURN_IF_ERROR(CheckMode(request, *table));
   if (request.batch_size < 0 || request.batch_size > limits.max_batch_rows) {
     return common::InvalidField(
@@ -104,6 +147,7 @@ absl::StatusOr<ValidatedHeader> ValidateHeader(const LoadRequest& request,
   }
   RETURN_IF_ERROR(common::ValidateText("header.load_id", request.load_id,
                                        limits.max_load_id_bytes, false));
+  ASSIGN_OR_RETURN(const int64_t max_errors, MaxErrors(request, limits));
   LoadSpec& spec = header.spec;
   spec.load_id =
       request.load_id.empty() ? common::RandomUuid() : request.load_id;
@@ -113,6 +157,7 @@ absl::StatusOr<ValidatedHeader> ValidateHeader(const LoadRequest& request,
   spec.mode = *request.mode;
   spec.atomic = request.atomic;
   spec.total_rows = request.total_rows;
+  spec.max_errors = max_errors;
   spec.batch_rows =
       request.batch_size > 0
           ? static_cast<int>(request.batch_size)

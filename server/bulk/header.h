@@ -30,12 +30,15 @@ struct LoadRequest {
   bool atomic = false;
   int64_t batch_size = 0;  // 0: the default
   int64_t total_rows = 0;
+  std::optional<int64_t> max_errors;  // nullopt: the server's default
 };
 
 struct HeaderLimits {
   int default_batch_rows = 5000;
   int max_batch_rows = 50'000;  // AVES_BULK_MAX_BATCH_ROWS
   size_t max_load_id_bytes = 200;
+  int64_t default_max_errors = 1000;   // AVES_BULK_DEFAULT_MAX_ERRORS
+  int64_t max_max_errors = 1'000'000;  // AVES_BULK_MAX_ERRORS
 };
 
 // A load's spec and its columns' catalog entries, in row order.
@@ -44,9 +47,10 @@ struct ValidatedHeader {
   std::vector<const ColumnInfo*> columns;
 };
 
-// Checks `request` (in field order: table, columns, mode and its columns,
-// batch_size, total_rows, load_id). A request without a load id gets a
-// random one.
+// Checks `request` (in field order: table, columns — every NOT NULL
+// column without a default must be one —, mode and its columns,
+// batch_size, total_rows, load_id, max_errors). A request without a load id
+// gets a random one.
 absl::StatusOr<ValidatedHeader> ValidateHeader(const LoadRequest& request,
                                                const TableCatalog& catalog,
                                                const HeaderLimits& limits);

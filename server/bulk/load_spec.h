@@ -29,6 +29,9 @@ struct LoadSpec {
   bool atomic = false;     // all or nothing: staged, published at the end
   int64_t total_rows = 0;  // 0: unknown
   int batch_rows = 5000;   // rows per committed batch
+  // Per-batch loads: the most rows the whole load (every attempt) may
+  // refuse; past it the load fails. Atomic loads: 0.
+  int64_t max_errors = 1000;
   // upsert: ON CONFLICT (conflict_columns) DO UPDATE SET update_columns
   // (catalog names); no update columns: DO NOTHING.
   std::vector<std::string> conflict_columns;

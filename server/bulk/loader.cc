@@ -383,8 +383,10 @@ void Loader::CommitOrEndLocked() {
 void Loader::Complete() {
   if (!state_.already_complete) {
     if (spec_.atomic) {
+      common::CallContext publishing = stream_.Context();
+      publishing.query_timeout = limits_.publish_timeout;
       absl::Status published =
-          store_.PublishStage(stream_.Context(), spec_, next_row_, &state_);
+          store_.PublishStage(publishing, spec_, next_row_, &state_);
       if (!published.ok()) {
         std::lock_guard<std::mutex> lock(mutex_);
         end_reason_ = published;

@@ -131,6 +131,11 @@ struct LoadLimits {
   // the handler.
   int max_loads = 16;
   absl::Duration idle_timeout = absl::Minutes(5);
+  // How long an atomic load's publish may run (AVES_BULK_PUBLISH_TIMEOUT_MS):
+  // it moves the whole load in one statement, which outlasts
+  // DB_QUERY_TIMEOUT once the load is large. The call's deadline still
+  // bounds it.
+  absl::Duration publish_timeout = absl::Minutes(30);
 };
 
 // A generous estimate of a returned row's bytes in an InsertResponse.

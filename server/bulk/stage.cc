@@ -1,6 +1,9 @@
 #include "server/bulk/stage.h"
 
+#include <optional>
+
 #include <absl/strings/str_cat.h>
+#include <absl/strings/string_view.h>
 #include <pqxx/pqxx>
 
 #include "server/bulk/bulk_sql.h"
@@ -62,6 +65,71 @@ absl::Status Stages::Add(const common::CallContext& context,
       });
 }
 
+namespace {
+
+// What the stage publishes: the rows, or for an upsert each key's last row.
+std::string PublishSource(const LoadSpec& spec, const std::string& stage) {
+  return spec.mode == LoadMode::kUpsert ? sql::LastRowPerKey(spec, stage)
+                                        : stage;
+}
+
+// The first row of the stage the target refuses, given the rows before it,
+// with PostgreSQL's primary message: rows [first, end) are published under
+// a savepoint, and a refused range is halved (a published half stays, so a
+// later row meets the earlier ones as at the real publish). At most ~2x the
+// publish's work; `tx` is rolled back afterwards.
+std::optional<RejectedRow> FirstRefused(pqxx::work& tx,
+                                        const std::string& move_part,
+                                        int64_t first, int64_t end) {
+  if (first >= end) return std::nullopt;
+  try {
+    pqxx::subtransaction sub(tx, "aves_publish_search");
+    // libpqxx 6.4 sends a subtransaction's SAVEPOINT with its first exec(),
+    // not with exec_params(): without this the refusal would abort `tx`.
+    sub.exec("SELECT 1");
+    sub.exec_params(move_part, first, end);
+    sub.commit();
+    return std::nullopt;
+  } catch (const pqxx::sql_error& error) {
+    if (!IsRowErrorSqlState(error.sqlstate())) throw;
+    if (end - first == 1) {
+      return RejectedRow{first, db::PrimaryMessage(error.what())};
+    }
+  }
+  const int64_t middle = first + (end - first) / 2;
+  std::optional<RejectedRow> refused =
+      FirstRefused(tx, move_part, first, middle);
+  if (refused.has_value()) return refused;
+  return FirstRefused(tx, move_part, middle, end);
+}
+
+// The columns a refusal names: the column of a NOT NULL violation, else the
+// columns of the constraint or unique index quoted in PostgreSQL's message.
+std::string RefusedColumns(pqxx::work& tx, const LoadSpec& spec,
+                           const std::string& message) {
+  const auto quoted_after =
+      [&](const std::string& marker) -> std::optional<std::string> {
+    const size_t at = message.find(marker);
+    if (at == std::string::npos) return std::nullopt;
+    const size_t open = at + marker.size();
+    const size_t close = message.find('"', open);
+    if (close == std::string::npos) return std::nullopt;
+    return message.substr(open, close - open);
+  };
+  if (std::optional<std::string> column = quoted_after("in column \"")) {
+    return *column;
+  }
+  std::optional<std::string> constraint = quoted_after("constraint \"");
+  if (!constraint.has_value()) return "";
+  const pqxx::result columns = tx.exec_params(
+      sql::kConstraintColumns, db::QuoteIdentifier(spec.table), *constraint);
+  return columns.empty() || columns[0][0].is_null()
+             ? ""
+             : columns[0][0].as<std::string>();
+}
+
+}  // namespace
+
 absl::Status Stages::Publish(const common::CallContext& context,
                              const LoadSpec& spec, int64_t rows,
                              LoadState* state) {
@@ -73,10 +141,8 @@ absl::Status Stages::Publish(const common::CallContext& context,
         db::Transaction tx(work);
         const std::string stage =
             db::QuoteIdentifier(StageTable(state->job_id));
-        const std::string source = spec.mode == LoadMode::kUpsert
-                                       ? sql::LastRowPerKey(spec, stage)
-                                       : stage;
-        const pqxx::row counts = work.exec1(sql::MoveRows(spec, source));
+        const pqxx::row counts =
+            work.exec1(sql::MoveRows(spec, PublishSource(spec, stage)));
         inserted = counts[0].as<int64_t>();
         updated = counts[1].as<int64_t>();
         work.exec_params(sql::kPublishOffset, spec.load_id, rows, inserted,
@@ -99,7 +165,7 @@ absl::Status Stages::Publish(const common::CallContext& context,
     if (sqlstate && IsRowErrorSqlState(*sqlstate)) {
       return absl::InvalidArgumentError(
           absl::StrCat("the atomic load was refused, nothing was written: ",
-                       status.message()));
+                       RefusedRow(context, spec, state->job_id, rows, status)));
     }
     return status;
   }
@@ -108,6 +174,30 @@ absl::Status Stages::Publish(const common::CallContext& context,
   state->rows_updated = updated;
   ++state->batches_committed;
   return absl::OkStatus();
+}
+
+std::string Stages::RefusedRow(const common::CallContext& context,
+                               const LoadSpec& spec, const std::string& job_id,
+                               int64_t rows, const absl::Status& refusal) {
+  std::string described(refusal.message());
+  // Best effort: without it the caller still hears PostgreSQL's reason.
+  (void)database_.Run(
+      context, db::Access::kRead, [&](pqxx::connection_base& connection) {
+        pqxx::work work(connection);  // rolled back: a search, not a publish
+        const std::string stage = db::QuoteIdentifier(StageTable(job_id));
+        const std::optional<RejectedRow> refused = FirstRefused(
+            work,
+            sql::MoveRows(spec, sql::RowsBetween(PublishSource(spec, stage))),
+            0, rows);
+        if (!refused.has_value()) return absl::OkStatus();
+        const std::string columns =
+            RefusedColumns(work, spec, refused->message);
+        described = absl::StrCat("row ", refused->index,
+                                 columns.empty() ? "" : ", column ", columns,
+                                 ": ", refused->message);
+        return absl::OkStatus();
+      });
+  return described;
 }
 
 absl::Status Stages::Drop(const common::CallContext& context,

@@ -40,13 +40,23 @@ class Stages {
                    const std::string& job_id, const std::vector<CopyRow>& rows);
   // INSERT ... SELECT from the stage, the offset, the job's count, DROP of
   // the stage: one transaction. A row the target refuses fails the whole load
-  // (INVALID_ARGUMENT with PostgreSQL's reason, which names the values).
+  // with INVALID_ARGUMENT naming the row, its column(s) and PostgreSQL's
+  // primary message — never its DETAIL, which shows the failing row or
+  // another user's key. Pass a context with a query_timeout of its own: a
+  // large publish outlasts DB_QUERY_TIMEOUT.
   absl::Status Publish(const common::CallContext& context, const LoadSpec& spec,
                        int64_t rows, LoadState* state);
   absl::Status Drop(const common::CallContext& context,
                     const std::string& job_id);
 
  private:
+  // "row 1234, column user_id: <PostgreSQL's primary message>": the first
+  // row the target refuses, found again in a transaction rolled back after
+  // (or the refusal's own message when the search fails).
+  std::string RefusedRow(const common::CallContext& context,
+                         const LoadSpec& spec, const std::string& job_id,
+                         int64_t rows, const absl::Status& refusal);
+
   db::Database& database_;
 };
 

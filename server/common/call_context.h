@@ -22,6 +22,11 @@ struct CallContext {
   // the pool keeps DB_POOL_MIN connections open beside those bulk work holds
   // (db/pool.h).
   bool bulk = false;
+  // How long one database call may run (0: DB_QUERY_TIMEOUT, and
+  // DB_STATEMENT_TIMEOUT on the server). Work known to take longer brings
+  // its own (an atomic load's publish: AVES_BULK_PUBLISH_TIMEOUT_MS); the
+  // deadline still bounds it.
+  absl::Duration query_timeout = absl::ZeroDuration();
 };
 
 }  // namespace aves::common

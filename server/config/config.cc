@@ -256,6 +256,13 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                               &config.bulk_parallel_batches, 1, 16));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BULK_MAX_BATCH_ROWS",
                               &config.bulk_max_batch_rows, 1, 1'000'000));
+  ASSIGN_OR_RETURN(config.bulk_max_errors,
+                   ReadInt(lookup, "AVES_BULK_MAX_ERRORS",
+                           config.bulk_max_errors, 0, int64_t{1} << 40));
+  ASSIGN_OR_RETURN(
+      config.bulk_default_max_errors,
+      ReadInt(lookup, "AVES_BULK_DEFAULT_MAX_ERRORS",
+              config.bulk_default_max_errors, 0, config.bulk_max_errors));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BULK_MAX_LOADS",
                               &config.bulk_max_loads, 1, 100'000));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BULK_MAX_CONNECTIONS",
@@ -264,6 +271,9 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
       config.bulk_max_stream_bytes,
       ReadInt(lookup, "AVES_BULK_MAX_STREAM_BYTES",
               config.bulk_max_stream_bytes, 1 << 20, int64_t{1} << 34));
+  ASSIGN_OR_RETURN(config.bulk_publish_timeout,
+                   ReadMillis(lookup, "AVES_BULK_PUBLISH_TIMEOUT_MS",
+                              config.bulk_publish_timeout, 100, 86'400'000));
   ASSIGN_OR_RETURN(config.bulk_idle_timeout,
                    ReadMillis(lookup, "AVES_BULK_IDLE_TIMEOUT_MS",
                               config.bulk_idle_timeout, 100, 86'400'000));

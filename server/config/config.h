@@ -91,6 +91,14 @@ struct Config {
   int bulk_parallel_batches = 2;
   // The largest batch a loader may ask for (AVES_BULK_MAX_BATCH_ROWS).
   int bulk_max_batch_rows = 50'000;
+  // Rows a per-batch load may refuse when its header does not say
+  // (AVES_BULK_DEFAULT_MAX_ERRORS), and the most a header may ask for
+  // (AVES_BULK_MAX_ERRORS): past it the load fails (bulk_insert.proto).
+  int64_t bulk_default_max_errors = 1000;
+  int64_t bulk_max_errors = 1'000'000;
+  // How long an atomic load's publish may run (AVES_BULK_PUBLISH_TIMEOUT_MS):
+  // one statement moves the whole load, longer than DB_QUERY_TIMEOUT allows.
+  absl::Duration bulk_publish_timeout = absl::Minutes(30);
   // Rows one stream holds, in bytes of COPY text (AVES_BULK_MAX_STREAM_BYTES):
   // batches are cut at a share of it, and reading pauses while a stream
   // holds it (bulk/loader.h).

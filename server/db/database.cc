@@ -26,8 +26,10 @@ absl::Status Database::Run(
     auto& connection = static_cast<PgConnection&>(lease->connection());
 
     const absl::Time start = absl::Now();
+    const bool own_timeout = context.query_timeout > absl::ZeroDuration();
     const absl::Duration server_timeout = StatementTimeoutFor(
-        lease->deadline() - start, options.statement_timeout);
+        lease->deadline() - start,
+        own_timeout ? context.query_timeout : options.statement_timeout);
     if (server_timeout <= absl::ZeroDuration()) {
       return absl::DeadlineExceededError(
           "too little time left before the deadline to query");
@@ -54,12 +56,12 @@ absl::Status Database::Run(
         return absl::CancelledError(
             "the caller cancelled; its query was cancelled on the server");
       }
-      return absl::DeadlineExceededError(
-          absl::StrCat("query cancelled on the server after ",
-                       absl::FormatDuration(absl::Now() - start),
-                       context.deadline <= start + options.query_timeout
-                           ? " (the call's deadline)"
-                           : " (DB_QUERY_TIMEOUT)"));
+      return absl::DeadlineExceededError(absl::StrCat(
+          "query cancelled on the server after ",
+          absl::FormatDuration(absl::Now() - start),
+          context.deadline <= lease->deadline() ? " (the call's deadline)"
+          : own_timeout                         ? " (its own query timeout)"
+                                                : " (DB_QUERY_TIMEOUT)"));
     }
     if (IsConnectionLoss(status) ||
         status.code() == absl::StatusCode::kUnknown) {

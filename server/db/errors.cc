@@ -3,6 +3,7 @@
 #include <absl/strings/cord.h>
 #include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
+#include <absl/strings/strip.h>
 #include <pqxx/except>
 
 namespace aves::db {
@@ -32,7 +33,14 @@ absl::StatusCode StatusCodeForSqlState(absl::string_view sqlstate) {
   return absl::StatusCode::kInternal;
 }
 
-absl::Status StatusFromCurrentException(absl::string_view context) {
+std::string PrimaryMessage(absl::string_view message) {
+  absl::string_view line = message.substr(0, message.find('\n'));
+  absl::ConsumePrefix(&line, "ERROR:  ");
+  return std::string(line);
+}
+
+absl::Status StatusFromCurrentException(absl::string_view context,
+                                        ErrorText text) {
   const std::string prefix = context.empty() ? "" : absl::StrCat(context, ": ");
   try {
     throw;
@@ -49,8 +57,11 @@ absl::Status StatusFromCurrentException(absl::string_view context) {
     const std::string sqlstate = e.sqlstate();
     absl::Status status(
         StatusCodeForSqlState(sqlstate),
-        absl::StrCat(prefix, e.what(), sqlstate.empty() ? "" : " [SQLSTATE ",
-                     sqlstate, sqlstate.empty() ? "" : "]"));
+        absl::StrCat(prefix,
+                     text == ErrorText::kFull ? std::string(e.what())
+                                              : PrimaryMessage(e.what()),
+                     sqlstate.empty() ? "" : " [SQLSTATE ", sqlstate,
+                     sqlstate.empty() ? "" : "]"));
     if (!sqlstate.empty()) {
       status.SetPayload(kSqlStatePayload, absl::Cord(sqlstate));
     }

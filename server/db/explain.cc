@@ -100,7 +100,8 @@ absl::StatusOr<QueryPlan> ParseExplainJson(absl::string_view json) {
 
 absl::StatusOr<QueryPlan> ExplainQuery(
     pqxx::connection_base& connection, const std::string& sql,
-    const std::vector<std::optional<std::string>>& params, PlanMode mode) {
+    const std::vector<std::optional<std::string>>& params, PlanMode mode,
+    ScanChoice scans) {
   // PREPARE + EXPLAIN EXECUTE plans the statement through the plan cache, so
   // plan_cache_mode picks custom or generic exactly as for a prepared query.
   // EXECUTE's arguments cannot be bound parameters, so they are passed as
@@ -110,6 +111,13 @@ absl::StatusOr<QueryPlan> ExplainQuery(
     tx.exec(mode == PlanMode::kGeneric
                 ? "SET plan_cache_mode = force_generic_plan"
                 : "SET plan_cache_mode = force_custom_plan");
+    if (scans == ScanChoice::kNoSequentialScans)
+      tx.exec("SET enable_seqscan = off");
+    const auto reset = [&] {
+      tx.exec("DEALLOCATE aves_explain");
+      tx.exec("RESET plan_cache_mode");
+      tx.exec("RESET enable_seqscan");
+    };
     std::vector<std::string> literals;
     for (const std::optional<std::string>& param : params) {
       literals.push_back(param.has_value() ? tx.quote(*param) : "NULL");
@@ -124,12 +132,10 @@ absl::StatusOr<QueryPlan> ExplainQuery(
     try {
       json = tx.exec(execute)[0][0].as<std::string>();
     } catch (...) {
-      tx.exec("DEALLOCATE aves_explain");
-      tx.exec("RESET plan_cache_mode");
+      reset();
       throw;
     }
-    tx.exec("DEALLOCATE aves_explain");
-    tx.exec("RESET plan_cache_mode");
+    reset();
     return ParseExplainJson(json);
   } catch (...) {
     return StatusFromCurrentException("EXPLAIN");

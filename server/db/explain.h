@@ -47,11 +47,19 @@ enum class PlanMode {
              // settles on)
 };
 
+enum class ScanChoice {
+  kPlanners,  // what the planner picks at the tables' current sizes
+  // Sequential scans disabled (enable_seqscan = off): whether the query's
+  // shape can use an index at all, whatever the tables' sizes.
+  kNoSequentialScans,
+};
+
 // Plans `sql` (with $n parameters bound to `params` as text; nullopt = NULL)
 // in `mode` on `connection`, which must have no open transaction.
 absl::StatusOr<QueryPlan> ExplainQuery(
     pqxx::connection_base& connection, const std::string& sql,
-    const std::vector<std::optional<std::string>>& params, PlanMode mode);
+    const std::vector<std::optional<std::string>>& params, PlanMode mode,
+    ScanChoice scans = ScanChoice::kPlanners);
 
 }  // namespace aves::db
 

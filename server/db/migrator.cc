@@ -248,7 +248,7 @@ absl::StatusOr<std::vector<int>> Migrator::Migrate() const {
       log->info("schema is current ({} migrations)", files_.size());
     return applied_now;
   } catch (...) {
-    return StatusFromCurrentException(context);
+    return StatusFromCurrentException(context, ErrorText::kFull);
   }
 }
 

@@ -301,8 +301,10 @@ void Pool::LendLocked(const SlotPtr& slot, const common::CallContext& context,
   slot->cancel_issued = false;
   slot->aborted = false;
   slot->has_outcome = false;
-  slot->call_deadline =
-      std::min(context.deadline, now + options_.query_timeout);
+  slot->call_deadline = std::min(
+      context.deadline, now + (context.query_timeout > absl::ZeroDuration()
+                                   ? context.query_timeout
+                                   : options_.query_timeout));
   slot->cancelled = context.cancelled;
   slot->bulk = context.bulk;
   if (slot->bulk) ++bulk_in_use_;

@@ -127,7 +127,8 @@ class Lease {
   // returning.
   void Discard(DiscardReason reason);
   // While lent, the connection is watched: the watchdog cancels its query at
-  // deadline() = min(caller's deadline, lent + DB_QUERY_TIMEOUT), or when the
+  // deadline() = min(caller's deadline, lent + DB_QUERY_TIMEOUT or the
+  // context's own query_timeout), or when the
   // caller's context.cancelled() turns true.
   absl::Time deadline() const;
   // True once the watchdog sent a cancel: the connection is then discarded

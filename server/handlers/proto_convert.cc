@@ -235,6 +235,7 @@ void ToProto(const db::SchemaStatus& status,
 void ToProto(const std::vector<store::IndexCheck>& checks,
              v1::VerifyIndexesResponse* out) {
   bool all_passed = true;
+  bool all_chosen = true;
   for (const store::IndexCheck& check : checks) {
     v1::IndexCheck* one = out->add_checks();
     one->set_query(check.query);
@@ -242,11 +243,16 @@ void ToProto(const std::vector<store::IndexCheck>& checks,
     one->set_intended_index(check.intended_index);
     for (const std::string& index : check.plan_indexes)
       one->add_plan_indexes(index);
-    one->set_passed(check.passed);
+    one->set_passed(check.can_use);
+    one->set_can_use_index(check.can_use);
+    one->set_chosen_at_current_size(check.chosen);
     one->set_plan(check.plan);
-    all_passed &= check.passed;
+    one->set_forced_plan(check.forced_plan);
+    all_passed &= check.can_use;
+    all_chosen &= check.chosen;
   }
   out->set_all_passed(all_passed);
+  out->set_all_chosen(all_chosen);
 }
 
 bulk::LoadRequest FromProto(const v1::InsertHeader& header) {
@@ -276,6 +282,7 @@ bulk::LoadRequest FromProto(const v1::InsertHeader& header) {
   request.atomic = header.atomic();
   request.batch_size = header.batch_size();
   request.total_rows = header.total_rows();
+  if (header.has_max_errors()) request.max_errors = header.max_errors();
   return request;
 }
 

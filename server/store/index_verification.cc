@@ -51,11 +51,16 @@ absl::StatusOr<std::vector<IndexCheck>> VerifyIndexes(
   for (const Probe& probe : Probes()) {
     for (db::PlanMode mode : {db::PlanMode::kCustom, db::PlanMode::kGeneric}) {
       absl::StatusOr<db::QueryPlan> plan;
+      absl::StatusOr<db::QueryPlan> forced;
       absl::Status status = database.Run(
           context, db::Access::kRead, [&](pqxx::connection_base& connection) {
             plan = db::ExplainQuery(connection, probe.query->sql, probe.params,
                                     mode);
-            return plan.status();
+            if (!plan.ok()) return plan.status();
+            forced =
+                db::ExplainQuery(connection, probe.query->sql, probe.params,
+                                 mode, db::ScanChoice::kNoSequentialScans);
+            return forced.status();
           });
       if (!status.ok()) return status;
       IndexCheck check;
@@ -66,8 +71,10 @@ absl::StatusOr<std::vector<IndexCheck>> VerifyIndexes(
         if (!node.index_name.empty())
           check.plan_indexes.push_back(node.index_name);
       }
-      check.passed = plan->UsesIndex(probe.query->intended_index);
+      check.chosen = plan->UsesIndex(probe.query->intended_index);
       check.plan = plan->ToString();
+      check.can_use = forced->UsesIndex(probe.query->intended_index);
+      check.forced_plan = forced->ToString();
       checks.push_back(std::move(check));
     }
   }

@@ -1,7 +1,9 @@
 // avesd and avesctl as a user runs them: real binaries, a real PostgreSQL.
 #include <signal.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -10,6 +12,7 @@
 #include <pqxx/pqxx>
 
 #include "aves/data/v1/admin.grpc.pb.h"
+#include "aves/data/v1/batch_jobs.grpc.pb.h"
 #include "client/lib/admin_client.h"
 #include "client/lib/channel.h"
 #include "client/lib/health_client.h"
@@ -230,6 +233,54 @@ TEST_F(ServerTest, AForeignNotificationCannotForgeOrFloodTheLog) {
   EXPECT_THAT(log, ::testing::Not(HasSubstr("\n2026-12-02T00:00:00.000")));
   EXPECT_THAT(log, ::testing::Not(HasSubstr(std::string(200, 'x'))));
   EXPECT_THAT(log, HasSubstr("(cut)"));
+}
+
+// A client that gives up on a call: its query stops on the server, and avesd
+// records the call as CANCELLED — not as a deadline, nor an error of its own.
+TEST_F(ServerTest, ACallTheClientCancelsIsCancelledOnTheServerToo) {
+  testing::CommandResult migrate = RunCommand(
+      {AVESD_PATH, "migrate"}, {{"DATABASE_URL", database_->conninfo()}});
+  ASSERT_EQ(migrate.exit_code, 0) << migrate.err;
+  RunningServer server(database_->conninfo());
+  ASSERT_THAT(server.WaitForHealth(ServingStatus::kServing),
+              testing::IsOkAndHolds(ServingStatus::kServing));
+  // The jobs table locked: ListJobs waits on the lock until cancelled.
+  std::unique_ptr<pqxx::connection> holder = database_->Connect();
+  pqxx::work lock(*holder);
+  lock.exec("LOCK TABLE batch_jobs IN ACCESS EXCLUSIVE MODE");
+  std::unique_ptr<pqxx::connection> observer = database_->Connect();
+  const auto waiting = [&] {
+    return pqxx::nontransaction(*observer)
+        .exec1(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+            "'Lock' AND query LIKE '%batch_jobs%' AND pid <> "
+            "pg_backend_pid()")[0]
+        .as<int>();
+  };
+  auto stub =
+      data::v1::BatchJobService::NewStub(client::MakeChannel(server.Address()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
+  grpc::Status status;
+  std::thread caller([&] {
+    data::v1::ListJobsResponse response;
+    status = stub->ListJobs(&context, {}, &response);
+  });
+  for (int i = 0; i < 300 && waiting() == 0; ++i)
+    absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_EQ(waiting(), 1) << "ListJobs never reached the lock";
+  context.TryCancel();
+  caller.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  // The query was cancelled on the server while the lock is still held.
+  for (int i = 0; i < 300 && waiting() > 0; ++i)
+    absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(waiting(), 0);
+  const std::string log =
+      server.process().StderrOnceItHas("method=BatchJobService.ListJobs code=");
+  EXPECT_THAT(log, HasSubstr("method=BatchJobService.ListJobs code=CANCELLED"));
+  EXPECT_THAT(log, HasSubstr("the caller cancelled"));
 }
 
 TEST_F(ServerTest, MigrateFailsClearlyWhenTheDatabaseIsUnreachable) {

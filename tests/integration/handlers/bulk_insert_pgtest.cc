@@ -38,7 +38,9 @@ namespace {
 
 namespace v1 = data::v1;
 using ::aves::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string Uuid(int kind, int n) { return testing::FixtureUuid(kind, n); }
 
@@ -859,6 +861,13 @@ TEST_F(BulkInsertTest, AnAtomicLoadWithOneBadRowLeavesTheTableUnchanged) {
       });
   EXPECT_THAT(foreign, StatusIs(absl::StatusCode::kInvalidArgument,
                                 HasSubstr("nothing was written")));
+  // The row and its column are named; PostgreSQL's DETAIL (the key's
+  // value) is not passed on.
+  EXPECT_THAT(foreign,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("row 1234, column user_id: "),
+                             HasSubstr("violates foreign key constraint"),
+                             Not(HasSubstr(Uuid(9, 9))))));
   EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 0);
   for (int i = 0; i < 100 && Count("SELECT count(*) FROM pg_tables WHERE "
                                    "tablename LIKE 'aves_stage_%'") > 0;
@@ -1003,6 +1012,172 @@ TEST_F(BulkInsertTest, AnUpsertRowTheDatabaseRefusesCostsOnlyItself) {
   EXPECT_EQ(summary->totals().rows_failed(), 1);
   EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 299);
   EXPECT_EQ(Count("SELECT item_index FROM batch_job_errors"), 123);
+}
+
+TEST_F(BulkInsertTest, ARefusedAtomicUpsertNamesTheRowNotTheRowItMet) {
+  // A row whose incorrect_count (4242) is not part of the load.
+  pqxx::nontransaction(*sql_).exec(
+      "INSERT INTO user_progress (user_id, vocabulary_id, correct_count, "
+      "incorrect_count) VALUES ('" +
+      Uuid(1, 7) + "', '" + Uuid(2, 7) + "', 1, 4242)");
+  v1::InsertHeader header = ProgressHeader(100);
+  header.set_mode(v1::INSERT_MODE_UPSERT);
+  header.add_conflict_columns("user_id");
+  header.add_conflict_columns("vocabulary_id");
+  header.add_update_columns("correct_count");
+  header.set_atomic(true);
+  // Row 7 meets that row and breaks its CHECK (correct_count >= 0): the
+  // DETAIL would print the whole updated row, 4242 included.
+  absl::StatusOr<v1::InsertSummary> summary =
+      client_->Load(header, [](int64_t i, v1::Row* row) {
+        if (!ProgressRow(300, i, row)) return false;
+        if (i == 7) row->mutable_cells(2)->set_int64_value(-1);
+        return true;
+      });
+  EXPECT_THAT(
+      summary,
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("row 7, column correct_count: "),
+                     HasSubstr("check constraint"), Not(HasSubstr("4242")),
+                     Not(HasSubstr("DETAIL")), Not(HasSubstr("Failing row")))));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 1);
+  EXPECT_EQ(Count("SELECT correct_count FROM user_progress"), 1);
+}
+
+TEST_F(BulkInsertTest, AnAtomicPublishLongerThanTheQueryTimeoutPublishes) {
+  // Every INSERT into user_progress takes a second: longer than the
+  // server's statement and query timeouts below, as a large load's publish
+  // would.
+  pqxx::nontransaction(*sql_).exec(
+      "CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS "
+      "$$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$; "
+      "CREATE TRIGGER slow_insert AFTER INSERT ON user_progress FOR EACH "
+      "STATEMENT EXECUTE FUNCTION slow_insert()");
+  auto server = testing::InProcessServer::Start(
+      database_->conninfo(), [](config::Config& c) {
+        c.pool.query_timeout = absl::Milliseconds(600);
+        c.pool.statement_timeout = absl::Milliseconds(500);
+      });
+  ASSERT_OK(server);
+  client::BulkInsertClient client((*server)->channel());
+  v1::InsertHeader header = ProgressHeader(200);
+  header.set_atomic(true);
+  absl::StatusOr<v1::InsertSummary> summary = client.Load(
+      header,
+      [](int64_t i, v1::Row* row) { return ProgressRow(1000, i, row); });
+  ASSERT_OK(summary);
+  EXPECT_EQ(summary->totals().rows_inserted(), 1000);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 1000);
+  // A per-batch load still runs under DB_QUERY_TIMEOUT.
+  pqxx::nontransaction(*sql_).exec("DELETE FROM user_progress");
+  header.set_atomic(false);
+  EXPECT_THAT(client.Load(header,
+                          [](int64_t i, v1::Row* row) {
+                            return ProgressRow(100, i, row);
+                          }),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST_F(BulkInsertTest, ALoadFailsOnceItRefusesMoreThanMaxErrors) {
+  v1::InsertHeader header = ProgressHeader(100);
+  header.set_load_id("max-errors");
+  header.set_max_errors(10);
+  // Rows 300-399 name a user that does not exist.
+  const auto rows = [](int64_t i, v1::Row* row) {
+    if (!ProgressRow(1000, i, row)) return false;
+    if (i >= 300 && i < 400) *row->mutable_cells(0) = UuidCell(Uuid(9, 9));
+    return true;
+  };
+  EXPECT_THAT(client_->Load(header, rows),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("header.max_errors"),
+                             HasSubstr("more rows than its 10 allowed"),
+                             HasSubstr("rows 300-399"),
+                             HasSubstr("first refused there: row 300: "),
+                             HasSubstr("foreign key"))));
+  // The batches before stay (and later ones that committed beside it); the
+  // one past the cap wrote nothing.
+  EXPECT_EQ(Count("SELECT committed_offset FROM bulk_loads"), 300);
+  EXPECT_GE(Count("SELECT count(*) FROM user_progress"), 300);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress WHERE user_id = '" +
+                  Uuid(9, 9) + "'"),
+            0);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_job_errors"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status = 'failed'"),
+            1);
+  // Resumed with room for them, the load goes on where it stopped.
+  header.set_max_errors(100);
+  absl::StatusOr<v1::InsertSummary> resumed = client_->Load(header, rows);
+  ASSERT_OK(resumed);
+  EXPECT_EQ(resumed->load_totals().rows_inserted(), 900);
+  EXPECT_EQ(resumed->load_totals().rows_failed(), 100);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 900);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_job_errors"), 100);
+  // 0: the first bad row fails the load — counted with the rows refused
+  // before the network (a wrong type) as well.
+  header.set_load_id("no-errors");
+  header.set_max_errors(0);
+  EXPECT_THAT(client_->Load(header,
+                            [](int64_t i, v1::Row* row) {
+                              if (!ProgressRow(200, i, row)) return false;
+                              // Words no earlier load used.
+                              *row->mutable_cells(1) =
+                                  UuidCell(Uuid(2, 1000 + static_cast<int>(i)));
+                              if (i == 150)
+                                row->mutable_cells(2)->set_string_value("x");
+                              return true;
+                            }),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("first refused there: row 150, column "
+                                 "correct_count")));
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 1000);
+}
+
+TEST_F(BulkInsertTest, ABatchOfOnlyBadRowsIsSortedOutInShortTransactions) {
+  // One second per database call: one transaction bisecting 5,000 bad rows
+  // runs ~10,000 savepoints and would pass it.
+  auto server = testing::InProcessServer::Start(
+      database_->conninfo(), [](config::Config& c) {
+        c.pool.query_timeout = absl::Milliseconds(1000);
+        c.pool.statement_timeout = absl::Milliseconds(900);
+        c.bulk_max_batch_rows = 5000;
+      });
+  ASSERT_OK(server);
+  client::BulkInsertClient client((*server)->channel());
+  v1::InsertHeader header = ProgressHeader(5000);
+  header.set_max_errors(5000);
+  absl::StatusOr<v1::InsertSummary> summary =
+      client.Load(header, [](int64_t i, v1::Row* row) {
+        if (!ProgressRow(5000, i, row)) return false;
+        if (i != 2500) *row->mutable_cells(0) = UuidCell(Uuid(9, 9));
+        return true;
+      });
+  ASSERT_OK(summary);
+  EXPECT_EQ(summary->totals().rows_inserted(), 1);
+  EXPECT_EQ(summary->totals().rows_failed(), 4999);
+  EXPECT_EQ(summary->totals().committed_offset(), 5000);
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_job_errors"), 4999);
+  EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), 1);
+  EXPECT_EQ(Count("SELECT processed_items FROM batch_jobs"), 1);
+  EXPECT_EQ(Count("SELECT failed_items FROM batch_jobs"), 4999);
+}
+
+TEST_F(BulkInsertTest, AHeaderWithoutANotNullColumnIsRefusedUpFront) {
+  v1::InsertHeader header = ProgressHeader(100);
+  header.clear_columns();
+  header.add_columns("user_id");
+  header.add_columns("correct_count");  // no vocabulary_id
+  EXPECT_THAT(client_->Load(header,
+                            [](int64_t i, v1::Row* row) {
+                              if (i >= 10) return false;
+                              *row->add_cells() = UuidCell(Uuid(1, 1));
+                              *row->add_cells() = IntCell(i);
+                              return true;
+                            }),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("header.columns: leaves out vocabulary_id of "
+                                 "user_progress: NOT NULL without a default")));
+  EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs"), 0);
 }
 
 TEST_F(BulkInsertTest, UpsertTargetsAreChecked) {

@@ -27,6 +27,9 @@ TableCatalog MakeCatalog() {
     column.name = name;
     column.kind =
         std::string(name) == "id" ? ColumnKind::kUuid : ColumnKind::kText;
+    // id has a default; email must be given.
+    column.nullable = std::string(name) == "name";
+    column.has_default = std::string(name) == "id";
     users.columns.push_back(column);
   }
   return TableCatalog::Of({users});
@@ -192,6 +195,48 @@ TEST(HeaderTest, SizesAndTheLoadIdAreBounded) {
   EXPECT_THAT(Refusal(request),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("header.load_id: contains a NUL")));
+}
+
+TEST(HeaderTest, ANotNullColumnWithoutADefaultMustBeAmongTheColumns) {
+  LoadRequest request = Request();
+  request.columns = {"name"};
+  EXPECT_THAT(Refusal(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("header.columns: leaves out email of users: "
+                                 "NOT NULL without a default")));
+  request.columns = {"email"};  // id has a default, name may be NULL
+  EXPECT_OK(Refusal(request));
+}
+
+TEST(HeaderTest, MaxErrorsDefaultsToTheServersAndIsBounded) {
+  HeaderLimits limits;
+  limits.default_max_errors = 25;
+  limits.max_max_errors = 100;
+  LoadRequest request = Request();
+  absl::StatusOr<ValidatedHeader> header =
+      ValidateHeader(request, Catalog(), limits);
+  ASSERT_OK(header);
+  EXPECT_EQ(header->spec.max_errors, 25);
+  request.max_errors = 0;
+  header = ValidateHeader(request, Catalog(), limits);
+  ASSERT_OK(header);
+  EXPECT_EQ(header->spec.max_errors, 0);
+  for (int64_t bad : {int64_t{-1}, int64_t{101}}) {
+    request.max_errors = bad;
+    EXPECT_THAT(Refusal(request, limits),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("header.max_errors: ")));
+  }
+  // An atomic load fails at its first bad row.
+  request.atomic = true;
+  request.max_errors = 5;
+  EXPECT_THAT(Refusal(request, limits),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("header.max_errors: an atomic load fails")));
+  request.max_errors.reset();
+  header = ValidateHeader(request, Catalog(), limits);
+  ASSERT_OK(header);
+  EXPECT_EQ(header->spec.max_errors, 0);
 }
 
 }  // namespace

@@ -59,6 +59,31 @@ TEST(DbErrorsTest, SqlErrorCarriesItsSqlStateAndContext) {
   EXPECT_FALSE(IsConnectionLoss(status));
 }
 
+// DETAIL can print a whole row (another user's columns); statuses reach
+// callers and logs, so only the primary message goes on — except for the
+// migrator's own SQL, where CONTEXT says where a migration failed.
+TEST(DbErrorsTest, OnlyThePrimaryMessageGoesOnUnlessAskedForAll) {
+  const std::exception_ptr error =
+      std::make_exception_ptr(pqxx::integrity_constraint_violation(
+          "ERROR:  new row for relation \"users\" violates check constraint "
+          "\"users_email_check\"\nDETAIL:  Failing row contains (secret@x, "
+          "Ann).\nCONTEXT:  SQL statement\n",
+          "UPDATE ...", "23514"));
+  absl::Status status = StatusOf(error);
+  EXPECT_EQ(status.message(),
+            "ctx: new row for relation \"users\" violates check constraint "
+            "\"users_email_check\" [SQLSTATE 23514]");
+  absl::Status full;
+  try {
+    std::rethrow_exception(error);
+  } catch (...) {
+    full = StatusFromCurrentException("ctx", ErrorText::kFull);
+  }
+  EXPECT_THAT(std::string(full.message()), HasSubstr("Failing row contains"));
+  EXPECT_EQ(PrimaryMessage("ERROR:  a\nDETAIL:  b"), "a");
+  EXPECT_EQ(PrimaryMessage("no prefix"), "no prefix");
+}
+
 TEST(DbErrorsTest, AdminShutdownIsAConnectionLoss) {
   absl::Status status = StatusOf(std::make_exception_ptr(pqxx::sql_error(
       "terminating connection due to administrator command", "", "57P01")));
