@@ -9,6 +9,7 @@ AVES_PACKAGES=(
   libpqxx-dev libpq-dev libabsl-dev libspdlog-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15
+  openssl  # the TLS tests make their own CA and certificates
 )
 
 # What the fuzzers add (scripts/fuzz, scripts/test): clang with its libFuzzer

@@ -16,8 +16,7 @@ namespace aves::cli {
 namespace {
 
 client::AdminClient AdminOf(const Invocation& invocation) {
-  return client::AdminClient(client::MakeChannel(invocation.address),
-                             CallOptionsOf(invocation));
+  return client::AdminClient(ChannelOf(invocation), CallOptionsOf(invocation));
 }
 
 void PrintPool(const data::v1::GetPoolStatsResponse& s) {
@@ -70,8 +69,7 @@ void PrintPool(const data::v1::GetPoolStatsResponse& s) {
 }  // namespace
 
 int HealthCommand(const Invocation& invocation) {
-  client::HealthClient health(client::MakeChannel(invocation.address),
-                              CallOptionsOf(invocation));
+  client::HealthClient health(ChannelOf(invocation), CallOptionsOf(invocation));
   absl::StatusOr<client::ServingStatus> status =
       health.Check(invocation.service);
   if (!status.ok()) return PrintError(status.status());

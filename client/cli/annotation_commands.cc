@@ -136,7 +136,7 @@ int Review(client::AnnotationClient& client, const Invocation& invocation) {
 }  // namespace
 
 int AnnotationsCommand(const Invocation& invocation) {
-  client::AnnotationClient client(client::MakeChannel(invocation.address),
+  client::AnnotationClient client(ChannelOf(invocation),
                                   CallOptionsOf(invocation));
   const std::string& verb = invocation.words[1];
   if (verb == "image") return Image(client, invocation);

@@ -22,10 +22,12 @@ bool CommandOptions::Only(std::initializer_list<const char*> allowed) const {
 }
 
 ParsedArguments ParseArguments(const std::vector<std::string>& args,
-                               const std::string& default_address) {
+                               const std::string& default_address,
+                               const TlsFlags& default_tls) {
   ParsedArguments parsed;
   Invocation invocation;
   invocation.address = default_address;
+  invocation.tls = default_tls;
   for (const std::string& arg : args) {
     if (arg == "--help" || arg == "-h") {
       parsed.help = true;
@@ -40,6 +42,16 @@ ParsedArguments ParseArguments(const std::vector<std::string>& args,
         return parsed;
       }
       invocation.timeout = absl::Seconds(seconds);
+    } else if (arg == "--tls") {
+      invocation.tls.tls = true;
+    } else if (absl::StartsWith(arg, "--ca=")) {
+      invocation.tls.ca_file = arg.substr(5);
+    } else if (absl::StartsWith(arg, "--cert=")) {
+      invocation.tls.cert_file = arg.substr(7);
+    } else if (absl::StartsWith(arg, "--key=")) {
+      invocation.tls.key_file = arg.substr(6);
+    } else if (absl::StartsWith(arg, "--server-name=")) {
+      invocation.tls.server_name = arg.substr(14);
     } else if (arg == "--json") {
       invocation.json = true;
     } else if (arg == "--atomic") {

@@ -15,6 +15,7 @@
 #include <absl/time/time.h>
 
 #include "client/lib/call.h"
+#include "client/lib/channel.h"
 
 namespace aves::cli {
 
@@ -58,14 +59,31 @@ bool FillPage(const CommandOptions& options, Request* request) {
   return true;
 }
 
+// --tls, --ca, --cert, --key, --server-name (defaults from AVES_TLS,
+// AVES_CA_FILE, AVES_CERT_FILE, AVES_KEY_FILE, AVES_SERVER_NAME).
+struct TlsFlags {
+  bool tls = false;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
+};
+
 struct Invocation {
   std::string address;
+  TlsFlags tls;
+  client::ChannelSecurity security;           // from `tls`, set by main
   absl::Duration timeout = absl::Seconds(5);  // each call's deadline
   bool json = false;
   std::string service;             // health --service
   std::vector<std::string> words;  // the command, e.g. {"jobs", "list"}
   CommandOptions options;
 };
+
+// A channel to the invocation's server, secured as its flags say.
+inline std::shared_ptr<grpc::Channel> ChannelOf(const Invocation& invocation) {
+  return client::MakeChannel(invocation.address, invocation.security);
+}
 
 // Each call's deadline, as --timeout asked.
 inline client::CallOptions CallOptionsOf(const Invocation& invocation) {
@@ -81,10 +99,11 @@ struct ParsedArguments {
   bool show_usage = false;               // print the usage after the error
 };
 
-// Parses `args` (without the program name); `default_address` when --addr
-// is not given.
+// Parses `args` (without the program name); `default_address` and
+// `default_tls` for what the flags do not say.
 ParsedArguments ParseArguments(const std::vector<std::string>& args,
-                               const std::string& default_address);
+                               const std::string& default_address,
+                               const TlsFlags& default_tls = {});
 
 }  // namespace aves::cli
 

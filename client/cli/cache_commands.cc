@@ -100,7 +100,7 @@ int Purge(client::ExerciseCacheClient& cache, const Invocation& invocation) {
 }  // namespace
 
 int CacheCommand(const Invocation& invocation) {
-  client::ExerciseCacheClient cache(client::MakeChannel(invocation.address),
+  client::ExerciseCacheClient cache(ChannelOf(invocation),
                                     CallOptionsOf(invocation));
   const std::string& verb = invocation.words[1];
   if (verb == "get") return Get(cache, invocation);

@@ -158,7 +158,7 @@ int Watch(client::BatchJobClient& client, const Invocation& invocation) {
 }  // namespace
 
 int JobsCommand(const Invocation& invocation) {
-  client::BatchJobClient client(client::MakeChannel(invocation.address),
+  client::BatchJobClient client(ChannelOf(invocation),
                                 CallOptionsOf(invocation));
   const std::string& verb = invocation.words[1];
   if (verb == "list") return List(client, invocation);

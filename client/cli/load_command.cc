@@ -162,7 +162,7 @@ int LoadCommand(const Invocation& invocation) {
   };
   absl::Status read_error;
   absl::StatusOr<v1::InsertSummary> summary =
-      client::BulkInsertClient(client::MakeChannel(invocation.address))
+      client::BulkInsertClient(ChannelOf(invocation))
           .Load(
               *header,
               [&](int64_t, v1::Row* row) {

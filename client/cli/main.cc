@@ -67,6 +67,13 @@ Options:
   --addr=HOST:PORT   server address (default: $AVES_ADDR, else localhost:50051)
   --timeout=SECONDS  deadline of each call (default 5)
   --json             print the response as JSON (for scripts)
+  --tls              TLS, trusting the system's CAs (default: $AVES_TLS=1)
+  --ca=FILE          TLS, trusting the CAs in FILE ($AVES_CA_FILE)
+  --cert=FILE --key=FILE
+                     a client certificate for mutual TLS ($AVES_CERT_FILE,
+                     $AVES_KEY_FILE)
+  --server-name=NAME the name the server's certificate must carry, when not
+                     the address's host ($AVES_SERVER_NAME)
   --help             this text
 )";
 
@@ -96,17 +103,35 @@ constexpr Command kCommands[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* env_addr = std::getenv("AVES_ADDR");
-  const aves::cli::ParsedArguments parsed = aves::cli::ParseArguments(
+  const auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value != nullptr ? value : "");
+  };
+  const std::string env_addr = env("AVES_ADDR");
+  aves::cli::TlsFlags tls;
+  tls.tls = env("AVES_TLS") == "1" || env("AVES_TLS") == "true";
+  tls.ca_file = env("AVES_CA_FILE");
+  tls.cert_file = env("AVES_CERT_FILE");
+  tls.key_file = env("AVES_KEY_FILE");
+  tls.server_name = env("AVES_SERVER_NAME");
+  aves::cli::ParsedArguments parsed = aves::cli::ParseArguments(
       std::vector<std::string>(argv + 1, argv + argc),
-      env_addr != nullptr && *env_addr ? env_addr
-                                       : aves::client::kDefaultAddress);
+      !env_addr.empty() ? env_addr : aves::client::kDefaultAddress, tls);
   if (parsed.help) return Usage(std::cout, 0);
   if (!parsed.invocation.has_value()) {
     std::cerr << "error: " << parsed.error << "\n";
     return parsed.show_usage ? Usage(std::cerr, 2) : 2;
   }
-  const aves::cli::Invocation& invocation = *parsed.invocation;
+  aves::cli::Invocation& invocation = *parsed.invocation;
+  absl::StatusOr<aves::client::ChannelSecurity> security =
+      aves::client::ChannelSecurity::FromFiles(
+          invocation.tls.tls, invocation.tls.ca_file, invocation.tls.cert_file,
+          invocation.tls.key_file, invocation.tls.server_name);
+  if (!security.ok()) {
+    std::cerr << "error: " << security.status().message() << "\n";
+    return 2;
+  }
+  invocation.security = *std::move(security);
   if (invocation.words.empty()) return Usage(std::cerr, 2);
   for (const Command& command : kCommands) {
     if (invocation.words[0] == command.name &&

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <absl/status/status.h>
+#include <absl/status/statusor.h>
 #include <grpcpp/channel.h>
 #include <grpcpp/support/status.h>
 
@@ -17,8 +18,30 @@ namespace aves::client {
 // The address used when neither --addr nor AVES_ADDR is given.
 inline constexpr char kDefaultAddress[] = "localhost:50051";
 
-// An insecure channel to `address` with keepalive set (TLS comes later).
+// How a channel reaches avesd: plaintext, or TLS trusting `root_certs_pem`
+// (empty: the system's roots), with a client certificate for mutual TLS.
+struct ChannelSecurity {
+  bool tls = false;
+  std::string root_certs_pem;
+  std::string cert_chain_pem;  // both or neither
+  std::string private_key_pem;
+  // The name the server's certificate must carry, when it is not the
+  // address's host (tests dialling 127.0.0.1 with a "localhost" certificate).
+  std::string server_name;
+
+  // TLS from PEM files (any may be empty; a CA or certificate file implies
+  // TLS). INVALID_ARGUMENT naming the file that cannot be read, or a
+  // certificate without its key.
+  static absl::StatusOr<ChannelSecurity> FromFiles(
+      bool tls, const std::string& ca_file, const std::string& cert_file,
+      const std::string& key_file, const std::string& server_name);
+};
+
+// A plaintext channel to `address` with keepalive set.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+// The same, secured as `security` says.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const ChannelSecurity& security);
 
 // grpc::Status -> absl::Status (the codes share numbering). Rich-error
 // details (google.rpc.Status in grpc-status-details-bin) become payloads

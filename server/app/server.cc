@@ -18,6 +18,7 @@
 #include "server/app/health_monitor.h"
 #include "server/app/services.h"
 #include "server/app/sizing.h"
+#include "server/app/tls.h"
 #include "server/bulk/load_store.h"
 #include "server/common/executor.h"
 #include "server/db/database.h"
@@ -68,13 +69,13 @@ void RouteProtobufLogs() {
 // Binds the listener with the limits and keepalive every connection gets,
 // and registers `services` beside health and reflection.
 std::unique_ptr<grpc::Server> BuildGrpcServer(
-    const config::Config& config, const std::vector<grpc::Service*>& services,
-    int* port) {
+    const config::Config& config,
+    std::shared_ptr<grpc::ServerCredentials> credentials,
+    const std::vector<grpc::Service*>& services, int* port) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address,
-                           grpc::InsecureServerCredentials(), port);
+  builder.AddListeningPort(config.listen_address, std::move(credentials), port);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
   // Keepalive: ping idle connections every minute and drop peers that do not
@@ -111,6 +112,10 @@ AvesServer::~AvesServer() {
 absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
     const config::Config& config, std::vector<db::MigrationFile> migrations) {
   RouteProtobufLogs();
+  // First: a TLS mistake stops avesd before it opens a pool.
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ListenerCredentials(config);
+  if (!credentials.ok()) return credentials.status();
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   const Sizes sizes = SizesFor(config);
@@ -120,8 +125,8 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       sizes.bulk_threads, sizes.bulk_queue, sizes.bulk_nice);
   impl->services = Services::Build(config, migrations, *impl->executor,
                                    *impl->bulk_executor);
-  impl->server =
-      BuildGrpcServer(config, impl->services->grpc_services(), &impl->port);
+  impl->server = BuildGrpcServer(config, *std::move(credentials),
+                                 impl->services->grpc_services(), &impl->port);
   if (impl->server == nullptr || impl->port == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen_address));

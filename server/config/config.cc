@@ -160,6 +160,48 @@ SettingLookup OverlayLookup(std::map<std::string, std::string> overrides,
   };
 }
 
+// The listener's TLS settings, checked for what belongs together.
+absl::Status ReadTls(const SettingLookup& lookup, Config* config) {
+  config->tls_cert_file = ReadString(lookup, "AVES_TLS_CERT_FILE", "");
+  config->tls_key_file = ReadString(lookup, "AVES_TLS_KEY_FILE", "");
+  config->tls_client_ca_file =
+      ReadString(lookup, "AVES_TLS_CLIENT_CA_FILE", "");
+  if (config->tls_cert_file.empty() != config->tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "AVES_TLS_CERT_FILE and AVES_TLS_KEY_FILE go together: set both or "
+        "neither");
+  }
+  const std::string client_auth =
+      ReadString(lookup, "AVES_TLS_CLIENT_AUTH",
+                 config->tls_client_ca_file.empty() ? "none" : "require");
+  if (client_auth == "none") {
+    config->tls_client_auth = Config::ClientAuth::kNone;
+  } else if (client_auth == "request") {
+    config->tls_client_auth = Config::ClientAuth::kRequest;
+  } else if (client_auth == "require") {
+    config->tls_client_auth = Config::ClientAuth::kRequire;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("AVES_TLS_CLIENT_AUTH: '", client_auth,
+                     "' is not none, request or require"));
+  }
+  if (!config->tls_client_ca_file.empty() && !config->tls()) {
+    return absl::InvalidArgumentError(
+        "AVES_TLS_CLIENT_CA_FILE needs TLS: set AVES_TLS_CERT_FILE and "
+        "AVES_TLS_KEY_FILE");
+  }
+  if (config->tls_client_auth != Config::ClientAuth::kNone &&
+      config->tls_client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "AVES_TLS_CLIENT_AUTH: verifying client certificates needs "
+        "AVES_TLS_CLIENT_CA_FILE");
+  }
+  ASSIGN_OR_RETURN(config->tls_reload_interval,
+                   ReadMillis(lookup, "AVES_TLS_RELOAD_MS",
+                              config->tls_reload_interval, 1'000, 86'400'000));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   Config config;
   config.database_url = ReadString(lookup, "DATABASE_URL", "");
@@ -199,6 +241,7 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
     return absl::InvalidArgumentError(absl::StrCat(
         "AVES_LISTEN: '", config.listen_address, "' is not host:port"));
   }
+  RETURN_IF_ERROR(ReadTls(lookup, &config));
   config.log_level = ReadString(lookup, "AVES_LOG_LEVEL", config.log_level);
   ASSIGN_OR_RETURN(config.health_interval,
                    ReadMillis(lookup, "AVES_HEALTH_INTERVAL_MS",

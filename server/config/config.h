@@ -33,6 +33,20 @@ struct Config {
   std::string database_url;
   // host:port the gRPC server binds (AVES_LISTEN).
   std::string listen_address = "127.0.0.1:50051";
+  // TLS on the gRPC listener: the certificate chain and its key (PEM files,
+  // AVES_TLS_CERT_FILE / AVES_TLS_KEY_FILE; both or neither). Re-read every
+  // tls_reload_interval (AVES_TLS_RELOAD_MS, whole seconds), so a rotated
+  // certificate reaches new connections without a restart.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // CAs that sign client certificates (AVES_TLS_CLIENT_CA_FILE) and whether
+  // a client must present one (AVES_TLS_CLIENT_AUTH: none, request — verified
+  // when given —, require; default require when the CA file is set).
+  std::string tls_client_ca_file;
+  enum class ClientAuth { kNone, kRequest, kRequire };
+  ClientAuth tls_client_auth = ClientAuth::kNone;
+  absl::Duration tls_reload_interval = absl::Seconds(60);
+  bool tls() const { return !tls_cert_file.empty(); }
   // spdlog level name (AVES_LOG_LEVEL).
   std::string log_level = "info";
   // How often the health monitor re-checks the database

@@ -10,7 +10,8 @@ namespace aves::testing {
 
 absl::StatusOr<std::unique_ptr<InProcessServer>> InProcessServer::Start(
     const std::string& database_url,
-    const std::function<void(config::Config&)>& adjust) {
+    const std::function<void(config::Config&)>& adjust,
+    const client::ChannelSecurity& security) {
   absl::StatusOr<config::Config> config =
       config::LoadConfig([](const std::string&) -> std::optional<std::string> {
         return std::nullopt;
@@ -32,7 +33,7 @@ absl::StatusOr<std::unique_ptr<InProcessServer>> InProcessServer::Start(
   if (!server.ok()) return server.status();
   auto running = std::unique_ptr<InProcessServer>(new InProcessServer());
   running->server_ = *std::move(server);
-  running->channel_ = client::MakeChannel(running->address());
+  running->channel_ = client::MakeChannel(running->address(), security);
   // Bounded wait for SERVING: the health monitor's first checks.
   client::HealthClient health(running->channel_,
                               client::CallOptions{absl::Seconds(2)});

@@ -11,6 +11,7 @@
 #include <absl/status/statusor.h>
 #include <grpcpp/channel.h>
 
+#include "client/lib/channel.h"
 #include "server/app/server.h"
 #include "server/config/config.h"
 
@@ -23,7 +24,8 @@ class InProcessServer {
   // every 100 ms, 2 s shutdown grace).
   static absl::StatusOr<std::unique_ptr<InProcessServer>> Start(
       const std::string& database_url,
-      const std::function<void(config::Config&)>& adjust = {});
+      const std::function<void(config::Config&)>& adjust = {},
+      const client::ChannelSecurity& security = {});
 
   std::string address() const;
   // A channel to it (client/lib's options).

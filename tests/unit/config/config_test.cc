@@ -112,6 +112,36 @@ TEST(ConfigTest, ServingSettings) {
                        HasSubstr("AVES_MAX_MESSAGE_BYTES")));
 }
 
+TEST(ConfigTest, TlsSettingsBelongTogether) {
+  absl::StatusOr<Config> plain = LoadConfig(Fake({}));
+  ASSERT_OK(plain);
+  EXPECT_FALSE(plain->tls());
+  absl::StatusOr<Config> mutual =
+      LoadConfig(Fake({{"AVES_TLS_CERT_FILE", "/c.pem"},
+                       {"AVES_TLS_KEY_FILE", "/k.pem"},
+                       {"AVES_TLS_CLIENT_CA_FILE", "/ca.pem"},
+                       {"AVES_TLS_RELOAD_MS", "5000"}}));
+  ASSERT_OK(mutual);
+  EXPECT_TRUE(mutual->tls());
+  EXPECT_EQ(mutual->tls_client_auth, Config::ClientAuth::kRequire)
+      << "a client CA means verifying clients unless said otherwise";
+  EXPECT_EQ(mutual->tls_reload_interval, absl::Seconds(5));
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_TLS_CERT_FILE", "/c.pem"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AVES_TLS_KEY_FILE go together")));
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_TLS_CLIENT_CA_FILE", "/ca.pem"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AVES_TLS_CLIENT_CA_FILE needs TLS")));
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_TLS_CERT_FILE", "/c.pem"},
+                               {"AVES_TLS_KEY_FILE", "/k.pem"},
+                               {"AVES_TLS_CLIENT_AUTH", "require"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("needs AVES_TLS_CLIENT_CA_FILE")));
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_TLS_CLIENT_AUTH", "maybe"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AVES_TLS_CLIENT_AUTH: 'maybe'")));
+}
+
 TEST(ConfigTest, BulkLoadSettings) {
   absl::StatusOr<Config> defaults = LoadConfig(Fake({}));
   ASSERT_OK(defaults);
