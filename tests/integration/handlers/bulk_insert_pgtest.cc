@@ -450,6 +450,14 @@ TEST_F(BulkInsertTest, ALoadThatRunsOutOfTimeResumesExactlyOnce) {
       },
       slow);
   EXPECT_THAT(first, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  // avesd records the cancellation once no batch is in flight (bounded
+  // wait): only then has the load stopped moving — a batch committing as the
+  // deadline passed may still add its rows.
+  for (int i = 0; i < 100 && Count("SELECT count(*) FROM batch_jobs WHERE "
+                                   "status = 'cancelled'") == 0;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
   // Batches commit in parallel: the committed rows may reach past the
   // contiguous prefix the loader resumes from.
   const int64_t committed = Count(
@@ -462,12 +470,6 @@ TEST_F(BulkInsertTest, ALoadThatRunsOutOfTimeResumesExactlyOnce) {
   EXPECT_LT(committed_rows, 5000);
   EXPECT_LE(committed, committed_rows);
   EXPECT_EQ(Count("SELECT count(*) FROM user_progress"), committed_rows);
-  // avesd recorded the cancellation and the offset (bounded wait).
-  for (int i = 0; i < 100 && Count("SELECT count(*) FROM batch_jobs WHERE "
-                                   "status = 'cancelled'") == 0;
-       ++i) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
   EXPECT_EQ(Count("SELECT count(*) FROM batch_jobs WHERE status = "
                   "'cancelled' AND (metadata->>'committed_offset')::int8 = " +
                   std::to_string(committed)),
