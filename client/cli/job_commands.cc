@@ -134,15 +134,13 @@ int Watch(client::BatchJobClient& client, const Invocation& invocation) {
     if (invocation.json) {
       PrintJsonLine(event);
     } else if (event.type() == v1::JOB_EVENT_TYPE_SNAPSHOT_COMPLETE) {
-      std::cout << "-- snapshot complete; watching for changes --"
-                << std::endl;
+      std::cout << "-- snapshot complete; watching for changes --" << std::endl;
     } else {
       const std::vector<std::string> row = JobRow(event.job());
       std::cout << EnumText(v1::JobEventType_Name(event.type()),
                             sizeof("JOB_EVENT_TYPE_") - 1)
                 << "  " << row[0] << "  " << row[1] << "  " << row[2] << "  "
-                << row[3] << " processed, " << row[4] << " failed"
-                << std::endl;
+                << row[3] << " processed, " << row[4] << " failed" << std::endl;
     }
     if (event.type() == v1::JOB_EVENT_TYPE_CREATED ||
         event.type() == v1::JOB_EVENT_TYPE_UPDATED ||

@@ -3,7 +3,6 @@
 #include <optional>
 
 #include <absl/strings/str_cat.h>
-#include <absl/strings/string_view.h>
 #include <pqxx/pqxx>
 
 #include "server/bulk/bulk_sql.h"

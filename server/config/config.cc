@@ -160,6 +160,8 @@ SettingLookup OverlayLookup(std::map<std::string, std::string> overrides,
   };
 }
 
+namespace {
+
 // The listener's TLS settings, checked for what belongs together.
 absl::Status ReadTls(const SettingLookup& lookup, Config* config) {
   config->tls_cert_file = ReadString(lookup, "AVES_TLS_CERT_FILE", "");
@@ -201,6 +203,8 @@ absl::Status ReadTls(const SettingLookup& lookup, Config* config) {
                               config->tls_reload_interval, 1'000, 86'400'000));
   return absl::OkStatus();
 }
+
+}  // namespace
 
 absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   Config config;
