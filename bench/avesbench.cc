@@ -11,6 +11,7 @@
 #include <absl/strings/numbers.h>
 #include <absl/synchronization/mutex.h>
 
+#include "bench/auth_bench.h"
 #include "bench/bulk_bench.h"
 #include "bench/indexes_bench.h"
 #include "bench/lookup_bench.h"
@@ -46,6 +47,10 @@ Benchmarks:
             --annotation-rows=N (default 100000)  --rss-rows=N (default
             10000000)  (0 skips the last three)  --runs=N (default 3)
             --batch-size=N (avesd's rows per batch; default: its own, 5000)
+  auth      Authenticating a call: a bearer token's first verification
+            (HS256, ES256) against the same token again from the cache, in
+            ns per call and as a ratio. No database.
+            --tokens=N per run (default 2000)  --runs=N (default 5)
   list      This list.
 Every benchmark prints a table; --json prints one JSON object instead.
 )";
@@ -160,6 +165,16 @@ int main(int argc, char** argv) {
     if (flags.values.count("batch-size"))
       options.batch_rows = static_cast<int>(flags.values["batch-size"]);
     return Finish(name, aves::bench::RunBulkBench(options));
+  }
+  if (name == "auth") {
+    if (!ParseFlags(argc, argv, {"tokens", "runs"}, &flags)) return 2;
+    aves::bench::AuthBenchOptions options;
+    options.json = flags.json;
+    if (flags.values.count("tokens"))
+      options.tokens = static_cast<int>(flags.values["tokens"]);
+    if (flags.values.count("runs"))
+      options.runs = static_cast<int>(flags.values["runs"]);
+    return Finish(name, aves::bench::RunAuthBench(options));
   }
   if (name == "pool") {
     if (!ParseFlags(argc, argv, {"seconds", "runs"}, &flags)) return 2;

@@ -25,7 +25,7 @@ function(aves_block_tree name root pattern message)
   endforeach()
 endfunction()
 
-foreach(folder common observability config db store bulk handlers app)
+foreach(folder common observability auth config db store bulk handlers app)
   aves_block_tree(${folder} ${CMAKE_SOURCE_DIR} "server/${folder}/*.h"
     "a layer above this one: layers only call downward")
 endforeach()

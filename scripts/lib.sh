@@ -8,6 +8,7 @@ AVES_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libpq-dev libabsl-dev libspdlog-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libjwt-dev libjansson-dev  # bearer tokens (server/auth)
   postgresql-15 postgresql-client-15
   openssl  # the TLS tests make their own CA and certificates
 )

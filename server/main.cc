@@ -1,12 +1,16 @@
 // avesd: wiring only. config -> logging -> migrate (optional) -> serve.
 //   avesd serve [--migrate]     serve gRPC until SIGINT/SIGTERM
 //   avesd migrate [--status]    apply pending migrations, or list their state
+//   avesd policy                print which roles may call each RPC
+//   avesd token --subject=S --role=R [--ttl=1h] [--signing_key_file=F]
+//                               sign a bearer token with the configured key
 #include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,9 +20,13 @@
 #include <absl/flags/usage.h>
 #include <absl/strings/str_cat.h>
 #include <absl/synchronization/mutex.h>
+#include <absl/time/clock.h>
 #include <absl/time/time.h>
 
+#include "server/app/authentication.h"
 #include "server/app/server.h"
+#include "server/auth/policy.h"
+#include "server/auth/token_verifier.h"
 #include "server/config/config.h"
 #include "server/db/migrator.h"
 #include "server/observability/logging.h"
@@ -29,6 +37,12 @@ ABSL_FLAG(bool, status, false,
           "migrate: list applied and pending migrations, change nothing");
 ABSL_FLAG(std::string, port_file, "",
           "serve: write the bound port to this file once listening");
+ABSL_FLAG(std::string, subject, "", "token: the caller it names (sub)");
+ABSL_FLAG(std::string, role, "", "token: its roles, e.g. loader+dashboard");
+ABSL_FLAG(absl::Duration, ttl, absl::Hours(1), "token: how long it is valid");
+ABSL_FLAG(std::string, signing_key_file, "",
+          "token: the PEM private key (RS256/ES256); HS256 signs with "
+          "AVES_AUTH_JWT_KEY_FILE");
 
 // The settings a flag may override, each once: the flag, the environment
 // variable it overrides (README lists them all) and its help.
@@ -60,6 +74,8 @@ constexpr char kUsage[] =
     "aves-data server.\n"
     "  avesd serve [--migrate] [--listen=host:port] [--port_file=F]\n"
     "  avesd migrate [--status]\n"
+    "  avesd policy\n"
+    "  avesd token --subject=S --role=R [--ttl=1h] [--signing_key_file=F]\n"
     "Settings come from the environment (README.md lists them); flags "
     "override.";
 
@@ -93,6 +109,50 @@ int PrintMigrationStatus(const aves::db::Migrator& migrator) {
   }
   std::printf("schema %s\n", status->current() ? "current" : "NOT current");
   return status->current() ? 0 : 3;
+}
+
+// `avesd token`: a token the configured verifier accepts, on stdout.
+int PrintToken(const aves::config::Config& config) {
+  if (config.auth_jwt_key_file.empty()) {
+    return Fail(absl::FailedPreconditionError(
+        "token: set AVES_AUTH_JWT_KEY_FILE (the key avesd verifies with)"));
+  }
+  const std::string subject = absl::GetFlag(FLAGS_subject);
+  absl::StatusOr<aves::auth::RoleSet> roles =
+      aves::auth::ParseRoles(absl::GetFlag(FLAGS_role));
+  if (subject.empty() || !roles.ok()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "token needs --subject and --role",
+        roles.ok() ? "" : absl::StrCat(": ", roles.status().message()))));
+  }
+  std::string signing_key;
+  if (config.auth_jwt_algorithm == aves::auth::Algorithm::kHs256) {
+    absl::StatusOr<std::string> key = aves::app::ReadTokenKey(config);
+    if (!key.ok()) return Fail(key.status());
+    signing_key = *std::move(key);
+  } else {
+    std::ifstream in(absl::GetFlag(FLAGS_signing_key_file), std::ios::binary);
+    if (!in.is_open()) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "token: ", aves::auth::AlgorithmName(config.auth_jwt_algorithm),
+          " signs with a private key: pass --signing_key_file")));
+    }
+    signing_key.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  aves::auth::TokenClaims claims;
+  claims.subject = subject;
+  for (aves::auth::Role role : aves::auth::AllRoles()) {
+    if (roles->Has(role)) claims.roles.emplace_back(aves::auth::RoleName(role));
+  }
+  claims.issued_at = absl::Now();
+  claims.expires = claims.issued_at + absl::GetFlag(FLAGS_ttl);
+  claims.issuer = config.auth_issuer;
+  claims.audience = config.auth_audience;
+  absl::StatusOr<std::string> token =
+      aves::auth::MintToken(config.auth_jwt_algorithm, signing_key, claims);
+  if (!token.ok()) return Fail(token.status());
+  std::printf("%s\n", token->c_str());
+  return 0;
 }
 
 // Blocks SIGINT and SIGTERM in the calling thread and so in every thread it
@@ -159,6 +219,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string command = positional[1];
+  if (command == "policy") {
+    std::printf("%s", aves::auth::FormatPolicy().c_str());
+    return 0;
+  }
 
   std::map<std::string, std::string> overrides;
 #define AVES_ADD_OVERRIDE(flag, variable, help)                        \
@@ -175,6 +239,7 @@ int main(int argc, char** argv) {
       !logging.ok()) {
     return Fail(logging);
   }
+  if (command == "token") return PrintToken(*config);
   for (const std::string& note : config->notes) {
     aves::observability::Logger("config")->info("{}", note);
   }

@@ -52,6 +52,10 @@ ParsedArguments ParseArguments(const std::vector<std::string>& args,
       invocation.tls.key_file = arg.substr(6);
     } else if (absl::StartsWith(arg, "--server-name=")) {
       invocation.tls.server_name = arg.substr(14);
+    } else if (absl::StartsWith(arg, "--token=")) {
+      invocation.tls.token = arg.substr(8);
+    } else if (absl::StartsWith(arg, "--token-file=")) {
+      invocation.tls.token_file = arg.substr(13);
     } else if (arg == "--json") {
       invocation.json = true;
     } else if (arg == "--atomic") {

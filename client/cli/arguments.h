@@ -59,14 +59,17 @@ bool FillPage(const CommandOptions& options, Request* request) {
   return true;
 }
 
-// --tls, --ca, --cert, --key, --server-name (defaults from AVES_TLS,
-// AVES_CA_FILE, AVES_CERT_FILE, AVES_KEY_FILE, AVES_SERVER_NAME).
+// --tls, --ca, --cert, --key, --server-name, --token, --token-file
+// (defaults from AVES_TLS, AVES_CA_FILE, AVES_CERT_FILE, AVES_KEY_FILE,
+// AVES_SERVER_NAME, AVES_TOKEN, AVES_TOKEN_FILE).
 struct TlsFlags {
   bool tls = false;
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
   std::string server_name;
+  std::string token;
+  std::string token_file;
 };
 
 struct Invocation {

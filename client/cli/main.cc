@@ -2,9 +2,13 @@
 // This file reads the command line and hands it to the command
 // (commands.h); each command group lives in a file of its own.
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
+
+#include <absl/strings/ascii.h>
 
 #include "client/cli/arguments.h"
 #include "client/cli/commands.h"
@@ -74,6 +78,9 @@ Options:
                      $AVES_KEY_FILE)
   --server-name=NAME the name the server's certificate must carry, when not
                      the address's host ($AVES_SERVER_NAME)
+  --token-file=FILE  send the bearer token in FILE ($AVES_TOKEN_FILE)
+  --token=TOKEN      send TOKEN ($AVES_TOKEN; a flag shows in ps: prefer
+                     the file)
   --help             this text
 )";
 
@@ -114,6 +121,8 @@ int main(int argc, char** argv) {
   tls.cert_file = env("AVES_CERT_FILE");
   tls.key_file = env("AVES_KEY_FILE");
   tls.server_name = env("AVES_SERVER_NAME");
+  tls.token = env("AVES_TOKEN");
+  tls.token_file = env("AVES_TOKEN_FILE");
   aves::cli::ParsedArguments parsed = aves::cli::ParseArguments(
       std::vector<std::string>(argv + 1, argv + argc),
       !env_addr.empty() ? env_addr : aves::client::kDefaultAddress, tls);
@@ -132,6 +141,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   invocation.security = *std::move(security);
+  if (!invocation.tls.token_file.empty()) {
+    std::ifstream file(invocation.tls.token_file, std::ios::binary);
+    std::string token((std::istreambuf_iterator<char>(file)), {});
+    token = std::string(absl::StripAsciiWhitespace(token));
+    if (!file.is_open() || token.empty()) {
+      std::cerr << "error: cannot read a token from "
+                << invocation.tls.token_file << "\n";
+      return 2;
+    }
+    invocation.security.bearer_token = std::move(token);
+  } else {
+    invocation.security.bearer_token = invocation.tls.token;
+  }
   if (invocation.words.empty()) return Usage(std::cerr, 2);
   for (const Command& command : kCommands) {
     if (invocation.words[0] == command.name &&

@@ -7,6 +7,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+#include <grpcpp/support/client_interceptor.h>
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -25,6 +26,56 @@ absl::StatusOr<std::string> ReadFile(const char* what,
         absl::StrCat("cannot read the ", what, " file ", path));
   }
   return text.str();
+}
+
+// Adds the bearer token to every call's metadata. An interceptor, not
+// grpc::AccessTokenCredentials: gRPC sends call credentials only over TLS,
+// and a token over loopback plaintext is how tests and scripts/run talk.
+class BearerTokenInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerTokenInterceptor(const std::string* header)
+      : header_(header) {}
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::
+                PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("authorization", *header_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* header_;
+};
+
+class BearerTokenFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerTokenFactory(const std::string& token)
+      : header_(absl::StrCat("Bearer ", token)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new BearerTokenInterceptor(&header_);
+  }
+
+ private:
+  const std::string header_;
+};
+
+std::shared_ptr<grpc::Channel> CreateChannel(
+    const std::string& address,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const grpc::ChannelArguments& args, const std::string& bearer_token) {
+  if (bearer_token.empty()) {
+    return grpc::CreateCustomChannel(address, credentials, args);
+  }
+  std::vector<
+      std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<BearerTokenFactory>(bearer_token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      address, credentials, args, std::move(interceptors));
 }
 
 }  // namespace
@@ -66,8 +117,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
   if (!security.tls) {
-    return grpc::CreateCustomChannel(address,
-                                     grpc::InsecureChannelCredentials(), args);
+    return CreateChannel(address, grpc::InsecureChannelCredentials(), args,
+                         security.bearer_token);
   }
   if (!security.server_name.empty()) {
     args.SetSslTargetNameOverride(security.server_name);
@@ -76,7 +127,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   ssl.pem_root_certs = security.root_certs_pem;
   ssl.pem_cert_chain = security.cert_chain_pem;
   ssl.pem_private_key = security.private_key_pem;
-  return grpc::CreateCustomChannel(address, grpc::SslCredentials(ssl), args);
+  return CreateChannel(address, grpc::SslCredentials(ssl), args,
+                       security.bearer_token);
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

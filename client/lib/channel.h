@@ -28,6 +28,9 @@ struct ChannelSecurity {
   // The name the server's certificate must carry, when it is not the
   // address's host (tests dialling 127.0.0.1 with a "localhost" certificate).
   std::string server_name;
+  // Sent as `authorization: Bearer <token>` on every call when set. Over
+  // plaintext only on loopback: anyone on the path could replay it.
+  std::string bearer_token;
 
   // TLS from PEM files (any may be empty; a CA or certificate file implies
   // TLS). INVALID_ARGUMENT naming the file that cannot be read, or a

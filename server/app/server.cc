@@ -1,5 +1,6 @@
 #include "server/app/server.h"
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include "server/app/authentication.h"
 #include "server/app/background_tasks.h"
 #include "server/app/health_monitor.h"
 #include "server/app/services.h"
@@ -66,6 +68,33 @@ void RouteProtobufLogs() {
   });
 }
 
+// Server reflection on or off for this server. Linking gRPC's reflection
+// plugin registers it for every builder of the process (a static
+// initialiser), so "off" must take it out of the builder's plugins.
+class ReflectionSwitch final : public grpc::ServerBuilderOption {
+ public:
+  explicit ReflectionSwitch(bool on) : on_(on) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    const std::string reflection =
+        grpc::reflection::ProtoServerReflectionPlugin().name();
+    const auto is_reflection = [&reflection](const auto& plugin) {
+      return plugin->name() == reflection;
+    };
+    plugins->erase(
+        std::remove_if(plugins->begin(), plugins->end(), is_reflection),
+        plugins->end());
+    if (on_) {
+      plugins->push_back(
+          std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    }
+  }
+
+ private:
+  bool on_;
+};
+
 // Binds the listener with the limits and keepalive every connection gets,
 // and registers `services` beside health and reflection.
 std::unique_ptr<grpc::Server> BuildGrpcServer(
@@ -73,8 +102,8 @@ std::unique_ptr<grpc::Server> BuildGrpcServer(
     std::shared_ptr<grpc::ServerCredentials> credentials,
     const std::vector<grpc::Service*>& services, int* port) {
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<ReflectionSwitch>(config.reflection));
   builder.AddListeningPort(config.listen_address, std::move(credentials), port);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
@@ -116,6 +145,9 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       ListenerCredentials(config);
   if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<std::unique_ptr<auth::Authenticator>> authenticator =
+      BuildAuthenticator(config);
+  if (!authenticator.ok()) return authenticator.status();
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   const Sizes sizes = SizesFor(config);
@@ -123,8 +155,9 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
                                                       sizes.executor_queue);
   impl->bulk_executor = std::make_unique<common::Executor>(
       sizes.bulk_threads, sizes.bulk_queue, sizes.bulk_nice);
-  impl->services = Services::Build(config, migrations, *impl->executor,
-                                   *impl->bulk_executor);
+  impl->services =
+      Services::Build(config, migrations, *impl->executor, *impl->bulk_executor,
+                      *std::move(authenticator));
   impl->server = BuildGrpcServer(config, *std::move(credentials),
                                  impl->services->grpc_services(), &impl->port);
   if (impl->server == nullptr || impl->port == 0) {

@@ -6,12 +6,14 @@
 #include <absl/time/clock.h>
 
 #include "server/app/sizing.h"
+#include "server/auth/authenticator.h"
 #include "server/bulk/load_store.h"
 #include "server/bulk/table_catalog.h"
 #include "server/common/crypto.h"
 #include "server/db/database.h"
 #include "server/handlers/admin_service.h"
 #include "server/handlers/annotation_service.h"
+#include "server/handlers/authorization.h"
 #include "server/handlers/batch_job_service.h"
 #include "server/handlers/bulk_insert_service.h"
 #include "server/handlers/exercise_cache_service.h"
@@ -40,6 +42,9 @@ std::vector<db::PreparedStatement> AllPreparedStatements() {
 
 // Declared in dependency order: destroyed services first, the database last.
 struct Services::Parts {
+  // Outlive the services, whose handlers hold the authorizer.
+  std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<handlers::CallAuthorizer> authorizer;
   std::unique_ptr<db::Database> database;
   std::unique_ptr<store::ExerciseCacheStore> exercise_cache;
   std::unique_ptr<store::AnnotationStore> annotations;
@@ -57,9 +62,13 @@ struct Services::Parts {
 
 std::unique_ptr<Services> Services::Build(
     const config::Config& config, std::vector<db::MigrationFile> migrations,
-    common::Executor& executor, common::Executor& bulk_executor) {
+    common::Executor& executor, common::Executor& bulk_executor,
+    std::unique_ptr<auth::Authenticator> authenticator) {
   const Sizes sizes = SizesFor(config);
   auto parts = std::make_unique<Parts>();
+  parts->authenticator = std::move(authenticator);
+  parts->authorizer =
+      std::make_unique<handlers::CallAuthorizer>(parts->authenticator.get());
   parts->database = std::make_unique<db::Database>(
       config.database_url, config.pool, AllPreparedStatements());
   // Connections open in the background; health stays NOT_SERVING until
@@ -84,7 +93,8 @@ std::unique_ptr<Services> Services::Build(
                                     : config.page_token_key,
       config.page_token_lifetime);
 
-  const handlers::HandlerContext handler{executor, config.slow_rpc};
+  const handlers::HandlerContext handler{executor, config.slow_rpc,
+                                         parts->authorizer.get()};
   parts->admin = std::make_unique<handlers::AdminServiceImpl>(
       database, handler, std::move(migrations));
   parts->exercise_cache_service =
@@ -116,7 +126,9 @@ std::unique_ptr<Services> Services::Build(
   parts->bulk_insert_service =
       std::make_unique<handlers::BulkInsertServiceImpl>(
           *parts->bulk_loads,
-          handlers::HandlerContext{bulk_executor, config.slow_rpc}, limits);
+          handlers::HandlerContext{bulk_executor, config.slow_rpc,
+                                   parts->authorizer.get()},
+          limits);
   return std::unique_ptr<Services>(new Services(std::move(parts)));
 }
 

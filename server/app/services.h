@@ -32,6 +32,9 @@ class JobFeed;
 namespace bulk {
 class DatabaseLoadStore;
 }  // namespace bulk
+namespace auth {
+class Authenticator;
+}  // namespace auth
 }  // namespace aves
 
 namespace aves::app {
@@ -39,10 +42,12 @@ namespace aves::app {
 class Services {
  public:
   // Starts the pool's and the feed's threads (connections open in the
-  // background) and returns at once.
+  // background) and returns at once. `authenticator` gates every call
+  // (null: authentication off).
   static std::unique_ptr<Services> Build(
       const config::Config& config, std::vector<db::MigrationFile> migrations,
-      common::Executor& executor, common::Executor& bulk_executor);
+      common::Executor& executor, common::Executor& bulk_executor,
+      std::unique_ptr<auth::Authenticator> authenticator);
   ~Services();
 
   db::Database& database();

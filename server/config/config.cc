@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <utility>
 
 #include <absl/status/status.h>
@@ -12,6 +11,7 @@
 #include <absl/strings/str_split.h>
 #include <absl/strings/strip.h>
 
+#include "server/common/setting_file.h"
 #include "server/common/status_macros.h"
 
 namespace aves::config {
@@ -204,6 +204,66 @@ absl::Status ReadTls(const SettingLookup& lookup, Config* config) {
   return absl::OkStatus();
 }
 
+// Who may call (ARCHITECTURE.md, "Security"): tokens, certificate roles.
+absl::Status ReadAuth(const SettingLookup& lookup, Config* config) {
+  config->auth_jwt_key_file = ReadString(lookup, "AVES_AUTH_JWT_KEY_FILE", "");
+  absl::StatusOr<auth::Algorithm> algorithm =
+      auth::AlgorithmNamed(ReadString(lookup, "AVES_AUTH_JWT_ALG", "HS256"));
+  if (!algorithm.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("AVES_AUTH_JWT_ALG: ", algorithm.status().message()));
+  }
+  config->auth_jwt_algorithm = *algorithm;
+  config->auth_issuer = ReadString(lookup, "AVES_AUTH_ISSUER", "");
+  config->auth_audience = ReadString(lookup, "AVES_AUTH_AUDIENCE", "");
+  ASSIGN_OR_RETURN(config->auth_leeway,
+                   ReadMillis(lookup, "AVES_AUTH_LEEWAY_MS",
+                              config->auth_leeway, 0, 600'000));
+  if (config->auth_jwt_key_file.empty() &&
+      (!config->auth_issuer.empty() || !config->auth_audience.empty())) {
+    return absl::InvalidArgumentError(
+        "AVES_AUTH_ISSUER / AVES_AUTH_AUDIENCE check tokens: set "
+        "AVES_AUTH_JWT_KEY_FILE");
+  }
+  const std::string mappings = ReadString(lookup, "AVES_AUTH_CERT_ROLES", "");
+  for (absl::string_view mapping :
+       absl::StrSplit(mappings, ',', absl::SkipWhitespace())) {
+    const size_t equals = mapping.rfind('=');
+    const std::string common_name(absl::StripAsciiWhitespace(
+        equals == absl::string_view::npos ? "" : mapping.substr(0, equals)));
+    if (common_name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("AVES_AUTH_CERT_ROLES: '", mapping,
+                       "' is not common-name=role+role"));
+    }
+    absl::StatusOr<auth::RoleSet> roles =
+        auth::ParseRoles(mapping.substr(equals + 1));
+    if (!roles.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("AVES_AUTH_CERT_ROLES: ", common_name, ": ",
+                       roles.status().message()));
+    }
+    if (!config->auth_certificate_roles.emplace(common_name, *roles).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "AVES_AUTH_CERT_ROLES: '", common_name, "' is mapped twice"));
+    }
+  }
+  if (!config->auth_certificate_roles.empty() &&
+      config->tls_client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "AVES_AUTH_CERT_ROLES needs verified client certificates: set "
+        "AVES_TLS_CLIENT_CA_FILE");
+  }
+  const std::string reflection =
+      ReadString(lookup, "AVES_REFLECTION", config->auth() ? "off" : "on");
+  if (reflection != "on" && reflection != "off") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("AVES_REFLECTION: '", reflection, "' is not on or off"));
+  }
+  config->reflection = reflection == "on";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
@@ -217,22 +277,10 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
       return absl::InvalidArgumentError(
           "DATABASE_URL_FILE: DATABASE_URL is set too; set one of them");
     }
-    // Read at most one byte past the limit: a wrong path (/dev/zero, a log)
-    // must not fill memory.
-    constexpr size_t kMaxUrlBytes = 64 << 10;
-    std::ifstream in(file, std::ios::binary);
-    if (!in.is_open()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("DATABASE_URL_FILE: cannot read ", file));
-    }
-    std::string contents(kMaxUrlBytes + 1, '\0');
-    in.read(contents.data(), static_cast<std::streamsize>(contents.size()));
-    contents.resize(static_cast<size_t>(in.gcount()));
-    if (contents.size() > kMaxUrlBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "DATABASE_URL_FILE: ", file, " is longer than ", kMaxUrlBytes,
-          " bytes; it should hold one connection string"));
-    }
+    ASSIGN_OR_RETURN(
+        const std::string contents,
+        common::ReadSettingFile("DATABASE_URL_FILE", file, 64 << 10,
+                                "one connection string"));
     config.database_url = std::string(absl::StripAsciiWhitespace(contents));
     if (config.database_url.empty()) {
       return absl::InvalidArgumentError(
@@ -246,6 +294,7 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
         "AVES_LISTEN: '", config.listen_address, "' is not host:port"));
   }
   RETURN_IF_ERROR(ReadTls(lookup, &config));
+  RETURN_IF_ERROR(ReadAuth(lookup, &config));
   config.log_level = ReadString(lookup, "AVES_LOG_LEVEL", config.log_level);
   ASSIGN_OR_RETURN(config.health_interval,
                    ReadMillis(lookup, "AVES_HEALTH_INTERVAL_MS",

@@ -13,6 +13,8 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
+#include "server/auth/roles.h"
+#include "server/auth/token_verifier.h"
 #include "server/db/pool_options.h"
 
 namespace aves::config {
@@ -47,6 +49,27 @@ struct Config {
   ClientAuth tls_client_auth = ClientAuth::kNone;
   absl::Duration tls_reload_interval = absl::Seconds(60);
   bool tls() const { return !tls_cert_file.empty(); }
+  // Bearer tokens (auth/token_verifier.h): the key that verifies them
+  // (AVES_AUTH_JWT_KEY_FILE: an HS256 secret, or an RS256 / ES256 public key
+  // in PEM) and its algorithm (AVES_AUTH_JWT_ALG, default HS256); the issuer
+  // and audience a token must name, when set (AVES_AUTH_ISSUER,
+  // AVES_AUTH_AUDIENCE); the clock skew allowed (AVES_AUTH_LEEWAY_MS).
+  std::string auth_jwt_key_file;
+  auth::Algorithm auth_jwt_algorithm = auth::Algorithm::kHs256;
+  std::string auth_issuer;
+  std::string auth_audience;
+  absl::Duration auth_leeway = absl::Seconds(30);
+  // Client-certificate common names and their roles under mutual TLS
+  // (AVES_AUTH_CERT_ROLES="cn=role+role,cn2=role").
+  std::map<std::string, auth::RoleSet> auth_certificate_roles;
+  // Every call must authenticate when either is configured; without, avesd
+  // serves anyone who reaches it (meant for loopback).
+  bool auth() const {
+    return !auth_jwt_key_file.empty() || !auth_certificate_roles.empty();
+  }
+  // gRPC server reflection (AVES_REFLECTION=on|off): on by default without
+  // authentication, off with it (it would answer anyone).
+  bool reflection = true;
   // spdlog level name (AVES_LOG_LEVEL).
   std::string log_level = "info";
   // How often the health monitor re-checks the database

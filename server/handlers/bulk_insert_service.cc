@@ -46,14 +46,11 @@ using RawBidiReactor =
     grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
 
 // A stream refused before it starts: too many loads open.
+// An Insert stream ended at once with `status` (logged), before it reads.
 class RefusedInsertReactor final : public RawBidiReactor {
  public:
-  explicit RefusedInsertReactor(int max_loads)
-      : log_(kMethod, absl::InfiniteDuration()) {
-    status_ = ToGrpcStatus(absl::ResourceExhaustedError(
-        absl::StrCat("server busy: ", max_loads,
-                     " bulk loads are open (AVES_BULK_MAX_LOADS); retry "
-                     "later")));
+  explicit RefusedInsertReactor(grpc::Status status)
+      : log_(kMethod, absl::InfiniteDuration()), status_(std::move(status)) {
     Finish(status_);
   }
   void OnDone() override {
@@ -245,10 +242,24 @@ void BulkInsertServiceImpl::RegisterRawInsert() {
       MethodIndex(v1::BulkInsertService::service_full_name(), "Insert"),
       new grpc::internal::CallbackBidiHandler<grpc::ByteBuffer,
                                               grpc::ByteBuffer>(
-          [this](grpc::CallbackServerContext* context) -> RawBidiReactor* {
+          [this, gate = GateFor(v1::BulkInsertService::service_full_name(),
+                                "Insert")](
+              grpc::CallbackServerContext* context) -> RawBidiReactor* {
+            if (handler_.authorizer != nullptr &&
+                handler_.authorizer->enabled()) {
+              absl::StatusOr<std::shared_ptr<const auth::Caller>> caller =
+                  handler_.authorizer->Authorize(context, gate);
+              if (!caller.ok()) {
+                return new RefusedInsertReactor(ToGrpcStatus(caller.status()));
+              }
+            }
             if (open_loads_.fetch_add(1) >= limits_.max_loads) {
               open_loads_.fetch_sub(1);
-              return new RefusedInsertReactor(limits_.max_loads);
+              return new RefusedInsertReactor(
+                  ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+                      "server busy: ", limits_.max_loads,
+                      " bulk loads are open (AVES_BULK_MAX_LOADS); retry "
+                      "later"))));
             }
             return new InsertReactor(context, store_, handler_, limits_, *this,
                                      open_loads_);

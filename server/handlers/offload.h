@@ -22,15 +22,18 @@
 
 #include "server/common/executor.h"
 #include "server/handlers/access_log.h"
+#include "server/handlers/authorization.h"
 #include "server/handlers/grpc_status.h"
 
 namespace aves::handlers {
 
-// What a handler needs to write its RPCs: the executor for blocking work
-// and the access log's slow-call threshold.
+// What a handler needs to write its RPCs: the executor for blocking work,
+// the access log's slow-call threshold, and the gate in front of every
+// method (null: no authentication).
 struct HandlerContext {
   common::Executor& executor;
   absl::Duration slow_rpc;
+  const CallAuthorizer* authorizer = nullptr;
 };
 
 template <typename Work>

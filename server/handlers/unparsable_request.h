@@ -23,6 +23,8 @@
 #include <grpcpp/support/server_callback.h>
 #include <grpcpp/support/status.h>
 
+#include "server/handlers/authorization.h"
+
 namespace aves::handlers {
 
 // The index gRPC gives `method` of `service` (a full name such as
@@ -82,16 +84,25 @@ class ParseFailureTolerant final : public grpc::internal::MethodHandler {
   std::unique_ptr<Inner> inner_;
 };
 
-// A unary method of `self` wrapped as above.
+// A unary method of `self` wrapped as above, behind `gate` (checked first:
+// a caller who may not call the method learns nothing about its request).
 template <class Request, class Response, class Self>
 grpc::internal::MethodHandler* ParseCheckedUnary(
     Self* self,
     grpc::ServerUnaryReactor* (Self::*method)(grpc::CallbackServerContext*,
-                                              const Request*, Response*)) {
+                                              const Request*, Response*),
+    const CallAuthorizer* authorizer, MethodGate gate) {
   using Inner = grpc::internal::CallbackUnaryHandler<Request, Response>;
   return new ParseFailureTolerant<Inner>(std::make_unique<Inner>(
-      [self, method](grpc::CallbackServerContext* context,
-                     const Request* request, Response* response) {
+      [self, method, authorizer, gate = std::move(gate)](
+          grpc::CallbackServerContext* context, const Request* request,
+          Response* response) {
+        if (grpc::Status refused = CheckGate(authorizer, context, gate);
+            !refused.ok()) {
+          grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+          reactor->Finish(std::move(refused));
+          return reactor;
+        }
         if (IsUnparsableMarker(*request)) {
           grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
           reactor->Finish(UnparsableRequestStatus(*request));
@@ -112,17 +123,23 @@ class RefusedWriteReactor final : public grpc::ServerWriteReactor<Response> {
   void OnDone() override { delete this; }
 };
 
-// A server-streaming method of `self` wrapped as above.
+// A server-streaming method of `self` wrapped as above, behind `gate`.
 template <class Request, class Response, class Self>
 grpc::internal::MethodHandler* ParseCheckedServerStreaming(
-    Self* self, grpc::ServerWriteReactor<Response>* (Self::*method)(
-                    grpc::CallbackServerContext*, const Request*)) {
+    Self* self,
+    grpc::ServerWriteReactor<Response>* (Self::*method)(
+        grpc::CallbackServerContext*, const Request*),
+    const CallAuthorizer* authorizer, MethodGate gate) {
   using Inner =
       grpc::internal::CallbackServerStreamingHandler<Request, Response>;
   return new ParseFailureTolerant<Inner>(std::make_unique<Inner>(
-      [self, method](
+      [self, method, authorizer, gate = std::move(gate)](
           grpc::CallbackServerContext* context,
           const Request* request) -> grpc::ServerWriteReactor<Response>* {
+        if (grpc::Status refused = CheckGate(authorizer, context, gate);
+            !refused.ok()) {
+          return new RefusedWriteReactor<Response>(std::move(refused));
+        }
         if (IsUnparsableMarker(*request)) {
           return new RefusedWriteReactor<Response>(
               UnparsableRequestStatus(*request));
@@ -133,16 +150,21 @@ grpc::internal::MethodHandler* ParseCheckedServerStreaming(
 
 }  // namespace aves::handlers
 
-// In a service's constructor: re-registers its method `Method` (of the
-// generated `Service`) parse-checked. The method's name is spelled once, so
-// the index cannot drift from the function.
+// In a service's constructor (its `handler_` set): re-registers its method
+// `Method` (of the generated `Service`) parse-checked and gated by the
+// policy table through `handler_.authorizer`. The method's name is spelled
+// once, so neither the index nor the rule can drift from the function.
 #define AVES_PARSE_CHECKED_UNARY(Service, Self, Method)                     \
   MarkMethodCallback(                                                       \
       ::aves::handlers::MethodIndex(Service::service_full_name(), #Method), \
-      ::aves::handlers::ParseCheckedUnary(this, &Self::Method))
+      ::aves::handlers::ParseCheckedUnary(                                  \
+          this, &Self::Method, handler_.authorizer,                         \
+          ::aves::handlers::GateFor(Service::service_full_name(), #Method)))
 #define AVES_PARSE_CHECKED_SERVER_STREAMING(Service, Self, Method)          \
   MarkMethodCallback(                                                       \
       ::aves::handlers::MethodIndex(Service::service_full_name(), #Method), \
-      ::aves::handlers::ParseCheckedServerStreaming(this, &Self::Method))
+      ::aves::handlers::ParseCheckedServerStreaming(                        \
+          this, &Self::Method, handler_.authorizer,                         \
+          ::aves::handlers::GateFor(Service::service_full_name(), #Method)))
 
 #endif  // AVES_SERVER_HANDLERS_UNPARSABLE_REQUEST_H_

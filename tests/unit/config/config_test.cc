@@ -142,6 +142,59 @@ TEST(ConfigTest, TlsSettingsBelongTogether) {
                        HasSubstr("AVES_TLS_CLIENT_AUTH: 'maybe'")));
 }
 
+TEST(ConfigTest, AuthSettingsAndWhatTheyNeed) {
+  absl::StatusOr<Config> open = LoadConfig(Fake({}));
+  ASSERT_OK(open);
+  EXPECT_FALSE(open->auth());
+  EXPECT_TRUE(open->reflection) << "on by default without authentication";
+  absl::StatusOr<Config> tokens =
+      LoadConfig(Fake({{"AVES_AUTH_JWT_KEY_FILE", "/jwt.pem"},
+                       {"AVES_AUTH_JWT_ALG", "ES256"},
+                       {"AVES_AUTH_ISSUER", "https://auth.example"},
+                       {"AVES_AUTH_AUDIENCE", "aves-data"},
+                       {"AVES_AUTH_LEEWAY_MS", "5000"}}));
+  ASSERT_OK(tokens);
+  EXPECT_TRUE(tokens->auth());
+  EXPECT_FALSE(tokens->reflection) << "off by default with authentication";
+  EXPECT_EQ(tokens->auth_jwt_algorithm, auth::Algorithm::kEs256);
+  EXPECT_EQ(tokens->auth_issuer, "https://auth.example");
+  EXPECT_EQ(tokens->auth_leeway, absl::Seconds(5));
+  absl::StatusOr<Config> certificates =
+      LoadConfig(Fake({{"AVES_TLS_CERT_FILE", "/c.pem"},
+                       {"AVES_TLS_KEY_FILE", "/k.pem"},
+                       {"AVES_TLS_CLIENT_CA_FILE", "/ca.pem"},
+                       {"AVES_AUTH_CERT_ROLES",
+                        "dash.example=dashboard, ops=operator+dashboard"},
+                       {"AVES_REFLECTION", "on"}}));
+  ASSERT_OK(certificates);
+  EXPECT_TRUE(certificates->auth());
+  EXPECT_TRUE(certificates->reflection);
+  EXPECT_EQ(certificates->auth_certificate_roles.at("ops"),
+            (auth::RoleSet{auth::Role::kOperator, auth::Role::kDashboard}));
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_AUTH_JWT_ALG", "none"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AVES_AUTH_JWT_ALG")));
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_AUTH_AUDIENCE", "x"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("set AVES_AUTH_JWT_KEY_FILE")));
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_AUTH_CERT_ROLES", "a=loader"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AVES_TLS_CLIENT_CA_FILE")));
+  EXPECT_THAT(
+      LoadConfig(Fake({{"AVES_TLS_CERT_FILE", "/c.pem"},
+                       {"AVES_TLS_KEY_FILE", "/k.pem"},
+                       {"AVES_TLS_CLIENT_CA_FILE", "/ca.pem"},
+                       {"AVES_AUTH_CERT_ROLES", "a=loader,b=superuser"}})),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("AVES_AUTH_CERT_ROLES: b: 'superuser'")));
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_AUTH_CERT_ROLES", "loader"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("common-name=role")));
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_REFLECTION", "admin"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AVES_REFLECTION")));
+}
+
 TEST(ConfigTest, BulkLoadSettings) {
   absl::StatusOr<Config> defaults = LoadConfig(Fake({}));
   ASSERT_OK(defaults);

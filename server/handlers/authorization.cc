@@ -1,0 +1,112 @@
+#include "server/handlers/authorization.h"
+
+#include <vector>
+
+#include <absl/strings/ascii.h>
+#include <absl/strings/match.h>
+#include <absl/strings/str_cat.h>
+#include <absl/time/clock.h>
+#include <grpcpp/security/auth_context.h>
+
+#include "server/auth/policy.h"
+#include "server/handlers/access_log.h"
+#include "server/handlers/grpc_status.h"
+
+namespace aves::handlers {
+namespace {
+
+constexpr char kAuthorizationHeader[] = "authorization";
+constexpr absl::string_view kBearerScheme = "bearer ";
+
+// The token of the call's `authorization: Bearer <token>` header; empty when
+// there is none; UNAUTHENTICATED for anything else in that header.
+absl::StatusOr<absl::string_view> BearerToken(
+    grpc::ServerContextBase* context) {
+  const auto& metadata = context->client_metadata();
+  auto [begin, end] = metadata.equal_range(kAuthorizationHeader);
+  if (begin == end) return absl::string_view();
+  if (std::next(begin) != end) {
+    return absl::UnauthenticatedError(
+        "more than one 'authorization' header: send one bearer token");
+  }
+  const absl::string_view value(begin->second.data(), begin->second.size());
+  // RFC 6750 2.1: the scheme is case-insensitive.
+  if (value.size() <= kBearerScheme.size() ||
+      !absl::StartsWithIgnoreCase(value, kBearerScheme)) {
+    return absl::UnauthenticatedError(
+        "'authorization' must be 'Bearer <token>'");
+  }
+  return absl::StripAsciiWhitespace(value.substr(kBearerScheme.size()));
+}
+
+// Common names of the client certificate TLS verified (none without one).
+std::vector<std::string> CertificateCommonNames(
+    grpc::ServerContextBase* context) {
+  std::vector<std::string> names;
+  const std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return names;
+  for (const grpc::string_ref& name :
+       auth->FindPropertyValues("x509_common_name")) {
+    names.emplace_back(name.data(), name.size());
+  }
+  return names;
+}
+
+}  // namespace
+
+MethodGate GateFor(absl::string_view service, absl::string_view method) {
+  MethodGate gate;
+  gate.method = absl::StrCat(service, "/", method);
+  const size_t dot = service.rfind('.');
+  gate.log_name = absl::StrCat(
+      dot == absl::string_view::npos ? service : service.substr(dot + 1), ".",
+      method);
+  gate.allowed = auth::RolesAllowed(gate.method);
+  return gate;
+}
+
+std::shared_ptr<const auth::Caller> AnonymousCaller() {
+  static const auto* caller = new std::shared_ptr<const auth::Caller>(
+      std::make_shared<const auth::Caller>(
+          auth::Caller{"anonymous", auth::RoleSet::All(), "nothing"}));
+  return *caller;
+}
+
+absl::StatusOr<std::shared_ptr<const auth::Caller>> CallAuthorizer::CallerOf(
+    grpc::ServerContextBase* context) const {
+  if (authenticator_ == nullptr) return AnonymousCaller();
+  absl::StatusOr<absl::string_view> token = BearerToken(context);
+  if (!token.ok()) return token.status();
+  std::vector<std::string> common_names;
+  if (token->empty() && authenticator_->accepts_certificates()) {
+    common_names = CertificateCommonNames(context);
+  }
+  return authenticator_->Authenticate(*token, common_names, absl::Now());
+}
+
+absl::StatusOr<std::shared_ptr<const auth::Caller>> CallAuthorizer::Authorize(
+    grpc::ServerContextBase* context, const MethodGate& gate) const {
+  absl::StatusOr<std::shared_ptr<const auth::Caller>> caller =
+      CallerOf(context);
+  if (!caller.ok()) return caller.status();
+  if (!(*caller)->roles.Intersects(gate.allowed)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "caller '", (*caller)->subject, "' (", (*caller)->roles.ToString(),
+        ") may not call ", gate.method, ": it needs ",
+        gate.allowed.ToString(" or ")));
+  }
+  return caller;
+}
+
+grpc::Status CheckGate(const CallAuthorizer* authorizer,
+                       grpc::ServerContextBase* context,
+                       const MethodGate& gate) {
+  if (authorizer == nullptr || !authorizer->enabled()) return grpc::Status::OK;
+  absl::StatusOr<std::shared_ptr<const auth::Caller>> caller =
+      authorizer->Authorize(context, gate);
+  if (caller.ok()) return grpc::Status::OK;
+  AccessLog log(gate.log_name.c_str(), absl::InfiniteDuration());
+  return log.Done(ToGrpcStatus(caller.status()));
+}
+
+}  // namespace aves::handlers

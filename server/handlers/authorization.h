@@ -1,0 +1,67 @@
+// The gate in front of every RPC of our services: who calls (auth/
+// authenticator.h, from the call's `authorization` metadata and its TLS
+// client certificate) and whether their roles allow the method (auth/
+// policy.h). Every service registers its methods through
+// unparsable_request.h's macros, which put this gate first, so a method
+// cannot be served ungated; a refused call gets its access-log line.
+#ifndef AVES_SERVER_HANDLERS_AUTHORIZATION_H_
+#define AVES_SERVER_HANDLERS_AUTHORIZATION_H_
+
+#include <memory>
+#include <string>
+
+#include <absl/status/statusor.h>
+#include <absl/strings/string_view.h>
+#include <grpcpp/server_context.h>
+
+#include "server/auth/authenticator.h"
+#include "server/auth/roles.h"
+
+namespace aves::handlers {
+
+// One method's rule, resolved once when the service registers it.
+struct MethodGate {
+  // "aves.data.v1.AdminService/GetPoolStats".
+  std::string method;
+  // "AdminService.GetPoolStats", as the access log names it.
+  std::string log_name;
+  auth::RoleSet allowed;
+};
+
+// The gate of `service` (a full name) / `method`, from the policy table.
+MethodGate GateFor(absl::string_view service, absl::string_view method);
+
+class CallAuthorizer {
+ public:
+  // Null: authentication is off and every call is let through as the
+  // anonymous caller (avesd on loopback with no credentials configured).
+  explicit CallAuthorizer(const auth::Authenticator* authenticator)
+      : authenticator_(authenticator) {}
+
+  // The caller of `context`, allowed `gate`; UNAUTHENTICATED when it proves
+  // no identity, PERMISSION_DENIED when its roles do not allow the method.
+  absl::StatusOr<std::shared_ptr<const auth::Caller>> Authorize(
+      grpc::ServerContextBase* context, const MethodGate& gate) const;
+
+  // The caller of `context`, whatever it may call (for handlers that record
+  // who acted: the gate already let the call through).
+  absl::StatusOr<std::shared_ptr<const auth::Caller>> CallerOf(
+      grpc::ServerContextBase* context) const;
+
+  bool enabled() const { return authenticator_ != nullptr; }
+
+ private:
+  const auth::Authenticator* authenticator_;
+};
+
+// The anonymous caller of a service without authentication: every role.
+std::shared_ptr<const auth::Caller> AnonymousCaller();
+
+// `gate` applied by `authorizer` (null: no check); logs a refusal.
+grpc::Status CheckGate(const CallAuthorizer* authorizer,
+                       grpc::ServerContextBase* context,
+                       const MethodGate& gate);
+
+}  // namespace aves::handlers
+
+#endif  // AVES_SERVER_HANDLERS_AUTHORIZATION_H_

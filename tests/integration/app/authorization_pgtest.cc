@@ -1,0 +1,344 @@
+// Authentication and the policy table, seen by callers of a real avesd (in
+// process, on a real PostgreSQL): every RPC of our services called with a
+// token of every role, without one, with a bad one; client certificates
+// mapped to roles under mutual TLS; avesctl with a token file.
+#include <fstream>
+#include <future>
+#include <memory>
+#include <string>
+
+#include <absl/strings/ascii.h>
+#include <absl/strings/str_cat.h>
+#include <absl/time/clock.h>
+#include <gmock/gmock.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "aves/data/v1/batch_jobs.grpc.pb.h"
+#include "aves/data/v1/bulk_insert.grpc.pb.h"
+#include "client/lib/channel.h"
+#include "client/lib/health_client.h"
+#include "server/auth/policy.h"
+#include "server/auth/roles.h"
+#include "server/auth/token_verifier.h"
+#include "tests/support/in_process_server.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_database.h"
+#include "tests/support/test_pki.h"
+
+namespace aves {
+namespace {
+
+using auth::Role;
+using auth::RoleSet;
+using client::ChannelSecurity;
+using ::testing::HasSubstr;
+
+const std::string kSecret = "an-hs256-secret-of-more-than-32-bytes-for-tests";
+
+std::string Token(const std::string& subject, std::vector<std::string> roles,
+                  absl::Duration ttl = absl::Minutes(10)) {
+  auth::TokenClaims claims;
+  claims.subject = subject;
+  claims.roles = std::move(roles);
+  claims.issued_at = absl::Now();
+  claims.expires = claims.issued_at + ttl;
+  absl::StatusOr<std::string> token =
+      auth::MintToken(auth::Algorithm::kHs256, kSecret, claims);
+  EXPECT_OK(token);
+  return token.ok() ? *token : "";
+}
+
+ChannelSecurity Bearer(const std::string& token) {
+  ChannelSecurity security;
+  security.bearer_token = token;
+  return security;
+}
+
+// An empty protobuf message (zero bytes) as a payload.
+grpc::ByteBuffer EmptyMessage() {
+  grpc::Slice nothing("");
+  return grpc::ByteBuffer(&nothing, 1);
+}
+
+// Calls `method` ("pkg.Service/Method") with an empty request and returns
+// the status: our services' gates come before their requests are read, so
+// one empty request per RPC tells whether the caller got past the gate.
+grpc::Status Call(const std::shared_ptr<grpc::Channel>& channel,
+                  const std::string& method) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(3));
+  if (method == "aves.data.v1.BatchJobService/WatchJobs") {
+    auto stub = data::v1::BatchJobService::NewStub(channel);
+    data::v1::WatchJobsRequest request;
+    auto reader = stub->WatchJobs(&context, request);
+    data::v1::WatchJobsResponse response;
+    // A watcher that got in reads its snapshot; stop there.
+    if (reader->Read(&response)) context.TryCancel();
+    return reader->Finish();
+  }
+  if (method == "aves.data.v1.BulkInsertService/Insert") {
+    auto stub = data::v1::BulkInsertService::NewStub(channel);
+    auto stream = stub->Insert(&context);
+    stream->WritesDone();
+    data::v1::InsertResponse response;
+    while (stream->Read(&response)) {
+    }
+    return stream->Finish();
+  }
+  grpc::GenericStub stub(channel);
+  grpc::ByteBuffer request = EmptyMessage();
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(
+      &context, "/" + method, grpc::StubOptions(), &request, &response,
+      [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  return done.get_future().get();
+}
+
+class AuthorizationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto database = testing::TestDatabase::CreateMigrated("authz");
+    ASSERT_OK(database);
+    database_ = *std::move(database);
+    key_file_ = testing::MakeTempDir() + "/jwt.key";
+    // A trailing line break, as `openssl rand -base64` writes one.
+    std::ofstream(key_file_) << kSecret << "\n";
+  }
+
+  std::unique_ptr<testing::InProcessServer> StartServer(
+      const std::function<void(config::Config&)>& adjust = {},
+      const ChannelSecurity& health_client = {}) {
+    auto server = testing::InProcessServer::Start(
+        database_->conninfo(),
+        [&](config::Config& config) {
+          config.auth_jwt_key_file = key_file_;
+          if (adjust) adjust(config);
+        },
+        health_client);
+    EXPECT_OK(server);
+    return server.ok() ? *std::move(server) : nullptr;
+  }
+
+  std::unique_ptr<testing::TestDatabase> database_;
+  std::string key_file_;
+};
+
+TEST_F(AuthorizationTest, EachRoleGetsPastTheGateOfExactlyItsRpcs) {
+  std::unique_ptr<testing::InProcessServer> server = StartServer();
+  ASSERT_NE(server, nullptr);
+  for (Role role : auth::AllRoles()) {
+    const std::string name(auth::RoleName(role));
+    auto channel = client::MakeChannel(
+        server->address(), Bearer(Token(absl::StrCat(name, "-1"), {name})));
+    for (const auth::MethodRule& rule : auth::PolicyTable()) {
+      const bool allowed = auth::RolesAllowed(rule.method).Has(role);
+      const grpc::Status status = Call(channel, rule.method);
+      if (allowed) {
+        EXPECT_NE(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+            << name << " " << rule.method << ": " << status.error_message();
+        EXPECT_NE(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+            << name << " " << rule.method;
+      } else {
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+            << name << " " << rule.method << ": " << status.error_message();
+        EXPECT_THAT(status.error_message(),
+                    HasSubstr(absl::StrCat("'", name, "-1'")));
+      }
+    }
+  }
+}
+
+TEST_F(AuthorizationTest, ACallWithoutValidCredentialsIsUnauthenticated) {
+  std::unique_ptr<testing::InProcessServer> server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto anonymous = client::MakeChannel(server->address());
+  auto expired = client::MakeChannel(
+      server->address(), Bearer(Token("late", {"admin"}, -absl::Minutes(5))));
+  auth::TokenClaims foreign_claims;
+  foreign_claims.subject = "mallory";
+  foreign_claims.roles = {"admin"};
+  foreign_claims.issued_at = absl::Now();
+  foreign_claims.expires = absl::Now() + absl::Hours(1);
+  auto foreign_token = auth::MintToken(auth::Algorithm::kHs256,
+                                       std::string(48, 'm'), foreign_claims);
+  ASSERT_OK(foreign_token);
+  auto forged = client::MakeChannel(server->address(), Bearer(*foreign_token));
+  for (const auth::MethodRule& rule : auth::PolicyTable()) {
+    for (const auto& channel : {anonymous, expired, forged}) {
+      EXPECT_EQ(Call(channel, rule.method).error_code(),
+                grpc::StatusCode::UNAUTHENTICATED)
+          << rule.method;
+    }
+  }
+  // Health stays open: orchestrators probe without credentials.
+  client::HealthClient health(anonymous, client::CallOptions{absl::Seconds(5)});
+  EXPECT_THAT(health.Check(""),
+              testing::IsOkAndHolds(client::ServingStatus::kServing));
+}
+
+TEST_F(AuthorizationTest, TheAuthorizationHeaderMustBeOneBearerToken) {
+  std::unique_ptr<testing::InProcessServer> server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto channel = client::MakeChannel(server->address());
+  const std::string token = Token("admin-1", {"admin"});
+  const std::string method = "/aves.data.v1.AdminService/GetPoolStats";
+  auto call = [&](const std::vector<std::string>& headers) {
+    grpc::ClientContext context;
+    for (const std::string& header : headers)
+      context.AddMetadata("authorization", header);
+    grpc::GenericStub stub(channel);
+    grpc::ByteBuffer request = EmptyMessage(), response;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                   [&done](grpc::Status status) { done.set_value(status); });
+    return done.get_future().get();
+  };
+  EXPECT_TRUE(call({"Bearer " + token}).ok());
+  EXPECT_TRUE(call({"bearer " + token}).ok()) << "the scheme ignores case";
+  EXPECT_EQ(call({"Basic YWRtaW46YWRtaW4="}).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(call({"Bearer "}).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(call({"Bearer " + token, "Bearer " + token}).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // A token naming none of our roles authenticates and may call nothing.
+  grpc::Status stranger = call({"Bearer " + Token("x", {"postgres"})});
+  EXPECT_EQ(stranger.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(stranger.error_message(), HasSubstr("(none)"));
+}
+
+// The status of a reflection stream that sends nothing: OK when the
+// service is there (it answers until the client is done), UNIMPLEMENTED when
+// it is not.
+grpc::Status ReflectionStatus(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue queue;
+  auto call = stub.PrepareCall(
+      &context,
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &queue);
+  void* tag = nullptr;
+  bool ok = false;
+  call->StartCall(reinterpret_cast<void*>(1));
+  queue.Next(&tag, &ok);
+  call->WritesDone(reinterpret_cast<void*>(2));
+  queue.Next(&tag, &ok);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(3));
+  queue.Next(&tag, &ok);
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
+TEST_F(AuthorizationTest, ReflectionIsServedOnlyWhenSwitchedOn) {
+  const ChannelSecurity admin = Bearer(Token("admin-1", {"admin"}));
+  std::unique_ptr<testing::InProcessServer> off =
+      StartServer([](config::Config& config) { config.reflection = false; });
+  ASSERT_NE(off, nullptr);
+  EXPECT_EQ(
+      ReflectionStatus(client::MakeChannel(off->address(), admin)).error_code(),
+      grpc::StatusCode::UNIMPLEMENTED);
+  std::unique_ptr<testing::InProcessServer> on =
+      StartServer([](config::Config& config) { config.reflection = true; });
+  ASSERT_NE(on, nullptr);
+  EXPECT_TRUE(ReflectionStatus(client::MakeChannel(on->address(), admin)).ok());
+}
+
+TEST_F(AuthorizationTest, AMappedClientCertificateActsWithItsRoles) {
+  auto ca = testing::TestPki::Create("aves-authz-ca");
+  ASSERT_OK(ca);
+  auto server_cert = ca->Issue("avesd");
+  ASSERT_OK(server_cert);
+  auto dashboard = ca->Issue("dashboard-box");
+  ASSERT_OK(dashboard);
+  auto unmapped = ca->Issue("someone-else");
+  ASSERT_OK(unmapped);
+  auto trusting = [&](const testing::IssuedCertificate* cert) {
+    auto security = ChannelSecurity::FromFiles(
+        true, ca->ca_cert_file(), cert ? cert->cert_file : "",
+        cert ? cert->key_file : "", "localhost");
+    EXPECT_OK(security);
+    return security.ok() ? *security : ChannelSecurity{};
+  };
+  std::unique_ptr<testing::InProcessServer> server = StartServer(
+      [&](config::Config& config) {
+        config.tls_cert_file = server_cert->cert_file;
+        config.tls_key_file = server_cert->key_file;
+        config.tls_client_ca_file = ca->ca_cert_file();
+        config.tls_client_auth = config::Config::ClientAuth::kRequest;
+        config.auth_certificate_roles["dashboard-box"] =
+            RoleSet{Role::kDashboard};
+      },
+      trusting(nullptr));
+  ASSERT_NE(server, nullptr);
+  auto as_dashboard =
+      client::MakeChannel(server->address(), trusting(&*dashboard));
+  EXPECT_TRUE(Call(as_dashboard, "aves.data.v1.BatchJobService/ListJobs").ok());
+  EXPECT_EQ(
+      Call(as_dashboard, "aves.data.v1.BatchJobService/CreateJob").error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  auto as_stranger =
+      client::MakeChannel(server->address(), trusting(&*unmapped));
+  grpc::Status stranger =
+      Call(as_stranger, "aves.data.v1.BatchJobService/ListJobs");
+  EXPECT_EQ(stranger.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(stranger.error_message(), HasSubstr("someone-else"));
+  // A token decides over the certificate it travels with.
+  ChannelSecurity narrowed = trusting(&*dashboard);
+  narrowed.bearer_token = Token("loader-2", {"loader"});
+  auto as_loader = client::MakeChannel(server->address(), narrowed);
+  EXPECT_EQ(
+      Call(as_loader, "aves.data.v1.BatchJobService/ListJobs").error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(AuthorizationTest, AvesctlSendsTheTokenOfItsFileOrEnvironment) {
+  std::unique_ptr<testing::InProcessServer> server = StartServer();
+  ASSERT_NE(server, nullptr);
+  const std::string token_file = testing::MakeTempDir() + "/token";
+  std::ofstream(token_file) << Token("operator-1", {"operator"}) << "\n";
+  testing::CommandResult pool =
+      testing::RunCommand({AVESCTL_PATH, "--addr=" + server->address(),
+                           "--token-file=" + token_file, "pool"});
+  EXPECT_EQ(pool.exit_code, 0) << pool.err;
+  EXPECT_THAT(pool.out, HasSubstr("max"));
+  testing::CommandResult by_env =
+      testing::RunCommand({AVESCTL_PATH, "jobs", "list"},
+                          {{"AVES_ADDR", server->address()},
+                           {"AVES_TOKEN", Token("operator-1", {"operator"})}});
+  EXPECT_NE(by_env.exit_code, 0);
+  EXPECT_THAT(by_env.err, HasSubstr("PERMISSION_DENIED"));
+  testing::CommandResult without = testing::RunCommand(
+      {AVESCTL_PATH, "--addr=" + server->address(), "pool"});
+  EXPECT_NE(without.exit_code, 0);
+  EXPECT_THAT(without.err, HasSubstr("UNAUTHENTICATED"));
+}
+
+TEST_F(AuthorizationTest, AvesdMintsTokensItsVerifierAccepts) {
+  testing::CommandResult minted = testing::RunCommand(
+      {AVESD_PATH, "token", "--subject=ci-loader", "--role=loader", "--ttl=5m"},
+      {{"AVES_AUTH_JWT_KEY_FILE", key_file_}});
+  ASSERT_EQ(minted.exit_code, 0) << minted.err;
+  auto verifier =
+      auth::TokenVerifier::Create({auth::Algorithm::kHs256, kSecret});
+  ASSERT_OK(verifier);
+  auto verified = verifier->Verify(
+      std::string(absl::StripAsciiWhitespace(minted.out)), absl::Now());
+  ASSERT_OK(verified);
+  EXPECT_EQ(verified->subject, "ci-loader");
+  EXPECT_EQ(verified->roles, RoleSet{Role::kLoader});
+  testing::CommandResult policy = testing::RunCommand({AVESD_PATH, "policy"});
+  EXPECT_EQ(policy.exit_code, 0);
+  EXPECT_THAT(policy.out, HasSubstr("aves.data.v1.BulkInsertService/Insert"));
+}
+
+}  // namespace
+}  // namespace aves
