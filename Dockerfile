@@ -16,11 +16,14 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libpqxx-6.4 libpq5 libspdlog1.10 libfmt9 \
-      libabsl20220623 libssl3 libjwt0 libjansson4 ca-certificates \
+      libabsl20220623 libssl3 libjwt0 libjansson4 ca-certificates openssl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --no-create-home avesd
 COPY --from=build /src/build/avesd /src/build/avesctl /usr/local/bin/
 USER avesd
+# Reachable from outside the container: avesd then needs TLS or
+# authentication configured (docker-compose.yml shows both), or
+# AVES_INSECURE=1.
 ENV AVES_LISTEN=0.0.0.0:50051
 EXPOSE 50051
 ENTRYPOINT ["avesd"]

@@ -86,6 +86,16 @@ BackgroundTasks::BackgroundTasks(const config::Config& config,
       std::max(config.bulk_idle_timeout / 4, absl::Milliseconds(25)),
       std::move(end_idle_streams));
   idle_streams_->Start();
+  if (config.serves_anyone_remotely()) {
+    insecure_warning_ = std::make_unique<PeriodicTask>(
+        absl::Minutes(1), [address = config.listen_address] {
+          observability::Logger("server")->warn(
+              "serving {} without TLS or authentication (AVES_INSECURE=1): "
+              "anyone who reaches it may call every RPC",
+              address);
+        });
+    insecure_warning_->Start();
+  }
 }
 
 BackgroundTasks::~BackgroundTasks() { Stop(); }
@@ -95,6 +105,7 @@ void BackgroundTasks::Stop() {
   if (bulk_sweep_) bulk_sweep_->Stop();
   if (lease_renewal_) lease_renewal_->Stop();
   if (idle_streams_) idle_streams_->Stop();
+  if (insecure_warning_) insecure_warning_->Stop();
 }
 
 }  // namespace aves::app

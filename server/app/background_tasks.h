@@ -3,7 +3,8 @@
 // bulk loads abandoned by a crashed avesd (AVES_BULK_SWEEP_INTERVAL_MS) and
 // the renewal of this avesd's bulk-load leases (every third of
 // AVES_BULK_LEASE_MS), and the end of idle Insert streams (every quarter of
-// AVES_BULK_IDLE_TIMEOUT_MS).
+// AVES_BULK_IDLE_TIMEOUT_MS), and a warning every minute while avesd serves
+// a non-loopback address without TLS or authentication (AVES_INSECURE=1).
 // Each logs what it did, or why it failed, and tries again next time.
 #ifndef AVES_SERVER_APP_BACKGROUND_TASKS_H_
 #define AVES_SERVER_APP_BACKGROUND_TASKS_H_
@@ -42,6 +43,7 @@ class BackgroundTasks {
   std::unique_ptr<PeriodicTask> bulk_sweep_;
   std::unique_ptr<PeriodicTask> lease_renewal_;
   std::unique_ptr<PeriodicTask> idle_streams_;
+  std::unique_ptr<PeriodicTask> insecure_warning_;
 };
 
 }  // namespace aves::app

@@ -141,6 +141,16 @@ AvesServer::~AvesServer() {
 absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
     const config::Config& config, std::vector<db::MigrationFile> migrations) {
   RouteProtobufLogs();
+  // Secure by default: a listener other machines reach needs TLS or
+  // authentication, unless the operator says otherwise.
+  if (config.serves_anyone_remotely() && !config.insecure) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "AVES_LISTEN: ", config.listen_address,
+        " is reachable from other machines, and neither TLS "
+        "(AVES_TLS_CERT_FILE) nor authentication (AVES_AUTH_JWT_KEY_FILE, "
+        "AVES_AUTH_CERT_ROLES) is configured: configure them, or set "
+        "AVES_INSECURE=1 to serve anyone who can reach it"));
+  }
   // First: a TLS mistake stops avesd before it opens a pool.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       ListenerCredentials(config);

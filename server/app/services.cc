@@ -1,5 +1,6 @@
 #include "server/app/services.h"
 
+#include <set>
 #include <string>
 #include <utility>
 
@@ -83,11 +84,18 @@ std::unique_ptr<Services> Services::Build(
       store::JobFeed::Options{config.feed_heartbeat, config.feed_dead_after,
                               config.watch_max_duration});
   parts->job_feed->Start();
-  parts->bulk_loads = std::make_unique<bulk::DatabaseLoadStore>(
-      database,
+  const std::vector<std::string> bulk_tables =
       config.bulk_tables.empty() ? bulk::TableCatalog::DefaultTables()
-                                 : config.bulk_tables,
-      config.bulk_lease);
+                                 : config.bulk_tables;
+  parts->bulk_loads = std::make_unique<bulk::DatabaseLoadStore>(
+      database, bulk_tables, config.bulk_lease);
+  // A loader writes every bulk table but users unless told otherwise.
+  std::set<std::string> loader_tables(config.bulk_loader_tables.begin(),
+                                      config.bulk_loader_tables.end());
+  if (config.bulk_loader_tables.empty()) {
+    loader_tables.insert(bulk_tables.begin(), bulk_tables.end());
+    loader_tables.erase("users");
+  }
   parts->page_tokens = std::make_unique<handlers::PageTokenCodec>(
       config.page_token_key.empty() ? common::RandomBytes(32)
                                     : config.page_token_key,
@@ -128,7 +136,7 @@ std::unique_ptr<Services> Services::Build(
           *parts->bulk_loads,
           handlers::HandlerContext{bulk_executor, config.slow_rpc,
                                    parts->authorizer.get()},
-          limits);
+          limits, std::move(loader_tables));
   return std::unique_ptr<Services>(new Services(std::move(parts)));
 }
 

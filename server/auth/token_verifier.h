@@ -34,8 +34,9 @@ absl::StatusOr<Algorithm> AlgorithmNamed(absl::string_view name);
 inline constexpr size_t kMinHmacSecretBytes = 32;
 // Longer tokens are refused before any parsing: a header is not a payload.
 inline constexpr size_t kMaxTokenBytes = 8 << 10;
-// `sub` names a caller in logs and rows (annotations.reviewed_by).
-inline constexpr size_t kMaxSubjectBytes = 256;
+// `sub` names a caller in logs and rows (annotations.reviewed_by, whose
+// reviewer field takes 200 bytes).
+inline constexpr size_t kMaxSubjectBytes = 200;
 
 struct VerifierOptions {
   Algorithm algorithm = Algorithm::kHs256;

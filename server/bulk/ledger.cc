@@ -102,6 +102,7 @@ absl::StatusOr<LoadState> LoadLedger::Open(const common::CallContext& context,
         store::NewJob job;
         job.job_type = kJobType;
         job.total_items = spec.total_rows;
+        job.created_by = spec.created_by;
         job.metadata = common::JsonObject()
                            .Add("load_id", spec.load_id)
                            .Add("table", spec.table)

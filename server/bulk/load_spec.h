@@ -38,6 +38,9 @@ struct LoadSpec {
   std::vector<std::string> update_columns;
   // returning: the columns to send back for each inserted row.
   std::vector<std::string> returning_columns;
+  // Who runs the load (its jobs' created_by): set by avesd from the
+  // authenticated caller, never from the header; nullopt without one.
+  std::optional<std::string> created_by;
 };
 
 // The returning_columns of one inserted row, as PostgreSQL prints them

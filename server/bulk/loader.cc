@@ -28,8 +28,12 @@ int64_t ReturnedRowBytes(const ReturnedRow& row) {
   return bytes;
 }
 
-Loader::Loader(LoadStream& stream, LoadStore& store, LoadLimits limits)
-    : stream_(stream), store_(store), limits_(limits) {}
+Loader::Loader(LoadStream& stream, LoadStore& store, LoadLimits limits,
+               Caller caller)
+    : stream_(stream),
+      store_(store),
+      limits_(limits),
+      caller_(std::move(caller)) {}
 
 Loader::~Loader() {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -199,7 +203,12 @@ void Loader::OpenLoad(LoadRequest request) {
   absl::StatusOr<ValidatedHeader> header =
       ValidateHeader(request, **catalog, limits_.header);
   if (!header.ok()) return FinishWithoutLoad(header.status());
+  header->spec.created_by = caller_.subject;
   const LoadSpec& spec = header->spec;
+  if (caller_.may_write) {
+    if (absl::Status allowed = caller_.may_write(spec.table); !allowed.ok())
+      return FinishWithoutLoad(allowed);
+  }
   absl::StatusOr<LoadState> state = store_.Open(stream_.Context(), spec);
   if (!state.ok()) return FinishWithoutLoad(state.status());
   if (spec.atomic && !state->already_complete) {

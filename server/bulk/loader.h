@@ -145,7 +145,17 @@ class Loader {
  public:
   static constexpr size_t kReturnedRowsPerMessage = 1000;
 
-  Loader(LoadStream& stream, LoadStore& store, LoadLimits limits);
+  // Whether the caller may load into `table` (OK, or the status that ends
+  // the call before any load exists): the handler's per-role table rule.
+  using TablePermission = std::function<absl::Status(const std::string& table)>;
+  // Who is loading, as the handler authenticated them.
+  struct Caller {
+    std::optional<std::string> subject;  // recorded as the jobs' created_by
+    TablePermission may_write;           // empty: any table
+  };
+
+  Loader(LoadStream& stream, LoadStore& store, LoadLimits limits,
+         Caller caller = {});
   // Waits until whoever finished the call has let go of the loader's lock.
   ~Loader();
 
@@ -231,6 +241,7 @@ class Loader {
   LoadStream& stream_;
   LoadStore& store_;
   const LoadLimits limits_;
+  const Caller caller_;
 
   mutable std::mutex mutex_;
   bool have_header_ = false;

@@ -266,6 +266,13 @@ absl::Status ReadAuth(const SettingLookup& lookup, Config* config) {
 
 }  // namespace
 
+bool Config::listens_on_loopback() const {
+  absl::string_view host = listen_address;
+  host = host.substr(0, host.rfind(':'));
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
 absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   Config config;
   config.database_url = ReadString(lookup, "DATABASE_URL", "");
@@ -295,6 +302,13 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   }
   RETURN_IF_ERROR(ReadTls(lookup, &config));
   RETURN_IF_ERROR(ReadAuth(lookup, &config));
+  ASSIGN_OR_RETURN(config.insecure, ReadBool(lookup, "AVES_INSECURE", false));
+  if (config.serves_anyone_remotely() && config.insecure) {
+    config.warnings.push_back(absl::StrCat(
+        "AVES_INSECURE=1: serving ", config.listen_address,
+        " without TLS or authentication; anyone who reaches it may call "
+        "every RPC"));
+  }
   config.log_level = ReadString(lookup, "AVES_LOG_LEVEL", config.log_level);
   ASSIGN_OR_RETURN(config.health_interval,
                    ReadMillis(lookup, "AVES_HEALTH_INTERVAL_MS",
@@ -347,6 +361,11 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
        absl::StrSplit(ReadString(lookup, "AVES_BULK_TABLES", ""), ',',
                       absl::SkipWhitespace())) {
     config.bulk_tables.emplace_back(absl::StripAsciiWhitespace(table));
+  }
+  for (absl::string_view table :
+       absl::StrSplit(ReadString(lookup, "AVES_BULK_LOADER_TABLES", ""), ',',
+                      absl::SkipWhitespace())) {
+    config.bulk_loader_tables.emplace_back(absl::StripAsciiWhitespace(table));
   }
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BULK_PARALLEL_BATCHES",
                               &config.bulk_parallel_batches, 1, 16));

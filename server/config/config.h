@@ -67,6 +67,16 @@ struct Config {
   bool auth() const {
     return !auth_jwt_key_file.empty() || !auth_certificate_roles.empty();
   }
+  // Serving a non-loopback address with neither TLS nor authentication is
+  // refused at start-up unless AVES_INSECURE=1 says so (then avesd warns
+  // every minute it serves that way).
+  bool insecure = false;
+  // Whether AVES_LISTEN's host is a loopback address (127.0.0.0/8, ::1,
+  // localhost): only this machine's processes reach it.
+  bool listens_on_loopback() const;
+  bool serves_anyone_remotely() const {
+    return !listens_on_loopback() && !tls() && !auth();
+  }
   // gRPC server reflection (AVES_REFLECTION=on|off): on by default without
   // authentication, off with it (it would answer anyone).
   bool reflection = true;
@@ -122,6 +132,11 @@ struct Config {
   // The tables bulk loads may write (AVES_BULK_TABLES, comma-separated);
   // empty: the schema's eight tables.
   std::vector<std::string> bulk_tables;
+  // The tables a caller with the loader role may load into, when
+  // authentication is on (AVES_BULK_LOADER_TABLES, comma-separated); empty:
+  // every bulk table but `users` (its emails are people's). Admins load into
+  // any bulk table.
+  std::vector<std::string> bulk_loader_tables;
   // Batches of one INSERT load committing at once, each on its own pooled
   // connection (AVES_BULK_PARALLEL_BATCHES); 1: one after the other
   // (measured: ARCHITECTURE.md).

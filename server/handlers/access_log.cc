@@ -22,7 +22,8 @@ AccessLog::~AccessLog() {
   spdlog::logger& log = AccessLogger();
   const auto level = slow ? spdlog::level::warn : spdlog::level::info;
   if (!log.should_log(level)) return;
-  log.log(level, "method={} code={} ms={:.3f} rows={}{}{}{}", method_,
+  log.log(level, "method={}{}{} code={} ms={:.3f} rows={}{}{}{}", method_,
+          caller_ ? " caller=" : "", caller_ ? caller_->subject : "",
           absl::StatusCodeToString(
               static_cast<absl::StatusCode>(status_.error_code())),
           absl::ToDoubleMilliseconds(elapsed), rows_, slow ? " slow=true" : "",

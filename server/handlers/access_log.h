@@ -5,10 +5,14 @@
 #define AVES_SERVER_HANDLERS_ACCESS_LOG_H_
 
 #include <cstdint>
+#include <memory>
+#include <utility>
 
 #include <absl/time/clock.h>
 #include <absl/time/time.h>
 #include <grpcpp/support/status.h>
+
+#include "server/auth/authenticator.h"
 
 namespace aves::handlers {
 
@@ -23,6 +27,11 @@ class AccessLog {
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
+  // Who called (the line's `caller=`; none when authentication is off).
+  void set_caller(std::shared_ptr<const auth::Caller> caller) {
+    caller_ = std::move(caller);
+  }
+
   // Records the outcome and passes it through: `return log.Done(status);`
   grpc::Status Done(grpc::Status status, int64_t rows = 0) {
     status_ = status;
@@ -34,6 +43,7 @@ class AccessLog {
   const char* method_;
   absl::Duration slow_;
   absl::Time start_;
+  std::shared_ptr<const auth::Caller> caller_;
   grpc::Status status_ =
       grpc::Status(grpc::StatusCode::UNKNOWN, "handler did not finish");
   int64_t rows_ = 0;

@@ -34,8 +34,10 @@ absl::Status ValidateConfidence(absl::string_view field, float value) {
 }
 
 // The decision and edits of a review, checked field by field.
+// `reviewer`: who the review is recorded under (the request's field, or
+// the authenticated caller).
 absl::StatusOr<store::Review> ReviewOf(
-    const v1::ReviewAnnotationRequest& request) {
+    const v1::ReviewAnnotationRequest& request, const std::string& reviewer) {
   store::Review review;
   RETURN_IF_ERROR(common::ValidateUuid("id", request.id(), &review.id));
   switch (request.decision()) {
@@ -55,9 +57,9 @@ absl::StatusOr<store::Review> ReviewOf(
                           : absl::StrCat("unknown decision ",
                                          static_cast<int>(request.decision())));
   }
-  RETURN_IF_ERROR(common::ValidateText("reviewer", request.reviewer(),
+  RETURN_IF_ERROR(common::ValidateText("reviewer", reviewer,
                                        Self::kMaxReviewerBytes, true));
-  review.reviewer = request.reviewer();
+  review.reviewer = reviewer;
   ASSIGN_OR_RETURN(
       review.expected_status,
       AnnotationStatusText("expected_status", request.expected_status()));
@@ -184,8 +186,22 @@ grpc::ServerUnaryReactor* AnnotationServiceImpl::ReviewAnnotation(
     grpc::CallbackServerContext* context,
     const v1::ReviewAnnotationRequest* request,
     v1::ReviewAnnotationResponse* response) {
+  // With authentication the reviewer is the caller: a request naming
+  // someone else is refused, not rewritten, so a tool that sends the wrong
+  // name finds out.
+  const std::shared_ptr<const auth::Caller> caller = GatedCaller();
   return OffloadLogged(handler_, context, kReview, [=](int64_t* rows) {
-    ASSIGN_OR_RETURN(const store::Review review, ReviewOf(*request));
+    std::string reviewer = request->reviewer();
+    if (caller != nullptr) {
+      if (!reviewer.empty() && reviewer != caller->subject) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "reviewer: '", reviewer, "' is not the caller '", caller->subject,
+            "'; reviews are recorded under the authenticated caller (leave "
+            "reviewer empty)"));
+      }
+      reviewer = caller->subject;
+    }
+    ASSIGN_OR_RETURN(const store::Review review, ReviewOf(*request, reviewer));
     ASSIGN_OR_RETURN(
         const store::Annotation updated,
         store_.ApplyReview(CallContextOf(context, kReview), review));

@@ -98,15 +98,37 @@ absl::StatusOr<std::shared_ptr<const auth::Caller>> CallAuthorizer::Authorize(
   return caller;
 }
 
-grpc::Status CheckGate(const CallAuthorizer* authorizer,
-                       grpc::ServerContextBase* context,
-                       const MethodGate& gate) {
+grpc::Status PassGate(const CallAuthorizer* authorizer,
+                      grpc::ServerContextBase* context, const MethodGate& gate,
+                      std::shared_ptr<const auth::Caller>* caller) {
+  caller->reset();
   if (authorizer == nullptr || !authorizer->enabled()) return grpc::Status::OK;
-  absl::StatusOr<std::shared_ptr<const auth::Caller>> caller =
+  absl::StatusOr<std::shared_ptr<const auth::Caller>> passed =
       authorizer->Authorize(context, gate);
-  if (caller.ok()) return grpc::Status::OK;
+  if (passed.ok()) {
+    *caller = *std::move(passed);
+    return grpc::Status::OK;
+  }
   AccessLog log(gate.log_name.c_str(), absl::InfiniteDuration());
-  return log.Done(ToGrpcStatus(caller.status()));
+  return log.Done(ToGrpcStatus(passed.status()));
 }
+
+namespace {
+const std::shared_ptr<const auth::Caller> kNoCaller;
+thread_local const std::shared_ptr<const auth::Caller>* gated_caller =
+    &kNoCaller;
+}  // namespace
+
+const std::shared_ptr<const auth::Caller>& GatedCaller() {
+  return *gated_caller;
+}
+
+GatedCallerScope::GatedCallerScope(
+    const std::shared_ptr<const auth::Caller>* caller)
+    : previous_(gated_caller) {
+  gated_caller = caller;
+}
+
+GatedCallerScope::~GatedCallerScope() { gated_caller = previous_; }
 
 }  // namespace aves::handlers

@@ -57,10 +57,29 @@ class CallAuthorizer {
 // The anonymous caller of a service without authentication: every role.
 std::shared_ptr<const auth::Caller> AnonymousCaller();
 
-// `gate` applied by `authorizer` (null: no check); logs a refusal.
-grpc::Status CheckGate(const CallAuthorizer* authorizer,
-                       grpc::ServerContextBase* context,
-                       const MethodGate& gate);
+// `gate` applied by `authorizer` (null: no check); logs a refusal. On OK,
+// `*caller` is who passed (null when authentication is off).
+grpc::Status PassGate(const CallAuthorizer* authorizer,
+                      grpc::ServerContextBase* context, const MethodGate& gate,
+                      std::shared_ptr<const auth::Caller>* caller);
+
+// The caller the gate let through, for the synchronous part of the handler
+// it is calling (null outside one, and when authentication is off). The
+// gate and the handler share gRPC's thread and the generated handler
+// signatures have no room for it, so the gate sets it for the duration of
+// the call (GatedCallerScope); a handler that offloads work copies it first.
+const std::shared_ptr<const auth::Caller>& GatedCaller();
+
+class GatedCallerScope {
+ public:
+  explicit GatedCallerScope(const std::shared_ptr<const auth::Caller>* caller);
+  ~GatedCallerScope();
+  GatedCallerScope(const GatedCallerScope&) = delete;
+  GatedCallerScope& operator=(const GatedCallerScope&) = delete;
+
+ private:
+  const std::shared_ptr<const auth::Caller>* previous_;
+};
 
 }  // namespace aves::handlers
 

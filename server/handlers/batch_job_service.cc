@@ -209,8 +209,10 @@ grpc::ServerUnaryReactor* BatchJobServiceImpl::ListJobErrors(
 grpc::ServerUnaryReactor* BatchJobServiceImpl::CreateJob(
     grpc::CallbackServerContext* context, const v1::CreateJobRequest* request,
     v1::CreateJobResponse* response) {
+  const std::shared_ptr<const auth::Caller> caller = GatedCaller();
   return OffloadLogged(handler_, context, kCreateJob, [=](int64_t* rows) {
-    ASSIGN_OR_RETURN(const store::NewJob job, NewJobOf(*request));
+    ASSIGN_OR_RETURN(store::NewJob job, NewJobOf(*request));
+    if (caller != nullptr) job.created_by = caller->subject;
     ASSIGN_OR_RETURN(const store::Job created,
                      store_.Create(CallContextOf(context, kCreateJob), job));
     ToProto(created, response->mutable_job());

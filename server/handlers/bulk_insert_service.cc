@@ -3,9 +3,11 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_join.h>
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/proto_buffer_reader.h>
@@ -46,20 +48,22 @@ using RawBidiReactor =
     grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
 
 // A stream refused before it starts: too many loads open.
-// An Insert stream ended at once with `status` (logged), before it reads.
+// An Insert stream ended at once with `status` (logged unless `log` is
+// false), before it reads.
 class RefusedInsertReactor final : public RawBidiReactor {
  public:
-  explicit RefusedInsertReactor(grpc::Status status)
-      : log_(kMethod, absl::InfiniteDuration()), status_(std::move(status)) {
+  RefusedInsertReactor(grpc::Status status, bool log = true)
+      : status_(std::move(status)) {
+    if (log) log_.emplace(kMethod, absl::InfiniteDuration());
     Finish(status_);
   }
   void OnDone() override {
-    log_.Done(status_, 0);
+    if (log_.has_value()) log_->Done(status_, 0);
     delete this;
   }
 
  private:
-  AccessLog log_;
+  std::optional<AccessLog> log_;
   grpc::Status status_;
 };
 
@@ -68,14 +72,17 @@ class InsertReactor final : public RawBidiReactor,
  public:
   InsertReactor(grpc::CallbackServerContext* context, bulk::LoadStore& store,
                 HandlerContext handler, bulk::LoadLimits limits,
-                BulkInsertServiceImpl& service, std::atomic<int>& open_loads)
+                BulkInsertServiceImpl& service, std::atomic<int>& open_loads,
+                std::shared_ptr<const auth::Caller> caller,
+                bulk::Loader::Caller load_caller)
       : context_(context),
         service_(service),
         open_loads_(open_loads),
         executor_(handler.executor),
         log_(kMethod, handler.slow_rpc),
         stream_(*this),
-        loader_(stream_, store, limits) {
+        loader_(stream_, store, limits, std::move(load_caller)) {
+    log_.set_caller(std::move(caller));
     service_.Register(this);
     loader_.Start();
   }
@@ -237,6 +244,25 @@ void BulkInsertServiceImpl::EndIdleStreams(absl::Time now) {
   }
 }
 
+bulk::Loader::Caller BulkInsertServiceImpl::LoadCallerOf(
+    const auth::Caller* caller) const {
+  // No authentication: anyone, any table of the catalog.
+  if (caller == nullptr) return {};
+  bulk::Loader::Caller load_caller;
+  load_caller.subject = caller->subject;
+  // An admin: any table.
+  if (caller->roles.Has(auth::Role::kAdmin)) return load_caller;
+  load_caller.may_write = [tables = loader_tables_, subject = caller->subject](
+                              const std::string& table) -> absl::Status {
+    if (tables.count(table) > 0) return absl::OkStatus();
+    return absl::PermissionDeniedError(absl::StrCat(
+        "caller '", subject, "' may not load into '", table,
+        "': a loader may load only into ", absl::StrJoin(tables, ", "),
+        " (AVES_BULK_LOADER_TABLES)"));
+  };
+  return load_caller;
+}
+
 void BulkInsertServiceImpl::RegisterRawInsert() {
   MarkMethodRawCallback(
       MethodIndex(v1::BulkInsertService::service_full_name(), "Insert"),
@@ -245,13 +271,13 @@ void BulkInsertServiceImpl::RegisterRawInsert() {
           [this, gate = GateFor(v1::BulkInsertService::service_full_name(),
                                 "Insert")](
               grpc::CallbackServerContext* context) -> RawBidiReactor* {
-            if (handler_.authorizer != nullptr &&
-                handler_.authorizer->enabled()) {
-              absl::StatusOr<std::shared_ptr<const auth::Caller>> caller =
-                  handler_.authorizer->Authorize(context, gate);
-              if (!caller.ok()) {
-                return new RefusedInsertReactor(ToGrpcStatus(caller.status()));
-              }
+            std::shared_ptr<const auth::Caller> caller;
+            if (grpc::Status refused =
+                    PassGate(handler_.authorizer, context, gate, &caller);
+                !refused.ok()) {
+              // PassGate logged it: this reactor's own line would repeat it.
+              return new RefusedInsertReactor(std::move(refused),
+                                              /*log=*/false);
             }
             if (open_loads_.fetch_add(1) >= limits_.max_loads) {
               open_loads_.fetch_sub(1);
@@ -262,7 +288,8 @@ void BulkInsertServiceImpl::RegisterRawInsert() {
                       "later"))));
             }
             return new InsertReactor(context, store_, handler_, limits_, *this,
-                                     open_loads_);
+                                     open_loads_, caller,
+                                     LoadCallerOf(caller.get()));
           }));
 }
 

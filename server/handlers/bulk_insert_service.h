@@ -18,6 +18,7 @@
 #include <atomic>
 #include <mutex>
 #include <set>
+#include <string>
 
 #include <absl/time/time.h>
 
@@ -31,9 +32,15 @@ namespace aves::handlers {
 class BulkInsertServiceImpl final
     : public aves::data::v1::BulkInsertService::CallbackService {
  public:
+  // `loader_tables`: the tables a caller with the loader role (and not
+  // admin) may load into (AVES_BULK_LOADER_TABLES).
   BulkInsertServiceImpl(bulk::LoadStore& store, HandlerContext handler,
-                        bulk::LoadLimits limits)
-      : store_(store), handler_(handler), limits_(limits) {
+                        bulk::LoadLimits limits,
+                        std::set<std::string> loader_tables = {})
+      : store_(store),
+        handler_(handler),
+        limits_(limits),
+        loader_tables_(std::move(loader_tables)) {
     RegisterRawInsert();
   }
 
@@ -59,6 +66,10 @@ class BulkInsertServiceImpl final
   bulk::LoadStore& store_;
   const HandlerContext handler_;
   const bulk::LoadLimits limits_;
+  const std::set<std::string> loader_tables_;
+
+  // Who `caller` is to the loader: its subject and its table rule.
+  bulk::Loader::Caller LoadCallerOf(const auth::Caller* caller) const;
   std::atomic<int> open_loads_{0};
   std::mutex streams_mutex_;
   std::set<OpenStream*> streams_;

@@ -42,6 +42,7 @@ grpc::ServerUnaryReactor* RespondLogged(grpc::CallbackServerContext* context,
                                         absl::Duration slow_rpc, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   AccessLog log(method, slow_rpc);
+  log.set_caller(GatedCaller());
   int64_t rows = 0;
   const absl::Status status = work(&rows);
   reactor->Finish(log.Done(ToGrpcStatus(status), rows));
@@ -56,13 +57,16 @@ grpc::ServerUnaryReactor* OffloadLogged(const HandlerContext& handler,
   const absl::Time arrived = absl::Now();
   const absl::Duration slow_rpc = handler.slow_rpc;
   if (!handler.executor.Post([reactor, method, slow_rpc, arrived,
+                              caller = GatedCaller(),
                               work = std::move(work)]() mutable {
         AccessLog log(method, slow_rpc, arrived);
+        log.set_caller(std::move(caller));
         int64_t rows = 0;
         const absl::Status status = work(&rows);
         reactor->Finish(log.Done(ToGrpcStatus(status), rows));
       })) {
     AccessLog log(method, slow_rpc, arrived);
+    log.set_caller(GatedCaller());
     reactor->Finish(log.Done(ToGrpcStatus(common::ExecutorFullError())));
   }
   return reactor;

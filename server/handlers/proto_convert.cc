@@ -139,6 +139,7 @@ void ToProto(const store::Job& job, v1::Job* out) {
   if (job.completed_at)
     *out->mutable_completed_at() = ToTimestamp(*job.completed_at);
   *out->mutable_updated_at() = ToTimestamp(job.updated_at);
+  if (job.created_by.has_value()) out->set_created_by(*job.created_by);
 }
 
 void ToProto(const store::JobError& error, v1::JobError* out) {

@@ -97,7 +97,8 @@ grpc::internal::MethodHandler* ParseCheckedUnary(
       [self, method, authorizer, gate = std::move(gate)](
           grpc::CallbackServerContext* context, const Request* request,
           Response* response) {
-        if (grpc::Status refused = CheckGate(authorizer, context, gate);
+        std::shared_ptr<const auth::Caller> caller;
+        if (grpc::Status refused = PassGate(authorizer, context, gate, &caller);
             !refused.ok()) {
           grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
           reactor->Finish(std::move(refused));
@@ -108,6 +109,7 @@ grpc::internal::MethodHandler* ParseCheckedUnary(
           reactor->Finish(UnparsableRequestStatus(*request));
           return reactor;
         }
+        GatedCallerScope scope(&caller);
         return (self->*method)(context, request, response);
       }));
 }
@@ -136,7 +138,8 @@ grpc::internal::MethodHandler* ParseCheckedServerStreaming(
       [self, method, authorizer, gate = std::move(gate)](
           grpc::CallbackServerContext* context,
           const Request* request) -> grpc::ServerWriteReactor<Response>* {
-        if (grpc::Status refused = CheckGate(authorizer, context, gate);
+        std::shared_ptr<const auth::Caller> caller;
+        if (grpc::Status refused = PassGate(authorizer, context, gate, &caller);
             !refused.ok()) {
           return new RefusedWriteReactor<Response>(std::move(refused));
         }
@@ -144,6 +147,7 @@ grpc::internal::MethodHandler* ParseCheckedServerStreaming(
           return new RefusedWriteReactor<Response>(
               UnparsableRequestStatus(*request));
         }
+        GatedCallerScope scope(&caller);
         return (self->*method)(context, request);
       }));
 }

@@ -63,6 +63,7 @@ absl::StatusOr<Job> JobFromRow(const pqxx::row& row) {
   ASSIGN_OR_RETURN(job.updated_at, ApiTime(row[10].as<int64_t>(), kTable,
                                            job.id, "updated_at"));
   job.created_at_text = row[11].as<std::string>();
+  if (!row[12].is_null()) job.created_by = row[12].as<std::string>();
   return job;
 }
 
@@ -84,7 +85,7 @@ pqxx::result Exec(pqxx::transaction_base& tx, bool prepared,
 absl::StatusOr<Job> CreateWith(pqxx::transaction_base& tx, bool prepared,
                                const NewJob& job) {
   pqxx::result rows = Exec(tx, prepared, kCreateJob, job.job_type,
-                           job.total_items, job.metadata);
+                           job.total_items, job.metadata, job.created_by);
   if (rows.empty()) {
     return common::InvalidField("metadata", "must be a JSON object");
   }
@@ -96,14 +97,22 @@ absl::StatusOr<Job> CreateWith(pqxx::transaction_base& tx, bool prepared,
 // lock the UPDATE itself takes: it excludes other updates but not the KEY
 // SHARE lock a batch_job_errors insert takes on its job (FOR UPDATE would,
 // and two batches of a load, one of which recorded errors, could deadlock).
+// `from_rpc`: the update comes from UpdateJobProgress, not from the bulk
+// load that owns the job (a bulk load's job is written by its stream only).
 absl::StatusOr<Job> UpdateProgressWith(pqxx::transaction_base& tx,
-                                       bool prepared,
+                                       bool prepared, bool from_rpc,
                                        const JobProgress& progress) {
   pqxx::result current = tx.exec_params(
-      "SELECT status, processed_items, failed_items FROM batch_jobs WHERE id "
-      "= $1 FOR NO KEY UPDATE",
+      "SELECT status, processed_items, failed_items, EXISTS (SELECT 1 FROM "
+      "bulk_loads WHERE bulk_loads.job_id = batch_jobs.id) FROM batch_jobs "
+      "WHERE id = $1 FOR NO KEY UPDATE",
       progress.id);
   if (current.empty()) return NoSuchJob(progress.id);
+  if (from_rpc && current[0][3].as<bool>()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "batch job ", progress.id,
+        " belongs to a bulk load: only its Insert stream updates it"));
+  }
   const std::optional<JobStatus> from =
       ParseJobStatus(current[0][0].as<std::string>());
   if (!from.has_value()) {
@@ -247,7 +256,8 @@ absl::StatusOr<Job> JobStore::UpdateProgress(const common::CallContext& context,
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work tx(connection);
-        updated = UpdateProgressWith(tx, /*prepared=*/true, progress);
+        updated = UpdateProgressWith(tx, /*prepared=*/true, /*from_rpc=*/true,
+                                     progress);
         // A refusal rolls back (nothing was written) and is the caller's
         // answer, not a database failure.
         if (updated.ok()) tx.commit();
@@ -279,7 +289,8 @@ absl::StatusOr<Job> JobStore::CreateIn(db::Transaction& tx, const NewJob& job) {
 
 absl::StatusOr<Job> JobStore::UpdateProgressIn(db::Transaction& tx,
                                                const JobProgress& progress) {
-  return UpdateProgressWith(tx.get(), /*prepared=*/false, progress);
+  return UpdateProgressWith(tx.get(), /*prepared=*/false,
+                            /*from_rpc=*/false, progress);
 }
 
 absl::Status JobStore::AppendErrorsIn(db::Transaction& tx,

@@ -40,6 +40,8 @@ struct Job {
   std::optional<absl::Time> completed_at;
   absl::Time updated_at;
   std::string created_at_text;  // as PostgreSQL printed it: the keyset cursor
+  // The authenticated caller that created it; nullopt without one.
+  std::optional<std::string> created_by;
 };
 
 struct JobPage {
@@ -52,6 +54,7 @@ struct NewJob {
   std::string job_type;
   int64_t total_items = 0;
   std::string metadata = "{}";  // JSON object text
+  std::optional<std::string> created_by;  // the authenticated caller
 };
 
 struct JobProgress {
@@ -112,7 +115,9 @@ class JobStore {
                              const NewJob& job);
 
   // Applies `progress` under a row lock, checking the status transition
-  // (job_status.h). NOT_FOUND, FAILED_PRECONDITION.
+  // (job_status.h). NOT_FOUND, FAILED_PRECONDITION; PERMISSION_DENIED for a
+  // bulk load's job, which only the load's own stream updates (through
+  // UpdateProgressIn): a status set from outside would bypass its ledger.
   absl::StatusOr<Job> UpdateProgress(const common::CallContext& context,
                                      const JobProgress& progress);
 

@@ -101,13 +101,14 @@ inline constexpr NamedQuery kPurgeExpiredExercises{
       "reviewed_at") ", reviewed_by, "                                    \
   "created_at::text AS created_at_key, confidence::text AS confidence_key"
 
-// The columns of a batch_jobs row, then created_at as text (the cursor).
+// The columns of a batch_jobs row, then created_at as text (the cursor),
+// then who created it.
 #define AVES_JOB_COLUMNS \
   "id::text, job_type, status, total_items, processed_items, failed_items, " \
   "metadata::text, " AVES_EPOCH_US("created_at") ", " AVES_EPOCH_US(       \
       "started_at") ", " AVES_EPOCH_US("completed_at") ", " AVES_EPOCH_US(  \
       "updated_at") ", "                                                     \
-  "created_at::text AS created_at_key"
+  "created_at::text AS created_at_key, created_by"
 
 // $1 image_id, $2 min confidence, keyset ($3 confidence, $4 id) of the last
 // row seen (first page: 2, 'ffffffff-ffff-ffff-ffff-ffffffffffff'), $5 limit.
@@ -206,12 +207,13 @@ inline constexpr NamedQuery kGetJob{
     "get_job", "SELECT " AVES_JOB_COLUMNS " FROM batch_jobs WHERE id = $1",
     "batch_jobs_pkey"};
 
-// $1 job_type, $2 total_items, $3 metadata (JSON text). No row back when the
-// metadata is not a JSON object.
+// $1 job_type, $2 total_items, $3 metadata (JSON text), $4 created_by
+// (NULL: no authenticated caller). No row back when the metadata is not a
+// JSON object.
 inline constexpr NamedQuery kCreateJob{
     "create_job",
-    "INSERT INTO batch_jobs (job_type, total_items, metadata) "
-    "SELECT $1, $2, m FROM (SELECT $3::jsonb AS m) AS given "
+    "INSERT INTO batch_jobs (job_type, total_items, metadata, created_by) "
+    "SELECT $1, $2, m, $4 FROM (SELECT $3::jsonb AS m) AS given "
     "WHERE jsonb_typeof(m) = 'object' RETURNING " AVES_JOB_COLUMNS,
     ""};
 

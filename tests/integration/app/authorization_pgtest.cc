@@ -14,14 +14,19 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
+#include "aves/data/v1/annotations.grpc.pb.h"
 #include "aves/data/v1/batch_jobs.grpc.pb.h"
 #include "aves/data/v1/bulk_insert.grpc.pb.h"
 #include "client/lib/channel.h"
 #include "client/lib/health_client.h"
+#include "server/app/server.h"
 #include "server/auth/policy.h"
 #include "server/auth/roles.h"
 #include "server/auth/token_verifier.h"
+#include "server/db/migration_file.h"
+#include "tests/support/avesd_process.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
@@ -338,6 +343,191 @@ TEST_F(AuthorizationTest, AvesdMintsTokensItsVerifierAccepts) {
   testing::CommandResult policy = testing::RunCommand({AVESD_PATH, "policy"});
   EXPECT_EQ(policy.exit_code, 0);
   EXPECT_THAT(policy.out, HasSubstr("aves.data.v1.BulkInsertService/Insert"));
+}
+
+// With authentication a review is recorded under the caller's subject: an
+// empty reviewer is filled in, another name is refused and changes nothing.
+TEST_F(AuthorizationTest, AReviewIsRecordedUnderTheAuthenticatedCaller) {
+  auto sql = database_->Connect();
+  pqxx::nontransaction tx(*sql);
+  const std::string image =
+      tx.exec1(
+            "INSERT INTO images (url) VALUES ('https://x/1.jpg') RETURNING id")
+          [0]
+              .as<std::string>();
+  pqxx::result annotations = tx.exec_params(
+      "INSERT INTO ai_annotation_items (image_id, spanish_term, english_term, "
+      "bounding_box, annotation_type, confidence) SELECT $1, 'el pico', "
+      "'beak', '{}', 'anatomy', 0.9 FROM generate_series(1, 2) RETURNING id",
+      image);
+  std::unique_ptr<testing::InProcessServer> server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto stub = data::v1::AnnotationService::NewStub(client::MakeChannel(
+      server->address(), Bearer(Token("reviewer-ana", {"reviewer"}))));
+  auto review = [&](const std::string& id, const std::string& reviewer) {
+    data::v1::ReviewAnnotationRequest request;
+    request.set_id(id);
+    request.set_decision(data::v1::REVIEW_DECISION_APPROVE);
+    request.set_expected_status(data::v1::ANNOTATION_STATUS_PENDING);
+    request.set_reviewer(reviewer);
+    data::v1::ReviewAnnotationResponse response;
+    grpc::ClientContext context;
+    return stub->ReviewAnnotation(&context, request, &response);
+  };
+  const std::string first = annotations[0][0].as<std::string>();
+  const std::string second = annotations[1][0].as<std::string>();
+  grpc::Status impersonating = review(first, "reviewer-bob");
+  EXPECT_EQ(impersonating.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(impersonating.error_message(), HasSubstr("reviewer-bob"));
+  EXPECT_EQ(
+      tx.exec_params1("SELECT status FROM ai_annotation_items WHERE id = $1",
+                      first)[0]
+          .as<std::string>(),
+      "pending");
+  EXPECT_TRUE(review(first, "").ok());
+  EXPECT_TRUE(review(second, "reviewer-ana").ok());
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM ai_annotation_items WHERE "
+                     "reviewed_by = 'reviewer-ana' AND status = 'approved'")[0]
+                .as<int>(),
+            2);
+}
+
+TEST_F(AuthorizationTest, ALoaderLoadsUsersOnlyWhenConfiguredAndAdminsAlways) {
+  const std::string users = AVES_SOURCE_DIR "/demo/users.csv";
+  const std::string vocabulary = AVES_SOURCE_DIR "/demo/vocabulary.csv";
+  auto load = [&](const std::string& address, const std::string& role,
+                  const std::string& table, const std::string& file) {
+    return testing::RunCommand({AVESCTL_PATH, "--addr=" + address, "load",
+                                "--table=" + table, "--atomic", file},
+                               {{"AVES_TOKEN", Token(role + "-1", {role})}});
+  };
+  auto sql = database_->Connect();
+  auto count = [&](const std::string& table) {
+    return pqxx::nontransaction(*sql)
+        .exec1("SELECT count(*) FROM " + table)[0]
+        .as<int>();
+  };
+  {
+    std::unique_ptr<testing::InProcessServer> server = StartServer();
+    ASSERT_NE(server, nullptr);
+    testing::CommandResult refused =
+        load(server->address(), "loader", "users", users);
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_THAT(refused.err, HasSubstr("PERMISSION_DENIED"));
+    EXPECT_THAT(refused.err, HasSubstr("AVES_BULK_LOADER_TABLES"));
+    EXPECT_EQ(count("users"), 0);
+    EXPECT_EQ(count("batch_jobs"), 0) << "refused before a load exists";
+    testing::CommandResult words =
+        load(server->address(), "loader", "vocabulary", vocabulary);
+    EXPECT_EQ(words.exit_code, 0) << words.err;
+    EXPECT_GT(count("vocabulary"), 0);
+    testing::CommandResult by_admin =
+        load(server->address(), "admin", "users", users);
+    EXPECT_EQ(by_admin.exit_code, 0) << by_admin.err;
+    EXPECT_GT(count("users"), 0);
+  }
+  pqxx::nontransaction(*sql).exec("TRUNCATE users CASCADE");
+  std::unique_ptr<testing::InProcessServer> configured =
+      StartServer([](config::Config& config) {
+        config.bulk_loader_tables = {"users", "vocabulary"};
+      });
+  ASSERT_NE(configured, nullptr);
+  testing::CommandResult allowed =
+      load(configured->address(), "loader", "users", users);
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
+  EXPECT_GT(count("users"), 0);
+}
+
+TEST_F(AuthorizationTest, ABulkLoadsJobMovesOnlyThroughItsOwnStream) {
+  std::unique_ptr<testing::InProcessServer> server = StartServer();
+  ASSERT_NE(server, nullptr);
+  testing::CommandResult loaded = testing::RunCommand(
+      {AVESCTL_PATH, "--addr=" + server->address(), "load",
+       "--table=vocabulary", AVES_SOURCE_DIR "/demo/vocabulary.csv"},
+      {{"AVES_TOKEN", Token("loader-1", {"loader"})}});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  auto sql = database_->Connect();
+  const std::string job = pqxx::nontransaction(*sql)
+                              .exec1("SELECT job_id::text FROM bulk_loads")[0]
+                              .as<std::string>();
+  auto jobs = data::v1::BatchJobService::NewStub(client::MakeChannel(
+      server->address(), Bearer(Token("admin-1", {"admin"}))));
+  data::v1::UpdateJobProgressRequest request;
+  request.set_id(job);
+  request.set_processed_items_delta(1);
+  data::v1::UpdateJobProgressResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = jobs->UpdateJobProgress(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("bulk load"));
+  // A job of its own is the loader's to move.
+  data::v1::CreateJobRequest create;
+  create.set_job_type("import");
+  data::v1::CreateJobResponse created;
+  grpc::ClientContext create_context;
+  ASSERT_TRUE(jobs->CreateJob(&create_context, create, &created).ok());
+  EXPECT_EQ(created.job().created_by(), "admin-1");
+  EXPECT_EQ(pqxx::nontransaction(*sql)
+                .exec_params1("SELECT created_by FROM batch_jobs WHERE id = $1",
+                              job)[0]
+                .as<std::string>(),
+            "loader-1")
+      << "a load's job records the loader";
+  request.set_id(created.job().id());
+  grpc::ClientContext update_context;
+  EXPECT_TRUE(
+      jobs->UpdateJobProgress(&update_context, request, &response).ok());
+}
+
+// A real avesd's access log names the caller of each call it let through.
+TEST_F(AuthorizationTest, TheAccessLogNamesTheCaller) {
+  testing::AvesdProcess avesd(database_->conninfo(),
+                              {{"AVES_AUTH_JWT_KEY_FILE", key_file_}});
+  const std::string address = avesd.Address();
+  ASSERT_FALSE(address.empty());
+  testing::CommandResult purged =
+      testing::RunCommand({AVESCTL_PATH, "--addr=" + address, "cache", "purge"},
+                          {{"AVES_TOKEN", Token("operator-7", {"operator"})}});
+  EXPECT_EQ(purged.exit_code, 0) << purged.err;
+  EXPECT_THAT(
+      avesd.process().StderrOnceItHas("caller=operator-7"),
+      HasSubstr("method=ExerciseCacheService.PurgeExpired caller=operator-7"));
+  const std::string token = Token("operator-7", {"operator"});
+  EXPECT_THAT(avesd.process().Stderr(), ::testing::Not(HasSubstr(token)))
+      << "no token in the log";
+}
+
+// Secure by default: a listener other machines reach needs TLS or
+// authentication, or the operator's explicit AVES_INSECURE=1.
+TEST_F(AuthorizationTest, ANonLoopbackListenerNeedsTlsOrAuthentication) {
+  auto config =
+      config::LoadConfig([](const std::string&) -> std::optional<std::string> {
+        return std::nullopt;
+      });
+  ASSERT_OK(config);
+  config->database_url = database_->conninfo();
+  config->listen_address = "0.0.0.0:0";
+  auto migrations = db::BuiltInMigrations();
+  ASSERT_OK(migrations);
+  EXPECT_THAT(app::AvesServer::Start(*config, *migrations),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                HasSubstr("AVES_INSECURE=1")));
+  config->insecure = true;
+  auto insecure = app::AvesServer::Start(*config, *migrations);
+  ASSERT_OK(insecure);
+  (*insecure)->Shutdown();
+  config->insecure = false;
+  config->auth_jwt_key_file = key_file_;
+  auto authenticated = app::AvesServer::Start(*config, *migrations);
+  ASSERT_OK(authenticated);
+  (*authenticated)->Shutdown();
+  // avesd itself, end to end: it exits naming the setting.
+  testing::CommandResult refused = testing::RunCommand(
+      {AVESD_PATH, "serve"},
+      {{"DATABASE_URL", database_->conninfo()}, {"AVES_LISTEN", "0.0.0.0:0"}},
+      absl::Seconds(60));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("is reachable from other machines"));
 }
 
 }  // namespace

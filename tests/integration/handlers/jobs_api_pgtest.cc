@@ -87,6 +87,7 @@ TEST_F(JobsApiTest, CreateGetAndTheLifeOfAJob) {
   EXPECT_EQ(created->total_items(), 100);
   EXPECT_THAT(created->metadata(), HasSubstr("\"model\": \"v2\""));
   EXPECT_FALSE(created->has_started_at());
+  EXPECT_FALSE(created->has_created_by()) << "no authentication, no creator";
 
   absl::StatusOr<v1::Job> got = client_->GetJob(created->id());
   ASSERT_OK(got);

@@ -195,6 +195,34 @@ TEST(ConfigTest, AuthSettingsAndWhatTheyNeed) {
                        HasSubstr("AVES_REFLECTION")));
 }
 
+TEST(ConfigTest, KnowsWhenItWouldServeAnyoneRemotely) {
+  for (const char* loopback :
+       {"127.0.0.1:50051", "127.9.9.9:1", "localhost:50051", "[::1]:50051"}) {
+    absl::StatusOr<Config> config =
+        LoadConfig(Fake({{"AVES_LISTEN", loopback}}));
+    ASSERT_OK(config);
+    EXPECT_TRUE(config->listens_on_loopback()) << loopback;
+    EXPECT_FALSE(config->serves_anyone_remotely()) << loopback;
+  }
+  for (const char* remote : {"0.0.0.0:50051", "[::]:50051", "10.0.0.5:50051",
+                             "aves.example:1", "128.0.0.1:50051"}) {
+    absl::StatusOr<Config> config = LoadConfig(Fake({{"AVES_LISTEN", remote}}));
+    ASSERT_OK(config);
+    EXPECT_TRUE(config->serves_anyone_remotely()) << remote;
+    EXPECT_TRUE(config->warnings.empty());
+  }
+  absl::StatusOr<Config> authenticated = LoadConfig(
+      Fake({{"AVES_LISTEN", "0.0.0.0:1"}, {"AVES_AUTH_JWT_KEY_FILE", "/k"}}));
+  ASSERT_OK(authenticated);
+  EXPECT_FALSE(authenticated->serves_anyone_remotely());
+  absl::StatusOr<Config> insecure =
+      LoadConfig(Fake({{"AVES_LISTEN", "0.0.0.0:1"}, {"AVES_INSECURE", "1"}}));
+  ASSERT_OK(insecure);
+  EXPECT_TRUE(insecure->insecure);
+  EXPECT_THAT(insecure->warnings,
+              ::testing::Contains(HasSubstr("AVES_INSECURE=1")));
+}
+
 TEST(ConfigTest, BulkLoadSettings) {
   absl::StatusOr<Config> defaults = LoadConfig(Fake({}));
   ASSERT_OK(defaults);
