@@ -47,7 +47,7 @@ struct Figures {
 // then the first of them `count * 50` times (cached).
 absl::StatusOr<Figures> Measure(const Keys& keys, int count) {
   auth::AuthOptions options;
-  options.token = auth::VerifierOptions{keys.algorithm, keys.verifying};
+  options.token = auth::KeyOptions(keys.algorithm, keys.verifying);
   options.cache_capacity = static_cast<size_t>(count) + 1;
   absl::StatusOr<std::unique_ptr<auth::Authenticator>> authenticator =
       auth::Authenticator::Create(std::move(options));

@@ -38,6 +38,8 @@ Benchmarks:
             --clients-per-channel=N (gRPC clients sharing a connection; default
             64: one channel, as one backend process holds)
             --clients=N (measure only N clients; pgbench still runs)
+            At 64 clients also through a second avesd with bearer tokens
+            on: auth_on_vs_off_64, the median of the rounds' own ratios
   bulk      Loading rows row by row, in multi-row INSERTs of 100, with psql
             \copy from CSV and through avesd's streaming BulkInsertService
             (INSERT, UPSERT, RETURNING), as rows/s and ratios: user_progress

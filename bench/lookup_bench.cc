@@ -27,6 +27,7 @@
 #include "bench/pgbench.h"
 #include "bench/report.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "server/auth/token_verifier.h"
 #include "server/common/status_macros.h"
 #include "server/db/connection.h"
 #include "server/db/errors.h"
@@ -161,8 +162,10 @@ class GrpcChains {
  public:
   using Stub = typename Call::Service::Stub;
 
-  GrpcChains(const std::string& address, int clients, int per_channel)
-      : per_channel_(per_channel) {
+  // `authorization`: the header every call sends ("" for none).
+  GrpcChains(const std::string& address, int clients, int per_channel,
+             std::string authorization = "")
+      : per_channel_(per_channel), authorization_(std::move(authorization)) {
     for (int i = 0; i < (clients + per_channel - 1) / per_channel; ++i) {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -220,6 +223,8 @@ class GrpcChains {
       context = std::make_unique<grpc::ClientContext>();
       context->set_deadline(std::chrono::system_clock::now() +
                             std::chrono::seconds(5));
+      if (!owner->authorization_.empty())
+        context->AddMetadata("authorization", owner->authorization_);
       started = absl::Now();
       call.Start(stub, context.get(), key, [this](grpc::Status status) {
         latency.Record(absl::Now() - started);
@@ -243,6 +248,7 @@ class GrpcChains {
   };
 
   const int per_channel_;
+  const std::string authorization_;
   std::vector<std::unique_ptr<Stub>> stubs_;
   absl::Time deadline_;
   std::mutex mutex_;
@@ -274,9 +280,10 @@ struct DirectLookups {
 template <typename Call>
 Measurement MeasureThroughAvesd(testing::AvesdProcess& avesd,
                                 const LookupBenchOptions& options, int clients,
-                                const std::vector<Key>& keys) {
-  GrpcChains<Call> chains(avesd.Address(), clients,
-                          options.clients_per_channel);
+                                const std::vector<Key>& keys,
+                                const std::string& authorization = "") {
+  GrpcChains<Call> chains(avesd.Address(), clients, options.clients_per_channel,
+                          authorization);
   const absl::Duration server_before = CpuTime(avesd.process().pid());
   const absl::Duration client_before = CpuTime(0);
   Measurement m = chains.Run(clients, options.duration, keys);
@@ -353,6 +360,27 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     return absl::UnavailableError("avesd did not start: " +
                                   avesd.process().Stderr());
   }
+  // The same avesd with bearer tokens on (HS256), and a frontend's token:
+  // every lookup passes the gate (a verified-token cache hit after the
+  // first).
+  const std::string secret(48, 'b');
+  const std::string key_file = testing::MakeTempDir() + "/jwt.key";
+  std::ofstream(key_file) << secret;
+  testing::AvesdProcess avesd_auth(conninfo,
+                                   {{"AVES_AUTH_JWT_KEY_FILE", key_file}});
+  if (avesd_auth.Address().empty() ||
+      !avesd_auth.WaitForHealth(client::ServingStatus::kServing).ok()) {
+    return absl::UnavailableError("avesd with auth did not start: " +
+                                  avesd_auth.process().Stderr());
+  }
+  auth::TokenClaims claims;
+  claims.subject = "bench-frontend";
+  claims.roles = {"frontend"};
+  claims.issued_at = absl::Now();
+  claims.expires = claims.issued_at + absl::Hours(24);
+  ASSIGN_OR_RETURN(const std::string token,
+                   auth::MintToken(auth::Algorithm::kHs256, secret, claims));
+  const std::string authorization = "Bearer " + token;
 
   Report report("lookup");
   std::vector<std::vector<std::string>> table = {
@@ -396,8 +424,8 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
   const bool measures_target =
       std::find(client_counts.begin(), client_counts.end(), kTargetClients) !=
       client_counts.end();
-  std::vector<double> round_ratios, ceiling_round_ratios;
-  std::vector<Measurement> health_runs;
+  std::vector<double> round_ratios, ceiling_round_ratios, auth_round_ratios;
+  std::vector<Measurement> health_runs, auth_runs;
   for (int run = 0; run < options.runs; ++run) {
     for (int clients : client_counts) {
       DirectLookups lookups(conninfo, clients);
@@ -411,6 +439,18 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     for (int clients : client_counts) {
       grpc_runs[clients].push_back(
           MeasureThroughAvesd<GetExerciseCall>(avesd, options, clients, keys));
+    }
+    if (measures_target) {
+      // Right after the same phase without auth: the pair shares the drift.
+      auth_runs.push_back(MeasureThroughAvesd<GetExerciseCall>(
+          avesd_auth, options, kTargetClients, keys, authorization));
+      auth_round_ratios.push_back(
+          auth_runs.back().requests_per_second /
+          grpc_runs[kTargetClients].back().requests_per_second);
+      if (auth_runs.back().errors > 0) {
+        return absl::InternalError("lookups with a token failed: " +
+                                   avesd_auth.process().Stderr());
+      }
     }
     double round_peak = 0;
     for (int clients : pgbench_client_counts) {
@@ -448,6 +488,10 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
                "us");
     report.Add("health_64_client_cpu_us_per_request", ceiling.client_cpu_us,
                "us");
+    add("grpc_auth", "GetExercise through avesd with a bearer token",
+        kTargetClients, median_of(auth_runs));
+    report.Add("grpc_auth_64_avesd_cpu_us_per_request",
+               median_of(auth_runs).server_cpu_us, "us");
     report.AddRatio("grpc_vs_health_64",
                     median_of(grpc_runs[kTargetClients]).requests_per_second /
                         ceiling.requests_per_second);
@@ -464,7 +508,9 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
   report.Add("pgbench_peak_tps", pgbench_peak, "lookups/s");
   // A ratio over the rounds: their median, extremes, and each one in a note.
   auto add_round_ratios = [&](const std::string& name, const std::string& what,
-                              const std::vector<double>& ratios) {
+                              const std::vector<double>& ratios,
+                              const std::string& baseline =
+                                  "the same round's best pgbench") {
     report.AddRatio(name, Median(ratios));
     const auto [lowest, highest] =
         std::minmax_element(ratios.begin(), ratios.end());
@@ -472,13 +518,15 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     report.Add(name + "_highest_round", *highest, "ratio");
     std::vector<std::string> each;
     for (double ratio : ratios) each.push_back(FormatNumber(ratio));
-    report.AddNote(absl::StrCat(
-        name, " by round (", what,
-        " over the same round's best pgbench): ", absl::StrJoin(each, ", ")));
+    report.AddNote(absl::StrCat(name, " by round (", what, " over ", baseline,
+                                "): ", absl::StrJoin(each, ", ")));
   };
   if (measures_target) {
     add_round_ratios("grpc_64_vs_pgbench_peak", "gRPC at 64 clients",
                      round_ratios);
+    add_round_ratios("auth_on_vs_off_64",
+                     "GetExercise at 64 clients with bearer tokens on",
+                     auth_round_ratios, "the same round's run with them off");
     add_round_ratios("health_64_vs_pgbench_peak",
                      "gRPC's ceiling: a health check, no database, at 64 "
                      "clients",

@@ -23,6 +23,10 @@ aves_fuzzer(json_syntax LIBS aves_common nlohmann_json::nlohmann_json)
 aves_fuzzer(page_token
   SOURCES ${CMAKE_SOURCE_DIR}/server/handlers/page_token.cc
   LIBS aves_common)
+aves_fuzzer(token_verifier
+  SOURCES ${CMAKE_SOURCE_DIR}/server/auth/token_verifier.cc
+          ${CMAKE_SOURCE_DIR}/server/auth/roles.cc
+  LIBS aves_common PkgConfig::JWT PkgConfig::JANSSON OpenSSL::Crypto)
 aves_fuzzer(migration_file
   SOURCES ${CMAKE_SOURCE_DIR}/server/db/migration_file.cc ${AVES_EMBEDDED_MIGRATIONS_CC}
   LIBS aves_common)

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <absl/status/statusor.h>
@@ -49,6 +50,15 @@ struct VerifierOptions {
   // Clock skew allowed between the token's issuer and avesd.
   absl::Duration leeway = absl::Seconds(30);
 };
+
+// Options that check the signature and the times only (no issuer or
+// audience), with the default leeway.
+inline VerifierOptions KeyOptions(Algorithm algorithm, std::string key) {
+  VerifierOptions options;
+  options.algorithm = algorithm;
+  options.key = std::move(key);
+  return options;
+}
 
 struct VerifiedToken {
   std::string subject;

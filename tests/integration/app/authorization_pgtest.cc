@@ -332,8 +332,8 @@ TEST_F(AuthorizationTest, AvesdMintsTokensItsVerifierAccepts) {
       {AVESD_PATH, "token", "--subject=ci-loader", "--role=loader", "--ttl=5m"},
       {{"AVES_AUTH_JWT_KEY_FILE", key_file_}});
   ASSERT_EQ(minted.exit_code, 0) << minted.err;
-  auto verifier =
-      auth::TokenVerifier::Create({auth::Algorithm::kHs256, kSecret});
+  auto verifier = auth::TokenVerifier::Create(
+      auth::KeyOptions(auth::Algorithm::kHs256, kSecret));
   ASSERT_OK(verifier);
   auto verified = verifier->Verify(
       std::string(absl::StripAsciiWhitespace(minted.out)), absl::Now());

@@ -105,7 +105,7 @@ TEST(AuthenticatorTest, NeedsSomethingToAuthenticateWith) {
   EXPECT_THAT(Authenticator::Create(AuthOptions{}),
               StatusIs(absl::StatusCode::kInvalidArgument));
   AuthOptions short_secret;
-  short_secret.token = VerifierOptions{Algorithm::kHs256, "tiny"};
+  short_secret.token = KeyOptions(Algorithm::kHs256, "tiny");
   EXPECT_THAT(Authenticator::Create(std::move(short_secret)),
               StatusIs(absl::StatusCode::kInvalidArgument));
   AuthOptions certificates_only;

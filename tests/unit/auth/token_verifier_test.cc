@@ -210,16 +210,18 @@ TEST(TokenVerifierTest, RequiresExpAndASubjectFitForALog) {
 }
 
 TEST(TokenVerifierTest, RefusesShortSecretsAndKeysUnfitForTheirAlgorithm) {
-  EXPECT_THAT(TokenVerifier::Create({Algorithm::kHs256, "short"}),
+  EXPECT_THAT(TokenVerifier::Create(KeyOptions(Algorithm::kHs256, "short")),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32")));
-  EXPECT_THAT(TokenVerifier::Create({Algorithm::kRs256, kSecret}),
+  EXPECT_THAT(TokenVerifier::Create(KeyOptions(Algorithm::kRs256, kSecret)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("PEM")));
   const KeyPair small_rsa = MakeKeys("rsa:1024");
-  EXPECT_THAT(TokenVerifier::Create({Algorithm::kRs256, small_rsa.public_pem}),
+  EXPECT_THAT(TokenVerifier::Create(
+                  KeyOptions(Algorithm::kRs256, small_rsa.public_pem)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2048")));
   const KeyPair p384 = MakeKeys("ec:secp384r1");
-  EXPECT_THAT(TokenVerifier::Create({Algorithm::kEs256, p384.public_pem}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("P-256")));
+  EXPECT_THAT(
+      TokenVerifier::Create(KeyOptions(Algorithm::kEs256, p384.public_pem)),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("P-256")));
 }
 
 TEST(TokenVerifierTest, VerifiesRs256AndEs256WithPublicKeysOnly) {
@@ -229,7 +231,7 @@ TEST(TokenVerifierTest, VerifiesRs256AndEs256WithPublicKeysOnly) {
         std::pair{Algorithm::kEs256, "ec:prime256v1"}}) {
     const KeyPair keys = MakeKeys(kind);
     absl::StatusOr<TokenVerifier> verifier =
-        TokenVerifier::Create({algorithm, keys.public_pem});
+        TokenVerifier::Create(KeyOptions(algorithm, keys.public_pem));
     ASSERT_OK(verifier);
     absl::StatusOr<std::string> token =
         MintToken(algorithm, keys.private_pem, Claims(now));
