@@ -53,9 +53,12 @@ ParsedArguments ParseArguments(const std::vector<std::string>& args,
     } else if (absl::StartsWith(arg, "--server-name=")) {
       invocation.tls.server_name = arg.substr(14);
     } else if (absl::StartsWith(arg, "--token=")) {
+      // A flag beats the environment's token of either kind.
       invocation.tls.token = arg.substr(8);
+      invocation.tls.token_file.clear();
     } else if (absl::StartsWith(arg, "--token-file=")) {
       invocation.tls.token_file = arg.substr(13);
+      invocation.tls.token.clear();
     } else if (arg == "--json") {
       invocation.json = true;
     } else if (arg == "--atomic") {

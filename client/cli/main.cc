@@ -80,7 +80,8 @@ Options:
                      the address's host ($AVES_SERVER_NAME)
   --token-file=FILE  send the bearer token in FILE ($AVES_TOKEN_FILE)
   --token=TOKEN      send TOKEN ($AVES_TOKEN; a flag shows in ps: prefer
-                     the file)
+                     the file). A flag beats both variables; of the two
+                     variables, the file wins
   --help             this text
 )";
 

@@ -46,6 +46,27 @@ TEST(ArgumentsTest, DefaultsAndSwitches) {
   EXPECT_TRUE(Parse({"-h"}).help);
 }
 
+TEST(ArgumentsTest, ATokenFlagBeatsEitherTokenOfTheEnvironment) {
+  TlsFlags environment;
+  environment.token = "env-token";
+  environment.token_file = "/env/token";
+  ParsedArguments by_flag = ParseArguments({"pool", "--token=flag-token"},
+                                           "localhost:1", environment);
+  ASSERT_TRUE(by_flag.invocation.has_value());
+  EXPECT_EQ(by_flag.invocation->tls.token, "flag-token");
+  EXPECT_EQ(by_flag.invocation->tls.token_file, "");
+  ParsedArguments by_file = ParseArguments({"pool", "--token-file=/my/token"},
+                                           "localhost:1", environment);
+  ASSERT_TRUE(by_file.invocation.has_value());
+  EXPECT_EQ(by_file.invocation->tls.token_file, "/my/token");
+  EXPECT_EQ(by_file.invocation->tls.token, "");
+  ParsedArguments neither =
+      ParseArguments({"pool"}, "localhost:1", environment);
+  ASSERT_TRUE(neither.invocation.has_value());
+  EXPECT_EQ(neither.invocation->tls.token_file, "/env/token")
+      << "without a flag, the environment's file";
+}
+
 TEST(ArgumentsTest, BadArgumentsAreRefusedAndNamed) {
   ParsedArguments timeout = Parse({"pool", "--timeout=0"});
   EXPECT_FALSE(timeout.invocation.has_value());
