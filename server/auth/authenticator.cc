@@ -28,12 +28,12 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(
     return absl::InvalidArgumentError(
         "authentication needs a token key or certificate mappings");
   }
-  if (options.cache_capacity == 0) {
+  if (options.cache_capacity == 0 || options.cache_max_bytes < kMaxTokenBytes) {
     return absl::InvalidArgumentError("the token cache needs room for one");
   }
   return std::unique_ptr<Authenticator>(
       new Authenticator(std::move(verifier), std::move(certificate_callers),
-                        options.cache_capacity));
+                        options.cache_capacity, options.cache_max_bytes));
 }
 
 absl::StatusOr<std::shared_ptr<const Caller>> Authenticator::Authenticate(
@@ -79,15 +79,33 @@ absl::StatusOr<std::shared_ptr<const Caller>> Authenticator::AuthenticateToken(
   auto caller = std::make_shared<const Caller>(
       Caller{std::move(verified->subject), verified->roles, "token"});
   absl::MutexLock lock(&mutex_);
-  if (cache_.size() >= cache_capacity_) {
-    absl::erase_if(cache_, [now](const auto& entry) {
-      return now > entry.second.valid_until;
+  const auto full = [&] {
+    return cache_.size() >= cache_capacity_ ||
+           cached_bytes_ + token.size() > cache_max_bytes_;
+  };
+  if (full()) {
+    absl::erase_if(cache_, [&](const auto& entry) {
+      if (now <= entry.second.valid_until) return false;
+      cached_bytes_ -= entry.first.size();
+      return true;
     });
-    if (cache_.size() >= cache_capacity_) cache_.clear();
+    if (full()) {
+      cache_.clear();
+      cached_bytes_ = 0;
+    }
   }
-  cache_.emplace(std::string(token),
-                 CachedToken{caller, verified->valid_until});
+  if (cache_
+          .emplace(std::string(token),
+                   CachedToken{caller, verified->valid_until})
+          .second) {
+    cached_bytes_ += token.size();
+  }
   return caller;
+}
+
+size_t Authenticator::cached_token_bytes() const {
+  absl::ReaderMutexLock lock(&mutex_);
+  return cached_bytes_;
 }
 
 size_t Authenticator::cached_tokens() const {

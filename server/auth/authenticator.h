@@ -5,8 +5,9 @@
 //
 // Verified tokens are cached until they expire, so a caller sending the same
 // token on every call pays for one signature check (bench/auth_bench.cc
-// measures both). The cache is bounded: when full, expired entries go, and
-// if none had expired, all of them (the next calls verify again).
+// measures both). The cache is bounded in entries and in bytes: when full,
+// expired entries go, and if that is not enough, all of them (the next calls
+// verify again).
 #ifndef AVES_SERVER_AUTH_AUTHENTICATOR_H_
 #define AVES_SERVER_AUTH_AUTHENTICATOR_H_
 
@@ -41,8 +42,10 @@ struct AuthOptions {
   std::optional<VerifierOptions> token;
   // Client-certificate common names and the roles each holds.
   std::map<std::string, RoleSet> certificate_roles;
-  // Verified tokens remembered at most.
+  // Verified tokens remembered at most, and their bytes at most (a token
+  // may be 8 KiB: the count alone would allow 80 MiB).
   size_t cache_capacity = 10'000;
+  size_t cache_max_bytes = 4 << 20;
 };
 
 class Authenticator {
@@ -62,6 +65,7 @@ class Authenticator {
   bool accepts_tokens() const { return verifier_.has_value(); }
   bool accepts_certificates() const { return !certificate_callers_.empty(); }
   size_t cached_tokens() const;
+  size_t cached_token_bytes() const;
 
  private:
   struct CachedToken {
@@ -72,10 +76,11 @@ class Authenticator {
   Authenticator(
       std::optional<TokenVerifier> verifier,
       std::map<std::string, std::shared_ptr<const Caller>> certificate_callers,
-      size_t cache_capacity)
+      size_t cache_capacity, size_t cache_max_bytes)
       : verifier_(std::move(verifier)),
         certificate_callers_(std::move(certificate_callers)),
-        cache_capacity_(cache_capacity) {}
+        cache_capacity_(cache_capacity),
+        cache_max_bytes_(cache_max_bytes) {}
 
   absl::StatusOr<std::shared_ptr<const Caller>> AuthenticateToken(
       absl::string_view token, absl::Time now) const;
@@ -84,9 +89,11 @@ class Authenticator {
   const std::map<std::string, std::shared_ptr<const Caller>>
       certificate_callers_;
   const size_t cache_capacity_;
+  const size_t cache_max_bytes_;
   mutable absl::Mutex mutex_;
   mutable absl::flat_hash_map<std::string, CachedToken> cache_
       ABSL_GUARDED_BY(mutex_);
+  mutable size_t cached_bytes_ ABSL_GUARDED_BY(mutex_) = 0;  // of the keys
 };
 
 }  // namespace aves::auth

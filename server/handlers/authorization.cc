@@ -36,7 +36,13 @@ absl::StatusOr<absl::string_view> BearerToken(
     return absl::UnauthenticatedError(
         "'authorization' must be 'Bearer <token>'");
   }
-  return absl::StripAsciiWhitespace(value.substr(kBearerScheme.size()));
+  const absl::string_view token =
+      absl::StripAsciiWhitespace(value.substr(kBearerScheme.size()));
+  // Blank is not "no token": it must not fall back to the certificate.
+  if (token.empty()) {
+    return absl::UnauthenticatedError("'authorization' holds an empty token");
+  }
+  return token;
 }
 
 // Common names of the client certificate TLS verified (none without one).
@@ -65,16 +71,8 @@ MethodGate GateFor(absl::string_view service, absl::string_view method) {
   return gate;
 }
 
-std::shared_ptr<const auth::Caller> AnonymousCaller() {
-  static const auto* caller = new std::shared_ptr<const auth::Caller>(
-      std::make_shared<const auth::Caller>(
-          auth::Caller{"anonymous", auth::RoleSet::All(), "nothing"}));
-  return *caller;
-}
-
 absl::StatusOr<std::shared_ptr<const auth::Caller>> CallAuthorizer::CallerOf(
     grpc::ServerContextBase* context) const {
-  if (authenticator_ == nullptr) return AnonymousCaller();
   absl::StatusOr<absl::string_view> token = BearerToken(context);
   if (!token.ok()) return token.status();
   std::vector<std::string> common_names;

@@ -33,29 +33,26 @@ MethodGate GateFor(absl::string_view service, absl::string_view method);
 
 class CallAuthorizer {
  public:
-  // Null: authentication is off and every call is let through as the
-  // anonymous caller (avesd on loopback with no credentials configured).
+  // Null: authentication is off and every call is let through (avesd on
+  // loopback with no credentials configured).
   explicit CallAuthorizer(const auth::Authenticator* authenticator)
       : authenticator_(authenticator) {}
 
   // The caller of `context`, allowed `gate`; UNAUTHENTICATED when it proves
   // no identity, PERMISSION_DENIED when its roles do not allow the method.
+  // Only when enabled().
   absl::StatusOr<std::shared_ptr<const auth::Caller>> Authorize(
       grpc::ServerContextBase* context, const MethodGate& gate) const;
-
-  // The caller of `context`, whatever it may call (for handlers that record
-  // who acted: the gate already let the call through).
-  absl::StatusOr<std::shared_ptr<const auth::Caller>> CallerOf(
-      grpc::ServerContextBase* context) const;
 
   bool enabled() const { return authenticator_ != nullptr; }
 
  private:
+  // The caller of `context`, whatever it may call.
+  absl::StatusOr<std::shared_ptr<const auth::Caller>> CallerOf(
+      grpc::ServerContextBase* context) const;
+
   const auth::Authenticator* authenticator_;
 };
-
-// The anonymous caller of a service without authentication: every role.
-std::shared_ptr<const auth::Caller> AnonymousCaller();
 
 // `gate` applied by `authorizer` (null: no check); logs a refusal. On OK,
 // `*caller` is who passed (null when authentication is off).

@@ -252,12 +252,13 @@ bulk::Loader::Caller BulkInsertServiceImpl::LoadCallerOf(
   load_caller.subject = caller->subject;
   // An admin: any table.
   if (caller->roles.Has(auth::Role::kAdmin)) return load_caller;
-  load_caller.may_write = [tables = loader_tables_, subject = caller->subject](
+  // The service outlives its streams: no copy of the set per load.
+  load_caller.may_write = [tables = &loader_tables_, subject = caller->subject](
                               const std::string& table) -> absl::Status {
-    if (tables.count(table) > 0) return absl::OkStatus();
+    if (tables->count(table) > 0) return absl::OkStatus();
     return absl::PermissionDeniedError(absl::StrCat(
         "caller '", subject, "' may not load into '", table,
-        "': a loader may load only into ", absl::StrJoin(tables, ", "),
+        "': a loader may load only into ", absl::StrJoin(*tables, ", "),
         " (AVES_BULK_LOADER_TABLES)"));
   };
   return load_caller;

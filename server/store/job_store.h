@@ -53,7 +53,7 @@ struct JobPage {
 struct NewJob {
   std::string job_type;
   int64_t total_items = 0;
-  std::string metadata = "{}";  // JSON object text
+  std::string metadata = "{}";            // JSON object text
   std::optional<std::string> created_by;  // the authenticated caller
 };
 

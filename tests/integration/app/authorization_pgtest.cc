@@ -208,6 +208,8 @@ TEST_F(AuthorizationTest, TheAuthorizationHeaderMustBeOneBearerToken) {
   EXPECT_EQ(call({"Basic YWRtaW46YWRtaW4="}).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(call({"Bearer "}).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(call({"Bearer    "}).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(call({"Bearer " + token, "Bearer " + token}).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   // A token naming none of our roles authenticates and may call nothing.

@@ -80,6 +80,28 @@ TEST(AuthenticatorTest, AFullCacheStaysWithinItsCapacity) {
       authenticator->Authenticate(Token("caller-0", {"loader"}), {}, kNow));
 }
 
+TEST(AuthenticatorTest, TheCacheIsBoundedInBytesToo) {
+  AuthOptions options;
+  options.token = KeyOptions(Algorithm::kHs256, kSecret);
+  options.cache_capacity = 1000;
+  options.cache_max_bytes = kMaxTokenBytes;
+  auto authenticator = Authenticator::Create(std::move(options));
+  ASSERT_OK(authenticator);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_OK((*authenticator)
+                  ->Authenticate(Token(absl::StrCat("caller-", i), {"loader"}),
+                                 {}, kNow));
+    EXPECT_LE((*authenticator)->cached_token_bytes(), kMaxTokenBytes);
+  }
+  EXPECT_GT((*authenticator)->cached_tokens(), 0u);
+  EXPECT_LT((*authenticator)->cached_tokens(), 200u);
+  AuthOptions too_small;
+  too_small.token = KeyOptions(Algorithm::kHs256, kSecret);
+  too_small.cache_max_bytes = kMaxTokenBytes - 1;
+  EXPECT_THAT(Authenticator::Create(std::move(too_small)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(AuthenticatorTest, AMappedCertificateAuthenticatesAndATokenOverridesIt) {
   auto authenticator = Make();
   auto by_cert = authenticator->Authenticate("", {"dashboard-1"}, kNow);
