@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -26,6 +27,7 @@
 #include "server/app/authentication.h"
 #include "server/app/server.h"
 #include "server/auth/policy.h"
+#include "server/auth/rate_limits.h"
 #include "server/auth/token_verifier.h"
 #include "server/config/config.h"
 #include "server/db/migrator.h"
@@ -220,7 +222,19 @@ int main(int argc, char** argv) {
   }
   const std::string command = positional[1];
   if (command == "policy") {
-    std::printf("%s", aves::auth::FormatPolicy().c_str());
+    // The rate limits as this environment would configure them; nothing
+    // else of the configuration is needed (no database).
+    const char* rate_setting = std::getenv("AVES_RATE_LIMITS");
+    absl::StatusOr<aves::auth::RateLimitTable> rate_limits =
+        aves::auth::ParseRateLimits(rate_setting == nullptr ? ""
+                                                            : rate_setting);
+    if (!rate_limits.ok()) {
+      std::cerr << "avesd: " << rate_limits.status().message() << "\n";
+      return 2;
+    }
+    std::printf("%s\nrate limits (AVES_RATE_LIMITS):\n%s",
+                aves::auth::FormatPolicy().c_str(),
+                aves::auth::FormatRateLimits(*rate_limits).c_str());
     return 0;
   }
 

@@ -24,6 +24,8 @@
 #include "server/bulk/load_store.h"
 #include "server/common/executor.h"
 #include "server/db/database.h"
+#include "server/handlers/authorization.h"
+#include "server/handlers/reflection_gate.h"
 #include "server/observability/logging.h"
 #include "server/store/job_feed.h"
 
@@ -70,7 +72,9 @@ void RouteProtobufLogs() {
 
 // Server reflection on or off for this server. Linking gRPC's reflection
 // plugin registers it for every builder of the process (a static
-// initialiser), so "off" must take it out of the builder's plugins.
+// initialiser), so "off" must take it out of the builder's plugins. Who may
+// use it when it is on is the reflection gate's business (handlers/
+// reflection_gate.h).
 class ReflectionSwitch final : public grpc::ServerBuilderOption {
  public:
   explicit ReflectionSwitch(bool on) : on_(on) {}
@@ -100,10 +104,19 @@ class ReflectionSwitch final : public grpc::ServerBuilderOption {
 std::unique_ptr<grpc::Server> BuildGrpcServer(
     const config::Config& config,
     std::shared_ptr<grpc::ServerCredentials> credentials,
-    const std::vector<grpc::Service*>& services, int* port) {
+    const std::vector<grpc::Service*>& services,
+    const handlers::CallAuthorizer* authorizer, int* port) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  builder.SetOption(std::make_unique<ReflectionSwitch>(config.reflection));
+  builder.SetOption(std::make_unique<ReflectionSwitch>(
+      config.reflection != config::Config::Reflection::kOff));
+  if (config.reflection == config::Config::Reflection::kAdmin) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(handlers::AdminOnlyReflection(authorizer));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   builder.AddListeningPort(config.listen_address, std::move(credentials), port);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
@@ -169,7 +182,8 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       Services::Build(config, migrations, *impl->executor, *impl->bulk_executor,
                       *std::move(authenticator));
   impl->server = BuildGrpcServer(config, *std::move(credentials),
-                                 impl->services->grpc_services(), &impl->port);
+                                 impl->services->grpc_services(),
+                                 &impl->services->authorizer(), &impl->port);
   if (impl->server == nullptr || impl->port == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen_address));

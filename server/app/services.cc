@@ -68,8 +68,8 @@ std::unique_ptr<Services> Services::Build(
   const Sizes sizes = SizesFor(config);
   auto parts = std::make_unique<Parts>();
   parts->authenticator = std::move(authenticator);
-  parts->authorizer =
-      std::make_unique<handlers::CallAuthorizer>(parts->authenticator.get());
+  parts->authorizer = std::make_unique<handlers::CallAuthorizer>(
+      parts->authenticator.get(), config.rate_limits);
   parts->database = std::make_unique<db::Database>(
       config.database_url, config.pool, AllPreparedStatements());
   // Connections open in the background; health stays NOT_SERVING until
@@ -153,6 +153,10 @@ store::ExerciseCacheStore& Services::exercise_cache() {
 bulk::DatabaseLoadStore& Services::bulk_loads() { return *parts_->bulk_loads; }
 
 store::JobFeed& Services::job_feed() { return *parts_->job_feed; }
+
+const handlers::CallAuthorizer& Services::authorizer() const {
+  return *parts_->authorizer;
+}
 
 void Services::EndIdleStreams() {
   parts_->bulk_insert_service->EndIdleStreams(absl::Now());

@@ -35,6 +35,9 @@ class DatabaseLoadStore;
 namespace auth {
 class Authenticator;
 }  // namespace auth
+namespace handlers {
+class CallAuthorizer;
+}  // namespace handlers
 }  // namespace aves
 
 namespace aves::app {
@@ -57,6 +60,9 @@ class Services {
   // Ends Insert streams idle past AVES_BULK_IDLE_TIMEOUT_MS.
   void EndIdleStreams();
 
+  // The gate of every call (handlers/authorization.h), for the reflection
+  // gate too.
+  const handlers::CallAuthorizer& authorizer() const;
   // The services to register with the gRPC server.
   std::vector<grpc::Service*> grpc_services();
   // Their full names ("aves.data.v1.ExerciseCacheService", ...), each

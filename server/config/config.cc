@@ -255,12 +255,19 @@ absl::Status ReadAuth(const SettingLookup& lookup, Config* config) {
         "AVES_TLS_CLIENT_CA_FILE");
   }
   const std::string reflection =
-      ReadString(lookup, "AVES_REFLECTION", config->auth() ? "off" : "on");
-  if (reflection != "on" && reflection != "off") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("AVES_REFLECTION: '", reflection, "' is not on or off"));
+      ReadString(lookup, "AVES_REFLECTION", config->auth() ? "admin" : "on");
+  if (reflection == "on") {
+    config->reflection = Config::Reflection::kOn;
+  } else if (reflection == "admin") {
+    config->reflection = Config::Reflection::kAdmin;
+  } else if (reflection == "off") {
+    config->reflection = Config::Reflection::kOff;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "AVES_REFLECTION: '", reflection, "' is not on, admin or off"));
   }
-  config->reflection = reflection == "on";
+  ASSIGN_OR_RETURN(config->rate_limits, auth::ParseRateLimits(ReadString(
+                                            lookup, "AVES_RATE_LIMITS", "")));
   return absl::OkStatus();
 }
 

@@ -13,6 +13,7 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
+#include "server/auth/rate_limits.h"
 #include "server/auth/roles.h"
 #include "server/auth/token_verifier.h"
 #include "server/db/pool_options.h"
@@ -77,9 +78,14 @@ struct Config {
   bool serves_anyone_remotely() const {
     return !listens_on_loopback() && !tls() && !auth();
   }
-  // gRPC server reflection (AVES_REFLECTION=on|off): on by default without
-  // authentication, off with it (it would answer anyone).
-  bool reflection = true;
+  // gRPC server reflection (AVES_REFLECTION=on|admin|off): on by default
+  // without authentication; with it, admin (only admin callers may list
+  // the services: reflection has no rule of its own in the policy table).
+  enum class Reflection { kOff, kAdmin, kOn };
+  Reflection reflection = Reflection::kOn;
+  // Calls per caller and method (AVES_RATE_LIMITS, auth/rate_limits.h for
+  // the format), over defaults that limit the maintenance calls.
+  auth::RateLimitTable rate_limits = auth::DefaultRateLimits();
   // spdlog level name (AVES_LOG_LEVEL).
   std::string log_level = "info";
   // How often the health monitor re-checks the database

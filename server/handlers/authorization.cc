@@ -9,6 +9,7 @@
 #include <grpcpp/security/auth_context.h>
 
 #include "server/auth/policy.h"
+#include "server/common/retry_delay.h"
 #include "server/handlers/access_log.h"
 #include "server/handlers/grpc_status.h"
 
@@ -58,9 +59,53 @@ std::vector<std::string> CertificateCommonNames(
   return names;
 }
 
+// Who a bucket belongs to when nobody authenticates: the peer's host, so that
+// one host's connections share it ("ipv4:127.0.0.1:5501" -> "ipv4:127.0.0.1",
+// "ipv6:[::1]:5501" -> "ipv6:[::1]").
+std::string PeerHost(const std::string& peer) {
+  const size_t colon = peer.rfind(':');
+  const bool has_port =
+      absl::StartsWith(peer, "ipv4:") || absl::StartsWith(peer, "ipv6:");
+  if (!has_port || colon == std::string::npos || colon < 5) return peer;
+  return peer.substr(0, colon);
+}
+
+// RESOURCE_EXHAUSTED if `caller` (null: `context`'s peer) is past `gate`'s
+// limit.
+absl::Status CheckRateLimit(grpc::ServerContextBase* context,
+                            const MethodGate& gate,
+                            const std::shared_ptr<const auth::Caller>& caller) {
+  const std::string who =
+      caller != nullptr ? caller->subject : PeerHost(context->peer());
+  const std::optional<absl::Duration> wait =
+      gate.limiter->TryAcquire(who, absl::Now());
+  if (!wait.has_value()) return absl::OkStatus();
+  return common::WithRetryDelay(
+      absl::ResourceExhaustedError(absl::StrCat(
+          "rate limit: '", who, "' may call ", gate.log_name, " ",
+          gate.limiter->limit().ToString(), "; retry in ",
+          absl::FormatDuration(absl::Ceil(*wait, absl::Milliseconds(1))))),
+      *wait);
+}
+
 }  // namespace
 
-MethodGate GateFor(absl::string_view service, absl::string_view method) {
+CallAuthorizer::CallAuthorizer(const auth::Authenticator* authenticator,
+                               const auth::RateLimitTable& rate_limits)
+    : authenticator_(authenticator) {
+  for (const auto& [method, limit] : rate_limits) {
+    limiters_[method] = std::make_unique<auth::RateLimiter>(limit);
+  }
+}
+
+auth::RateLimiter* CallAuthorizer::LimiterFor(
+    const std::string& log_name) const {
+  auto found = limiters_.find(log_name);
+  return found == limiters_.end() ? nullptr : found->second.get();
+}
+
+MethodGate GateFor(const CallAuthorizer* authorizer, absl::string_view service,
+                   absl::string_view method) {
   MethodGate gate;
   gate.method = absl::StrCat(service, "/", method);
   const size_t dot = service.rfind('.');
@@ -68,6 +113,8 @@ MethodGate GateFor(absl::string_view service, absl::string_view method) {
       dot == absl::string_view::npos ? service : service.substr(dot + 1), ".",
       method);
   gate.allowed = auth::RolesAllowed(gate.method);
+  if (authorizer != nullptr)
+    gate.limiter = authorizer->LimiterFor(gate.log_name);
   return gate;
 }
 
@@ -100,15 +147,24 @@ grpc::Status PassGate(const CallAuthorizer* authorizer,
                       grpc::ServerContextBase* context, const MethodGate& gate,
                       std::shared_ptr<const auth::Caller>* caller) {
   caller->reset();
-  if (authorizer == nullptr || !authorizer->enabled()) return grpc::Status::OK;
-  absl::StatusOr<std::shared_ptr<const auth::Caller>> passed =
-      authorizer->Authorize(context, gate);
-  if (passed.ok()) {
+  if (authorizer == nullptr) return grpc::Status::OK;
+  if (authorizer->enabled()) {
+    absl::StatusOr<std::shared_ptr<const auth::Caller>> passed =
+        authorizer->Authorize(context, gate);
+    if (!passed.ok()) {
+      AccessLog log(gate.log_name.c_str(), absl::InfiniteDuration());
+      return log.Done(ToGrpcStatus(passed.status()));
+    }
     *caller = *std::move(passed);
-    return grpc::Status::OK;
   }
-  AccessLog log(gate.log_name.c_str(), absl::InfiniteDuration());
-  return log.Done(ToGrpcStatus(passed.status()));
+  if (gate.limiter == nullptr) return grpc::Status::OK;
+  if (absl::Status limited = CheckRateLimit(context, gate, *caller);
+      !limited.ok()) {
+    AccessLog log(gate.log_name.c_str(), absl::InfiniteDuration());
+    log.set_caller(*caller);
+    return log.Done(ToGrpcStatus(limited));
+  }
+  return grpc::Status::OK;
 }
 
 namespace {

@@ -1,7 +1,8 @@
 // The gate in front of every RPC of our services: who calls (auth/
 // authenticator.h, from the call's `authorization` metadata and its TLS
 // client certificate) and whether their roles allow the method (auth/
-// policy.h). Every service registers its methods through
+// policy.h), then whether the caller is within the method's rate limit (auth/
+// rate_limits.h). Every service registers its methods through
 // unparsable_request.h's macros, which put this gate first, so a method
 // cannot be served ungated; a refused call gets its access-log line.
 #ifndef AVES_SERVER_HANDLERS_AUTHORIZATION_H_
@@ -10,11 +11,13 @@
 #include <memory>
 #include <string>
 
+#include <absl/container/flat_hash_map.h>
 #include <absl/status/statusor.h>
 #include <absl/strings/string_view.h>
 #include <grpcpp/server_context.h>
 
 #include "server/auth/authenticator.h"
+#include "server/auth/rate_limits.h"
 #include "server/auth/roles.h"
 
 namespace aves::handlers {
@@ -26,17 +29,17 @@ struct MethodGate {
   // "AdminService.GetPoolStats", as the access log names it.
   std::string log_name;
   auth::RoleSet allowed;
+  // The method's buckets (owned by the CallAuthorizer); null: unlimited.
+  auth::RateLimiter* limiter = nullptr;
 };
-
-// The gate of `service` (a full name) / `method`, from the policy table.
-MethodGate GateFor(absl::string_view service, absl::string_view method);
 
 class CallAuthorizer {
  public:
-  // Null: authentication is off and every call is let through (avesd on
-  // loopback with no credentials configured).
-  explicit CallAuthorizer(const auth::Authenticator* authenticator)
-      : authenticator_(authenticator) {}
+  // `authenticator` null: authentication is off and every caller may call
+  // every method (avesd on loopback with no credentials configured); rate
+  // limits apply either way, per peer host when nobody authenticates.
+  explicit CallAuthorizer(const auth::Authenticator* authenticator,
+                          const auth::RateLimitTable& rate_limits = {});
 
   // The caller of `context`, allowed `gate`; UNAUTHENTICATED when it proves
   // no identity, PERMISSION_DENIED when its roles do not allow the method.
@@ -46,16 +49,28 @@ class CallAuthorizer {
 
   bool enabled() const { return authenticator_ != nullptr; }
 
+  // The buckets of the method the access log calls `log_name`; null when it
+  // is unlimited.
+  auth::RateLimiter* LimiterFor(const std::string& log_name) const;
+
  private:
   // The caller of `context`, whatever it may call.
   absl::StatusOr<std::shared_ptr<const auth::Caller>> CallerOf(
       grpc::ServerContextBase* context) const;
 
   const auth::Authenticator* authenticator_;
+  absl::flat_hash_map<std::string, std::unique_ptr<auth::RateLimiter>>
+      limiters_;
 };
 
-// `gate` applied by `authorizer` (null: no check); logs a refusal. On OK,
-// `*caller` is who passed (null when authentication is off).
+// The gate of `service` (a full name) / `method`, from the policy table and
+// `authorizer`'s rate limits (none when it is null).
+MethodGate GateFor(const CallAuthorizer* authorizer, absl::string_view service,
+                   absl::string_view method);
+
+// `gate` applied by `authorizer` (null: no check); logs a refusal, and
+// answers a caller past the rate limit RESOURCE_EXHAUSTED with a RetryInfo.
+// On OK, `*caller` is who passed (null when authentication is off).
 grpc::Status PassGate(const CallAuthorizer* authorizer,
                       grpc::ServerContextBase* context, const MethodGate& gate,
                       std::shared_ptr<const auth::Caller>* caller);

@@ -269,7 +269,8 @@ void BulkInsertServiceImpl::RegisterRawInsert() {
       MethodIndex(v1::BulkInsertService::service_full_name(), "Insert"),
       new grpc::internal::CallbackBidiHandler<grpc::ByteBuffer,
                                               grpc::ByteBuffer>(
-          [this, gate = GateFor(v1::BulkInsertService::service_full_name(),
+          [this, gate = GateFor(handler_.authorizer,
+                                v1::BulkInsertService::service_full_name(),
                                 "Insert")](
               grpc::CallbackServerContext* context) -> RawBidiReactor* {
             std::shared_ptr<const auth::Caller> caller;

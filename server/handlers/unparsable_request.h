@@ -163,12 +163,14 @@ grpc::internal::MethodHandler* ParseCheckedServerStreaming(
       ::aves::handlers::MethodIndex(Service::service_full_name(), #Method), \
       ::aves::handlers::ParseCheckedUnary(                                  \
           this, &Self::Method, handler_.authorizer,                         \
-          ::aves::handlers::GateFor(Service::service_full_name(), #Method)))
+          ::aves::handlers::GateFor(handler_.authorizer,                    \
+                                    Service::service_full_name(), #Method)))
 #define AVES_PARSE_CHECKED_SERVER_STREAMING(Service, Self, Method)          \
   MarkMethodCallback(                                                       \
       ::aves::handlers::MethodIndex(Service::service_full_name(), #Method), \
       ::aves::handlers::ParseCheckedServerStreaming(                        \
           this, &Self::Method, handler_.authorizer,                         \
-          ::aves::handlers::GateFor(Service::service_full_name(), #Method)))
+          ::aves::handlers::GateFor(handler_.authorizer,                    \
+                                    Service::service_full_name(), #Method)))
 
 #endif  // AVES_SERVER_HANDLERS_UNPARSABLE_REQUEST_H_

@@ -248,15 +248,46 @@ grpc::Status ReflectionStatus(const std::shared_ptr<grpc::Channel>& channel) {
 TEST_F(AuthorizationTest, ReflectionIsServedOnlyWhenSwitchedOn) {
   const ChannelSecurity admin = Bearer(Token("admin-1", {"admin"}));
   std::unique_ptr<testing::InProcessServer> off =
-      StartServer([](config::Config& config) { config.reflection = false; });
+      StartServer([](config::Config& config) {
+        config.reflection = config::Config::Reflection::kOff;
+      });
   ASSERT_NE(off, nullptr);
   EXPECT_EQ(
       ReflectionStatus(client::MakeChannel(off->address(), admin)).error_code(),
       grpc::StatusCode::UNIMPLEMENTED);
   std::unique_ptr<testing::InProcessServer> on =
-      StartServer([](config::Config& config) { config.reflection = true; });
+      StartServer([](config::Config& config) {
+        config.reflection = config::Config::Reflection::kOn;
+      });
   ASSERT_NE(on, nullptr);
-  EXPECT_TRUE(ReflectionStatus(client::MakeChannel(on->address(), admin)).ok());
+  EXPECT_TRUE(ReflectionStatus(client::MakeChannel(on->address())).ok())
+      << "on: open to anyone";
+}
+
+// The default with authentication: reflection behind the gate, admin only.
+TEST_F(AuthorizationTest, ReflectionIsAdminOnlyByDefaultWithAuthentication) {
+  std::unique_ptr<testing::InProcessServer> server =
+      StartServer([](config::Config& config) {
+        config.reflection = config::Config::Reflection::kAdmin;
+      });
+  ASSERT_NE(server, nullptr);
+  EXPECT_TRUE(
+      ReflectionStatus(client::MakeChannel(server->address(),
+                                           Bearer(Token("admin-1", {"admin"}))))
+          .ok());
+  const grpc::Status operator_status = ReflectionStatus(client::MakeChannel(
+      server->address(), Bearer(Token("ops-1", {"operator", "dashboard"}))));
+  EXPECT_EQ(operator_status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << operator_status.error_message();
+  EXPECT_THAT(operator_status.error_message(), HasSubstr("needs admin"));
+  EXPECT_EQ(
+      ReflectionStatus(client::MakeChannel(server->address())).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
+  // The gate is on reflection alone: the services answer as before.
+  EXPECT_TRUE(Call(client::MakeChannel(server->address(),
+                                       Bearer(Token("ops-1", {"operator"}))),
+                   "aves.data.v1.AdminService/GetPoolStats")
+                  .ok());
 }
 
 TEST_F(AuthorizationTest, AMappedClientCertificateActsWithItsRoles) {

@@ -146,7 +146,8 @@ TEST(ConfigTest, AuthSettingsAndWhatTheyNeed) {
   absl::StatusOr<Config> open = LoadConfig(Fake({}));
   ASSERT_OK(open);
   EXPECT_FALSE(open->auth());
-  EXPECT_TRUE(open->reflection) << "on by default without authentication";
+  EXPECT_EQ(open->reflection, Config::Reflection::kOn)
+      << "on by default without authentication";
   absl::StatusOr<Config> tokens =
       LoadConfig(Fake({{"AVES_AUTH_JWT_KEY_FILE", "/jwt.pem"},
                        {"AVES_AUTH_JWT_ALG", "ES256"},
@@ -155,7 +156,8 @@ TEST(ConfigTest, AuthSettingsAndWhatTheyNeed) {
                        {"AVES_AUTH_LEEWAY_MS", "5000"}}));
   ASSERT_OK(tokens);
   EXPECT_TRUE(tokens->auth());
-  EXPECT_FALSE(tokens->reflection) << "off by default with authentication";
+  EXPECT_EQ(tokens->reflection, Config::Reflection::kAdmin)
+      << "admin-only by default with authentication";
   EXPECT_EQ(tokens->auth_jwt_algorithm, auth::Algorithm::kEs256);
   EXPECT_EQ(tokens->auth_issuer, "https://auth.example");
   EXPECT_EQ(tokens->auth_leeway, absl::Seconds(5));
@@ -168,7 +170,7 @@ TEST(ConfigTest, AuthSettingsAndWhatTheyNeed) {
                        {"AVES_REFLECTION", "on"}}));
   ASSERT_OK(certificates);
   EXPECT_TRUE(certificates->auth());
-  EXPECT_TRUE(certificates->reflection);
+  EXPECT_EQ(certificates->reflection, Config::Reflection::kOn);
   EXPECT_EQ(certificates->auth_certificate_roles.at("ops"),
             (auth::RoleSet{auth::Role::kOperator, auth::Role::kDashboard}));
   EXPECT_THAT(LoadConfig(Fake({{"AVES_AUTH_JWT_ALG", "none"}})),
@@ -190,9 +192,21 @@ TEST(ConfigTest, AuthSettingsAndWhatTheyNeed) {
   EXPECT_THAT(LoadConfig(Fake({{"AVES_AUTH_CERT_ROLES", "loader"}})),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("common-name=role")));
-  EXPECT_THAT(LoadConfig(Fake({{"AVES_REFLECTION", "admin"}})),
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_REFLECTION", "yes"}})),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("AVES_REFLECTION")));
+  EXPECT_THAT(
+      LoadConfig(Fake({{"AVES_RATE_LIMITS", "AdminService.GetPoolStats=1"}})),
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          HasSubstr("AVES_RATE_LIMITS rule 'AdminService.GetPoolStats=1'")));
+  absl::StatusOr<Config> limited = LoadConfig(
+      Fake({{"AVES_RATE_LIMITS", "ExerciseCacheService.GetExercise=10/s"}}));
+  ASSERT_OK(limited);
+  EXPECT_EQ(limited->rate_limits.at("ExerciseCacheService.GetExercise").count,
+            10);
+  EXPECT_EQ(limited->rate_limits.count("AdminService.VerifyIndexes"), 1u)
+      << "the defaults stay";
 }
 
 TEST(ConfigTest, KnowsWhenItWouldServeAnyoneRemotely) {
