@@ -66,6 +66,7 @@ aves_start_database() {
   aves_log "starting the throwaway PostgreSQL (.local/pg)"
   DATABASE_URL=$("$AVES_ROOT/scripts/pg" start)
   export DATABASE_URL
+  AVES_THROWAWAY_PG=1
 }
 
 aves_cleanup() {

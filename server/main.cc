@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::vector<aves::db::MigrationFile>> migrations =
       aves::db::BuiltInMigrations();
   if (!migrations.ok()) return Fail(migrations.status());
-  const aves::db::Migrator migrator(config->database_url, *migrations);
+  const aves::db::Migrator migrator(config->migration_url(), *migrations);
 
   if (command != "serve") {
     // A one-shot command stops at once on Ctrl-C (an open migration rolls

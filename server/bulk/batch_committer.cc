@@ -18,6 +18,7 @@
 #include "server/common/status_macros.h"
 #include "server/db/database.h"
 #include "server/db/errors.h"
+#include "server/db/sql_identifier.h"
 #include "server/db/transaction.h"
 #include "server/store/job_status.h"
 #include "server/store/job_store.h"
@@ -82,11 +83,12 @@ class BatchWriter {
       int64_t batch_inserted = 0;
       int64_t batch_updated = 0;
       if (move_sql_.empty()) {
-        CopyRows(sub, table_, columns_, rows, begin, end);
+        CopyRows(sub, db::QuoteIdentifier(table_), columns_, rows, begin, end);
         batch_inserted = static_cast<int64_t>(end - begin);
       } else {
         sub.exec(std::string("TRUNCATE ") + sql::kBatchTable);
-        CopyRows(sub, sql::kBatchTable, columns_, rows, begin, end);
+        CopyRows(sub, db::QuoteIdentifier(sql::kBatchTable), columns_, rows,
+                 begin, end);
         if (returning_) {
           const pqxx::result back = sub.exec(move_sql_);
           // One row back per row in; a mismatch would misnumber them.

@@ -124,7 +124,7 @@ inline constexpr char kAbandonedAttempts[] =
 // The staging tables in the current schema.
 inline constexpr char kListStages[] =
     "SELECT relname FROM pg_class WHERE relkind = 'r' AND "
-    "relnamespace = current_schema()::regnamespace AND "
+    "relnamespace = to_regnamespace('aves_stage') AND "
     "relname LIKE 'aves\\_stage\\_%'";
 
 // The job ids of running attempts (each attempt has a stage of its own).

@@ -13,8 +13,9 @@
 
 namespace aves::bulk {
 
-// COPYs rows[begin, end) into `table` (`columns`, in the lines' order).
-void CopyRows(pqxx::transaction_base& tx, const std::string& table,
+// COPYs rows[begin, end) into `quoted_table` (quoted, maybe schema-
+// qualified; `columns`, in the lines' order).
+void CopyRows(pqxx::transaction_base& tx, const std::string& quoted_table,
               const std::vector<std::string>& columns,
               const std::vector<CopyRow>& rows, size_t begin, size_t end);
 

@@ -246,7 +246,9 @@ absl::StatusOr<LoadLedger::SweepResult> LoadLedger::SweepAbandoned(
           try {
             pqxx::work drop(connection);
             drop.exec("SET LOCAL lock_timeout = '1s'");
-            drop.exec("DROP TABLE IF EXISTS " + db::QuoteIdentifier(stage));
+            drop.exec("DROP TABLE IF EXISTS " +
+                      db::QuoteIdentifier(kStageSchema) + "." +
+                      db::QuoteIdentifier(stage));
             drop.commit();
             ++result.stages_dropped;
           } catch (const pqxx::sql_error&) {

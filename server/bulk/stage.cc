@@ -22,12 +22,17 @@ std::string StageTable(const std::string& job_id) {
   return "aves_stage_" + common::Sha256Hex(job_id).substr(0, 24);
 }
 
+std::string QualifiedStageTable(const std::string& job_id) {
+  return db::QuoteIdentifier(kStageSchema) + "." +
+         db::QuoteIdentifier(StageTable(job_id));
+}
+
 absl::Status Stages::Create(const common::CallContext& context,
                             const LoadSpec& spec, const std::string& job_id) {
   return database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
-        const std::string stage = db::QuoteIdentifier(StageTable(job_id));
+        const std::string stage = QualifiedStageTable(job_id);
         tx.exec("DROP TABLE IF EXISTS " + stage);  // a retried Create
         tx.exec(sql::CreateStage(spec, stage));
         // The row's number in the load, so an upsert's later duplicate
@@ -51,7 +56,7 @@ absl::Status Stages::Add(const common::CallContext& context,
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work work(connection);
         db::Transaction tx(work);
-        CopyRows(work, StageTable(job_id), columns, numbered, 0,
+        CopyRows(work, QualifiedStageTable(job_id), columns, numbered, 0,
                  numbered.size());
         work.exec_params(sql::kTouchLoad, spec.load_id);
         store::JobProgress processing;
@@ -138,8 +143,7 @@ absl::Status Stages::Publish(const common::CallContext& context,
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work work(connection);
         db::Transaction tx(work);
-        const std::string stage =
-            db::QuoteIdentifier(StageTable(state->job_id));
+        const std::string stage = QualifiedStageTable(state->job_id);
         const pqxx::row counts =
             work.exec1(sql::MoveRows(spec, PublishSource(spec, stage)));
         inserted = counts[0].as<int64_t>();
@@ -183,7 +187,7 @@ std::string Stages::RefusedRow(const common::CallContext& context,
   (void)database_.Run(
       context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::work work(connection);  // rolled back: a search, not a publish
-        const std::string stage = db::QuoteIdentifier(StageTable(job_id));
+        const std::string stage = QualifiedStageTable(job_id);
         const std::optional<RejectedRow> refused = FirstRefused(
             work,
             sql::MoveRows(spec, sql::RowsBetween(PublishSource(spec, stage))),
@@ -201,13 +205,12 @@ std::string Stages::RefusedRow(const common::CallContext& context,
 
 absl::Status Stages::Drop(const common::CallContext& context,
                           const std::string& job_id) {
-  return database_.Run(context, db::Access::kWrite,
-                       [&](pqxx::connection_base& connection) {
-                         pqxx::nontransaction(connection)
-                             .exec("DROP TABLE IF EXISTS " +
-                                   db::QuoteIdentifier(StageTable(job_id)));
-                         return absl::OkStatus();
-                       });
+  return database_.Run(
+      context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
+        pqxx::nontransaction(connection)
+            .exec("DROP TABLE IF EXISTS " + QualifiedStageTable(job_id));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace aves::bulk

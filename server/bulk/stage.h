@@ -21,10 +21,16 @@ class Database;
 
 namespace aves::bulk {
 
+// The schema of the stage tables (migration 018): the one place the serving
+// role may create tables, so it needs no DDL on the schema of the data.
+inline constexpr char kStageSchema[] = "aves_stage";
+
 // The stage's table name: of our own making (never the request's text),
 // one per attempt (`job_id`), so an attempt that was taken over can never
 // touch its successor's rows.
 std::string StageTable(const std::string& job_id);
+// The same, schema-qualified and quoted for SQL.
+std::string QualifiedStageTable(const std::string& job_id);
 
 class Stages {
  public:

@@ -271,6 +271,30 @@ absl::Status ReadAuth(const SettingLookup& lookup, Config* config) {
   return absl::OkStatus();
 }
 
+// The connection string in `name`, or in the file `name`_FILE (a Docker or
+// Kubernetes secret, which keeps the password out of the environment other
+// processes of the user can read); one of them at most.
+absl::StatusOr<std::string> ReadConnectionString(const SettingLookup& lookup,
+                                                 const std::string& name) {
+  std::string value = ReadString(lookup, name, "");
+  const std::string file_setting = name + "_FILE";
+  const std::string file = ReadString(lookup, file_setting, "");
+  if (file.empty()) return value;
+  if (!value.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_setting, ": ", name, " is set too; set one of them"));
+  }
+  ASSIGN_OR_RETURN(const std::string contents,
+                   common::ReadSettingFile(file_setting, file, 64 << 10,
+                                           "one connection string"));
+  value = std::string(absl::StripAsciiWhitespace(contents));
+  if (value.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_setting, ": ", file, " is empty or unreadable"));
+  }
+  return value;
+}
+
 }  // namespace
 
 bool Config::listens_on_loopback() const {
@@ -282,25 +306,10 @@ bool Config::listens_on_loopback() const {
 
 absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   Config config;
-  config.database_url = ReadString(lookup, "DATABASE_URL", "");
-  // A file (a Docker or Kubernetes secret) keeps the password out of the
-  // environment other processes of the user can read.
-  if (const std::string file = ReadString(lookup, "DATABASE_URL_FILE", "");
-      !file.empty()) {
-    if (!config.database_url.empty()) {
-      return absl::InvalidArgumentError(
-          "DATABASE_URL_FILE: DATABASE_URL is set too; set one of them");
-    }
-    ASSIGN_OR_RETURN(
-        const std::string contents,
-        common::ReadSettingFile("DATABASE_URL_FILE", file, 64 << 10,
-                                "one connection string"));
-    config.database_url = std::string(absl::StripAsciiWhitespace(contents));
-    if (config.database_url.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("DATABASE_URL_FILE: ", file, " is empty or unreadable"));
-    }
-  }
+  ASSIGN_OR_RETURN(config.database_url,
+                   ReadConnectionString(lookup, "DATABASE_URL"));
+  ASSIGN_OR_RETURN(config.migrate_database_url,
+                   ReadConnectionString(lookup, "AVES_MIGRATE_DATABASE_URL"));
   config.listen_address =
       ReadString(lookup, "AVES_LISTEN", config.listen_address);
   if (config.listen_address.find(':') == std::string::npos) {

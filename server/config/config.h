@@ -34,6 +34,13 @@ SettingLookup OverlayLookup(std::map<std::string, std::string> overrides,
 struct Config {
   // libpq connection string or URI (DATABASE_URL). Empty: libpq's PG* defaults.
   std::string database_url;
+  // The schema owner's connection string, for migrations only
+  // (AVES_MIGRATE_DATABASE_URL or _FILE): avesd then serves as the least-
+  // privileged role of DATABASE_URL (migration 018). Empty: DATABASE_URL.
+  std::string migrate_database_url;
+  const std::string& migration_url() const {
+    return migrate_database_url.empty() ? database_url : migrate_database_url;
+  }
   // host:port the gRPC server binds (AVES_LISTEN).
   std::string listen_address = "127.0.0.1:50051";
   // TLS on the gRPC listener: the certificate chain and its key (PEM files,

@@ -298,7 +298,8 @@ TEST_F(AvesctlTest, AKilledLoaderResumesExactlyOnceOrLeavesNothing) {
     stage = bulk::StageTable(job[0][0].as<std::string>());
     return count("SELECT count(*) FROM pg_tables WHERE tablename = '" + stage +
                  "'") > 0 &&
-           count("SELECT count(*) FROM " + stage) > 0;
+           count("SELECT count(*) FROM " +
+                 bulk::QualifiedStageTable(job[0][0].as<std::string>())) > 0;
   }));
   EXPECT_EQ(wait_for("SELECT count(*) FROM batch_jobs WHERE status = "
                      "'cancelled' AND metadata->>'load_id' = 'words-atomic'"),
