@@ -344,6 +344,29 @@ TEST(ConfigTest, TheDatabaseUrlCanComeFromAFile) {
                        HasSubstr("is longer than")));
 }
 
+TEST(ConfigTest, MigrationsMayConnectAsAnotherRole) {
+  absl::StatusOr<Config> same =
+      LoadConfig(Fake({{"DATABASE_URL", "postgresql://aves_app@db/aves"}}));
+  ASSERT_OK(same);
+  EXPECT_EQ(same->migration_url(), "postgresql://aves_app@db/aves");
+  absl::StatusOr<Config> split = LoadConfig(
+      Fake({{"DATABASE_URL", "postgresql://aves_app@db/aves"},
+            {"AVES_MIGRATE_DATABASE_URL", "postgresql://owner@db/aves"}}));
+  ASSERT_OK(split);
+  EXPECT_EQ(split->database_url, "postgresql://aves_app@db/aves");
+  EXPECT_EQ(split->migration_url(), "postgresql://owner@db/aves");
+  const std::string path = ::testing::TempDir() + "/migrate_url";
+  std::ofstream(path) << "postgresql://owner:s3cret@db/aves\n";
+  absl::StatusOr<Config> from_file =
+      LoadConfig(Fake({{"AVES_MIGRATE_DATABASE_URL_FILE", path}}));
+  ASSERT_OK(from_file);
+  EXPECT_EQ(from_file->migration_url(), "postgresql://owner:s3cret@db/aves");
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_MIGRATE_DATABASE_URL_FILE", path},
+                               {"AVES_MIGRATE_DATABASE_URL", "x"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AVES_MIGRATE_DATABASE_URL_FILE")));
+}
+
 TEST(ConfigTest, RejectsListenWithoutPort) {
   EXPECT_THAT(
       LoadConfig(Fake({{"AVES_LISTEN", "localhost"}})),
