@@ -7,6 +7,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
       libpqxx-dev libpq-dev libabsl-dev libspdlog-dev libfmt-dev libssl-dev \
       libgtest-dev libgmock-dev libbenchmark-dev libjwt-dev libjansson-dev \
+      libcpp-httplib-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -16,7 +17,8 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libpqxx-6.4 libpq5 libspdlog1.10 libfmt9 \
-      libabsl20220623 libssl3 libjwt0 libjansson4 ca-certificates openssl \
+      libabsl20220623 libssl3 libjwt0 libjansson4 libcpp-httplib0.11 \
+      ca-certificates openssl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --no-create-home avesd
 COPY --from=build /src/build/avesd /src/build/avesctl /usr/local/bin/

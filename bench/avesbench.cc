@@ -15,6 +15,7 @@
 #include "bench/bulk_bench.h"
 #include "bench/indexes_bench.h"
 #include "bench/lookup_bench.h"
+#include "bench/metrics_bench.h"
 #include "bench/pool_bench.h"
 
 namespace {
@@ -53,6 +54,10 @@ Benchmarks:
             (HS256, ES256) against the same token again from the cache, in
             ns per call and as a ratio. No database.
             --tokens=N per run (default 2000)  --runs=N (default 5)
+  metrics   Recording one RPC's metrics (the server interceptor's work)
+            in ns, against its 1 µs budget, and rendering the RPC families
+            of a scrape. No database.
+            --calls=N per run (default 2000000)  --runs=N (default 5)
   list      This list.
 Every benchmark prints a table; --json prints one JSON object instead.
 )";
@@ -177,6 +182,16 @@ int main(int argc, char** argv) {
     if (flags.values.count("runs"))
       options.runs = static_cast<int>(flags.values["runs"]);
     return Finish(name, aves::bench::RunAuthBench(options));
+  }
+  if (name == "metrics") {
+    if (!ParseFlags(argc, argv, {"calls", "runs"}, &flags)) return 2;
+    aves::bench::MetricsBenchOptions options;
+    options.json = flags.json;
+    if (flags.values.count("calls"))
+      options.calls = static_cast<int>(flags.values["calls"]);
+    if (flags.values.count("runs"))
+      options.runs = static_cast<int>(flags.values["runs"]);
+    return Finish(name, aves::bench::RunMetricsBench(options));
   }
   if (name == "pool") {
     if (!ParseFlags(argc, argv, {"seconds", "runs"}, &flags)) return 2;

@@ -37,6 +37,8 @@ ABSL_FLAG(bool, migrate, false,
           "serve: apply pending migrations before serving");
 ABSL_FLAG(bool, status, false,
           "migrate: list applied and pending migrations, change nothing");
+ABSL_FLAG(std::string, http_port_file, "",
+          "serve: write the HTTP listener's bound port to this file");
 ABSL_FLAG(std::string, port_file, "",
           "serve: write the bound port to this file once listening");
 ABSL_FLAG(std::string, subject, "", "token: the caller it names (sub)");
@@ -75,6 +77,7 @@ namespace {
 constexpr char kUsage[] =
     "aves-data server.\n"
     "  avesd serve [--migrate] [--listen=host:port] [--port_file=F]\n"
+    "              [--http_port_file=F]\n"
     "  avesd migrate [--status]\n"
     "  avesd policy\n"
     "  avesd token --subject=S --role=R [--ttl=1h] [--signing_key_file=F]\n"
@@ -188,12 +191,15 @@ int Serve(const aves::config::Config& config,
       absl::ToInt64Milliseconds(pool.lease_warn), pool.debug);
   auto server = aves::app::AvesServer::Start(config, std::move(migrations));
   if (!server.ok()) return Fail(server.status());
-  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
-      !port_file.empty()) {
-    const std::string temporary = port_file + ".tmp";
-    std::ofstream(temporary) << (*server)->port() << "\n";
-    std::rename(temporary.c_str(), port_file.c_str());
-  }
+  // Written whole, then renamed: a reader never sees half a number.
+  auto write_port = [](const std::string& file, int port) {
+    if (file.empty()) return;
+    const std::string temporary = file + ".tmp";
+    std::ofstream(temporary) << port << "\n";
+    std::rename(temporary.c_str(), file.c_str());
+  };
+  write_port(absl::GetFlag(FLAGS_http_port_file), (*server)->http_port());
+  write_port(absl::GetFlag(FLAGS_port_file), (*server)->port());
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   aves::observability::Logger("avesd")->info("received signal {}",

@@ -10,6 +10,7 @@
 #include <absl/synchronization/mutex.h>
 #include <google/protobuf/stubs/logging.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/server.h>
@@ -18,6 +19,8 @@
 #include "server/app/authentication.h"
 #include "server/app/background_tasks.h"
 #include "server/app/health_monitor.h"
+#include "server/app/http_endpoint.h"
+#include "server/app/service_metrics.h"
 #include "server/app/services.h"
 #include "server/app/sizing.h"
 #include "server/app/tls.h"
@@ -26,7 +29,10 @@
 #include "server/db/database.h"
 #include "server/handlers/authorization.h"
 #include "server/handlers/reflection_gate.h"
+#include "server/handlers/rpc_metrics.h"
 #include "server/observability/logging.h"
+#include "server/observability/metrics.h"
+#include "server/observability/process_metrics.h"
 #include "server/store/job_feed.h"
 
 namespace aves::app {
@@ -37,6 +43,10 @@ namespace aves::app {
 // server is gone). Built in another order (Start).
 struct AvesServer::Impl {
   config::Config config;
+  // Before the services and the server: collectors and interceptors read
+  // them until both are gone.
+  std::unique_ptr<observability::MetricsRegistry> metrics;
+  std::unique_ptr<handlers::RpcMetrics> rpc_metrics;
   std::unique_ptr<Services> services;
   std::unique_ptr<BackgroundTasks> background;
   std::unique_ptr<grpc::Server> server;
@@ -46,6 +56,8 @@ struct AvesServer::Impl {
   int port = 0;
   absl::Mutex shutdown_mutex;
   bool shut_down ABSL_GUARDED_BY(shutdown_mutex) = false;
+  // Last: stopped and destroyed first, while what it reads still exists.
+  std::unique_ptr<HttpEndpoint> http;
 };
 
 namespace {
@@ -105,18 +117,21 @@ std::unique_ptr<grpc::Server> BuildGrpcServer(
     const config::Config& config,
     std::shared_ptr<grpc::ServerCredentials> credentials,
     const std::vector<grpc::Service*>& services,
-    const handlers::CallAuthorizer* authorizer, int* port) {
+    const handlers::CallAuthorizer* authorizer,
+    handlers::RpcMetrics* rpc_metrics, int* port) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.SetOption(std::make_unique<ReflectionSwitch>(
       config.reflection != config::Config::Reflection::kOff));
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  // First, so that it times every call from its arrival.
+  interceptors.push_back(rpc_metrics->InterceptorFactory());
   if (config.reflection == config::Config::Reflection::kAdmin) {
-    std::vector<
-        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-        interceptors;
     interceptors.push_back(handlers::AdminOnlyReflection(authorizer));
-    builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.AddListeningPort(config.listen_address, std::move(credentials), port);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
@@ -142,6 +157,18 @@ std::unique_ptr<grpc::Server> BuildGrpcServer(
   return builder.BuildAndStart();
 }
 
+// Every collector of /metrics, in the order a scrape lists them.
+void RegisterMetrics(observability::MetricsRegistry& registry,
+                     const handlers::RpcMetrics& rpc,
+                     const HealthMonitor& health, const db::Pool& pool) {
+  observability::AddBuildInfo(registry,
+                              {AVES_VERSION, AVES_GIT_COMMIT, grpc::Version()});
+  observability::AddProcessMetrics(registry);
+  AddHealthMetrics(registry, [&health] { return health.serving(); });
+  registry.Add([&rpc](observability::Exposition& out) { rpc.Collect(out); });
+  AddPoolMetrics(registry, pool);
+}
+
 }  // namespace
 
 AvesServer::AvesServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -164,6 +191,13 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
         "AVES_AUTH_CERT_ROLES) is configured: configure them, or set "
         "AVES_INSECURE=1 to serve anyone who can reach it"));
   }
+  if (config.http_serves_anyone_remotely() && !config.insecure) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "AVES_HTTP_LISTEN: ", config.http_listen,
+        " is reachable from other machines, and neither TLS nor "
+        "authentication is configured: configure them, listen on loopback, "
+        "turn it off with AVES_HTTP_LISTEN= or set AVES_INSECURE=1"));
+  }
   // First: a TLS mistake stops avesd before it opens a pool.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       ListenerCredentials(config);
@@ -178,12 +212,15 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
                                                       sizes.executor_queue);
   impl->bulk_executor = std::make_unique<common::Executor>(
       sizes.bulk_threads, sizes.bulk_queue, sizes.bulk_nice);
+  impl->metrics = std::make_unique<observability::MetricsRegistry>();
+  impl->rpc_metrics =
+      std::make_unique<handlers::RpcMetrics>(Services::grpc_service_names());
   impl->services =
       Services::Build(config, migrations, *impl->executor, *impl->bulk_executor,
                       *std::move(authenticator));
-  impl->server = BuildGrpcServer(config, *std::move(credentials),
-                                 impl->services->grpc_services(),
-                                 &impl->services->authorizer(), &impl->port);
+  impl->server = BuildGrpcServer(
+      config, *std::move(credentials), impl->services->grpc_services(),
+      &impl->services->authorizer(), impl->rpc_metrics.get(), &impl->port);
   if (impl->server == nullptr || impl->port == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen_address));
@@ -218,12 +255,33 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   impl->background = std::make_unique<BackgroundTasks>(
       config, impl->services->exercise_cache(), impl->services->bulk_loads(),
       [services = impl->services.get()] { services->EndIdleStreams(); });
+  RegisterMetrics(*impl->metrics, *impl->rpc_metrics, *impl->health_monitor,
+                  database.pool());
+  if (!config.http_listen.empty()) {
+    HttpEndpoint::Options http;
+    http.listen = config.http_listen;
+    http.tls_cert_file = config.tls_cert_file;
+    http.tls_key_file = config.tls_key_file;
+    http.authenticator = impl->services->authenticator();
+    http.ready = [monitor = impl->health_monitor.get()] {
+      return monitor->serving();
+    };
+    http.metrics = impl->metrics.get();
+    absl::StatusOr<std::unique_ptr<HttpEndpoint>> endpoint =
+        HttpEndpoint::Start(std::move(http));
+    if (!endpoint.ok()) return endpoint.status();
+    impl->http = *std::move(endpoint);
+  }
   observability::Logger("server")->info("listening on {} (port {})",
                                         config.listen_address, impl->port);
   return std::unique_ptr<AvesServer>(new AvesServer(std::move(impl)));
 }
 
 int AvesServer::port() const { return impl_->port; }
+
+int AvesServer::http_port() const {
+  return impl_->http == nullptr ? 0 : impl_->http->port();
+}
 
 void AvesServer::Shutdown() {
   {
@@ -243,6 +301,7 @@ void AvesServer::Shutdown() {
   impl_->services->job_feed().Stop();
   impl_->server->Shutdown(
       absl::ToChronoTime(absl::Now() + impl_->config.shutdown_grace));
+  if (impl_->http != nullptr) impl_->http->Stop();
   log->info("stopped");
 }
 

@@ -25,6 +25,8 @@ class AvesServer {
 
   // The bound port (useful with port 0).
   int port() const;
+  // The HTTP listener's bound port (0 when it is off).
+  int http_port() const;
 
   // Reports NOT_SERVING, stops accepting calls and waits up to the configured
   // grace period for in-flight calls before cancelling them. Idempotent.

@@ -154,6 +154,10 @@ bulk::DatabaseLoadStore& Services::bulk_loads() { return *parts_->bulk_loads; }
 
 store::JobFeed& Services::job_feed() { return *parts_->job_feed; }
 
+const auth::Authenticator* Services::authenticator() const {
+  return parts_->authenticator.get();
+}
+
 const handlers::CallAuthorizer& Services::authorizer() const {
   return *parts_->authorizer;
 }

@@ -63,6 +63,8 @@ class Services {
   // The gate of every call (handlers/authorization.h), for the reflection
   // gate too.
   const handlers::CallAuthorizer& authorizer() const;
+  // Who verifies callers (null: authentication off), for the HTTP listener.
+  const auth::Authenticator* authenticator() const;
   // The services to register with the gRPC server.
   std::vector<grpc::Service*> grpc_services();
   // Their full names ("aves.data.v1.ExerciseCacheService", ...), each

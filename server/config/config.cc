@@ -298,7 +298,11 @@ absl::StatusOr<std::string> ReadConnectionString(const SettingLookup& lookup,
 }  // namespace
 
 bool Config::listens_on_loopback() const {
-  absl::string_view host = listen_address;
+  return IsLoopbackAddress(listen_address);
+}
+
+bool IsLoopbackAddress(absl::string_view address) {
+  absl::string_view host = address;
   host = host.substr(0, host.rfind(':'));
   if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
   return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
@@ -315,6 +319,17 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   if (config.listen_address.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
         "AVES_LISTEN: '", config.listen_address, "' is not host:port"));
+  }
+  // Set but empty turns the listener off (ReadString would take the default).
+  if (std::optional<std::string> http = lookup("AVES_HTTP_LISTEN");
+      http.has_value()) {
+    config.http_listen = *std::move(http);
+  }
+  if (!config.http_listen.empty() &&
+      config.http_listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("AVES_HTTP_LISTEN: '", config.http_listen,
+                     "' is not host:port (empty turns the listener off)"));
   }
   RETURN_IF_ERROR(ReadTls(lookup, &config));
   RETURN_IF_ERROR(ReadAuth(lookup, &config));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
+#include <absl/strings/string_view.h>
 #include <absl/time/time.h>
 
 #include "server/auth/rate_limits.h"
@@ -31,6 +32,10 @@ SettingLookup EnvironmentLookup();
 SettingLookup OverlayLookup(std::map<std::string, std::string> overrides,
                             SettingLookup fallback);
 
+// Whether host:port names a loopback host (127.0.0.0/8, ::1, localhost):
+// only this machine's processes reach it.
+bool IsLoopbackAddress(absl::string_view address);
+
 struct Config {
   // libpq connection string or URI (DATABASE_URL). Empty: libpq's PG* defaults.
   std::string database_url;
@@ -43,6 +48,9 @@ struct Config {
   }
   // host:port the gRPC server binds (AVES_LISTEN).
   std::string listen_address = "127.0.0.1:50051";
+  // host:port of the HTTP listener for /metrics, /healthz and /readyz
+  // (AVES_HTTP_LISTEN; empty: none). Port 0 picks a free one (tests).
+  std::string http_listen = "127.0.0.1:9464";
   // TLS on the gRPC listener: the certificate chain and its key (PEM files,
   // AVES_TLS_CERT_FILE / AVES_TLS_KEY_FILE; both or neither). Re-read every
   // tls_reload_interval (AVES_TLS_RELOAD_MS, whole seconds), so a rotated
@@ -84,6 +92,11 @@ struct Config {
   bool listens_on_loopback() const;
   bool serves_anyone_remotely() const {
     return !listens_on_loopback() && !tls() && !auth();
+  }
+  // The same for the HTTP listener (what it shows is the service's state).
+  bool http_serves_anyone_remotely() const {
+    return !http_listen.empty() && !IsLoopbackAddress(http_listen) && !tls() &&
+           !auth();
   }
   // gRPC server reflection (AVES_REFLECTION=on|admin|off): on by default
   // without authentication; with it, admin (only admin callers may list

@@ -21,6 +21,8 @@ class AvesdProcess {
 
   // host:port once avesd listens (bounded wait); "" if it never did.
   std::string Address();
+  // host:port of its HTTP listener (/metrics...); "" when it has none.
+  std::string HttpAddress();
   // Polls health until it equals `wanted` (bounded: must not hang); returns
   // the last answer.
   absl::StatusOr<client::ServingStatus> WaitForHealth(
@@ -30,6 +32,7 @@ class AvesdProcess {
 
  private:
   std::string port_file_;
+  std::string http_port_file_;
   Subprocess process_;
   std::string port_;
 };

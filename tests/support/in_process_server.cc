@@ -19,6 +19,7 @@ absl::StatusOr<std::unique_ptr<InProcessServer>> InProcessServer::Start(
   if (!config.ok()) return config.status();
   config->database_url = database_url;
   config->listen_address = "127.0.0.1:0";
+  config->http_listen = "127.0.0.1:0";
   config->health_interval = absl::Milliseconds(100);
   config->shutdown_grace = absl::Seconds(2);
   config->purge_interval = absl::ZeroDuration();
@@ -52,6 +53,11 @@ absl::StatusOr<std::unique_ptr<InProcessServer>> InProcessServer::Start(
 
 std::string InProcessServer::address() const {
   return absl::StrCat("127.0.0.1:", server_->port());
+}
+
+std::string InProcessServer::http_address() const {
+  const int port = server_->http_port();
+  return port == 0 ? "" : absl::StrCat("127.0.0.1:", port);
 }
 
 }  // namespace aves::testing

@@ -28,6 +28,8 @@ class InProcessServer {
       const client::ChannelSecurity& security = {});
 
   std::string address() const;
+  // host:port of its HTTP listener ("" when the test turned it off).
+  std::string http_address() const;
   // A channel to it (client/lib's options).
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   app::AvesServer& server() { return *server_; }

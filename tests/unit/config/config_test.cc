@@ -344,6 +344,24 @@ TEST(ConfigTest, TheDatabaseUrlCanComeFromAFile) {
                        HasSubstr("is longer than")));
 }
 
+TEST(ConfigTest, TheHttpListenerIsOnLoopbackByDefaultAndOffWhenEmpty) {
+  absl::StatusOr<Config> defaults = LoadConfig(Fake({}));
+  ASSERT_OK(defaults);
+  EXPECT_EQ(defaults->http_listen, "127.0.0.1:9464");
+  EXPECT_FALSE(defaults->http_serves_anyone_remotely());
+  absl::StatusOr<Config> off = LoadConfig(Fake({{"AVES_HTTP_LISTEN", ""}}));
+  ASSERT_OK(off);
+  EXPECT_EQ(off->http_listen, "");
+  EXPECT_FALSE(off->http_serves_anyone_remotely());
+  absl::StatusOr<Config> open =
+      LoadConfig(Fake({{"AVES_HTTP_LISTEN", "0.0.0.0:9464"}}));
+  ASSERT_OK(open);
+  EXPECT_TRUE(open->http_serves_anyone_remotely());
+  EXPECT_THAT(LoadConfig(Fake({{"AVES_HTTP_LISTEN", "9464"}})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("AVES_HTTP_LISTEN")));
+}
+
 TEST(ConfigTest, MigrationsMayConnectAsAnotherRole) {
   absl::StatusOr<Config> same =
       LoadConfig(Fake({{"DATABASE_URL", "postgresql://aves_app@db/aves"}}));

@@ -1,0 +1,86 @@
+#include "server/app/service_metrics.h"
+
+#include <utility>
+
+namespace aves::app {
+
+using observability::Exposition;
+
+void AddPoolMetrics(observability::MetricsRegistry& registry,
+                    const db::Pool& pool) {
+  registry.Add([&pool](Exposition& out) {
+    // One copy of the counters under the pool's lock, then formatting
+    // outside it.
+    const db::PoolStats stats = pool.Stats();
+    out.Family("aves_db_pool_connections", Exposition::Type::kGauge,
+               "Connections of the pool by state.");
+    out.Sample("aves_db_pool_connections", {{"state", "idle"}}, stats.idle);
+    out.Sample("aves_db_pool_connections", {{"state", "used"}}, stats.in_use);
+    out.Sample("aves_db_pool_connections", {{"state", "opening"}},
+               stats.opening);
+    out.Family("aves_db_pool_connections_max", Exposition::Type::kGauge,
+               "Most connections the pool opens (DB_POOL_MAX).");
+    out.Sample("aves_db_pool_connections_max", {}, stats.max);
+    out.Family("aves_db_pool_connections_min", Exposition::Type::kGauge,
+               "Connections the pool keeps open (DB_POOL_MIN).");
+    out.Sample("aves_db_pool_connections_min", {}, stats.min);
+    out.Family("aves_db_pool_pending_requests", Exposition::Type::kGauge,
+               "Callers waiting for a connection.");
+    out.Sample("aves_db_pool_pending_requests", {}, stats.waiting);
+    out.Family("aves_db_pool_oldest_pending_seconds", Exposition::Type::kGauge,
+               "How long the longest-waiting caller has waited.");
+    out.Sample("aves_db_pool_oldest_pending_seconds", {},
+               absl::ToDoubleSeconds(stats.oldest_waiter_age));
+    out.Family("aves_db_pool_acquired_total", Exposition::Type::kCounter,
+               "Connections lent to callers.");
+    out.Sample("aves_db_pool_acquired_total", {}, stats.acquired);
+    out.Family("aves_db_pool_timeouts_total", Exposition::Type::kCounter,
+               "Callers that gave up waiting for a connection "
+               "(DB_ACQUIRE_TIMEOUT).");
+    out.Sample("aves_db_pool_timeouts_total", {}, stats.acquire_timeouts);
+    out.Family("aves_db_pool_rejections_total", Exposition::Type::kCounter,
+               "Callers refused at once, by reason.");
+    out.Sample("aves_db_pool_rejections_total", {{"reason", "full"}},
+               stats.rejected_full);
+    out.Sample("aves_db_pool_rejections_total", {{"reason", "unavailable"}},
+               stats.rejected_unavailable);
+    out.Family("aves_db_pool_connections_opened_total",
+               Exposition::Type::kCounter, "Connections opened.");
+    out.Sample("aves_db_pool_connections_opened_total", {}, stats.opened);
+    out.Family("aves_db_pool_connect_failures_total",
+               Exposition::Type::kCounter, "Connection attempts that failed.");
+    out.Sample("aves_db_pool_connect_failures_total", {},
+               stats.connect_failures);
+    out.Family("aves_db_pool_connections_closed_total",
+               Exposition::Type::kCounter,
+               "Connections closed, by reason (a fixed set).");
+    for (const auto& [reason, count] : stats.discarded) {
+      out.Sample("aves_db_pool_connections_closed_total", {{"reason", reason}},
+                 count);
+    }
+    out.Family("aves_db_pool_query_cancels_total", Exposition::Type::kCounter,
+               "Queries the pool's watchdog cancelled at their deadline.");
+    out.Sample("aves_db_pool_query_cancels_total", {}, stats.cancels);
+    out.Family("aves_db_pool_errors_total", Exposition::Type::kCounter,
+               "Work on lent connections that failed, by status code.");
+    for (const auto& [code, count] : stats.errors) {
+      out.Sample("aves_db_pool_errors_total", {{"code", code}}, count);
+    }
+    out.Family("aves_db_pool_database_reachable", Exposition::Type::kGauge,
+               "1 while the pool reaches the database.");
+    out.Sample("aves_db_pool_database_reachable", {},
+               stats.database_reachable ? 1 : 0);
+  });
+}
+
+void AddHealthMetrics(observability::MetricsRegistry& registry,
+                      std::function<bool()> serving) {
+  registry.Add([serving = std::move(serving)](Exposition& out) {
+    out.Family("aves_serving", Exposition::Type::kGauge,
+               "1 while avesd reports SERVING (the database reachable and "
+               "every migration applied unchanged).");
+    out.Sample("aves_serving", {}, serving() ? 1 : 0);
+  });
+}
+
+}  // namespace aves::app

@@ -1,0 +1,24 @@
+// The collectors of avesd's own figures for /metrics: the pool (the
+// HikariCP / OpenTelemetry db.client.connection set, prefixed aves_db_pool_)
+// and health. Read at scrape time from the components' statistics.
+#ifndef AVES_SERVER_APP_SERVICE_METRICS_H_
+#define AVES_SERVER_APP_SERVICE_METRICS_H_
+
+#include <functional>
+
+#include "server/db/pool.h"
+#include "server/observability/metrics.h"
+
+namespace aves::app {
+
+// `pool` must outlive the registry's last scrape.
+void AddPoolMetrics(observability::MetricsRegistry& registry,
+                    const db::Pool& pool);
+
+// aves_serving: 1 while gRPC health says SERVING.
+void AddHealthMetrics(observability::MetricsRegistry& registry,
+                      std::function<bool()> serving);
+
+}  // namespace aves::app
+
+#endif  // AVES_SERVER_APP_SERVICE_METRICS_H_

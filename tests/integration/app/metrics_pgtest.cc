@@ -1,0 +1,230 @@
+// avesd's HTTP listener against a real PostgreSQL: /metrics counts exactly
+// the RPCs driven and passes `promtool check metrics`; labels stay bounded
+// whatever the requests carry; /healthz and /readyz; with authentication
+// on, /metrics needs a reader's token.
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <absl/strings/str_cat.h>
+#include <absl/strings/str_format.h>
+#include <absl/time/clock.h>
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "aves/data/v1/exercise_cache.grpc.pb.h"
+#include "client/lib/channel.h"
+#include "server/auth/token_verifier.h"
+#include "tests/support/http_get.h"
+#include "tests/support/in_process_server.h"
+#include "tests/support/private_cluster.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_database.h"
+
+namespace aves {
+namespace {
+
+using ::testing::HasSubstr;
+namespace v1 = data::v1;
+
+constexpr char kLookups[] =
+    "grpc_type=\"unary\",grpc_service=\"aves.data.v1.ExerciseCacheService\","
+    "grpc_method=\"GetExercise\"";
+
+std::string Handled(const std::string& method_labels, const char* code) {
+  return absl::StrCat("grpc_server_handled_total{", method_labels,
+                      ",grpc_code=\"", code, "\"}");
+}
+
+std::string RandomUserId(std::mt19937_64& random) {
+  return absl::StrFormat("%08x-%04x-4%03x-8%03x-%012x",
+                         static_cast<uint32_t>(random()),
+                         static_cast<uint16_t>(random()), random() % 0x1000,
+                         random() % 0x1000, random() % 0x1000000000000ULL);
+}
+
+grpc::Status Lookup(v1::ExerciseCacheService::Stub& stub,
+                    const std::string& user_id, int difficulty) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  v1::GetExerciseRequest request;
+  request.set_user_id(user_id);
+  request.set_exercise_type("identify");
+  request.set_difficulty_level(difficulty);
+  v1::GetExerciseResponse response;
+  return stub.GetExercise(&context, request, &response);
+}
+
+class MetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto database = testing::TestDatabase::CreateMigrated("metrics");
+    ASSERT_OK(database);
+    database_ = *std::move(database);
+  }
+  std::unique_ptr<testing::TestDatabase> database_;
+};
+
+TEST_F(MetricsTest, CountsTheRpcsDrivenAndPassesPromtool) {
+  auto server = testing::InProcessServer::Start(database_->conninfo());
+  ASSERT_OK(server);
+  auto stub = v1::ExerciseCacheService::NewStub((*server)->channel());
+  const std::string user = "3f1e0c9a-58a4-4d0c-9f5e-2b8c1d7e6a40";
+  {
+    grpc::ClientContext context;
+    v1::PutExerciseRequest put;
+    put.set_user_id(user);
+    put.set_exercise_type("identify");
+    put.set_difficulty_level(2);
+    put.set_exercise_data("{\"bird\":\"heron\"}");
+    v1::PutExerciseResponse response;
+    ASSERT_TRUE(stub->PutExercise(&context, put, &response).ok());
+  }
+  constexpr int kHits = 7, kMisses = 4;
+  for (int i = 0; i < kHits; ++i) ASSERT_TRUE(Lookup(*stub, user, 2).ok());
+  for (int i = 0; i < kMisses; ++i) {
+    ASSERT_EQ(Lookup(*stub, user, 5).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  ASSERT_EQ(Lookup(*stub, "not-a-uuid", 2).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  const testing::HttpResponse scrape =
+      testing::HttpGet((*server)->http_address(), "/metrics");
+  ASSERT_EQ(scrape.status, 200);
+  EXPECT_THAT(scrape.content_type, HasSubstr("text/plain; version=0.0.4"));
+  const std::string& text = scrape.body;
+  EXPECT_EQ(testing::MetricValue(text, Handled(kLookups, "OK")), kHits);
+  EXPECT_EQ(testing::MetricValue(text, Handled(kLookups, "NotFound")), kMisses);
+  EXPECT_EQ(testing::MetricValue(text, Handled(kLookups, "InvalidArgument")),
+            1);
+  EXPECT_EQ(
+      testing::MetricValue(
+          text, absl::StrCat("grpc_server_started_total{", kLookups, "}")),
+      kHits + kMisses + 1);
+  EXPECT_EQ(testing::MetricValue(
+                text, absl::StrCat("grpc_server_handling_seconds_count{",
+                                   kLookups, "}")),
+            kHits + kMisses + 1);
+  EXPECT_EQ(
+      testing::MetricValue(
+          text, absl::StrCat("grpc_server_msg_received_total{", kLookups, "}")),
+      kHits + kMisses + 1);
+  // The health checks of the test harness are counted too.
+  EXPECT_GT(testing::MetricValue(
+                text, Handled("grpc_type=\"unary\",grpc_service=\"grpc.health."
+                              "v1.Health\",grpc_method=\"Check\"",
+                              "OK")),
+            0);
+  EXPECT_EQ(testing::MetricValue(text, "aves_serving"), 1);
+  EXPECT_GE(testing::MetricValue(text, "aves_db_pool_connections_max"), 1);
+  EXPECT_GT(testing::MetricValue(text, "process_resident_memory_bytes"), 0);
+  EXPECT_GT(testing::MetricValue(text, "process_open_fds"), 0);
+  EXPECT_THAT(text, HasSubstr("aves_build_info{version=\""));
+
+  const std::string file = testing::MakeTempDir() + "/scrape.txt";
+  std::ofstream(file) << text;
+  testing::CommandResult promtool = testing::RunCommand(
+      {"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + file});
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
+}
+
+TEST_F(MetricsTest, RandomUserIdsAddNoSeries) {
+  auto server = testing::InProcessServer::Start(database_->conninfo());
+  ASSERT_OK(server);
+  auto stub = v1::ExerciseCacheService::NewStub((*server)->channel());
+  std::mt19937_64 random(7);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_NE(Lookup(*stub, RandomUserId(random), 1 + i % 5).error_code(),
+              grpc::StatusCode::INTERNAL);
+  }
+  const int after_ten = testing::SeriesCount(
+      testing::HttpGet((*server)->http_address(), "/metrics").body);
+  // 10,000 more, from four threads, each a different learner.
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      std::mt19937_64 mine(100 + t);
+      for (int i = 0; i < 2500; ++i) {
+        (void)Lookup(*stub, RandomUserId(mine), 1 + i % 5);
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  const std::string scrape =
+      testing::HttpGet((*server)->http_address(), "/metrics").body;
+  EXPECT_EQ(testing::SeriesCount(scrape), after_ten);
+  EXPECT_EQ(
+      testing::MetricValue(
+          scrape, absl::StrCat("grpc_server_started_total{", kLookups, "}")),
+      10'010);
+}
+
+TEST_F(MetricsTest, ProbesAnswerWithoutCredentialsAndMetricsNeedAReader) {
+  const std::string key_file = testing::MakeTempDir() + "/jwt.key";
+  const std::string secret = "an-hs256-secret-of-more-than-32-bytes-for-tests";
+  std::ofstream(key_file) << secret;
+  auto server = testing::InProcessServer::Start(
+      database_->conninfo(),
+      [&](config::Config& config) { config.auth_jwt_key_file = key_file; });
+  ASSERT_OK(server);
+  auto token = [&](const std::string& role) {
+    auth::TokenClaims claims;
+    claims.subject = role + "-1";
+    claims.roles = {role};
+    claims.issued_at = absl::Now();
+    claims.expires = claims.issued_at + absl::Minutes(5);
+    return *auth::MintToken(auth::Algorithm::kHs256, secret, claims);
+  };
+  const std::string http = (*server)->http_address();
+  EXPECT_EQ(testing::HttpGet(http, "/healthz").status, 200);
+  EXPECT_EQ(testing::HttpGet(http, "/readyz").status, 200);
+  const testing::HttpResponse anonymous = testing::HttpGet(http, "/metrics");
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_THAT(anonymous.body, ::testing::Not(HasSubstr("grpc_server")));
+  EXPECT_EQ(testing::HttpGet(http, "/metrics", "not-a-token").status, 401);
+  const testing::HttpResponse frontend =
+      testing::HttpGet(http, "/metrics", token("frontend"));
+  EXPECT_EQ(frontend.status, 403);
+  EXPECT_THAT(frontend.body, HasSubstr("it needs"));
+  EXPECT_EQ(testing::HttpGet(http, "/metrics", token("dashboard")).status, 200);
+  EXPECT_EQ(testing::HttpGet(http, "/metrics", token("operator")).status, 200);
+  EXPECT_EQ(testing::HttpGet(http, "/nothing-here", token("admin")).status,
+            404);
+}
+
+// /readyz says what gRPC health says: not ready while the database is
+// away, ready again when it is back (a cluster of the test's own).
+TEST_F(MetricsTest, ReadyzFollowsTheDatabase) {
+  auto cluster = testing::PrivateCluster::Create();
+  ASSERT_OK(cluster);
+  testing::CommandResult migrated = testing::RunCommand(
+      {AVESD_PATH, "migrate"}, {{"DATABASE_URL", (*cluster)->url()}});
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  auto server = testing::InProcessServer::Start((*cluster)->url());
+  ASSERT_OK(server);
+  const std::string http = (*server)->http_address();
+  auto wait_for = [&](int status) {
+    int seen = 0;
+    for (int i = 0; i < 300 && seen != status; ++i) {
+      seen = testing::HttpGet(http, "/readyz").status;
+      if (seen != status) absl::SleepFor(absl::Milliseconds(100));
+    }
+    return seen;
+  };
+  EXPECT_EQ(wait_for(200), 200);
+  ASSERT_OK((*cluster)->Stop());
+  EXPECT_EQ(wait_for(503), 503);
+  EXPECT_EQ(testing::HttpGet(http, "/healthz").status, 200)
+      << "alive all the same";
+  ASSERT_OK((*cluster)->Start());
+  EXPECT_EQ(wait_for(200), 200);
+}
+
+}  // namespace
+}  // namespace aves
