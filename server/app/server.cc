@@ -160,13 +160,15 @@ std::unique_ptr<grpc::Server> BuildGrpcServer(
 // Every collector of /metrics, in the order a scrape lists them.
 void RegisterMetrics(observability::MetricsRegistry& registry,
                      const handlers::RpcMetrics& rpc,
-                     const HealthMonitor& health, const db::Pool& pool) {
+                     const HealthMonitor& health, db::Database& database) {
   observability::AddBuildInfo(registry,
                               {AVES_VERSION, AVES_GIT_COMMIT, grpc::Version()});
   observability::AddProcessMetrics(registry);
   AddHealthMetrics(registry, [&health] { return health.serving(); });
   registry.Add([&rpc](observability::Exposition& out) { rpc.Collect(out); });
-  AddPoolMetrics(registry, pool);
+  AddPoolMetrics(registry, database.pool());
+  registry.Add([&queries = database.query_metrics()](
+                   observability::Exposition& out) { queries.Collect(out); });
 }
 
 }  // namespace
@@ -256,7 +258,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       config, impl->services->exercise_cache(), impl->services->bulk_loads(),
       [services = impl->services.get()] { services->EndIdleStreams(); });
   RegisterMetrics(*impl->metrics, *impl->rpc_metrics, *impl->health_monitor,
-                  database.pool());
+                  database);
   if (!config.http_listen.empty()) {
     HttpEndpoint::Options http;
     http.listen = config.http_listen;

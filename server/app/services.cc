@@ -74,6 +74,7 @@ std::unique_ptr<Services> Services::Build(
       config.database_url, config.pool, AllPreparedStatements());
   // Connections open in the background; health stays NOT_SERVING until
   // DB_POOL_MIN of them are up, and avesd answers health meanwhile.
+  parts->database->query_metrics().set_slow_threshold(config.slow_query);
   parts->database->Start();
   db::Database& database = *parts->database;
   parts->exercise_cache = std::make_unique<store::ExerciseCacheStore>(database);

@@ -263,7 +263,7 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
     absl::Status status = database_.Run(
         context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
           pqxx::work work(connection);
-          db::Transaction tx(work);
+          db::Transaction tx(work, &database_.query_metrics());
           result = BatchResult{};
           outcome = Outcome::kCommitted;
           // The part of this batch committed before (no lock: re-checked

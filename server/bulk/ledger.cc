@@ -45,7 +45,7 @@ absl::StatusOr<LoadState> LoadLedger::Open(const common::CallContext& context,
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work work(connection);
-        db::Transaction tx(work);
+        db::Transaction tx(work, &database_.query_metrics());
         state = LoadState{};
         refused = absl::OkStatus();
         state.load_id = spec.load_id;
@@ -173,7 +173,7 @@ absl::Status LoadLedger::Finish(const common::CallContext& context,
   RETURN_IF_ERROR(database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work work(connection);
-        db::Transaction tx(work);
+        db::Transaction tx(work, &database_.query_metrics());
         finished = store::JobStore::UpdateProgressIn(tx, progress).status();
         if (!finished.ok()) return absl::OkStatus();
         work.exec_params(sql::kReleaseLease, state.load_id, state.job_id);
@@ -207,7 +207,7 @@ absl::StatusOr<LoadLedger::SweepResult> LoadLedger::SweepAbandoned(
         std::set<std::string> running;
         {
           pqxx::work work(connection);
-          db::Transaction tx(work);
+          db::Transaction tx(work, &database_.query_metrics());
           for (const pqxx::row& row : work.exec_params(
                    sql::kAbandonedAttempts, absl::ToDoubleSeconds(idle))) {
             store::JobProgress failed;

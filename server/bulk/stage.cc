@@ -55,7 +55,7 @@ absl::Status Stages::Add(const common::CallContext& context,
   return database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work work(connection);
-        db::Transaction tx(work);
+        db::Transaction tx(work, &database_.query_metrics());
         CopyRows(work, QualifiedStageTable(job_id), columns, numbered, 0,
                  numbered.size());
         work.exec_params(sql::kTouchLoad, spec.load_id);
@@ -142,7 +142,7 @@ absl::Status Stages::Publish(const common::CallContext& context,
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work work(connection);
-        db::Transaction tx(work);
+        db::Transaction tx(work, &database_.query_metrics());
         const std::string stage = QualifiedStageTable(state->job_id);
         const pqxx::row counts =
             work.exec1(sql::MoveRows(spec, PublishSource(spec, stage)));

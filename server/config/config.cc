@@ -349,6 +349,9 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                               config.shutdown_grace, 0, 600'000));
   ASSIGN_OR_RETURN(config.slow_rpc, ReadMillis(lookup, "AVES_SLOW_RPC_MS",
                                                config.slow_rpc, 1, 3'600'000));
+  ASSIGN_OR_RETURN(config.slow_query,
+                   ReadMillis(lookup, "AVES_SLOW_QUERY_MS", config.slow_query,
+                              1, 3'600'000));
   ASSIGN_OR_RETURN(config.purge_interval,
                    ReadMillis(lookup, "AVES_PURGE_INTERVAL_MS",
                               config.purge_interval, 0, 86'400'000));

@@ -116,6 +116,9 @@ struct Config {
   // RPCs slower than this log a warning instead of an info line
   // (AVES_SLOW_RPC_MS).
   absl::Duration slow_rpc = absl::Seconds(1);
+  // A named statement slower than this is a warning in the log and counts in
+  // aves_db_slow_queries_total (AVES_SLOW_QUERY_MS).
+  absl::Duration slow_query = absl::Milliseconds(200);
   // How often avesd purges expired cache entries; zero: never
   // (AVES_PURGE_INTERVAL_MS).
   absl::Duration purge_interval = absl::Minutes(1);

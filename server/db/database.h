@@ -22,6 +22,7 @@
 #include "server/db/pool.h"
 #include "server/db/pqxx_fwd.h"
 #include "server/db/prepared_statement.h"
+#include "server/db/query_metrics.h"
 
 namespace aves::db {
 
@@ -38,6 +39,8 @@ class Database {
   // Starts the pool's threads (returns at once; see Pool::WaitUntilReady).
   void Start() { pool_.Start(); }
   Pool& pool() { return pool_; }
+  // Time and failures of each prepared statement (db/timed_exec.h records).
+  QueryMetrics& query_metrics() { return query_metrics_; }
 
   // Runs `fn` on a pooled connection under the rules above. `fn` must own
   // any transaction it opens (RAII), and may run twice for kRead.
@@ -45,6 +48,7 @@ class Database {
                    absl::FunctionRef<absl::Status(pqxx::connection_base&)> fn);
 
  private:
+  QueryMetrics query_metrics_;
   Pool pool_;
 };
 

@@ -95,7 +95,12 @@ absl::StatusOr<std::unique_ptr<PooledConnection>> PgConnector::Connect() {
   if (!connection.ok()) return connection.status();
   try {
     for (const PreparedStatement& statement : statements_) {
-      (*connection)->prepare(statement.name, statement.sql);
+      // Its origin first, so that pg_stat_activity and pg_stat_statements
+      // name the query ("/* aves:lookup_exercise */ SELECT ..."). Names are
+      // ours, identifiers that cannot end the comment.
+      (*connection)
+          ->prepare(statement.name, absl::StrCat("/* aves:", statement.name,
+                                                 " */ ", statement.sql));
     }
   } catch (...) {
     return StatusFromCurrentException("preparing statements");

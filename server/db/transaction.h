@@ -9,13 +9,21 @@
 
 namespace aves::db {
 
+class QueryMetrics;
+
 class Transaction {
  public:
-  explicit Transaction(pqxx::transaction_base& tx) : tx_(tx) {}
+  // `metrics`: where the stores joining it record their statements (null:
+  // nowhere).
+  explicit Transaction(pqxx::transaction_base& tx,
+                       QueryMetrics* metrics = nullptr)
+      : tx_(tx), metrics_(metrics) {}
   pqxx::transaction_base& get() const { return tx_; }
+  QueryMetrics* metrics() const { return metrics_; }
 
  private:
   pqxx::transaction_base& tx_;
+  QueryMetrics* metrics_;
 };
 
 }  // namespace aves::db

@@ -6,6 +6,7 @@
 
 #include "server/common/status_macros.h"
 #include "server/db/database.h"
+#include "server/db/timed_exec.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
 #include "server/store/timestamps.h"
@@ -85,8 +86,9 @@ absl::StatusOr<AnnotationPage> AnnotationStore::ListByImage(
         pqxx::nontransaction tx(connection);
         // Confidence never exceeds 1, so 2 starts before the first row.
         page = PageFromRows(
-            tx.exec_prepared(
-                kListImageAnnotations.name, image_id, min_confidence,
+            db::ExecPrepared(
+                database_.query_metrics(), tx, kListImageAnnotations.name,
+                image_id, min_confidence,
                 after ? after->sort_key : std::string("2"),
                 after ? after->id : std::string(kMaxUuid), limit + 1),
             limit, kConfidenceKey);
@@ -104,7 +106,8 @@ absl::StatusOr<AnnotationPage> AnnotationStore::ListByStatus(
       context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
         page = PageFromRows(
-            tx.exec_prepared(kListAnnotationsByStatus.name, status_filter,
+            db::ExecPrepared(database_.query_metrics(), tx,
+                             kListAnnotationsByStatus.name, status_filter,
                              after ? after->sort_key : std::string("infinity"),
                              after ? after->id : std::string(kMaxUuid),
                              limit + 1),
@@ -123,10 +126,10 @@ absl::StatusOr<Annotation> AnnotationStore::ApplyReview(
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);  // one statement: autocommit
-        pqxx::result rows = tx.exec_prepared(
-            kReviewAnnotation.name, review.id, review.new_status,
-            review.reviewer, review.spanish_term, review.english_term,
-            review.bounding_box, review.annotation_type,
+        pqxx::result rows = db::ExecPrepared(
+            database_.query_metrics(), tx, kReviewAnnotation.name, review.id,
+            review.new_status, review.reviewer, review.spanish_term,
+            review.english_term, review.bounding_box, review.annotation_type,
             review.difficulty_level, review.expected_status);
         updated.reset();
         current_status.reset();

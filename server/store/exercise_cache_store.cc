@@ -7,6 +7,7 @@
 #include "server/common/status_macros.h"
 #include "server/db/array_literal.h"
 #include "server/db/database.h"
+#include "server/db/timed_exec.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
 #include "server/store/timestamps.h"
@@ -67,10 +68,12 @@ absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Lookup(
         pqxx::nontransaction tx(connection);
         pqxx::result rows =
             key.topic.has_value()
-                ? tx.exec_prepared(kLookupExerciseWithTopic.name, key.user_id,
+                ? db::ExecPrepared(database_.query_metrics(), tx,
+                                   kLookupExerciseWithTopic.name, key.user_id,
                                    key.exercise_type, key.difficulty_level,
                                    *key.topic)
-                : tx.exec_prepared(kLookupExercise.name, key.user_id,
+                : db::ExecPrepared(database_.query_metrics(), tx,
+                                   kLookupExercise.name, key.user_id,
                                    key.exercise_type, key.difficulty_level);
         found.reset();
         if (!rows.empty()) found = EntryFromRow(rows[0]);
@@ -102,9 +105,9 @@ ExerciseCacheStore::LookupMany(const common::CallContext& context,
   absl::Status status = database_.Run(
       context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
-        pqxx::result rows =
-            tx.exec_prepared(kLookupExercisesBatch.name, users_param,
-                             types_param, levels_param, topics_param);
+        pqxx::result rows = db::ExecPrepared(
+            database_.query_metrics(), tx, kLookupExercisesBatch.name,
+            users_param, types_param, levels_param, topics_param);
         found.assign(keys.size(), std::optional<ExerciseEntry>());
         for (const pqxx::row& row : rows) {
           const size_t position = row[0].as<size_t>();
@@ -130,8 +133,9 @@ absl::StatusOr<ExerciseEntry> ExerciseCacheStore::Put(
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);  // one statement: autocommit
-        stored = EntryFromRow(tx.exec_prepared(
-            kInsertExercise.name, entry.key.user_id, entry.key.exercise_type,
+        stored = EntryFromRow(db::ExecPrepared(
+            database_.query_metrics(), tx, kInsertExercise.name,
+            entry.key.user_id, entry.key.exercise_type,
             entry.key.difficulty_level, entry.key.topic, entry.exercise_data,
             ttl_micros)[0]);
         return absl::OkStatus();
@@ -151,7 +155,8 @@ absl::StatusOr<PurgeResult> ExerciseCacheStore::PurgeExpired(
     absl::Status status = database_.Run(
         context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
           pqxx::nontransaction tx(connection);  // each batch commits on its own
-          deleted = tx.exec_prepared(kPurgeExpiredExercises.name, batch)
+          deleted = db::ExecPrepared(database_.query_metrics(), tx,
+                                     kPurgeExpiredExercises.name, batch)
                         .affected_rows();
           return absl::OkStatus();
         });

@@ -15,6 +15,7 @@
 #include "server/db/database.h"
 #include "server/db/errors.h"
 #include "server/db/listener.h"
+#include "server/db/timed_exec.h"
 #include "server/db/transaction.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
@@ -75,16 +76,19 @@ absl::Status NoSuchJob(const std::string& id) {
 // prepared it, else from its text (a joined transaction may be on any
 // connection).
 template <typename... Args>
-pqxx::result Exec(pqxx::transaction_base& tx, bool prepared,
-                  const NamedQuery& query, Args&&... args) {
-  return prepared ? tx.exec_prepared(query.name, std::forward<Args>(args)...)
-                  : tx.exec_params(query.sql, std::forward<Args>(args)...);
+pqxx::result Exec(pqxx::transaction_base& tx, db::QueryMetrics* metrics,
+                  bool prepared, const NamedQuery& query, Args&&... args) {
+  return db::Timed(metrics, query.name, [&] {
+    return prepared ? tx.exec_prepared(query.name, std::forward<Args>(args)...)
+                    : tx.exec_params(query.sql, std::forward<Args>(args)...);
+  });
 }
 
 // The new job, or INVALID_ARGUMENT when the metadata is not a JSON object.
-absl::StatusOr<Job> CreateWith(pqxx::transaction_base& tx, bool prepared,
+absl::StatusOr<Job> CreateWith(pqxx::transaction_base& tx,
+                               db::QueryMetrics* metrics, bool prepared,
                                const NewJob& job) {
-  pqxx::result rows = Exec(tx, prepared, kCreateJob, job.job_type,
+  pqxx::result rows = Exec(tx, metrics, prepared, kCreateJob, job.job_type,
                            job.total_items, job.metadata, job.created_by);
   if (rows.empty()) {
     return common::InvalidField("metadata", "must be a JSON object");
@@ -100,7 +104,8 @@ absl::StatusOr<Job> CreateWith(pqxx::transaction_base& tx, bool prepared,
 // `from_rpc`: the update comes from UpdateJobProgress, not from the bulk
 // load that owns the job (a bulk load's job is written by its stream only).
 absl::StatusOr<Job> UpdateProgressWith(pqxx::transaction_base& tx,
-                                       bool prepared, bool from_rpc,
+                                       db::QueryMetrics* metrics, bool prepared,
+                                       bool from_rpc,
                                        const JobProgress& progress) {
   pqxx::result current = tx.exec_params(
       "SELECT status, processed_items, failed_items, EXISTS (SELECT 1 FROM "
@@ -137,7 +142,7 @@ absl::StatusOr<Job> UpdateProgressWith(pqxx::transaction_base& tx,
     return absl::FailedPreconditionError(
         absl::StrCat("batch job ", progress.id, ": ", refused.message()));
   }
-  return JobFromRow(Exec(tx, prepared, kUpdateJobProgress, progress.id,
+  return JobFromRow(Exec(tx, metrics, prepared, kUpdateJobProgress, progress.id,
                          JobStatusName(to), progress.processed_items_delta,
                          progress.failed_items_delta, progress.total_items,
                          progress.metadata_merge)[0]);
@@ -159,11 +164,11 @@ ErrorArrays ErrorArraysOf(const std::vector<NewJobError>& errors) {
           db::ArrayLiteral(messages)};
 }
 
-int64_t AppendErrorsWith(pqxx::transaction_base& tx, bool prepared,
-                         const std::string& job_id,
+int64_t AppendErrorsWith(pqxx::transaction_base& tx, db::QueryMetrics* metrics,
+                         bool prepared, const std::string& job_id,
                          const std::vector<NewJobError>& errors) {
   const ErrorArrays arrays = ErrorArraysOf(errors);
-  return Exec(tx, prepared, kAppendJobErrors, job_id, arrays.indexes,
+  return Exec(tx, metrics, prepared, kAppendJobErrors, job_id, arrays.indexes,
               arrays.ids, arrays.messages)
       .affected_rows();
 }
@@ -186,7 +191,8 @@ absl::StatusOr<Job> JobStore::Get(const common::CallContext& context,
   absl::Status status = database_.Run(
       context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
-        pqxx::result rows = tx.exec_prepared(kGetJob.name, id);
+        pqxx::result rows =
+            db::ExecPrepared(database_.query_metrics(), tx, kGetJob.name, id);
         job.reset();
         if (!rows.empty()) job = JobFromRow(rows[0]);
         return absl::OkStatus();
@@ -214,10 +220,12 @@ absl::StatusOr<JobPage> JobStore::List(
         // One row past the page tells whether another page follows.
         pqxx::result rows =
             job_type.has_value()
-                ? tx.exec_prepared(kListJobsByTypeAndStatuses.name,
+                ? db::ExecPrepared(database_.query_metrics(), tx,
+                                   kListJobsByTypeAndStatuses.name,
                                    statuses_param, *job_type, created_at,
                                    last_id, limit + 1)
-                : tx.exec_prepared(kListJobsByStatuses.name, statuses_param,
+                : db::ExecPrepared(database_.query_metrics(), tx,
+                                   kListJobsByStatuses.name, statuses_param,
                                    created_at, last_id, limit + 1);
         page = JobPage{};
         page.more = static_cast<int>(rows.size()) > limit;
@@ -243,7 +251,8 @@ absl::StatusOr<Job> JobStore::Create(const common::CallContext& context,
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);  // one statement: autocommit
-        created = CreateWith(tx, /*prepared=*/true, job);
+        created =
+            CreateWith(tx, &database_.query_metrics(), /*prepared=*/true, job);
         return absl::OkStatus();
       });
   if (!status.ok()) return NameInvalidJson(status, "metadata");
@@ -256,8 +265,9 @@ absl::StatusOr<Job> JobStore::UpdateProgress(const common::CallContext& context,
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work tx(connection);
-        updated = UpdateProgressWith(tx, /*prepared=*/true, /*from_rpc=*/true,
-                                     progress);
+        updated = UpdateProgressWith(tx, &database_.query_metrics(),
+                                     /*prepared=*/true,
+                                     /*from_rpc=*/true, progress);
         // A refusal rolls back (nothing was written) and is the caller's
         // answer, not a database failure.
         if (updated.ok()) tx.commit();
@@ -274,7 +284,8 @@ absl::StatusOr<int64_t> JobStore::AppendErrors(
   absl::Status status = database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);  // one statement: all or none
-        appended = AppendErrorsWith(tx, /*prepared=*/true, job_id, errors);
+        appended = AppendErrorsWith(tx, &database_.query_metrics(),
+                                    /*prepared=*/true, job_id, errors);
         return absl::OkStatus();
       });
   // The foreign key is the existence check: no round trip before the insert.
@@ -284,19 +295,20 @@ absl::StatusOr<int64_t> JobStore::AppendErrors(
 }
 
 absl::StatusOr<Job> JobStore::CreateIn(db::Transaction& tx, const NewJob& job) {
-  return CreateWith(tx.get(), /*prepared=*/false, job);
+  return CreateWith(tx.get(), tx.metrics(), /*prepared=*/false, job);
 }
 
 absl::StatusOr<Job> JobStore::UpdateProgressIn(db::Transaction& tx,
                                                const JobProgress& progress) {
-  return UpdateProgressWith(tx.get(), /*prepared=*/false,
+  return UpdateProgressWith(tx.get(), tx.metrics(),
+                            /*prepared=*/false,
                             /*from_rpc=*/false, progress);
 }
 
 absl::Status JobStore::AppendErrorsIn(db::Transaction& tx,
                                       const std::string& job_id,
                                       const std::vector<NewJobError>& errors) {
-  AppendErrorsWith(tx.get(), /*prepared=*/false, job_id, errors);
+  AppendErrorsWith(tx.get(), tx.metrics(), /*prepared=*/false, job_id, errors);
   return absl::OkStatus();
 }
 
@@ -330,8 +342,8 @@ absl::StatusOr<JobErrorPage> JobStore::ListErrors(
       database_.Run(context, db::Access::kRead, [&](pqxx::connection_base& c) {
         pqxx::nontransaction tx(c);
         // One row past the page tells whether another page follows.
-        pqxx::result rows = tx.exec_prepared(
-            kListJobErrors.name, job_id,
+        pqxx::result rows = db::ExecPrepared(
+            database_.query_metrics(), tx, kListJobErrors.name, job_id,
             after ? after->sort_key : std::string("infinity"),
             after ? after->id : std::string("9223372036854775807"), limit + 1);
         page = JobErrorPage{};
