@@ -31,6 +31,14 @@ void AddPoolMetrics(observability::MetricsRegistry& registry,
                "How long the longest-waiting caller has waited.");
     out.Sample("aves_db_pool_oldest_pending_seconds", {},
                absl::ToDoubleSeconds(stats.oldest_waiter_age));
+    out.Family("aves_db_pool_acquire_wait_seconds",
+               Exposition::Type::kHistogram,
+               "How long callers waited for a connection.");
+    out.Histogram("aves_db_pool_acquire_wait_seconds", {},
+                  stats.acquire_wait_seconds);
+    out.Family("aves_db_pool_use_time_seconds", Exposition::Type::kHistogram,
+               "How long the work on a lent connection took.");
+    out.Histogram("aves_db_pool_use_time_seconds", {}, stats.use_time_seconds);
     out.Family("aves_db_pool_acquired_total", Exposition::Type::kCounter,
                "Connections lent to callers.");
     out.Sample("aves_db_pool_acquired_total", {}, stats.acquired);

@@ -654,6 +654,10 @@ PoolStats Pool::Stats() const {
   stats.errors_last_minute = error_window_.CountAt(now);
   stats.acquire_wait = acquire_wait_.Summary();
   stats.query_time = query_time_.Summary();
+  stats.acquire_wait_seconds =
+      acquire_wait_.PrometheusSnapshot(observability::LatencyBucketsSeconds());
+  stats.use_time_seconds =
+      query_time_.PrometheusSnapshot(observability::LatencyBucketsSeconds());
   return stats;
 }
 

@@ -110,6 +110,8 @@ struct PoolStats {
   std::map<std::string, int64_t> errors;  // by status code name
   int64_t errors_last_minute = 0;
   observability::LatencySummary acquire_wait, query_time;
+  // The same since start, as Prometheus histograms (latency buckets).
+  observability::HistogramSnapshot acquire_wait_seconds, use_time_seconds;
 };
 
 class Pool;

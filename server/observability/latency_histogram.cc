@@ -25,6 +25,7 @@ void LatencyHistogram::Record(absl::Duration latency) {
   counts_[std::min(BucketOf(latency), kBuckets - 1)]++;
   ++count_;
   max_ = std::max(max_, latency);
+  sum_ += latency;
 }
 
 void LatencyHistogram::Merge(const LatencyHistogram& other) {
@@ -32,6 +33,26 @@ void LatencyHistogram::Merge(const LatencyHistogram& other) {
     counts_[bucket] += other.counts_[bucket];
   count_ += other.count_;
   max_ = std::max(max_, other.max_);
+  sum_ += other.sum_;
+}
+
+HistogramSnapshot LatencyHistogram::PrometheusSnapshot(
+    const std::vector<double>& bounds_seconds) const {
+  HistogramSnapshot snapshot;
+  snapshot.bounds = bounds_seconds;
+  snapshot.cumulative.reserve(bounds_seconds.size() + 1);
+  int bucket = 0;
+  int64_t running = 0;
+  for (double bound : bounds_seconds) {
+    const absl::Duration edge = absl::Seconds(bound);
+    while (bucket < kBuckets && UpperEdge(bucket) <= edge) {
+      running += counts_[bucket++];
+    }
+    snapshot.cumulative.push_back(static_cast<uint64_t>(running));
+  }
+  snapshot.cumulative.push_back(static_cast<uint64_t>(count_));
+  snapshot.sum = absl::ToDoubleSeconds(sum_);
+  return snapshot;
 }
 
 absl::Duration LatencyHistogram::Quantile(double q) const {

@@ -10,6 +10,8 @@
 
 #include <absl/time/time.h>
 
+#include "server/observability/metrics.h"
+
 namespace aves::observability {
 
 struct LatencySummary {
@@ -25,12 +27,19 @@ class LatencyHistogram {
   LatencySummary Summary() const;
   // The bucket upper edge at quantile q in [0, 1]; zero when empty.
   absl::Duration Quantile(double q) const;
+  // As a Prometheus histogram with `bounds_seconds`: each bound counts the
+  // samples of the fine buckets that end at or below it, so a sample within
+  // 5% under a bound may land in the next one (counts lean low by at most
+  // that much); the sum is exact.
+  HistogramSnapshot PrometheusSnapshot(
+      const std::vector<double>& bounds_seconds) const;
 
  private:
   static constexpr int kBuckets = 380;  // 1.05^378 µs ≈ 100 s
   std::array<int64_t, kBuckets> counts_{};
   int64_t count_ = 0;
   absl::Duration max_ = absl::ZeroDuration();
+  absl::Duration sum_ = absl::ZeroDuration();
 };
 
 }  // namespace aves::observability

@@ -125,6 +125,11 @@ TEST_F(MetricsTest, CountsTheRpcsDrivenAndPassesPromtool) {
             0);
   EXPECT_EQ(testing::MetricValue(text, "aves_serving"), 1);
   EXPECT_GE(testing::MetricValue(text, "aves_db_pool_connections_max"), 1);
+  // Every lookup waited for a connection once (a batch may serve several).
+  EXPECT_GE(
+      testing::MetricValue(text, "aves_db_pool_acquire_wait_seconds_count"), 1);
+  EXPECT_GE(testing::MetricValue(text, "aves_db_pool_use_time_seconds_count"),
+            1);
   EXPECT_GT(testing::MetricValue(text, "process_resident_memory_bytes"), 0);
   EXPECT_GT(testing::MetricValue(text, "process_open_fds"), 0);
   EXPECT_THAT(text, HasSubstr("aves_build_info{version=\""));

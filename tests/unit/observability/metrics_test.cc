@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "server/observability/latency_histogram.h"
+
 namespace aves::observability {
 namespace {
 
@@ -63,6 +65,19 @@ TEST(MetricsTest, HistogramBucketsAreCumulativeWithInfSumAndCount) {
   EXPECT_THAT(text, HasSubstr("d_seconds_bucket{m=\"Get\",le=\"+Inf\"} 4\n"));
   EXPECT_THAT(text, HasSubstr("d_seconds_sum{m=\"Get\"} 7.65"));
   EXPECT_THAT(text, HasSubstr("d_seconds_count{m=\"Get\"} 4\n"));
+}
+
+// The pool's fine histogram (5% buckets) seen as a Prometheus one.
+TEST(MetricsTest, ALatencyHistogramExportsCumulativeBucketsAndAnExactSum) {
+  LatencyHistogram fine;
+  fine.Record(absl::Microseconds(100));  // well under 0.5 ms
+  fine.Record(absl::Microseconds(400));
+  fine.Record(absl::Milliseconds(3));  // between 2.5 ms and 5 ms
+  fine.Record(absl::Seconds(30));      // past every bound
+  const HistogramSnapshot snapshot =
+      fine.PrometheusSnapshot({0.0005, 0.0025, 0.005, 10});
+  EXPECT_THAT(snapshot.cumulative, ::testing::ElementsAre(2, 2, 3, 3, 4));
+  EXPECT_NEAR(snapshot.sum, 30.0035, 1e-9);
 }
 
 TEST(MetricsTest, LatencyBucketsAscend) {
