@@ -160,7 +160,8 @@ std::unique_ptr<grpc::Server> BuildGrpcServer(
 // Every collector of /metrics, in the order a scrape lists them.
 void RegisterMetrics(observability::MetricsRegistry& registry,
                      const handlers::RpcMetrics& rpc,
-                     const HealthMonitor& health, db::Database& database) {
+                     const HealthMonitor& health, db::Database& database,
+                     const Services& services) {
   observability::AddBuildInfo(registry,
                               {AVES_VERSION, AVES_GIT_COMMIT, grpc::Version()});
   observability::AddProcessMetrics(registry);
@@ -169,6 +170,7 @@ void RegisterMetrics(observability::MetricsRegistry& registry,
   AddPoolMetrics(registry, database.pool());
   registry.Add([&queries = database.query_metrics()](
                    observability::Exposition& out) { queries.Collect(out); });
+  AddWatchMetrics(registry, services);
 }
 
 }  // namespace
@@ -258,7 +260,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       config, impl->services->exercise_cache(), impl->services->bulk_loads(),
       [services = impl->services.get()] { services->EndIdleStreams(); });
   RegisterMetrics(*impl->metrics, *impl->rpc_metrics, *impl->health_monitor,
-                  database);
+                  database, *impl->services);
   if (!config.http_listen.empty()) {
     HttpEndpoint::Options http;
     http.listen = config.http_listen;

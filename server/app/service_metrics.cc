@@ -81,6 +81,20 @@ void AddPoolMetrics(observability::MetricsRegistry& registry,
   });
 }
 
+void AddWatchMetrics(observability::MetricsRegistry& registry,
+                     const Services& services) {
+  registry.Add([&services](Exposition& out) {
+    out.Family("aves_watch_streams_open", Exposition::Type::kGauge,
+               "WatchJobs streams open now.");
+    out.Sample("aves_watch_streams_open", {}, services.open_watchers());
+    out.Family("aves_watch_streams_dropped_slow_total",
+               Exposition::Type::kCounter,
+               "WatchJobs streams ended for falling behind the job feed.");
+    out.Sample("aves_watch_streams_dropped_slow_total", {},
+               services.watchers_dropped_slow());
+  });
+}
+
 void AddHealthMetrics(observability::MetricsRegistry& registry,
                       std::function<bool()> serving) {
   registry.Add([serving = std::move(serving)](Exposition& out) {

@@ -6,6 +6,7 @@
 
 #include <functional>
 
+#include "server/app/services.h"
 #include "server/db/pool.h"
 #include "server/observability/metrics.h"
 
@@ -14,6 +15,11 @@ namespace aves::app {
 // `pool` must outlive the registry's last scrape.
 void AddPoolMetrics(observability::MetricsRegistry& registry,
                     const db::Pool& pool);
+
+// WatchJobs streams: aves_watch_streams_open, aves_watch_streams_dropped_
+// slow_total. `services` must outlive the registry's last scrape.
+void AddWatchMetrics(observability::MetricsRegistry& registry,
+                     const Services& services);
 
 // aves_serving: 1 while gRPC health says SERVING.
 void AddHealthMetrics(observability::MetricsRegistry& registry,

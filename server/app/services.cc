@@ -155,6 +155,14 @@ bulk::DatabaseLoadStore& Services::bulk_loads() { return *parts_->bulk_loads; }
 
 store::JobFeed& Services::job_feed() { return *parts_->job_feed; }
 
+int Services::open_watchers() const {
+  return parts_->batch_job_service->open_watchers();
+}
+
+uint64_t Services::watchers_dropped_slow() const {
+  return parts_->batch_job_service->watchers_dropped_slow();
+}
+
 const auth::Authenticator* Services::authenticator() const {
   return parts_->authenticator.get();
 }

@@ -65,6 +65,9 @@ class Services {
   const handlers::CallAuthorizer& authorizer() const;
   // Who verifies callers (null: authentication off), for the HTTP listener.
   const auth::Authenticator* authenticator() const;
+  // WatchJobs streams open now, and ended as too slow (for /metrics).
+  int open_watchers() const;
+  uint64_t watchers_dropped_slow() const;
   // The services to register with the gRPC server.
   std::vector<grpc::Service*> grpc_services();
   // Their full names ("aves.data.v1.ExerciseCacheService", ...), each

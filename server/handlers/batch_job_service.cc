@@ -278,7 +278,8 @@ grpc::ServerWriteReactor<v1::WatchJobsResponse>* BatchJobServiceImpl::WatchJobs(
                      watch_.max_streams, "); try again later"))));
   }
   WatchJobsReactor::Limits limits{watch_.max_queued_events,
-                                  watch_.max_queued_bytes, &watchers_};
+                                  watch_.max_queued_bytes, &watchers_,
+                                  &watchers_dropped_slow_};
   auto* reactor =
       new WatchJobsReactor(context, store_, feed_, *std::move(filter),
                            *snapshot_size, limits, handler_.slow_rpc);

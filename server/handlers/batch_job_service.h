@@ -79,6 +79,12 @@ class BatchJobServiceImpl final
       grpc::CallbackServerContext* context,
       const aves::data::v1::WatchJobsRequest* request) override;
 
+  // For /metrics: WatchJobs streams open now, and ended as too slow.
+  int open_watchers() const { return watchers_.load(); }
+  uint64_t watchers_dropped_slow() const {
+    return watchers_dropped_slow_.load(std::memory_order_relaxed);
+  }
+
  private:
   void RegisterParseChecked();
   store::JobStore& store_;
@@ -88,6 +94,8 @@ class BatchJobServiceImpl final
   const WatchOptions watch_;
   // Open WatchJobs streams (each reactor decrements it when done).
   std::atomic<int> watchers_{0};
+  // Streams ended for falling behind the feed.
+  std::atomic<uint64_t> watchers_dropped_slow_{0};
 };
 
 }  // namespace aves::handlers

@@ -65,6 +65,7 @@ void WatchJobsReactor::OnJobChange(const store::JobChange& change) {
   // One event is always let in, however large: the bound is on what waits.
   if (live_queued_ >= limits_.max_events ||
       (live_queued_ > 0 && live_queued_bytes_ + bytes > limits_.max_bytes)) {
+    limits_.dropped_slow->fetch_add(1, std::memory_order_relaxed);
     FinishLocked(
         grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                      absl::StrCat("watcher too slow: ", live_queued_,

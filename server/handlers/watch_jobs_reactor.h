@@ -43,6 +43,8 @@ class WatchJobsReactor final
     size_t max_bytes;
     // Decremented when the stream is done (the service counts watchers).
     std::atomic<int>* open_streams;
+    // Incremented when the stream is ended for falling behind.
+    std::atomic<uint64_t>* dropped_slow;
   };
 
   WatchJobsReactor(grpc::CallbackServerContext* context, store::JobStore& store,

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "aves/data/v1/batch_jobs.grpc.pb.h"
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
 #include "client/lib/channel.h"
 #include "server/auth/token_verifier.h"
@@ -246,6 +247,37 @@ TEST_F(MetricsTest, NamedStatementsAreTimedAndSlowOnesCounted) {
   EXPECT_THAT(
       scrape,
       HasSubstr("aves_db_query_duration_seconds_bucket{query=\"other\""));
+}
+
+TEST_F(MetricsTest, OpenWatchStreamsAreCounted) {
+  auto server = testing::InProcessServer::Start(database_->conninfo());
+  ASSERT_OK(server);
+  auto open_now = [&] {
+    return testing::MetricValue(
+        testing::HttpGet((*server)->http_address(), "/metrics").body,
+        "aves_watch_streams_open");
+  };
+  EXPECT_EQ(open_now(), 0);
+  auto stub = v1::BatchJobService::NewStub((*server)->channel());
+  {
+    grpc::ClientContext context;
+    auto reader = stub->WatchJobs(&context, v1::WatchJobsRequest());
+    v1::WatchJobsResponse snapshot;
+    ASSERT_TRUE(reader->Read(&snapshot));  // the stream is up
+    EXPECT_EQ(open_now(), 1);
+    context.TryCancel();
+    (void)reader->Finish();
+  }
+  double seen = -1;
+  for (int i = 0; i < 100 && seen != 0; ++i) {
+    seen = open_now();
+    if (seen != 0) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(seen, 0) << "a cancelled watcher is no longer counted";
+  EXPECT_EQ(testing::MetricValue(
+                testing::HttpGet((*server)->http_address(), "/metrics").body,
+                "aves_watch_streams_dropped_slow_total"),
+            0);
 }
 
 // Every prepared statement names itself in a leading comment, so that

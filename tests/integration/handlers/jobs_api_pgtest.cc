@@ -19,6 +19,7 @@
 
 #include "client/lib/batch_job_client.h"
 #include "client/lib/channel.h"
+#include "tests/support/http_get.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/tcp_proxy.h"
@@ -553,6 +554,10 @@ TEST_F(JobsApiTest, ASlowWatcherIsDroppedWithResourceExhausted) {
       << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("watcher too slow"));
   EXPECT_LT(received, 20000);
+  EXPECT_EQ(testing::MetricValue(
+                testing::HttpGet(server_->http_address(), "/metrics").body,
+                "aves_watch_streams_dropped_slow_total"),
+            1);
   // The server is fine: a new watcher gets its snapshot.
   Watcher next(server_->channel(), request);
   EXPECT_TRUE(next.WaitFor(SnapshotComplete));
