@@ -33,6 +33,11 @@ bool HealthMonitor::serving() const {
   return serving_;
 }
 
+bool HealthMonitor::schema_current() const {
+  absl::MutexLock lock(&mutex_);
+  return schema_current_;
+}
+
 std::string HealthMonitor::Check() {
   db::Pool& pool = database_.pool();
   if (!pool.Ready()) {
@@ -49,6 +54,10 @@ std::string HealthMonitor::Check() {
   const absl::StatusOr<db::SchemaStatus> status =
       db::ReadSchemaStatus(database_, call, migrations_);
   if (!status.ok()) return std::string(status.status().message());
+  {
+    absl::MutexLock lock(&mutex_);
+    schema_current_ = status->current() && status->first_mismatch() == nullptr;
+  }
   if (const db::MigrationState* mismatch = status->first_mismatch()) {
     return absl::StrCat("migration ", mismatch->file.filename,
                         " changed after it was applied");

@@ -41,6 +41,9 @@ class HealthMonitor {
   void Stop();
 
   bool serving() const;
+  // Whether the last schema check found every built-in migration applied
+  // unchanged (kept while the database is unreachable: unknown then).
+  bool schema_current() const;
 
  private:
   // One check: returns the reason not to serve, or "" when all is well.
@@ -55,6 +58,7 @@ class HealthMonitor {
   mutable absl::Mutex mutex_;
   bool published_ ABSL_GUARDED_BY(mutex_) = false;
   bool serving_ ABSL_GUARDED_BY(mutex_) = false;
+  bool schema_current_ ABSL_GUARDED_BY(mutex_) = false;
   std::string last_reason_ ABSL_GUARDED_BY(mutex_);
   PeriodicTask checks_;
 };

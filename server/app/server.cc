@@ -165,7 +165,9 @@ void RegisterMetrics(observability::MetricsRegistry& registry,
   observability::AddBuildInfo(registry,
                               {AVES_VERSION, AVES_GIT_COMMIT, grpc::Version()});
   observability::AddProcessMetrics(registry);
-  AddHealthMetrics(registry, [&health] { return health.serving(); });
+  AddHealthMetrics(
+      registry, [&health] { return health.serving(); },
+      [&health] { return health.schema_current(); });
   registry.Add([&rpc](observability::Exposition& out) { rpc.Collect(out); });
   AddPoolMetrics(registry, database.pool());
   registry.Add([&queries = database.query_metrics()](

@@ -96,12 +96,18 @@ void AddWatchMetrics(observability::MetricsRegistry& registry,
 }
 
 void AddHealthMetrics(observability::MetricsRegistry& registry,
-                      std::function<bool()> serving) {
-  registry.Add([serving = std::move(serving)](Exposition& out) {
+                      std::function<bool()> serving,
+                      std::function<bool()> schema_current) {
+  registry.Add([serving = std::move(serving),
+                schema_current = std::move(schema_current)](Exposition& out) {
     out.Family("aves_serving", Exposition::Type::kGauge,
                "1 while avesd reports SERVING (the database reachable and "
                "every migration applied unchanged).");
     out.Sample("aves_serving", {}, serving() ? 1 : 0);
+    out.Family("aves_schema_current", Exposition::Type::kGauge,
+               "1 while every built-in migration is applied unchanged (the "
+               "last check's answer).");
+    out.Sample("aves_schema_current", {}, schema_current() ? 1 : 0);
   });
 }
 

@@ -21,9 +21,11 @@ void AddPoolMetrics(observability::MetricsRegistry& registry,
 void AddWatchMetrics(observability::MetricsRegistry& registry,
                      const Services& services);
 
-// aves_serving: 1 while gRPC health says SERVING.
+// aves_serving: 1 while gRPC health says SERVING; aves_schema_current: 1
+// while every built-in migration is applied unchanged.
 void AddHealthMetrics(observability::MetricsRegistry& registry,
-                      std::function<bool()> serving);
+                      std::function<bool()> serving,
+                      std::function<bool()> schema_current);
 
 }  // namespace aves::app
 

@@ -22,6 +22,7 @@
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
 #include "client/lib/channel.h"
 #include "server/auth/token_verifier.h"
+#include "tests/support/avesd_process.h"
 #include "tests/support/http_get.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/private_cluster.h"
@@ -278,6 +279,37 @@ TEST_F(MetricsTest, OpenWatchStreamsAreCounted) {
                 testing::HttpGet((*server)->http_address(), "/metrics").body,
                 "aves_watch_streams_dropped_slow_total"),
             0);
+}
+
+// An avesd started before its migrations: not serving, schema not current,
+// until `avesd migrate` runs; /readyz says the same.
+TEST_F(MetricsTest, SchemaCurrentFollowsTheMigrations) {
+  auto empty = testing::TestDatabase::CreateEmpty("metrics_schema");
+  ASSERT_OK(empty);
+  testing::AvesdProcess avesd((*empty)->conninfo());
+  ASSERT_FALSE(avesd.Address().empty());
+  const std::string http = avesd.HttpAddress();
+  ASSERT_FALSE(http.empty());
+  auto metric = [&](const char* name) {
+    return testing::MetricValue(testing::HttpGet(http, "/metrics").body, name);
+  };
+  auto wait_for = [&](const char* name, double wanted) {
+    double seen = -1;
+    for (int i = 0; i < 300 && seen != wanted; ++i) {
+      seen = metric(name);
+      if (seen != wanted) absl::SleepFor(absl::Milliseconds(100));
+    }
+    return seen;
+  };
+  EXPECT_EQ(wait_for("aves_schema_current", 0), 0);
+  EXPECT_EQ(metric("aves_serving"), 0);
+  EXPECT_EQ(testing::HttpGet(http, "/readyz").status, 503);
+  testing::CommandResult migrated = testing::RunCommand(
+      {AVESD_PATH, "migrate"}, {{"DATABASE_URL", (*empty)->conninfo()}});
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  EXPECT_EQ(wait_for("aves_schema_current", 1), 1);
+  EXPECT_EQ(wait_for("aves_serving", 1), 1);
+  EXPECT_EQ(testing::HttpGet(http, "/readyz").status, 200);
 }
 
 // Every prepared statement names itself in a leading comment, so that
