@@ -3,8 +3,18 @@
 #include "server/observability/logging.h"
 
 namespace aves::db {
+namespace {
+thread_local CallStatements* current_call = nullptr;
+}  // namespace
 
 using observability::Exposition;
+
+CountStatementsScope::CountStatementsScope(CallStatements* into)
+    : previous_(current_call) {
+  current_call = into;
+}
+
+CountStatementsScope::~CountStatementsScope() { current_call = previous_; }
 
 QueryMetrics::QueryMetrics(const std::vector<std::string>& names) {
   for (const std::string& name : names) {
@@ -24,6 +34,10 @@ void QueryMetrics::Record(absl::string_view name, absl::Duration elapsed,
                           absl::string_view sqlstate_class, int64_t rows) {
   Statement& statement = Find(name);
   statement.duration.ObserveDuration(elapsed);
+  if (current_call != nullptr) {
+    ++current_call->count;
+    current_call->time += elapsed;
+  }
   if (!sqlstate_class.empty()) {
     absl::MutexLock lock(&statement.mutex);
     ++statement.errors[std::string(sqlstate_class)];

@@ -24,6 +24,28 @@
 
 namespace aves::db {
 
+// The statements one RPC ran and their database time, for its access-log
+// line (one statement per item shows up at once: the N+1 pattern).
+struct CallStatements {
+  int64_t count = 0;
+  absl::Duration time = absl::ZeroDuration();
+};
+
+// While it lives, the statements this thread records (QueryMetrics::Record)
+// also count into `into`. Handlers put one around an RPC's work: the work,
+// its stores and their statements run on that thread (Database::Run calls
+// its function on the caller's thread).
+class CountStatementsScope {
+ public:
+  explicit CountStatementsScope(CallStatements* into);
+  ~CountStatementsScope();
+  CountStatementsScope(const CountStatementsScope&) = delete;
+  CountStatementsScope& operator=(const CountStatementsScope&) = delete;
+
+ private:
+  CallStatements* previous_;
+};
+
 class QueryMetrics {
  public:
   explicit QueryMetrics(const std::vector<std::string>& names);

@@ -1,6 +1,9 @@
 #include "server/handlers/access_log.h"
 
+#include <string>
+
 #include <absl/status/status.h>
+#include <fmt/format.h>
 
 #include "server/observability/logging.h"
 
@@ -22,11 +25,17 @@ AccessLog::~AccessLog() {
   spdlog::logger& log = AccessLogger();
   const auto level = slow ? spdlog::level::warn : spdlog::level::info;
   if (!log.should_log(level)) return;
-  log.log(level, "method={}{}{} code={} ms={:.3f} rows={}{}{}{}", method_,
+  std::string statements;
+  if (statements_ >= 0) {
+    statements = fmt::format(" statements={} db_ms={:.3f}", statements_,
+                             absl::ToDoubleMilliseconds(db_time_));
+  }
+  log.log(level, "method={}{}{} code={} ms={:.3f} rows={}{}{}{}{}", method_,
           caller_ ? " caller=" : "", caller_ ? caller_->subject : "",
           absl::StatusCodeToString(
               static_cast<absl::StatusCode>(status_.error_code())),
-          absl::ToDoubleMilliseconds(elapsed), rows_, slow ? " slow=true" : "",
+          absl::ToDoubleMilliseconds(elapsed), rows_, statements,
+          slow ? " slow=true" : "",
           status_.ok() ? "" : " error=", status_.error_message());
 }
 

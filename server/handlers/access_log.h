@@ -32,6 +32,13 @@ class AccessLog {
     caller_ = std::move(caller);
   }
 
+  // The statements the call ran (the line's `statements=` and `db_ms=`;
+  // absent for calls that do not count them).
+  void set_statements(int64_t count, absl::Duration time) {
+    statements_ = count;
+    db_time_ = time;
+  }
+
   // Records the outcome and passes it through: `return log.Done(status);`
   grpc::Status Done(grpc::Status status, int64_t rows = 0) {
     status_ = status;
@@ -47,6 +54,8 @@ class AccessLog {
   grpc::Status status_ =
       grpc::Status(grpc::StatusCode::UNKNOWN, "handler did not finish");
   int64_t rows_ = 0;
+  int64_t statements_ = -1;  // -1: not counted
+  absl::Duration db_time_;
 };
 
 }  // namespace aves::handlers

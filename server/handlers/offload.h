@@ -21,6 +21,7 @@
 #include <grpcpp/support/server_callback.h>
 
 #include "server/common/executor.h"
+#include "server/db/query_metrics.h"
 #include "server/handlers/access_log.h"
 #include "server/handlers/authorization.h"
 #include "server/handlers/grpc_status.h"
@@ -62,7 +63,13 @@ grpc::ServerUnaryReactor* OffloadLogged(const HandlerContext& handler,
         AccessLog log(method, slow_rpc, arrived);
         log.set_caller(std::move(caller));
         int64_t rows = 0;
-        const absl::Status status = work(&rows);
+        db::CallStatements statements;
+        absl::Status status;
+        {
+          db::CountStatementsScope counting(&statements);
+          status = work(&rows);
+        }
+        log.set_statements(statements.count, statements.time);
         reactor->Finish(log.Done(ToGrpcStatus(status), rows));
       })) {
     AccessLog log(method, slow_rpc, arrived);

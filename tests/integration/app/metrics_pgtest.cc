@@ -312,6 +312,20 @@ TEST_F(MetricsTest, SchemaCurrentFollowsTheMigrations) {
   EXPECT_EQ(testing::HttpGet(http, "/readyz").status, 200);
 }
 
+// Each offloaded RPC's access-log line says how many statements it ran and
+// their database time (one per item would show: the N+1 pattern).
+TEST_F(MetricsTest, TheAccessLogCountsEachRpcsStatements) {
+  testing::AvesdProcess avesd(database_->conninfo());
+  ASSERT_FALSE(avesd.Address().empty());
+  testing::CommandResult listed = testing::RunCommand(
+      {AVESCTL_PATH, "--addr=" + avesd.Address(), "jobs", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const std::string log = avesd.process().StderrOnceItHas("ListJobs");
+  EXPECT_THAT(log, ::testing::ContainsRegex(
+                       "method=BatchJobService.ListJobs code=OK ms=[0-9.]+ "
+                       "rows=0 statements=1 db_ms=[0-9.]+"));
+}
+
 // Every prepared statement names itself in a leading comment, so that
 // pg_stat_activity (and pg_stat_statements) show which query a backend ran.
 TEST_F(MetricsTest, StatementsCarryTheirNameToPostgres) {
