@@ -37,7 +37,8 @@ bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
          *port <= 65535;
 }
 
-// Empty when `request` may read the metrics; else the refusal written.
+// Whether `request` may read the metrics; when not, the refusal is written
+// into `response`.
 bool Authorized(const auth::Authenticator* authenticator,
                 const httplib::Request& request, httplib::Response& response) {
   if (authenticator == nullptr) return true;

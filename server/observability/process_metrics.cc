@@ -62,7 +62,9 @@ ProcessStat ReadStat() {
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   stat.cpu_seconds = (field(14) + field(15)) / ticks;
-  stat.start_time_seconds = BootTime() + field(22) / ticks;
+  // The boot time does not change: read once.
+  static const double boot_time = BootTime();
+  stat.start_time_seconds = boot_time + field(22) / ticks;
   stat.virtual_bytes = field(23);
   stat.resident_bytes = field(24) * page;
   stat.ok = fields.size() >= 22;

@@ -32,6 +32,7 @@
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_pki.h"
+#include "tests/support/test_tokens.h"
 
 namespace aves {
 namespace {
@@ -41,19 +42,11 @@ using auth::RoleSet;
 using client::ChannelSecurity;
 using ::testing::HasSubstr;
 
-const std::string kSecret = "an-hs256-secret-of-more-than-32-bytes-for-tests";
+const std::string kSecret = testing::kTestTokenSecret;
 
 std::string Token(const std::string& subject, std::vector<std::string> roles,
                   absl::Duration ttl = absl::Minutes(10)) {
-  auth::TokenClaims claims;
-  claims.subject = subject;
-  claims.roles = std::move(roles);
-  claims.issued_at = absl::Now();
-  claims.expires = claims.issued_at + ttl;
-  absl::StatusOr<std::string> token =
-      auth::MintToken(auth::Algorithm::kHs256, kSecret, claims);
-  EXPECT_OK(token);
-  return token.ok() ? *token : "";
+  return testing::TestToken(subject, std::move(roles), ttl);
 }
 
 ChannelSecurity Bearer(const std::string& token) {

@@ -21,7 +21,6 @@
 #include "aves/data/v1/batch_jobs.grpc.pb.h"
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
 #include "client/lib/channel.h"
-#include "server/auth/token_verifier.h"
 #include "tests/support/avesd_process.h"
 #include "tests/support/http_get.h"
 #include "tests/support/in_process_server.h"
@@ -29,6 +28,7 @@
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
+#include "tests/support/test_tokens.h"
 
 namespace aves {
 namespace {
@@ -176,19 +176,14 @@ TEST_F(MetricsTest, RandomUserIdsAddNoSeries) {
 
 TEST_F(MetricsTest, ProbesAnswerWithoutCredentialsAndMetricsNeedAReader) {
   const std::string key_file = testing::MakeTempDir() + "/jwt.key";
-  const std::string secret = "an-hs256-secret-of-more-than-32-bytes-for-tests";
+  const std::string secret = testing::kTestTokenSecret;
   std::ofstream(key_file) << secret;
   auto server = testing::InProcessServer::Start(
       database_->conninfo(),
       [&](config::Config& config) { config.auth_jwt_key_file = key_file; });
   ASSERT_OK(server);
-  auto token = [&](const std::string& role) {
-    auth::TokenClaims claims;
-    claims.subject = role + "-1";
-    claims.roles = {role};
-    claims.issued_at = absl::Now();
-    claims.expires = claims.issued_at + absl::Minutes(5);
-    return *auth::MintToken(auth::Algorithm::kHs256, secret, claims);
+  auto token = [](const std::string& role) {
+    return testing::TestToken(role + "-1", {role});
   };
   const std::string http = (*server)->http_address();
   EXPECT_EQ(testing::HttpGet(http, "/healthz").status, 200);

@@ -19,12 +19,12 @@
 
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
 #include "client/lib/channel.h"
-#include "server/auth/token_verifier.h"
 #include "tests/support/avesd_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_pki.h"
+#include "tests/support/test_tokens.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -33,18 +33,10 @@ namespace aves {
 namespace {
 
 namespace v1 = data::v1;
-const std::string kSecret = "an-hs256-secret-of-more-than-32-bytes-for-tests";
+const std::string kSecret = testing::kTestTokenSecret;
 
 std::string Token(const std::string& role) {
-  auth::TokenClaims claims;
-  claims.subject = role + "-1";
-  claims.roles = {role};
-  claims.issued_at = absl::Now();
-  claims.expires = claims.issued_at + absl::Hours(1);
-  absl::StatusOr<std::string> token =
-      auth::MintToken(auth::Algorithm::kHs256, kSecret, claims);
-  EXPECT_OK(token);
-  return token.ok() ? *token : "";
+  return testing::TestToken(role + "-1", {role}, absl::Hours(1));
 }
 
 // A loopback port nothing listens on right now (the kernel's pick).

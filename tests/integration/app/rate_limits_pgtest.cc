@@ -18,12 +18,12 @@
 #include "client/lib/channel.h"
 #include "client/lib/retry.h"
 #include "server/auth/rate_limits.h"
-#include "server/auth/token_verifier.h"
 #include "tests/support/avesd_process.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
+#include "tests/support/test_tokens.h"
 
 namespace aves {
 namespace {
@@ -31,18 +31,10 @@ namespace {
 using client::ChannelSecurity;
 using ::testing::HasSubstr;
 
-const std::string kSecret = "an-hs256-secret-of-more-than-32-bytes-for-tests";
+const std::string kSecret = testing::kTestTokenSecret;
 
 std::string Token(const std::string& subject, const std::string& role) {
-  auth::TokenClaims claims;
-  claims.subject = subject;
-  claims.roles = {role};
-  claims.issued_at = absl::Now();
-  claims.expires = claims.issued_at + absl::Minutes(10);
-  absl::StatusOr<std::string> token =
-      auth::MintToken(auth::Algorithm::kHs256, kSecret, claims);
-  EXPECT_OK(token);
-  return token.ok() ? *token : "";
+  return testing::TestToken(subject, {role});
 }
 
 std::shared_ptr<grpc::Channel> ChannelAs(const std::string& address,
