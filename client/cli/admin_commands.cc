@@ -1,9 +1,11 @@
-// health, pool, migrations, verify-indexes: the operator's commands.
+// health, pool, migrations, verify-indexes, slow-queries, top: the
+// operator's commands.
 #include <iostream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <google/protobuf/util/message_differencer.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "client/cli/commands.h"
@@ -146,6 +148,94 @@ int VerifyIndexesCommand(const Invocation& invocation) {
                         "expected until the tables grow)\n");
   }
   return result->all_passed() ? 0 : 1;
+}
+
+int SlowQueriesCommand(const Invocation& invocation) {
+  const CommandOptions& options = invocation.options;
+  if (!options.Only({"limit"})) return 2;
+  int limit = 0;
+  if (!options.Int("limit", &limit)) return 2;
+  absl::StatusOr<data::v1::ListSlowQueriesResponse> result =
+      AdminOf(invocation).ListSlowQueries(limit);
+  if (!result.ok()) return PrintError(result.status());
+  if (invocation.json) {
+    PrintJson(*result);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"finished at", "query", "rpc", "ms", "rows", "plan"}};
+  for (const auto& query : result->queries()) {
+    std::string plan = query.plan().empty() ? "(no plan yet)" : query.plan();
+    if (!query.plan().empty() &&
+        !google::protobuf::util::MessageDifferencer::Equals(
+            query.plan_taken_at(), query.finished_at())) {
+      plan +=
+          "  (taken " +
+          google::protobuf::util::TimeUtil::ToString(query.plan_taken_at()) +
+          ")";
+    }
+    rows.push_back(
+        {google::protobuf::util::TimeUtil::ToString(query.finished_at()),
+         query.query(), query.rpc().empty() ? "-" : query.rpc(),
+         Millis(query.duration()),
+         std::to_string(query.rows()) + (query.failed() ? " FAILED" : ""),
+         plan});
+  }
+  PrintTable(rows);
+  std::cout << result->total_slow() << " statement(s) slower than "
+            << Millis(result->threshold()) << " ms since avesd started; the "
+            << result->capacity() << " newest are kept\n";
+  return 0;
+}
+
+int TopCommand(const Invocation& invocation) {
+  const CommandOptions& options = invocation.options;
+  if (!options.Only({"by", "limit"})) return 2;
+  int limit = 0;
+  if (!options.Int("limit", &limit)) return 2;
+  using Request = data::v1::GetQueryStatsRequest;
+  const std::string by = options.Has("by") ? options.Get("by") : "total";
+  Request::Order order;
+  if (by == "total") {
+    order = Request::ORDER_TOTAL_TIME;
+  } else if (by == "mean") {
+    order = Request::ORDER_MEAN_TIME;
+  } else if (by == "calls") {
+    order = Request::ORDER_CALLS;
+  } else {
+    std::cerr << "error: --by wants total, mean or calls\n";
+    return 2;
+  }
+  absl::StatusOr<data::v1::GetQueryStatsResponse> result =
+      AdminOf(invocation).GetQueryStats(order, limit);
+  if (!result.ok()) return PrintError(result.status());
+  if (invocation.json) {
+    PrintJson(*result);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"query", "calls", "total ms", "mean ms", "rows", "hit %", "text"}};
+  for (const auto& stat : result->statements()) {
+    std::string text = stat.text();
+    for (char& c : text) {
+      if (c == '\n' || c == '\t' || c == '\r') c = ' ';
+    }
+    if (text.size() > 60) text = text.substr(0, 57) + "...";
+    rows.push_back(
+        {stat.query().empty() ? "-" : stat.query(),
+         std::to_string(stat.calls()), Millis(stat.total_time()),
+         Millis(stat.mean_time()), std::to_string(stat.rows()),
+         std::to_string(static_cast<int>(stat.cache_hit_ratio() * 100 + 0.5)),
+         text});
+  }
+  PrintTable(rows);
+  std::cout << "window: "
+            << google::protobuf::util::TimeUtil::ToString(
+                   result->window_start())
+            << " to "
+            << google::protobuf::util::TimeUtil::ToString(result->window_end())
+            << "\n";
+  return 0;
 }
 
 }  // namespace aves::cli

@@ -14,6 +14,8 @@ int HealthCommand(const Invocation& invocation);
 int PoolCommand(const Invocation& invocation);
 int MigrationsCommand(const Invocation& invocation);
 int VerifyIndexesCommand(const Invocation& invocation);
+int SlowQueriesCommand(const Invocation& invocation);
+int TopCommand(const Invocation& invocation);
 int CacheCommand(const Invocation& invocation);        // get | put | purge
 int AnnotationsCommand(const Invocation& invocation);  // image | queue | review
 int JobsCommand(const Invocation& invocation);  // list | get | errors | watch

@@ -29,6 +29,12 @@ Commands:
                             scans off) and whether the planner chooses it at
                             the current table sizes; exits 1 unless every
                             query can use its index.
+  slow-queries [--limit=N]  The last statements slower than AVES_SLOW_QUERY_MS,
+                            newest first, with their plans
+                            (AdminService.ListSlowQueries).
+  top [--by=total|mean|calls] [--limit=N]
+                            Statements by time or calls over the last window of
+                            pg_stat_statements (AdminService.GetQueryStats).
   cache get --user=UUID --type=T --difficulty=N [--topic=X]
                             The newest unexpired cached exercise; NOT_FOUND on a miss.
   cache put --user=UUID --type=T --difficulty=N [--topic=X] --data=JSON [--ttl=SECONDS]
@@ -102,6 +108,8 @@ constexpr Command kCommands[] = {
     {"pool", 1, aves::cli::PoolCommand},
     {"migrations", 1, aves::cli::MigrationsCommand},
     {"verify-indexes", 1, aves::cli::VerifyIndexesCommand},
+    {"slow-queries", 1, aves::cli::SlowQueriesCommand},
+    {"top", 1, aves::cli::TopCommand},
     {"cache", 2, aves::cli::CacheCommand},
     {"annotations", 2, aves::cli::AnnotationsCommand},
     {"jobs", 2, aves::cli::JobsCommand},

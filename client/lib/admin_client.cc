@@ -32,4 +32,25 @@ absl::StatusOr<v1::VerifyIndexesResponse> AdminClient::VerifyIndexes() {
       });
 }
 
+absl::StatusOr<v1::ListSlowQueriesResponse> AdminClient::ListSlowQueries(
+    int limit) {
+  v1::ListSlowQueriesRequest request;
+  request.set_limit(limit);
+  return UnaryCall<v1::ListSlowQueriesResponse>(
+      options_, Idempotency::kRead, [&](auto* context, auto* response) {
+        return stub_->ListSlowQueries(context, request, response);
+      });
+}
+
+absl::StatusOr<v1::GetQueryStatsResponse> AdminClient::GetQueryStats(
+    v1::GetQueryStatsRequest::Order order, int limit) {
+  v1::GetQueryStatsRequest request;
+  request.set_order_by(order);
+  request.set_limit(limit);
+  return UnaryCall<v1::GetQueryStatsResponse>(
+      options_, Idempotency::kRead, [&](auto* context, auto* response) {
+        return stub_->GetQueryStats(context, request, response);
+      });
+}
+
 }  // namespace aves::client

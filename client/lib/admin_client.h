@@ -21,6 +21,12 @@ class AdminClient {
   absl::StatusOr<data::v1::GetPoolStatsResponse> GetPoolStats();
   absl::StatusOr<data::v1::GetMigrationStatusResponse> GetMigrationStatus();
   absl::StatusOr<data::v1::VerifyIndexesResponse> VerifyIndexes();
+  // Newest first; limit 0: every one avesd kept.
+  absl::StatusOr<data::v1::ListSlowQueriesResponse> ListSlowQueries(
+      int limit = 0);
+  // limit 0: the server's default (20).
+  absl::StatusOr<data::v1::GetQueryStatsResponse> GetQueryStats(
+      data::v1::GetQueryStatsRequest::Order order, int limit = 0);
 
  private:
   std::unique_ptr<data::v1::AdminService::Stub> stub_;

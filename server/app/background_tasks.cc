@@ -9,6 +9,7 @@
 #include "server/common/call_context.h"
 #include "server/observability/logging.h"
 #include "server/store/exercise_cache_store.h"
+#include "server/store/query_stats.h"
 
 namespace aves::app {
 namespace {
@@ -60,12 +61,35 @@ void RenewLeases(bulk::DatabaseLoadStore& loads) {
   }
 }
 
+void SampleQueryStats(store::QueryStats& query_stats) {
+  common::CallContext call;
+  call.holder = "query statistics snapshot";
+  call.deadline = absl::Now() + absl::Seconds(10);
+  absl::Status sampled = query_stats.Sample(call);
+  // Without pg_stat_statements there is nothing to sample: GetQueryStats
+  // says how to enable it; one line at debug level, not a warning a minute.
+  if (absl::IsFailedPrecondition(sampled)) {
+    observability::Logger("query")->debug("no query statistics: {}",
+                                          std::string(sampled.message()));
+  } else if (!sampled.ok()) {
+    observability::Logger("query")->warn("query statistics snapshot failed: {}",
+                                         sampled.ToString());
+  }
+}
+
 }  // namespace
 
 BackgroundTasks::BackgroundTasks(const config::Config& config,
                                  store::ExerciseCacheStore& cache,
                                  bulk::DatabaseLoadStore& bulk_loads,
+                                 store::QueryStats& query_stats,
                                  std::function<void()> end_idle_streams) {
+  if (config.query_stats_interval > absl::ZeroDuration()) {
+    query_stats_ = std::make_unique<PeriodicTask>(
+        config.query_stats_interval,
+        [&query_stats] { SampleQueryStats(query_stats); });
+    query_stats_->Start();
+  }
   if (config.purge_interval > absl::ZeroDuration()) {
     purge_ = std::make_unique<PeriodicTask>(config.purge_interval,
                                             [&cache] { PurgeExpired(cache); });
@@ -101,6 +125,7 @@ BackgroundTasks::BackgroundTasks(const config::Config& config,
 BackgroundTasks::~BackgroundTasks() { Stop(); }
 
 void BackgroundTasks::Stop() {
+  if (query_stats_) query_stats_->Stop();
   if (purge_) purge_->Stop();
   if (bulk_sweep_) bulk_sweep_->Stop();
   if (lease_renewal_) lease_renewal_->Stop();

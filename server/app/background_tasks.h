@@ -4,7 +4,9 @@
 // the renewal of this avesd's bulk-load leases (every third of
 // AVES_BULK_LEASE_MS), and the end of idle Insert streams (every quarter of
 // AVES_BULK_IDLE_TIMEOUT_MS), and a warning every minute while avesd serves
-// a non-loopback address without TLS or authentication (AVES_INSECURE=1).
+// a non-loopback address without TLS or authentication (AVES_INSECURE=1),
+// and a pg_stat_statements snapshot for GetQueryStats
+// (AVES_QUERY_STATS_INTERVAL_MS).
 // Each logs what it did, or why it failed, and tries again next time.
 #ifndef AVES_SERVER_APP_BACKGROUND_TASKS_H_
 #define AVES_SERVER_APP_BACKGROUND_TASKS_H_
@@ -18,6 +20,7 @@
 namespace aves {
 namespace store {
 class ExerciseCacheStore;
+class QueryStats;
 }  // namespace store
 namespace bulk {
 class DatabaseLoadStore;
@@ -32,6 +35,7 @@ class BackgroundTasks {
   BackgroundTasks(const config::Config& config,
                   store::ExerciseCacheStore& cache,
                   bulk::DatabaseLoadStore& bulk_loads,
+                  store::QueryStats& query_stats,
                   std::function<void()> end_idle_streams);
   ~BackgroundTasks();  // Stop()
 
@@ -44,6 +48,7 @@ class BackgroundTasks {
   std::unique_ptr<PeriodicTask> lease_renewal_;
   std::unique_ptr<PeriodicTask> idle_streams_;
   std::unique_ptr<PeriodicTask> insecure_warning_;
+  std::unique_ptr<PeriodicTask> query_stats_;
 };
 
 }  // namespace aves::app

@@ -24,6 +24,7 @@
 #include "server/app/services.h"
 #include "server/app/sizing.h"
 #include "server/app/tls.h"
+#include "server/bulk/bulk_metrics.h"
 #include "server/bulk/load_store.h"
 #include "server/common/executor.h"
 #include "server/db/database.h"
@@ -173,6 +174,8 @@ void RegisterMetrics(observability::MetricsRegistry& registry,
   registry.Add([&queries = database.query_metrics()](
                    observability::Exposition& out) { queries.Collect(out); });
   AddWatchMetrics(registry, services);
+  registry.Add([&bulk = services.bulk_metrics()](
+                   observability::Exposition& out) { bulk.Collect(out); });
 }
 
 }  // namespace
@@ -260,6 +263,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   impl->health_monitor->Start();
   impl->background = std::make_unique<BackgroundTasks>(
       config, impl->services->exercise_cache(), impl->services->bulk_loads(),
+      impl->services->query_stats(),
       [services = impl->services.get()] { services->EndIdleStreams(); });
   RegisterMetrics(*impl->metrics, *impl->rpc_metrics, *impl->health_monitor,
                   database, *impl->services);

@@ -8,6 +8,7 @@
 
 #include "server/app/sizing.h"
 #include "server/auth/authenticator.h"
+#include "server/bulk/bulk_metrics.h"
 #include "server/bulk/load_store.h"
 #include "server/bulk/table_catalog.h"
 #include "server/common/crypto.h"
@@ -23,6 +24,7 @@
 #include "server/store/exercise_cache_store.h"
 #include "server/store/job_feed.h"
 #include "server/store/job_store.h"
+#include "server/store/query_stats.h"
 
 namespace aves::app {
 namespace {
@@ -50,6 +52,8 @@ struct Services::Parts {
   std::unique_ptr<store::ExerciseCacheStore> exercise_cache;
   std::unique_ptr<store::AnnotationStore> annotations;
   std::unique_ptr<store::JobStore> jobs;
+  std::unique_ptr<store::QueryStats> query_stats;
+  std::unique_ptr<bulk::BulkMetrics> bulk_metrics;
   // Outlives the services: watchers unsubscribe when their calls end.
   std::unique_ptr<store::JobFeed> job_feed;
   std::unique_ptr<bulk::DatabaseLoadStore> bulk_loads;
@@ -74,12 +78,16 @@ std::unique_ptr<Services> Services::Build(
       config.database_url, config.pool, AllPreparedStatements());
   // Connections open in the background; health stays NOT_SERVING until
   // DB_POOL_MIN of them are up, and avesd answers health meanwhile.
-  parts->database->query_metrics().set_slow_threshold(config.slow_query);
+  parts->database->query_metrics().Configure(
+      {config.slow_query, config.slow_query_explain_interval,
+       config.slow_query_log_size});
   parts->database->Start();
   db::Database& database = *parts->database;
   parts->exercise_cache = std::make_unique<store::ExerciseCacheStore>(database);
   parts->annotations = std::make_unique<store::AnnotationStore>(database);
   parts->jobs = std::make_unique<store::JobStore>(database);
+  parts->query_stats = std::make_unique<store::QueryStats>(
+      database, config.query_stats_interval);
   parts->job_feed = std::make_unique<store::JobFeed>(
       config.database_url,
       store::JobFeed::Options{config.feed_heartbeat, config.feed_dead_after,
@@ -90,6 +98,7 @@ std::unique_ptr<Services> Services::Build(
                                  : config.bulk_tables;
   parts->bulk_loads = std::make_unique<bulk::DatabaseLoadStore>(
       database, bulk_tables, config.bulk_lease);
+  parts->bulk_metrics = std::make_unique<bulk::BulkMetrics>(bulk_tables);
   // A loader writes every bulk table but users unless told otherwise.
   std::set<std::string> loader_tables(config.bulk_loader_tables.begin(),
                                       config.bulk_loader_tables.end());
@@ -105,7 +114,7 @@ std::unique_ptr<Services> Services::Build(
   const handlers::HandlerContext handler{executor, config.slow_rpc,
                                          parts->authorizer.get()};
   parts->admin = std::make_unique<handlers::AdminServiceImpl>(
-      database, handler, std::move(migrations));
+      database, *parts->query_stats, handler, std::move(migrations));
   parts->exercise_cache_service =
       std::make_unique<handlers::ExerciseCacheServiceImpl>(
           *parts->exercise_cache, handler,
@@ -137,7 +146,7 @@ std::unique_ptr<Services> Services::Build(
           *parts->bulk_loads,
           handlers::HandlerContext{bulk_executor, config.slow_rpc,
                                    parts->authorizer.get()},
-          limits, std::move(loader_tables));
+          limits, std::move(loader_tables), parts->bulk_metrics.get());
   return std::unique_ptr<Services>(new Services(std::move(parts)));
 }
 
@@ -154,6 +163,12 @@ store::ExerciseCacheStore& Services::exercise_cache() {
 bulk::DatabaseLoadStore& Services::bulk_loads() { return *parts_->bulk_loads; }
 
 store::JobFeed& Services::job_feed() { return *parts_->job_feed; }
+
+store::QueryStats& Services::query_stats() { return *parts_->query_stats; }
+
+const bulk::BulkMetrics& Services::bulk_metrics() const {
+  return *parts_->bulk_metrics;
+}
 
 int Services::open_watchers() const {
   return parts_->batch_job_service->open_watchers();

@@ -28,8 +28,10 @@ class Database;
 namespace store {
 class ExerciseCacheStore;
 class JobFeed;
+class QueryStats;
 }  // namespace store
 namespace bulk {
+class BulkMetrics;
 class DatabaseLoadStore;
 }  // namespace bulk
 namespace auth {
@@ -57,6 +59,8 @@ class Services {
   store::ExerciseCacheStore& exercise_cache();
   bulk::DatabaseLoadStore& bulk_loads();
   store::JobFeed& job_feed();
+  store::QueryStats& query_stats();
+  const bulk::BulkMetrics& bulk_metrics() const;
   // Ends Insert streams idle past AVES_BULK_IDLE_TIMEOUT_MS.
   void EndIdleStreams();
 

@@ -43,6 +43,8 @@ std::vector<MethodRule> MakeTable() {
       {absl::StrCat(kAdmin, "GetMigrationStatus"), kWatchers, "read-only"},
       {absl::StrCat(kAdmin, "GetPoolStats"), kWatchers, "read-only"},
       {absl::StrCat(kAdmin, "VerifyIndexes"), kWatchers, "read-only"},
+      {absl::StrCat(kAdmin, "ListSlowQueries"), kWatchers, "read-only"},
+      {absl::StrCat(kAdmin, "GetQueryStats"), kWatchers, "read-only"},
   };
 }
 

@@ -29,16 +29,18 @@ int64_t ReturnedRowBytes(const ReturnedRow& row) {
 }
 
 Loader::Loader(LoadStream& stream, LoadStore& store, LoadLimits limits,
-               Caller caller)
+               Caller caller, BulkMetrics* metrics)
     : stream_(stream),
       store_(store),
       limits_(limits),
-      caller_(std::move(caller)) {}
+      caller_(std::move(caller)),
+      metrics_(metrics) {}
 
 Loader::~Loader() {
   std::lock_guard<std::mutex> lock(mutex_);
   // However the call ended, this process stops renewing the load's lease.
   if (!state_.job_id.empty()) store_.ReleaseLease(state_.job_id);
+  if (counted_open_) metrics_->LoadEnded();
 }
 
 void Loader::Start() {
@@ -230,6 +232,10 @@ void Loader::OpenLoad(LoadRequest request) {
                        ? limits_.parallel_batches
                        : 1;
   state_ = *std::move(state);
+  if (metrics_ != nullptr) {
+    metrics_->LoadStarted();
+    counted_open_ = true;
+  }
   // The client learns where the load stands before sending rows.
   SendLocked(LoadMessage::Progress(ProgressLocked()));
   stream_.StartRead();
@@ -307,8 +313,12 @@ void Loader::Commit(Batch& batch) {
     // finished before has no stage, and no rows to stage.)
     absl::Status staged = absl::OkStatus();
     if (!batch.rows.empty()) {
+      const absl::Time start = absl::Now();
       staged =
           store_.StageRows(stream_.Context(), spec_, state_.job_id, batch.rows);
+      if (staged.ok() && metrics_ != nullptr) {
+        metrics_->BatchCommitted(spec_.table, spec_.mode, absl::Now() - start);
+      }
     }
     std::lock_guard<std::mutex> lock(mutex_);
     --in_flight_;
@@ -324,10 +334,16 @@ void Loader::Commit(Batch& batch) {
   // returned.
   if ((!state_.already_complete || spec_.mode == LoadMode::kReturning) &&
       batch.end > batch.first) {
+    const absl::Time start = absl::Now();
     result = store_.CommitBatch(
         stream_.Context(), spec_, state_.job_id, batch.first, batch.end,
         std::move(batch.rows), std::move(batch.rejected),
         spec_.mode == LoadMode::kReturning ? &returned : nullptr);
+    if (result.ok() && result->wrote && metrics_ != nullptr) {
+      metrics_->BatchCommitted(spec_.table, spec_.mode, absl::Now() - start);
+      metrics_->RowsCommitted(spec_.table, spec_.mode, result->rows_inserted,
+                              result->rows_updated, result->rows_failed);
+    }
   }
   std::lock_guard<std::mutex> lock(mutex_);
   --in_flight_;
@@ -400,6 +416,10 @@ void Loader::Complete() {
         std::lock_guard<std::mutex> lock(mutex_);
         end_reason_ = published;
         return RecordEndLocked();
+      }
+      if (metrics_ != nullptr) {
+        metrics_->RowsCommitted(spec_.table, spec_.mode, state_.rows_inserted,
+                                state_.rows_updated, state_.rows_failed);
       }
     }
     absl::Status finished =

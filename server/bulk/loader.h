@@ -52,6 +52,7 @@
 
 #include <absl/status/status.h>
 
+#include "server/bulk/bulk_metrics.h"
 #include "server/bulk/copy_text.h"
 #include "server/bulk/header.h"
 #include "server/bulk/load_spec.h"
@@ -154,8 +155,9 @@ class Loader {
     TablePermission may_write;           // empty: any table
   };
 
+  // `metrics` (may be null) counts the load's rows and batches.
   Loader(LoadStream& stream, LoadStore& store, LoadLimits limits,
-         Caller caller = {});
+         Caller caller = {}, BulkMetrics* metrics = nullptr);
   // Waits until whoever finished the call has let go of the loader's lock.
   ~Loader();
 
@@ -242,6 +244,8 @@ class Loader {
   LoadStore& store_;
   const LoadLimits limits_;
   const Caller caller_;
+  BulkMetrics* const metrics_;  // may be null
+  bool counted_open_ = false;   // in metrics_'s loads in progress
 
   mutable std::mutex mutex_;
   bool have_header_ = false;

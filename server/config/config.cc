@@ -352,6 +352,15 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   ASSIGN_OR_RETURN(config.slow_query,
                    ReadMillis(lookup, "AVES_SLOW_QUERY_MS", config.slow_query,
                               1, 3'600'000));
+  ASSIGN_OR_RETURN(
+      config.slow_query_explain_interval,
+      ReadMillis(lookup, "AVES_SLOW_QUERY_EXPLAIN_INTERVAL_MS",
+                 config.slow_query_explain_interval, 0, 86'400'000));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_SLOW_QUERY_LOG_SIZE",
+                              &config.slow_query_log_size, 1, 100'000));
+  ASSIGN_OR_RETURN(config.query_stats_interval,
+                   ReadMillis(lookup, "AVES_QUERY_STATS_INTERVAL_MS",
+                              config.query_stats_interval, 0, 86'400'000));
   ASSIGN_OR_RETURN(config.purge_interval,
                    ReadMillis(lookup, "AVES_PURGE_INTERVAL_MS",
                               config.purge_interval, 0, 86'400'000));

@@ -119,6 +119,15 @@ struct Config {
   // A named statement slower than this is a warning in the log and counts in
   // aves_db_slow_queries_total (AVES_SLOW_QUERY_MS).
   absl::Duration slow_query = absl::Milliseconds(200);
+  // A slow statement's plan is taken at most once per name per this
+  // (AVES_SLOW_QUERY_EXPLAIN_INTERVAL_MS); 0 never takes plans.
+  absl::Duration slow_query_explain_interval = absl::Seconds(60);
+  // The last slow statements kept for ListSlowQueries
+  // (AVES_SLOW_QUERY_LOG_SIZE).
+  int slow_query_log_size = 100;
+  // pg_stat_statements snapshots for GetQueryStats
+  // (AVES_QUERY_STATS_INTERVAL_MS); 0 turns them off.
+  absl::Duration query_stats_interval = absl::Seconds(60);
   // How often avesd purges expired cache entries; zero: never
   // (AVES_PURGE_INTERVAL_MS).
   absl::Duration purge_interval = absl::Minutes(1);

@@ -10,22 +10,9 @@
 
 namespace aves::db {
 
-namespace {
-
-std::vector<std::string> StatementNames(
-    const std::vector<PreparedStatement>& statements) {
-  std::vector<std::string> names;
-  for (const PreparedStatement& statement : statements) {
-    names.push_back(statement.name);
-  }
-  return names;
-}
-
-}  // namespace
-
 Database::Database(std::string conninfo, PoolOptions options,
                    std::vector<PreparedStatement> statements)
-    : query_metrics_(StatementNames(statements)),
+    : query_metrics_(statements),
       pool_(options, std::make_unique<PgConnector>(std::move(conninfo),
                                                    options.connect_timeout,
                                                    std::move(statements))) {}

@@ -21,11 +21,19 @@ std::string StringField(const google::protobuf::Struct& node, const char* key) {
              : "";
 }
 
+double NumberField(const google::protobuf::Struct& node, const char* key) {
+  auto it = node.fields().find(key);
+  return it != node.fields().end() && it->second.has_number_value()
+             ? it->second.number_value()
+             : 0;
+}
+
 void Flatten(const google::protobuf::Struct& node, int depth,
              std::vector<PlanNode>& out) {
   out.push_back(PlanNode{StringField(node, "Node Type"),
                          StringField(node, "Index Name"),
-                         StringField(node, "Relation Name"), depth});
+                         StringField(node, "Relation Name"),
+                         NumberField(node, "Plan Rows"), depth});
   auto children = node.fields().find("Plans");
   if (children == node.fields().end()) return;
   for (const Value& child : children->second.list_value().values()) {

@@ -20,6 +20,7 @@ struct PlanNode {
   std::string node_type;      // "Index Scan", "Seq Scan", "Sort", ...
   std::string index_name;     // for index scans
   std::string relation_name;  // for scans
+  double plan_rows = 0;       // the planner's estimate
   int depth = 0;
 };
 

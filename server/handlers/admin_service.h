@@ -1,7 +1,9 @@
 // AdminService: operator calls about the service itself (see admin.proto),
 // in the same style as every service: GetMigrationStatus and VerifyIndexes
 // query the database on the executor; GetPoolStats reads the pool's figures
-// at once (offload.h), so it answers even when the executor is saturated.
+// at once (offload.h), so it answers even when the executor is saturated,
+// as does ListSlowQueries (avesd's memory); GetQueryStats reads
+// pg_stat_statements on the executor.
 #ifndef AVES_SERVER_HANDLERS_ADMIN_SERVICE_H_
 #define AVES_SERVER_HANDLERS_ADMIN_SERVICE_H_
 
@@ -14,13 +16,17 @@
 namespace aves::db {
 class Database;
 }  // namespace aves::db
+namespace aves::store {
+class QueryStats;
+}  // namespace aves::store
 
 namespace aves::handlers {
 
 class AdminServiceImpl final
     : public aves::data::v1::AdminService::CallbackService {
  public:
-  AdminServiceImpl(db::Database& database, HandlerContext handler,
+  AdminServiceImpl(db::Database& database, store::QueryStats& query_stats,
+                   HandlerContext handler,
                    std::vector<db::MigrationFile> migrations);
 
   grpc::ServerUnaryReactor* GetMigrationStatus(
@@ -35,9 +41,18 @@ class AdminServiceImpl final
       grpc::CallbackServerContext* context,
       const aves::data::v1::GetPoolStatsRequest* request,
       aves::data::v1::GetPoolStatsResponse* response) override;
+  grpc::ServerUnaryReactor* ListSlowQueries(
+      grpc::CallbackServerContext* context,
+      const aves::data::v1::ListSlowQueriesRequest* request,
+      aves::data::v1::ListSlowQueriesResponse* response) override;
+  grpc::ServerUnaryReactor* GetQueryStats(
+      grpc::CallbackServerContext* context,
+      const aves::data::v1::GetQueryStatsRequest* request,
+      aves::data::v1::GetQueryStatsResponse* response) override;
 
  private:
   db::Database& database_;
+  store::QueryStats& query_stats_;
   const HandlerContext handler_;
   const std::vector<db::MigrationFile> migrations_;
 };

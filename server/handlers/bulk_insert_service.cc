@@ -74,14 +74,14 @@ class InsertReactor final : public RawBidiReactor,
                 HandlerContext handler, bulk::LoadLimits limits,
                 BulkInsertServiceImpl& service, std::atomic<int>& open_loads,
                 std::shared_ptr<const auth::Caller> caller,
-                bulk::Loader::Caller load_caller)
+                bulk::Loader::Caller load_caller, bulk::BulkMetrics* metrics)
       : context_(context),
         service_(service),
         open_loads_(open_loads),
         executor_(handler.executor),
         log_(kMethod, handler.slow_rpc),
         stream_(*this),
-        loader_(stream_, store, limits, std::move(load_caller)) {
+        loader_(stream_, store, limits, std::move(load_caller), metrics) {
     log_.set_caller(std::move(caller));
     service_.Register(this);
     loader_.Start();
@@ -291,7 +291,7 @@ void BulkInsertServiceImpl::RegisterRawInsert() {
             }
             return new InsertReactor(context, store_, handler_, limits_, *this,
                                      open_loads_, caller,
-                                     LoadCallerOf(caller.get()));
+                                     LoadCallerOf(caller.get()), metrics_);
           }));
 }
 

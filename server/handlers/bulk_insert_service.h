@@ -33,14 +33,17 @@ class BulkInsertServiceImpl final
     : public aves::data::v1::BulkInsertService::CallbackService {
  public:
   // `loader_tables`: the tables a caller with the loader role (and not
-  // admin) may load into (AVES_BULK_LOADER_TABLES).
+  // admin) may load into (AVES_BULK_LOADER_TABLES). `metrics` (may be null)
+  // counts the loads' rows and batches.
   BulkInsertServiceImpl(bulk::LoadStore& store, HandlerContext handler,
                         bulk::LoadLimits limits,
-                        std::set<std::string> loader_tables = {})
+                        std::set<std::string> loader_tables = {},
+                        bulk::BulkMetrics* metrics = nullptr)
       : store_(store),
         handler_(handler),
         limits_(limits),
-        loader_tables_(std::move(loader_tables)) {
+        loader_tables_(std::move(loader_tables)),
+        metrics_(metrics) {
     RegisterRawInsert();
   }
 
@@ -67,6 +70,7 @@ class BulkInsertServiceImpl final
   const HandlerContext handler_;
   const bulk::LoadLimits limits_;
   const std::set<std::string> loader_tables_;
+  bulk::BulkMetrics* const metrics_;
 
   // Who `caller` is to the loader: its subject and its table rule.
   bulk::Loader::Caller LoadCallerOf(const auth::Caller* caller) const;

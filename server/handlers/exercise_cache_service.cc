@@ -67,8 +67,10 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
   }
   batcher_.Submit(
       *std::move(key), CallContextOf(context, kMethod),
-      [this, reactor, response, arrived](LookupBatcher::Result found) {
+      [this, reactor, response, arrived](LookupBatcher::Result found,
+                                         const db::CallStatements& statements) {
         AccessLog log(kMethod, handler_.slow_rpc, arrived);
+        log.set_statements(statements.count, statements.time);
         if (!found.ok()) {
           reactor->Finish(log.Done(ToGrpcStatus(found.status())));
         } else if (!found->has_value()) {

@@ -10,6 +10,9 @@
 namespace aves::handlers {
 namespace {
 
+// The RPC the batched lookups serve, for slow-query lines.
+constexpr char kRpc[] = "ExerciseCacheService.GetExercise";
+
 // Lookup's answer as a batch member's: a miss is nullopt, not an error.
 LookupBatcher::Result AsResult(absl::StatusOr<store::ExerciseEntry> one) {
   if (one.ok()) return std::optional(*std::move(one));
@@ -66,7 +69,8 @@ void LookupBatcher::Submit(store::ExerciseKey key, common::CallContext context,
   }
   if (!post) {
     done(absl::ResourceExhaustedError(
-        "server busy: too many lookups queued for the database"));
+             "server busy: too many lookups queued for the database"),
+         db::CallStatements{});
     return;
   }
   if (executor_.Post([this] { Drain(); })) return;
@@ -78,7 +82,7 @@ void LookupBatcher::Submit(store::ExerciseKey key, common::CallContext context,
     if (tasks_ == 0) orphans.swap(queue_);
   }
   for (Pending& orphan : orphans) {
-    orphan.done(common::ExecutorFullError());
+    orphan.done(common::ExecutorFullError(), db::CallStatements{});
   }
 }
 
@@ -104,11 +108,17 @@ void LookupBatcher::Drain() {
       keys.push_back(pending.key);
       contexts.push_back(pending.context);
     }
-    // One key: the single-key statement, as cheap as before batching.
-    absl::StatusOr<std::vector<Result>> found =
-        batch.size() == 1
-            ? std::vector<Result>{AsResult(store_.Lookup(contexts[0], keys[0]))}
-            : store_.LookupMany(BatchContext(contexts), keys);
+    db::CallStatements statements;
+    statements.rpc = kRpc;
+    absl::StatusOr<std::vector<Result>> found;
+    {
+      db::CountStatementsScope counting(&statements);
+      // One key: the single-key statement, as cheap as before batching.
+      found = batch.size() == 1
+                  ? std::vector<Result>{AsResult(
+                        store_.Lookup(contexts[0], keys[0]))}
+                  : store_.LookupMany(BatchContext(contexts), keys);
+    }
     // Finishing a batch's calls (building each response and handing it to
     // gRPC) costs about half as long as a batch waits on PostgreSQL. When
     // lookups are already waiting, another executor thread finishes this
@@ -116,7 +126,7 @@ void LookupBatcher::Drain() {
     // flight stays large. With nothing waiting there is nothing to overlap:
     // finishing here saves a thread hand-off.
     auto finish = std::make_shared<Finished>(
-        Finished{std::move(batch), std::move(found)});
+        Finished{std::move(batch), std::move(found), statements});
     bool more_waiting;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -131,9 +141,10 @@ void LookupBatcher::Drain() {
 void LookupBatcher::Finished::Run() {
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!found.ok()) {
-      batch[i].done(found.status());
+      batch[i].done(found.status(), statements);
     } else {
-      batch[i].done(std::move((*found)[i]));  // a bad row fails its key only
+      // A bad row fails its key only.
+      batch[i].done(std::move((*found)[i]), statements);
     }
   }
 }

@@ -8,7 +8,8 @@
 //
 // A batch runs under the most lenient of its members' deadlines (one short
 // deadline must not cancel the others' lookups) and is cancelled only when
-// every member's caller has gone; each member then gets its own result.
+// every member's caller has gone; each member then gets its own result, and
+// the batch's statement credited to its access-log line.
 #ifndef AVES_SERVER_HANDLERS_LOOKUP_BATCHER_H_
 #define AVES_SERVER_HANDLERS_LOOKUP_BATCHER_H_
 
@@ -23,6 +24,7 @@
 
 #include "server/common/call_context.h"
 #include "server/common/executor.h"
+#include "server/db/query_metrics.h"
 #include "server/store/exercise_cache_store.h"
 
 namespace aves::handlers {
@@ -30,7 +32,8 @@ namespace aves::handlers {
 class LookupBatcher {
  public:
   using Result = absl::StatusOr<std::optional<store::ExerciseEntry>>;
-  using Done = std::function<void(Result)>;
+  // The result and the statements that produced it (the batch's, shared).
+  using Done = std::function<void(Result, const db::CallStatements&)>;
 
   // At most `max_batch` keys per round trip, `max_tasks` batches running at
   // once (the pool's size), `max_queued` lookups waiting.
@@ -56,6 +59,7 @@ class LookupBatcher {
   struct Finished {
     std::vector<Pending> batch;
     absl::StatusOr<std::vector<Result>> found;
+    db::CallStatements statements;
     void Run();  // runs each member's `done` once
   };
   void Drain();

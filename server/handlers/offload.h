@@ -64,6 +64,7 @@ grpc::ServerUnaryReactor* OffloadLogged(const HandlerContext& handler,
         log.set_caller(std::move(caller));
         int64_t rows = 0;
         db::CallStatements statements;
+        statements.rpc = method;
         absl::Status status;
         {
           db::CountStatementsScope counting(&statements);

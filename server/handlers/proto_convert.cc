@@ -354,3 +354,40 @@ void ToProto(const bulk::LoadMessage& message, v1::InsertResponse* out) {
 }
 
 }  // namespace aves::handlers
+
+namespace aves::handlers {
+
+void ToProto(const db::SlowQuery& query, v1::SlowQuery* out) {
+  *out->mutable_finished_at() = ToTimestamp(query.finished_at);
+  out->set_query(query.query);
+  out->set_rpc(query.rpc);
+  *out->mutable_duration() = ToDuration(query.duration);
+  out->set_rows(query.rows);
+  out->set_failed(query.failed);
+  out->set_plan(query.plan);
+  if (query.plan_taken_at != absl::InfinitePast()) {
+    *out->mutable_plan_taken_at() = ToTimestamp(query.plan_taken_at);
+  }
+}
+
+void ToProto(const store::QueryStatsWindow& window,
+             v1::GetQueryStatsResponse* out) {
+  *out->mutable_window_start() = ToTimestamp(window.start);
+  *out->mutable_window_end() = ToTimestamp(window.end);
+  for (const store::QueryStat& stat : window.statements) {
+    v1::QueryStat* item = out->add_statements();
+    item->set_query(stat.name);
+    item->set_text(stat.text);
+    item->set_query_id(stat.query_id);
+    item->set_calls(stat.calls);
+    *item->mutable_total_time() = ToDuration(stat.total_time);
+    *item->mutable_mean_time() = ToDuration(
+        stat.calls > 0 ? stat.total_time / stat.calls : absl::ZeroDuration());
+    item->set_rows(stat.rows);
+    const int64_t blocks = stat.blocks_hit + stat.blocks_read;
+    item->set_cache_hit_ratio(
+        blocks > 0 ? static_cast<double>(stat.blocks_hit) / blocks : 1.0);
+  }
+}
+
+}  // namespace aves::handlers

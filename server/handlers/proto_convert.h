@@ -24,12 +24,14 @@
 #include "server/bulk/loader.h"
 #include "server/db/migrator.h"
 #include "server/db/pool.h"
+#include "server/db/query_metrics.h"
 #include "server/store/annotation_store.h"
 #include "server/store/exercise_cache_store.h"
 #include "server/store/index_verification.h"
 #include "server/store/job_feed.h"
 #include "server/store/job_status.h"
 #include "server/store/job_store.h"
+#include "server/store/query_stats.h"
 
 namespace aves::handlers {
 
@@ -62,6 +64,9 @@ void ToProto(const db::PoolStats& stats,
              aves::data::v1::GetPoolStatsResponse* out);
 void ToProto(const db::SchemaStatus& status,
              aves::data::v1::GetMigrationStatusResponse* out);
+void ToProto(const db::SlowQuery& query, aves::data::v1::SlowQuery* out);
+void ToProto(const store::QueryStatsWindow& window,
+             aves::data::v1::GetQueryStatsResponse* out);
 void ToProto(const std::vector<store::IndexCheck>& checks,
              aves::data::v1::VerifyIndexesResponse* out);
 

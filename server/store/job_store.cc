@@ -78,10 +78,13 @@ absl::Status NoSuchJob(const std::string& id) {
 template <typename... Args>
 pqxx::result Exec(pqxx::transaction_base& tx, db::QueryMetrics* metrics,
                   bool prepared, const NamedQuery& query, Args&&... args) {
-  return db::Timed(metrics, query.name, [&] {
-    return prepared ? tx.exec_prepared(query.name, std::forward<Args>(args)...)
-                    : tx.exec_params(query.sql, std::forward<Args>(args)...);
-  });
+  if (prepared) {
+    return metrics != nullptr
+               ? db::ExecPrepared(*metrics, tx, query.name, args...)
+               : tx.exec_prepared(query.name, args...);
+  }
+  return db::Timed(metrics, query.name,
+                   [&] { return tx.exec_params(query.sql, args...); });
 }
 
 // The new job, or INVALID_ARGUMENT when the metadata is not a JSON object.

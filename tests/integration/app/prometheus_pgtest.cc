@@ -186,6 +186,22 @@ TEST(PrometheusTest, ScrapesWhatTheRpcsDid) {
                          "grpc_code=\"OK\"}",
                          1),
             1);
+  EXPECT_EQ(WaitForValue(prometheus,
+                         "aves_bulk_rows_total{table=\"vocabulary\","
+                         "mode=\"insert\",outcome=\"inserted\"}",
+                         3),
+            3);
+  EXPECT_EQ(WaitForValue(prometheus,
+                         "aves_bulk_rows_total{table=\"vocabulary\","
+                         "mode=\"insert\",outcome=\"failed\"}",
+                         0),
+            0);
+  EXPECT_EQ(WaitForValue(prometheus,
+                         "aves_bulk_batches_total{table=\"vocabulary\","
+                         "mode=\"insert\"}",
+                         1),
+            1);
+  EXPECT_EQ(WaitForValue(prometheus, "aves_bulk_loads_in_progress", 0), 0);
   EXPECT_EQ(WaitForValue(prometheus, "aves_serving", 1), 1);
   // The rules loaded: nothing is firing on a healthy service.
   EXPECT_EQ(

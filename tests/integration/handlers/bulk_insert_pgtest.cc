@@ -25,6 +25,7 @@
 #include "client/lib/channel.h"
 #include "client/lib/exercise_cache_client.h"
 #include "tests/support/avesd_process.h"
+#include "tests/support/http_get.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/sample_data.h"
 #include "tests/support/status_matchers.h"
@@ -980,6 +981,63 @@ TEST_F(BulkInsertTest, UpsertUpdatesOnlyTheNamedColumns) {
   EXPECT_EQ(Count("SELECT correct_count FROM user_progress WHERE "
                   "vocabulary_id = '00000002-0000-4000-8000-000000000005'"),
             99);
+}
+
+// /metrics counts a load's rows by table, mode and outcome when they are
+// committed: per batch, or at an atomic load's publish; and its batches.
+TEST_F(BulkInsertTest, MetricsCountRowsByTableModeAndOutcome) {
+  constexpr int64_t kRows = 1000;
+  constexpr int64_t kBadRow = 417;  // its vocabulary does not exist
+  auto row_of = [&](int64_t i, v1::Row* row) {
+    if (!ProgressRow(kRows, i, row)) return false;
+    if (i == kBadRow) *row->mutable_cells(1) = UuidCell(Uuid(9, 9));
+    return true;
+  };
+  ASSERT_OK(client_->Load(ProgressHeader(300), row_of));
+  v1::InsertHeader upsert = ProgressHeader(300);
+  upsert.set_mode(v1::INSERT_MODE_UPSERT);
+  upsert.set_atomic(true);
+  upsert.add_conflict_columns("user_id");
+  upsert.add_conflict_columns("vocabulary_id");
+  upsert.add_update_columns("correct_count");
+  // All or nothing: refused, so nothing of it counts.
+  EXPECT_THAT(client_->Load(upsert, row_of),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK(client_->Load(upsert, [&](int64_t i, v1::Row* row) {
+    return ProgressRow(kRows, i, row);
+  }));
+
+  const std::string scrape =
+      testing::HttpGet(server_->http_address(), "/metrics").body;
+  auto rows = [&](const char* mode, const char* outcome) {
+    return testing::MetricValue(
+        scrape, absl::StrCat("aves_bulk_rows_total{table=\"user_progress\","
+                             "mode=\"",
+                             mode, "\",outcome=\"", outcome, "\"}"));
+  };
+  EXPECT_EQ(rows("insert", "inserted"), kRows - 1);
+  EXPECT_EQ(rows("insert", "failed"), 1);
+  EXPECT_EQ(rows("insert", "updated"), 0);
+  EXPECT_EQ(rows("upsert", "updated"), kRows - 1);
+  EXPECT_EQ(rows("upsert", "inserted"), 1) << "the row refused before";
+  EXPECT_EQ(rows("upsert", "failed"), 0);
+  EXPECT_EQ(
+      testing::MetricValue(scrape,
+                           "aves_bulk_batches_total{table=\"user_progress\","
+                           "mode=\"insert\"}"),
+      4);
+  EXPECT_GE(
+      testing::MetricValue(
+          scrape,
+          "aves_bulk_batch_duration_seconds_count{table=\"user_progress\","
+          "mode=\"upsert\"}"),
+      4)
+      << "an atomic load's batches are staged batches";
+  EXPECT_EQ(testing::MetricValue(scrape, "aves_bulk_loads_in_progress"), 0);
+  EXPECT_EQ(testing::MetricValue(scrape,
+                                 "aves_bulk_rows_total{table=\"vocabulary\","
+                                 "mode=\"insert\",outcome=\"inserted\"}"),
+            0);
 }
 
 TEST_F(BulkInsertTest, UpsertWithoutUpdateColumnsDoesNothingOnConflict) {

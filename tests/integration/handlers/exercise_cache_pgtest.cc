@@ -339,7 +339,8 @@ TEST_F(ExerciseCacheStoreTest,
         for (int n = t; n < kLookups; n += 4) {
           const int u = n % kUsers;
           batcher.Submit({user(u), "term_matching", 3, std::nullopt}, Call(),
-                         [&, n, u](handlers::LookupBatcher::Result result) {
+                         [&, n, u](handlers::LookupBatcher::Result result,
+                                   const db::CallStatements&) {
                            const bool right =
                                result.ok() &&
                                result->has_value() == (u % 2 == 0) &&
@@ -480,7 +481,8 @@ TEST_F(ExerciseCacheServiceTest, LogsOneAccessLinePerCallAndWarnsWhenSlow) {
   EXPECT_THAT(LineWith(avesd_->process().StderrOnceItHas(miss), miss),
               ::testing::ContainsRegex(
                   " info \\[access\\] method=ExerciseCacheService.GetExercise "
-                  "code=NOT_FOUND ms=[0-9.]+ rows=0 error=no unexpired"));
+                  "code=NOT_FOUND ms=[0-9.]+ rows=0 statements=1 "
+                  "db_ms=[0-9.]+ error=no unexpired"));
 
   // A lookup held up by a lock for longer than AVES_SLOW_RPC_MS (100).
   auto sql = database_->Connect();
@@ -494,7 +496,8 @@ TEST_F(ExerciseCacheServiceTest, LogsOneAccessLinePerCallAndWarnsWhenSlow) {
       LineWith(avesd_->process().StderrOnceItHas("slow=true"), "slow=true"),
       ::testing::ContainsRegex(
           " warning \\[access\\] method=ExerciseCacheService.GetExercise "
-          "code=NOT_FOUND ms=[0-9.]+ rows=0 slow=true error=no unexpired"));
+          "code=NOT_FOUND ms=[0-9.]+ rows=0 statements=1 db_ms=[0-9.]+ "
+          "slow=true error=no unexpired"));
 }
 
 TEST_F(ExerciseCacheServiceTest, ConcurrentLookupsEachGetTheirOwnEntry) {
