@@ -9,6 +9,7 @@
 #include "server/app/sizing.h"
 #include "server/auth/authenticator.h"
 #include "server/bulk/bulk_metrics.h"
+#include "server/bulk/bulk_sql.h"
 #include "server/bulk/load_store.h"
 #include "server/bulk/table_catalog.h"
 #include "server/common/crypto.h"
@@ -75,7 +76,8 @@ std::unique_ptr<Services> Services::Build(
   parts->authorizer = std::make_unique<handlers::CallAuthorizer>(
       parts->authenticator.get(), config.rate_limits);
   parts->database = std::make_unique<db::Database>(
-      config.database_url, config.pool, AllPreparedStatements());
+      config.database_url, config.pool, AllPreparedStatements(),
+      bulk::sql::NamedStatements());
   // Connections open in the background; health stays NOT_SERVING until
   // DB_POOL_MIN of them are up, and avesd answers health meanwhile.
   parts->database->query_metrics().Configure(

@@ -19,6 +19,7 @@
 #include "server/db/database.h"
 #include "server/db/errors.h"
 #include "server/db/sql_identifier.h"
+#include "server/db/timed_exec.h"
 #include "server/db/transaction.h"
 #include "server/store/job_status.h"
 #include "server/store/job_store.h"
@@ -52,13 +53,15 @@ class BatchWriter {
   // `max_refused`: refusals (with those already in `refused` when Write is
   // called) past which the writer stops (over_budget()): the load is over
   // its max_errors, and the rest of the search would be wasted.
-  BatchWriter(pqxx::work& tx, const LoadSpec& spec, int64_t max_refused)
+  BatchWriter(pqxx::work& tx, db::QueryMetrics& metrics, const LoadSpec& spec,
+              int64_t max_refused)
       : tx_(tx),
+        metrics_(metrics),
         table_(spec.table),
         columns_(spec.columns),
         max_refused_(max_refused) {
     if (spec.mode != LoadMode::kInsert) {
-      tx_.exec(sql::CreateBatchTable(spec));
+      db::ExecText(metrics_, tx_, sql::CreateBatchTable(spec));
       returning_ = spec.mode == LoadMode::kReturning;
       move_sql_ = returning_ ? sql::InsertReturning(spec)
                              : sql::MoveRows(spec, sql::kBatchTable);
@@ -83,14 +86,15 @@ class BatchWriter {
       int64_t batch_inserted = 0;
       int64_t batch_updated = 0;
       if (move_sql_.empty()) {
-        CopyRows(sub, db::QuoteIdentifier(table_), columns_, rows, begin, end);
+        Copy(sub, db::QuoteIdentifier(table_), rows, begin, end);
         batch_inserted = static_cast<int64_t>(end - begin);
       } else {
-        sub.exec(std::string("TRUNCATE ") + sql::kBatchTable);
-        CopyRows(sub, db::QuoteIdentifier(sql::kBatchTable), columns_, rows,
-                 begin, end);
+        db::ExecText(metrics_, sub,
+                     db::Named("bulk_clear_batch_table",
+                               std::string("TRUNCATE ") + sql::kBatchTable));
+        Copy(sub, db::QuoteIdentifier(sql::kBatchTable), rows, begin, end);
         if (returning_) {
-          const pqxx::result back = sub.exec(move_sql_);
+          const pqxx::result back = db::ExecText(metrics_, sub, move_sql_);
           // One row back per row in; a mismatch would misnumber them.
           if (back.size() != end - begin) {
             throw std::runtime_error("RETURNING gave a different row count");
@@ -107,7 +111,7 @@ class BatchWriter {
           }
           batch_inserted = static_cast<int64_t>(back.size());
         } else {
-          const pqxx::row counts = sub.exec1(move_sql_);
+          const pqxx::row counts = db::ExecText(metrics_, sub, move_sql_).at(0);
           batch_inserted = counts[0].as<int64_t>();
           batch_updated = counts[1].as<int64_t>();
         }
@@ -141,7 +145,18 @@ class BatchWriter {
   }
 
  private:
+  // COPY of rows [begin, end), timed as bulk_copy (libpqxx writes the COPY
+  // statement itself, so it carries no name comment).
+  void Copy(pqxx::transaction_base& tx, const std::string& table,
+            const std::vector<CopyRow>& rows, size_t begin, size_t end) {
+    db::Timed(&metrics_, "bulk_copy", [&] {
+      CopyRows(tx, table, columns_, rows, begin, end);
+      return pqxx::result();
+    });
+  }
+
   pqxx::work& tx_;
+  db::QueryMetrics& metrics_;
   const std::string table_;
   const std::vector<std::string> columns_;
   const int64_t max_refused_;
@@ -174,11 +189,12 @@ std::string ReturnedJson(const std::vector<ReturnedRow>& rows) {
 
 // What earlier batches returned for rows [first_row, end_row), in row order.
 std::vector<ReturnedRow> StoredReturned(pqxx::work& work,
+                                        db::QueryMetrics& metrics,
                                         const std::string& load_id,
                                         int64_t first_row, int64_t end_row) {
   std::vector<ReturnedRow> rows;
-  for (const pqxx::row& field :
-       work.exec_params(sql::kStoredReturned, load_id, first_row, end_row)) {
+  for (const pqxx::row& field : db::ExecParams(
+           metrics, work, sql::kStoredReturned, load_id, first_row, end_row)) {
     const int64_t index = field[0].as<int64_t>();
     if (rows.empty() || rows.back().index != index) rows.push_back({index, {}});
     rows.back().values.push_back(
@@ -268,8 +284,11 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
           outcome = Outcome::kCommitted;
           // The part of this batch committed before (no lock: re-checked
           // under the row lock at the end).
-          const pqxx::row before = work.exec_params1(
-              sql::kCommittedPart, spec.load_id, first_row, end_row);
+          const pqxx::row before =
+              db::ExecParams(database_.query_metrics(), work,
+                             sql::kCommittedPart, spec.load_id, first_row,
+                             end_row)
+                  .at(0);
           const std::string done_text = before[0].as<std::string>();
           refused_before = before[1].as<int64_t>();
           const std::vector<RowRange> done = ParseRowRanges(done_text);
@@ -277,8 +296,8 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
           // resumed loader that lost those answers).
           std::vector<ReturnedRow> returned_before;
           if (returned != nullptr && !done.empty()) {
-            returned_before =
-                StoredReturned(work, spec.load_id, first_row, end_row);
+            returned_before = StoredReturned(work, database_.query_metrics(),
+                                             spec.load_id, first_row, end_row);
             *returned = returned_before;
           }
           if (done.size() == 1 && done[0] == RowRange{first_row, end_row})
@@ -298,7 +317,7 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
             outcome = Outcome::kOverBudget;
             return absl::OkStatus();
           }
-          BatchWriter writer(work, spec, may_refuse);
+          BatchWriter writer(work, database_.query_metrics(), spec, may_refuse);
           writer.Write(to_write, 0, to_write.size(), &errors,
                        &result.rows_inserted, &result.rows_updated);
           if (writer.split_needed() || writer.over_budget()) {
@@ -308,9 +327,10 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
           }
           if (returned != nullptr && !writer.returned().empty()) {
             const std::vector<ReturnedRow>& fresh_back = writer.returned();
-            work.exec_params(
-                sql::kSaveReturned, spec.load_id, fresh_back.front().index,
-                fresh_back.back().index + 1, ReturnedJson(fresh_back));
+            db::ExecParams(database_.query_metrics(), work, sql::kSaveReturned,
+                           spec.load_id, fresh_back.front().index,
+                           fresh_back.back().index + 1,
+                           ReturnedJson(fresh_back));
             std::vector<ReturnedRow> all = std::move(returned_before);
             all.insert(all.end(), fresh_back.begin(), fresh_back.end());
             std::stable_sort(all.begin(), all.end(),
@@ -329,9 +349,10 @@ absl::StatusOr<BatchResult> BatchCommitter::Commit(
           // this one commits, then re-reads): still nothing else committed
           // in this range? Then the range joins the committed rows, and the
           // prefix moves on if the range closed a gap.
-          const pqxx::result marked = work.exec_params(
-              sql::kMarkCommitted, spec.load_id, first_row, end_row, done_text,
-              result.rows_inserted, result.rows_updated, result.rows_failed);
+          const pqxx::result marked = db::ExecParams(
+              database_.query_metrics(), work, sql::kMarkCommitted,
+              spec.load_id, first_row, end_row, done_text, result.rows_inserted,
+              result.rows_updated, result.rows_failed);
           if (marked.empty()) {
             outcome = Outcome::kRaced;  // rolled back; run again
             return absl::OkStatus();

@@ -8,16 +8,19 @@ using db::JoinQuotedIdentifiers;
 using db::QuoteIdentifier;
 
 std::string CreateBatchTable(const LoadSpec& spec) {
-  return std::string("CREATE TEMP TABLE ") + kBatchTable +
-         " ON COMMIT DROP AS SELECT " + JoinQuotedIdentifiers(spec.columns) +
-         " FROM " + QuoteIdentifier(spec.table) + " WITH NO DATA";
+  return std::string(
+             AVES_SQL_NAME("bulk_create_batch_table") "CREATE TEMP TABLE ") +
+         kBatchTable + " ON COMMIT DROP AS SELECT " +
+         JoinQuotedIdentifiers(spec.columns) + " FROM " +
+         QuoteIdentifier(spec.table) + " WITH NO DATA";
 }
 
 std::string MoveRows(const LoadSpec& spec, const std::string& source) {
   const std::string columns = JoinQuotedIdentifiers(spec.columns);
-  std::string text = "WITH moved AS (INSERT INTO " +
-                     QuoteIdentifier(spec.table) + " (" + columns +
-                     ") SELECT " + columns + " FROM " + source;
+  std::string text =
+      AVES_SQL_NAME("bulk_move_rows") "WITH moved AS (INSERT INTO " +
+      QuoteIdentifier(spec.table) + " (" + columns + ") SELECT " + columns +
+      " FROM " + source;
   if (spec.mode == LoadMode::kUpsert) {
     text += " ON CONFLICT (" + JoinQuotedIdentifiers(spec.conflict_columns) +
             ") DO ";
@@ -38,9 +41,9 @@ std::string MoveRows(const LoadSpec& spec, const std::string& source) {
 
 std::string InsertReturning(const LoadSpec& spec) {
   const std::string columns = JoinQuotedIdentifiers(spec.columns);
-  return "INSERT INTO " + QuoteIdentifier(spec.table) + " (" + columns +
-         ") SELECT " + columns + " FROM " + kBatchTable +
-         " ORDER BY ctid RETURNING " +
+  return AVES_SQL_NAME("bulk_insert_returning") "INSERT INTO " +
+         QuoteIdentifier(spec.table) + " (" + columns + ") SELECT " + columns +
+         " FROM " + kBatchTable + " ORDER BY ctid RETURNING " +
          JoinQuotedIdentifiers(spec.returning_columns);
 }
 
@@ -56,9 +59,28 @@ std::string RowsBetween(const std::string& source) {
 }
 
 std::string CreateStage(const LoadSpec& spec, const std::string& stage) {
-  return "CREATE UNLOGGED TABLE " + stage + " AS SELECT " +
-         JoinQuotedIdentifiers(spec.columns) + " FROM " +
+  return AVES_SQL_NAME("bulk_create_stage") "CREATE UNLOGGED TABLE " + stage +
+         " AS SELECT " + JoinQuotedIdentifiers(spec.columns) + " FROM " +
          QuoteIdentifier(spec.table) + " WITH NO DATA";
+}
+
+std::vector<db::PreparedStatement> NamedStatements() {
+  std::vector<db::PreparedStatement> named;
+  for (const char* text :
+       {kOpenLoad, kCreateLoad, kRecordAttempt, kRenewLeases, kReleaseLease,
+        kCommittedPart, kMarkCommitted, kSaveReturned, kStoredReturned,
+        kDeleteIdleReturned, kTouchLoad, kPublishOffset, kAbandonedAttempts,
+        kListStages, kRunningAttempts, kConstraintColumns}) {
+    named.push_back({std::string(db::StatementNameOf(text)), text});
+  }
+  // Built at run time (tables and columns of a load): timed, never planned.
+  for (const char* name :
+       {"bulk_create_batch_table", "bulk_move_rows", "bulk_insert_returning",
+        "bulk_create_stage", "bulk_drop_stage", "bulk_add_row_number",
+        "bulk_clear_batch_table", "bulk_copy"}) {
+    named.push_back({name, ""});
+  }
+  return named;
 }
 
 }  // namespace aves::bulk::sql

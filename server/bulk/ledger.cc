@@ -15,6 +15,7 @@
 #include "server/db/array_literal.h"
 #include "server/db/database.h"
 #include "server/db/sql_identifier.h"
+#include "server/db/timed_exec.h"
 #include "server/db/transaction.h"
 #include "server/store/job_status.h"
 #include "server/store/job_store.h"
@@ -49,8 +50,9 @@ absl::StatusOr<LoadState> LoadLedger::Open(const common::CallContext& context,
         state = LoadState{};
         refused = absl::OkStatus();
         state.load_id = spec.load_id;
-        const pqxx::result existing = work.exec_params(
-            sql::kOpenLoad, spec.load_id, db::TextArrayLiteral(spec.columns));
+        const pqxx::result existing =
+            db::ExecParams(database_.query_metrics(), work, sql::kOpenLoad,
+                           spec.load_id, db::TextArrayLiteral(spec.columns));
         if (!existing.empty()) {
           const pqxx::row row = existing[0];
           if (row[0].as<std::string>() != spec.table || !row[1].as<bool>()) {
@@ -135,12 +137,13 @@ absl::StatusOr<LoadState> LoadLedger::Open(const common::CallContext& context,
         }
         const double lease = absl::ToDoubleSeconds(lease_);
         if (!existing.empty()) {
-          work.exec_params(sql::kRecordAttempt, spec.load_id, state.job_id,
-                           lease);
-        } else if (work.exec_params(sql::kCreateLoad, spec.load_id,
-                                    state.job_id, spec.table,
-                                    db::TextArrayLiteral(spec.columns),
-                                    LoadModeName(spec.mode), lease)
+          db::ExecParams(database_.query_metrics(), work, sql::kRecordAttempt,
+                         spec.load_id, state.job_id, lease);
+        } else if (db::ExecParams(database_.query_metrics(), work,
+                                  sql::kCreateLoad, spec.load_id, state.job_id,
+                                  spec.table,
+                                  db::TextArrayLiteral(spec.columns),
+                                  LoadModeName(spec.mode), lease)
                        .empty()) {
           // Another stream opened the same new load id an instant ago.
           refused = absl::AbortedError(absl::StrCat(
@@ -176,7 +179,8 @@ absl::Status LoadLedger::Finish(const common::CallContext& context,
         db::Transaction tx(work, &database_.query_metrics());
         finished = store::JobStore::UpdateProgressIn(tx, progress).status();
         if (!finished.ok()) return absl::OkStatus();
-        work.exec_params(sql::kReleaseLease, state.load_id, state.job_id);
+        db::ExecParams(database_.query_metrics(), work, sql::kReleaseLease,
+                       state.load_id, state.job_id);
         work.commit();
         return absl::OkStatus();
       }));
@@ -188,9 +192,10 @@ absl::Status LoadLedger::RenewLeases(const common::CallContext& context,
   if (job_ids.empty()) return absl::OkStatus();
   return database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
-        pqxx::nontransaction(connection)
-            .exec_params(sql::kRenewLeases, db::TextArrayLiteral(job_ids),
-                         absl::ToDoubleSeconds(lease_));
+        pqxx::nontransaction tx(connection);
+        db::ExecParams(database_.query_metrics(), tx, sql::kRenewLeases,
+                       db::TextArrayLiteral(job_ids),
+                       absl::ToDoubleSeconds(lease_));
         return absl::OkStatus();
       });
 }
@@ -208,8 +213,9 @@ absl::StatusOr<LoadLedger::SweepResult> LoadLedger::SweepAbandoned(
         {
           pqxx::work work(connection);
           db::Transaction tx(work, &database_.query_metrics());
-          for (const pqxx::row& row : work.exec_params(
-                   sql::kAbandonedAttempts, absl::ToDoubleSeconds(idle))) {
+          for (const pqxx::row& row : db::ExecParams(
+                   database_.query_metrics(), work, sql::kAbandonedAttempts,
+                   absl::ToDoubleSeconds(idle))) {
             store::JobProgress failed;
             failed.id = row[0].as<std::string>();
             failed.status = store::JobStatus::kFailed;
@@ -225,17 +231,20 @@ absl::StatusOr<LoadLedger::SweepResult> LoadLedger::SweepAbandoned(
             }
           }
           result.returned_batches_deleted =
-              work.exec_params(sql::kDeleteIdleReturned,
-                               absl::ToDoubleSeconds(idle))
+              db::ExecParams(database_.query_metrics(), work,
+                             sql::kDeleteIdleReturned,
+                             absl::ToDoubleSeconds(idle))
                   .affected_rows();
           // Stages first, running loads second: a stage is created after its
           // load opens, so any stage listed here whose load is running shows
           // up in the second query.
-          for (const pqxx::row& row : work.exec(sql::kListStages)) {
+          for (const pqxx::row& row : db::ExecText(database_.query_metrics(),
+                                                   work, sql::kListStages)) {
             stages.push_back(row[0].as<std::string>());
           }
           if (!stages.empty()) {
-            for (const pqxx::row& row : work.exec(sql::kRunningAttempts)) {
+            for (const pqxx::row& row : db::ExecText(
+                     database_.query_metrics(), work, sql::kRunningAttempts)) {
               running.insert(StageTable(row[0].as<std::string>()));
             }
           }
@@ -245,10 +254,13 @@ absl::StatusOr<LoadLedger::SweepResult> LoadLedger::SweepAbandoned(
           if (running.count(stage) > 0) continue;
           try {
             pqxx::work drop(connection);
-            drop.exec("SET LOCAL lock_timeout = '1s'");
-            drop.exec("DROP TABLE IF EXISTS " +
-                      db::QuoteIdentifier(kStageSchema) + "." +
-                      db::QuoteIdentifier(stage));
+            drop.exec(AVES_SQL_NAME(
+                "bulk_sweep_lock_timeout") "SET LOCAL lock_timeout = '1s'");
+            db::ExecText(database_.query_metrics(), drop,
+                         db::Named("bulk_drop_stage",
+                                   "DROP TABLE IF EXISTS " +
+                                       db::QuoteIdentifier(kStageSchema) + "." +
+                                       db::QuoteIdentifier(stage)));
             drop.commit();
             ++result.stages_dropped;
           } catch (const pqxx::sql_error&) {

@@ -12,6 +12,7 @@
 #include "server/db/database.h"
 #include "server/db/errors.h"
 #include "server/db/sql_identifier.h"
+#include "server/db/timed_exec.h"
 #include "server/db/transaction.h"
 #include "server/store/job_status.h"
 #include "server/store/job_store.h"
@@ -32,12 +33,18 @@ absl::Status Stages::Create(const common::CallContext& context,
   return database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
+        db::QueryMetrics& metrics = database_.query_metrics();
         const std::string stage = QualifiedStageTable(job_id);
-        tx.exec("DROP TABLE IF EXISTS " + stage);  // a retried Create
-        tx.exec(sql::CreateStage(spec, stage));
+        db::ExecText(
+            metrics, tx,  // a retried Create
+            db::Named("bulk_drop_stage", "DROP TABLE IF EXISTS " + stage));
+        db::ExecText(metrics, tx, sql::CreateStage(spec, stage));
         // The row's number in the load, so an upsert's later duplicate
         // wins at publish however the batches interleaved.
-        tx.exec("ALTER TABLE " + stage + " ADD COLUMN aves_row bigint");
+        db::ExecText(
+            metrics, tx,
+            db::Named("bulk_add_row_number",
+                      "ALTER TABLE " + stage + " ADD COLUMN aves_row bigint"));
         return absl::OkStatus();
       });
 }
@@ -56,9 +63,13 @@ absl::Status Stages::Add(const common::CallContext& context,
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
         pqxx::work work(connection);
         db::Transaction tx(work, &database_.query_metrics());
-        CopyRows(work, QualifiedStageTable(job_id), columns, numbered, 0,
-                 numbered.size());
-        work.exec_params(sql::kTouchLoad, spec.load_id);
+        db::Timed(&database_.query_metrics(), "bulk_copy", [&] {
+          CopyRows(work, QualifiedStageTable(job_id), columns, numbered, 0,
+                   numbered.size());
+          return pqxx::result();
+        });
+        db::ExecParams(database_.query_metrics(), work, sql::kTouchLoad,
+                       spec.load_id);
         store::JobProgress processing;
         processing.id = job_id;
         processing.status = store::JobStatus::kProcessing;
@@ -90,7 +101,7 @@ std::optional<RejectedRow> FirstRefused(pqxx::work& tx,
     pqxx::subtransaction sub(tx, "aves_publish_search");
     // libpqxx 6.4 sends a subtransaction's SAVEPOINT with its first exec(),
     // not with exec_params(): without this the refusal would abort `tx`.
-    sub.exec("SELECT 1");
+    sub.exec(AVES_SQL_NAME("bulk_savepoint") "SELECT 1");
     sub.exec_params(move_part, first, end);
     sub.commit();
     return std::nullopt;
@@ -144,19 +155,22 @@ absl::Status Stages::Publish(const common::CallContext& context,
         pqxx::work work(connection);
         db::Transaction tx(work, &database_.query_metrics());
         const std::string stage = QualifiedStageTable(state->job_id);
-        const pqxx::row counts =
-            work.exec1(sql::MoveRows(spec, PublishSource(spec, stage)));
+        db::QueryMetrics& metrics = database_.query_metrics();
+        const pqxx::result moved = db::ExecText(
+            metrics, work, sql::MoveRows(spec, PublishSource(spec, stage)));
+        const pqxx::row counts = moved.at(0);
         inserted = counts[0].as<int64_t>();
         updated = counts[1].as<int64_t>();
-        work.exec_params(sql::kPublishOffset, spec.load_id, rows, inserted,
-                         updated);
+        db::ExecParams(metrics, work, sql::kPublishOffset, spec.load_id, rows,
+                       inserted, updated);
         store::JobProgress published;
         published.id = state->job_id;
         published.processed_items_delta = inserted + updated;
         absl::Status job =
             store::JobStore::UpdateProgressIn(tx, published).status();
         if (!job.ok()) return job;
-        work.exec("DROP TABLE " + stage);
+        db::ExecText(metrics, work,
+                     db::Named("bulk_drop_stage", "DROP TABLE " + stage));
         work.commit();
         return absl::OkStatus();
       });
@@ -207,8 +221,11 @@ absl::Status Stages::Drop(const common::CallContext& context,
                           const std::string& job_id) {
   return database_.Run(
       context, db::Access::kWrite, [&](pqxx::connection_base& connection) {
-        pqxx::nontransaction(connection)
-            .exec("DROP TABLE IF EXISTS " + QualifiedStageTable(job_id));
+        pqxx::nontransaction tx(connection);
+        db::ExecText(
+            database_.query_metrics(), tx,
+            db::Named("bulk_drop_stage",
+                      "DROP TABLE IF EXISTS " + QualifiedStageTable(job_id)));
         return absl::OkStatus();
       });
 }

@@ -11,6 +11,7 @@
 #include "server/db/array_literal.h"
 #include "server/db/database.h"
 #include "server/db/errors.h"
+#include "server/db/statement_name.h"
 
 namespace aves::bulk {
 
@@ -33,7 +34,7 @@ absl::StatusOr<TableCatalog> TableCatalog::Load(
       context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         pqxx::nontransaction tx(connection);
         pqxx::result rows = tx.exec_params(
-            "SELECT table_name, column_name, data_type, is_nullable = 'YES', "
+            AVES_SQL_NAME("bulk_table_catalog") "SELECT table_name, column_name, data_type, is_nullable = 'YES', "
             "column_default IS NOT NULL OR is_identity = 'YES' "
             "FROM information_schema.columns WHERE table_schema = 'public' "
             "AND table_name = ANY($1::text[]) ORDER BY table_name, "

@@ -10,9 +10,19 @@
 
 namespace aves::db {
 
+namespace {
+std::vector<PreparedStatement> Concatenated(
+    std::vector<PreparedStatement> first,
+    const std::vector<PreparedStatement>& second) {
+  first.insert(first.end(), second.begin(), second.end());
+  return first;
+}
+}  // namespace
+
 Database::Database(std::string conninfo, PoolOptions options,
-                   std::vector<PreparedStatement> statements)
-    : query_metrics_(statements),
+                   std::vector<PreparedStatement> statements,
+                   const std::vector<PreparedStatement>& sent_as_text)
+    : query_metrics_(Concatenated(statements, sent_as_text)),
       pool_(options, std::make_unique<PgConnector>(std::move(conninfo),
                                                    options.connect_timeout,
                                                    std::move(statements))) {}

@@ -33,8 +33,11 @@ enum class Access {
 
 class Database {
  public:
+  // `statements` are prepared on every connection; `sent_as_text` are the
+  // named statements sent as text (db::ExecParams), known to the metrics.
   Database(std::string conninfo, PoolOptions options,
-           std::vector<PreparedStatement> statements);
+           std::vector<PreparedStatement> statements,
+           const std::vector<PreparedStatement>& sent_as_text = {});
 
   // Starts the pool's threads (returns at once; see Pool::WaitUntilReady).
   void Start() { pool_.Start(); }

@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "server/db/errors.h"
+#include "server/db/statement_name.h"
 
 namespace aves::db {
 namespace {
@@ -116,26 +117,30 @@ absl::StatusOr<QueryPlan> ExplainQuery(
   // literals escaped by libpq; PostgreSQL casts them to the statement's types.
   try {
     pqxx::nontransaction tx(connection);
-    tx.exec(mode == PlanMode::kGeneric
-                ? "SET plan_cache_mode = force_generic_plan"
-                : "SET plan_cache_mode = force_custom_plan");
+    tx.exec(
+        mode == PlanMode::kGeneric
+            ? AVES_SQL_NAME(
+                  "explain_setup") "SET plan_cache_mode = force_generic_plan"
+            : AVES_SQL_NAME(
+                  "explain_setup") "SET plan_cache_mode = force_custom_plan");
     if (scans == ScanChoice::kNoSequentialScans)
-      tx.exec("SET enable_seqscan = off");
+      tx.exec(AVES_SQL_NAME("explain_setup") "SET enable_seqscan = off");
     const auto reset = [&] {
-      tx.exec("DEALLOCATE aves_explain");
-      tx.exec("RESET plan_cache_mode");
-      tx.exec("RESET enable_seqscan");
+      tx.exec(AVES_SQL_NAME("explain_reset") "DEALLOCATE aves_explain");
+      tx.exec(AVES_SQL_NAME("explain_reset") "RESET plan_cache_mode");
+      tx.exec(AVES_SQL_NAME("explain_reset") "RESET enable_seqscan");
     };
     std::vector<std::string> literals;
     for (const std::optional<std::string>& param : params) {
       literals.push_back(param.has_value() ? tx.quote(*param) : "NULL");
     }
     const std::string execute = absl::StrCat(
-        "EXPLAIN (FORMAT JSON) EXECUTE aves_explain",
+        AVES_SQL_NAME(
+            "verify_indexes") "EXPLAIN (FORMAT JSON) EXECUTE aves_explain",
         literals.empty()
             ? ""
             : absl::StrCat("(", absl::StrJoin(literals, ", "), ")"));
-    tx.exec("PREPARE aves_explain AS " + sql);
+    tx.exec(AVES_SQL_NAME("explain_prepare") "PREPARE aves_explain AS " + sql);
     std::string json;
     try {
       json = tx.exec(execute)[0][0].as<std::string>();

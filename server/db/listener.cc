@@ -8,6 +8,7 @@
 #include "server/common/status_macros.h"
 #include "server/db/connection.h"
 #include "server/db/errors.h"
+#include "server/db/statement_name.h"
 
 #include <sys/socket.h>
 
@@ -54,8 +55,9 @@ absl::Status Listener::Connect() {
                    db::Connect(conninfo_, application_name_));
   try {
     pqxx::nontransaction(*session->connection)
-        .exec(absl::StrCat("SET statement_timeout = ",
-                           absl::ToInt64Milliseconds(statement_timeout_)));
+        .exec(absl::StrCat(
+            AVES_SQL_NAME("listener_setup") "SET statement_timeout = ",
+            absl::ToInt64Milliseconds(statement_timeout_)));
     session->receiver = std::make_unique<Receiver>(
         *session->connection, channel_, &session->received);  // LISTEN
   } catch (...) {

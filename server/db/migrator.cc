@@ -14,12 +14,14 @@
 #include "server/db/connection.h"
 #include "server/db/database.h"
 #include "server/db/errors.h"
+#include "server/db/statement_name.h"
 #include "server/observability/logging.h"
 
 namespace aves::db {
 namespace {
 
-constexpr char kCreateSchemaMigrations[] = R"sql(
+constexpr char kCreateSchemaMigrations[] =
+    AVES_SQL_NAME("migrate_create_ledger") R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
   version     integer     PRIMARY KEY,
   name        text        NOT NULL,
@@ -28,16 +30,17 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
   duration_ms bigint      NOT NULL
 ))sql";
 
-constexpr char kSelectApplied[] = R"sql(
+constexpr char kSelectApplied[] = AVES_SQL_NAME("migrate_applied") R"sql(
 SELECT version, name, checksum,
        (extract(epoch FROM applied_at) * 1000000)::bigint AS applied_at_us, duration_ms
 FROM schema_migrations ORDER BY version)sql";
 
 constexpr char kRecordApplied[] =
-    "INSERT INTO schema_migrations (version, name, checksum, duration_ms) "
+    AVES_SQL_NAME("migrate_record") "INSERT INTO schema_migrations (version, name, checksum, duration_ms) "
     "VALUES ($1, $2, $3, $4)";
 
-constexpr char kFindInvalidIndex[] = R"sql(
+constexpr char kFindInvalidIndex[] =
+    AVES_SQL_NAME("migrate_find_invalid_index") R"sql(
 SELECT 1 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid
 WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace AND NOT i.indisvalid)sql";
@@ -54,10 +57,12 @@ class AdvisoryLock {
     auto log = observability::Logger("migrate");
     const absl::Time started = absl::Now();
     absl::Time next_report = started + absl::Seconds(10);
-    while (!pqxx::nontransaction(connection_)
-                .exec_params("SELECT pg_try_advisory_lock($1)",
-                             Migrator::kAdvisoryLockKey)[0][0]
-                .as<bool>()) {
+    while (
+        !pqxx::nontransaction(connection_)
+             .exec_params(AVES_SQL_NAME(
+                              "migrate_lock") "SELECT pg_try_advisory_lock($1)",
+                          Migrator::kAdvisoryLockKey)[0][0]
+             .as<bool>()) {
       if (absl::Now() >= next_report) {
         log->info("waiting {} s for another migrator to finish",
                   absl::ToInt64Seconds(absl::Now() - started));
@@ -69,8 +74,9 @@ class AdvisoryLock {
   ~AdvisoryLock() {
     try {
       pqxx::nontransaction tx(connection_);
-      tx.exec_params("SELECT pg_advisory_unlock($1)",
-                     Migrator::kAdvisoryLockKey);
+      tx.exec_params(
+          AVES_SQL_NAME("migrate_unlock") "SELECT pg_advisory_unlock($1)",
+          Migrator::kAdvisoryLockKey);
     } catch (...) {
       // The connection is gone; PostgreSQL released the lock with the session.
     }
@@ -96,8 +102,10 @@ void DropInvalidIndexesOf(pqxx::connection& connection,
         "{}: index {} is INVALID (an interrupted concurrent build); rebuilding "
         "it",
         file.filename, *index);
-    tx.exec(absl::StrCat("DROP INDEX CONCURRENTLY IF EXISTS ",
-                         tx.quote_name(*index)));
+    tx.exec(absl::StrCat(
+        AVES_SQL_NAME(
+            "migrate_drop_invalid_index") "DROP INDEX CONCURRENTLY IF EXISTS ",
+        tx.quote_name(*index)));
   }
 }
 
@@ -113,14 +121,14 @@ void ApplyFile(pqxx::connection& connection, const MigrationFile& file) {
     DropInvalidIndexesOf(connection, file, statements);
     for (const std::string& statement : statements) {
       pqxx::nontransaction tx(connection);
-      tx.exec(statement);
+      tx.exec(Named(absl::StrCat("migration_", file.version), statement));
     }
     pqxx::nontransaction tx(connection);
     tx.exec_params(kRecordApplied, file.version, file.name, file.checksum,
                    static_cast<int64_t>(elapsed_ms()));
   } else {
     pqxx::work tx(connection);
-    tx.exec(file.sql);
+    tx.exec(Named(absl::StrCat("migration_", file.version), file.sql));
     tx.exec_params(kRecordApplied, file.version, file.name, file.checksum,
                    static_cast<int64_t>(elapsed_ms()));
     tx.commit();
@@ -160,7 +168,10 @@ absl::StatusOr<SchemaStatus> ReadSchemaStatus(
   try {
     pqxx::read_transaction tx(connection);
     std::map<int, AppliedMigration> applied;
-    if (!tx.exec("SELECT to_regclass('schema_migrations')")[0][0].is_null()) {
+    if (!tx.exec(AVES_SQL_NAME(
+            "migrate_ledger_exists") "SELECT to_regclass('schema_migrations')")
+             [0][0]
+                 .is_null()) {
       for (const pqxx::row& row : tx.exec(kSelectApplied)) {
         AppliedMigration migration;
         migration.version = row["version"].as<int>();
@@ -219,7 +230,8 @@ absl::StatusOr<std::vector<int>> Migrator::Migrate() const {
   try {
     // Index builds on big tables take long; a role-level timeout must not kill
     // them.
-    pqxx::nontransaction(*connection).exec("SET statement_timeout = 0");
+    pqxx::nontransaction(*connection)
+        .exec(AVES_SQL_NAME("migrate_setup") "SET statement_timeout = 0");
     AdvisoryLock lock(*connection);  // waits while another migrator works
     pqxx::nontransaction(*connection).exec(kCreateSchemaMigrations);
     ASSIGN_OR_RETURN(SchemaStatus status,

@@ -10,6 +10,7 @@
 
 #include "server/db/connection.h"
 #include "server/db/errors.h"
+#include "server/db/statement_name.h"
 #include "server/observability/logging.h"
 
 #include <sys/socket.h>
@@ -59,16 +60,19 @@ void PgConnection::EnsureStatementTimeout(absl::Duration timeout) {
   const int64_t ms = absl::ToInt64Milliseconds(timeout);
   if (ms == statement_timeout_ms_) return;
   pqxx::nontransaction(*connection_)
-      .exec(absl::StrCat("SET statement_timeout = ", ms));
+      .exec(absl::StrCat(
+          AVES_SQL_NAME("set_statement_timeout") "SET statement_timeout = ",
+          ms));
   statement_timeout_ms_ = ms;
 }
 
 bool PgConnection::ResetSession() {
   try {
     pqxx::nontransaction tx(*connection_);
-    tx.exec(
-        "ROLLBACK");  // a warning, not an error, when no transaction is open
-    tx.exec("RESET ALL");
+    tx.exec(AVES_SQL_NAME(
+        "connection_reset") "ROLLBACK");  // a warning, not an error, when no
+                                          // transaction is open
+    tx.exec(AVES_SQL_NAME("connection_reset") "RESET ALL");
     statement_timeout_ms_ =
         -1;  // back to the role's default: set again next call
     return true;

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 
+#include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
 #include <absl/time/clock.h>
 
 #include "server/db/explain.h"
+#include "server/db/statement_name.h"
 #include "server/observability/logging.h"
 
 namespace aves::db {
@@ -67,10 +69,17 @@ std::string SummarizePlan(absl::string_view explain_json) {
 QueryMetrics::QueryMetrics(const std::vector<PreparedStatement>& statements) {
   for (const PreparedStatement& statement : statements) {
     if (by_name_.contains(statement.name)) continue;
-    // The same text the pool prepared, so the plan is of what ran.
-    statements_.push_back(std::make_unique<Statement>(
-        statement.name, absl::StrCat("EXPLAIN (FORMAT JSON) /* aves:",
-                                     statement.name, " */ ", statement.sql)));
+    // The same text that ran (the pool prepares it behind its comment), so
+    // the plan is of what ran; none for a text built at run time.
+    std::string explain;
+    if (!statement.sql.empty()) {
+      explain = absl::StrCat("EXPLAIN (FORMAT JSON) ",
+                             absl::StartsWith(statement.sql, "/* aves:")
+                                 ? statement.sql
+                                 : Named(statement.name, statement.sql));
+    }
+    statements_.push_back(
+        std::make_unique<Statement>(statement.name, std::move(explain)));
     by_name_[statement.name] = statements_.back().get();
   }
   statements_.push_back(std::make_unique<Statement>("other", ""));

@@ -77,6 +77,8 @@ struct SlowQueryOptions {
 
 class QueryMetrics {
  public:
+  // The named statements: the pool's prepared ones and those sent as text
+  // (an empty text: built at run time, timed but never planned).
   explicit QueryMetrics(const std::vector<PreparedStatement>& statements);
 
   // Before serving (the options are read without a lock).

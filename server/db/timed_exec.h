@@ -15,6 +15,7 @@
 
 #include "server/db/errors.h"
 #include "server/db/query_metrics.h"
+#include "server/db/statement_name.h"
 
 namespace aves::db {
 
@@ -56,7 +57,7 @@ absl::StatusOr<std::string> ExplainJson(pqxx::transaction_base& tx,
 // Runs `run` and records it under `name`; when it was slow and a plan is due,
 // `plan(explain_sql)` takes it (QueryMetrics::PlanSource).
 template <typename Run, typename Plan>
-pqxx::result Timed(QueryMetrics* metrics, const char* name, Run&& run,
+pqxx::result Timed(QueryMetrics* metrics, absl::string_view name, Run&& run,
                    Plan&& plan) {
   if (metrics == nullptr) return run();
   const auto start = std::chrono::steady_clock::now();
@@ -86,7 +87,7 @@ pqxx::result Timed(QueryMetrics* metrics, const char* name, Run&& run,
 // `run` under `name`, with no plan for it when slow (a statement whose text
 // QueryMetrics does not know).
 template <typename Run>
-pqxx::result Timed(QueryMetrics* metrics, const char* name, Run&& run) {
+pqxx::result Timed(QueryMetrics* metrics, absl::string_view name, Run&& run) {
   return Timed(metrics, name, std::forward<Run>(run),
                [](const std::string&) -> absl::StatusOr<std::string> {
                  return absl::UnimplementedError("no plan for this statement");
@@ -106,6 +107,29 @@ pqxx::result ExecPrepared(QueryMetrics& metrics, pqxx::transaction_base& tx,
           return on.exec_params(explain_sql, args...);
         });
       });
+}
+
+// `tx.exec_params(sql, args...)` of a text that names itself
+// (AVES_SQL_NAME), timed under that name; a slow one's plan as for
+// ExecPrepared when the Database knows the text.
+template <typename... Args>
+pqxx::result ExecParams(QueryMetrics& metrics, pqxx::transaction_base& tx,
+                        const std::string& sql, const Args&... args) {
+  return Timed(
+      &metrics, StatementNameOf(sql),
+      [&] { return tx.exec_params(sql, args...); },
+      [&](const std::string& explain_sql) {
+        return ExplainJson(tx, [&](pqxx::transaction_base& on) {
+          return on.exec_params(explain_sql, args...);
+        });
+      });
+}
+
+// `tx.exec(sql)` of a text that names itself, timed under that name (texts
+// built at run time: DDL, statements over a load's columns).
+inline pqxx::result ExecText(QueryMetrics& metrics, pqxx::transaction_base& tx,
+                             const std::string& sql) {
+  return Timed(&metrics, StatementNameOf(sql), [&] { return tx.exec(sql); });
 }
 
 }  // namespace aves::db

@@ -6,6 +6,7 @@
 
 #include "server/common/status_macros.h"
 #include "server/db/database.h"
+#include "server/db/statement_name.h"
 #include "server/db/timed_exec.h"
 #include "server/store/queries.h"
 #include "server/store/store_errors.h"
@@ -141,7 +142,7 @@ absl::StatusOr<Annotation> AnnotationStore::ApplyReview(
         // expected status (read after the update, so it is the state that
         // beat us).
         pqxx::result current = tx.exec_params(
-            "SELECT status, reviewed_by FROM ai_annotation_items WHERE id = $1",
+            AVES_SQL_NAME("annotation_current_state") "SELECT status, reviewed_by FROM ai_annotation_items WHERE id = $1",
             review.id);
         if (!current.empty()) {
           current_status = current[0][0].as<std::string>();

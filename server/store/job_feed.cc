@@ -14,6 +14,7 @@
 #include "server/common/utf8.h"
 #include "server/db/connection.h"
 #include "server/db/listener.h"
+#include "server/db/statement_name.h"
 #include "server/observability/logging.h"
 
 namespace aves::store {
@@ -226,7 +227,8 @@ absl::Status JobFeed::Listen(db::Listener& listener) {
       last_heartbeat = now;
       RETURN_IF_ERROR(Watched([&] {
         return listener.Run([](pqxx::connection_base& connection) {
-          pqxx::nontransaction(connection).exec("SELECT 1");
+          pqxx::nontransaction(connection)
+              .exec(AVES_SQL_NAME("job_feed_heartbeat") "SELECT 1");
           return absl::OkStatus();
         });
       }));

@@ -15,6 +15,7 @@
 #include "server/db/database.h"
 #include "server/db/errors.h"
 #include "server/db/listener.h"
+#include "server/db/statement_name.h"
 #include "server/db/timed_exec.h"
 #include "server/db/transaction.h"
 #include "server/store/queries.h"
@@ -83,8 +84,11 @@ pqxx::result Exec(pqxx::transaction_base& tx, db::QueryMetrics* metrics,
                ? db::ExecPrepared(*metrics, tx, query.name, args...)
                : tx.exec_prepared(query.name, args...);
   }
-  return db::Timed(metrics, query.name,
-                   [&] { return tx.exec_params(query.sql, args...); });
+  // Named like the prepared text, so pg_stat_statements tells them apart
+  // from other clients' statements all the same.
+  const std::string named = db::Named(query.name, query.sql);
+  return metrics != nullptr ? db::ExecParams(*metrics, tx, named, args...)
+                            : tx.exec_params(named, args...);
 }
 
 // The new job, or INVALID_ARGUMENT when the metadata is not a JSON object.
@@ -111,7 +115,7 @@ absl::StatusOr<Job> UpdateProgressWith(pqxx::transaction_base& tx,
                                        bool from_rpc,
                                        const JobProgress& progress) {
   pqxx::result current = tx.exec_params(
-      "SELECT status, processed_items, failed_items, EXISTS (SELECT 1 FROM "
+      AVES_SQL_NAME("job_current_state") "SELECT status, processed_items, failed_items, EXISTS (SELECT 1 FROM "
       "bulk_loads WHERE bulk_loads.job_id = batch_jobs.id) FROM batch_jobs "
       "WHERE id = $1 FOR NO KEY UPDATE",
       progress.id);
@@ -322,7 +326,8 @@ absl::StatusOr<std::vector<Job>> JobStore::FetchOn(
     pqxx::nontransaction tx(connection);
     jobs.clear();
     for (const pqxx::row& row :
-         tx.exec_params(kGetJobs.sql, db::TextArrayLiteral(ids))) {
+         tx.exec_params(db::Named(kGetJobs.name, kGetJobs.sql),
+                        db::TextArrayLiteral(ids))) {
       // A job the API cannot represent is no event: watchers go on.
       absl::StatusOr<Job> job = JobFromRow(row);
       if (job.ok()) {
@@ -375,7 +380,10 @@ absl::StatusOr<JobErrorPage> JobStore::ListErrors(
         // then.
         if (page.errors.empty() && !after.has_value()) {
           job_exists =
-              !tx.exec_params("SELECT 1 FROM batch_jobs WHERE id = $1", job_id)
+              !tx.exec_params(
+                     AVES_SQL_NAME(
+                         "job_exists") "SELECT 1 FROM batch_jobs WHERE id = $1",
+                     job_id)
                    .empty();
         }
         return absl::OkStatus();

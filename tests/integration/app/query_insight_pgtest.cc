@@ -3,6 +3,7 @@
 // and never with their parameters; pg_stat_statements deltas name our
 // statements with the calls the test ran; without the extension,
 // FAILED_PRECONDITION says how to enable it.
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "client/lib/batch_job_client.h"
 #include "client/lib/channel.h"
 #include "tests/support/avesd_process.h"
+#include "tests/support/http_get.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
@@ -254,6 +256,79 @@ TEST_F(QueryInsightTest, WithoutPgStatStatementsTheCallSaysHowToEnableIt) {
       {AVESCTL_PATH, "--addr=" + avesd.Address(), "top", "--by=calls"});
   EXPECT_NE(top.exit_code, 0);
   EXPECT_THAT(top.err, HasSubstr("CREATE EXTENSION pg_stat_statements"));
+}
+
+// Every statement avesd sends names itself in a leading comment, but for
+// what libpqxx writes itself (transaction control, SET TRANSACTION READ
+// ONLY, COPY, LISTEN): after a
+// round of every kind of call, pg_stat_statements holds nothing else.
+TEST_F(QueryInsightTest, EveryStatementAvesdSendsNamesItself) {
+  pqxx::connection sql(database_->conninfo());
+  const std::string dbid =
+      pqxx::nontransaction(sql)
+          .exec1(
+              "SELECT oid::text FROM pg_database WHERE datname = "
+              "current_database()")[0]
+          .as<std::string>();
+  testing::AvesdProcess avesd(database_->conninfo(),
+                              {{"AVES_SLOW_QUERY_MS", "1"}});
+  ASSERT_FALSE(avesd.Address().empty());
+  // Only what avesd sends from here on (this database's entries only).
+  pqxx::nontransaction(sql).exec("SELECT pg_stat_statements_reset(0, " + dbid +
+                                 ", 0)");
+  const std::string addr = "--addr=" + avesd.Address();
+  auto avesctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {AVESCTL_PATH, addr});
+    testing::CommandResult result = testing::RunCommand(args);
+    EXPECT_EQ(result.exit_code, 0) << args[2] << ": " << result.err;
+  };
+  avesctl({"cache", "put", std::string("--user=") + kSecretUser,
+           "--type=identify", "--difficulty=2", "--data={\"a\":1}",
+           "--ttl=600"});
+  avesctl({"cache", "get", std::string("--user=") + kSecretUser,
+           "--type=identify", "--difficulty=2"});
+  avesctl({"cache", "purge"});
+  avesctl({"jobs", "list"});
+  avesctl({"annotations", "queue"});
+  avesctl({"migrations"});
+  avesctl({"verify-indexes"});
+  const std::string dir = testing::MakeTempDir();
+  std::ofstream(dir + "/words.csv") << "spanish_term,english_term\n"
+                                    << "la garza,heron\nel pico,beak\n";
+  avesctl({"load", "--table=vocabulary", dir + "/words.csv"});
+  avesctl({"load", "--table=vocabulary", "--atomic", dir + "/words.csv"});
+  std::ofstream(dir + "/users.csv") << "email,name\nana@example.org,Ana\n";
+  avesctl({"load", "--table=users", "--mode=upsert", "--conflict=email",
+           dir + "/users.csv"});
+  avesctl({"top"});
+
+  const pqxx::result unnamed = pqxx::nontransaction(sql).exec(
+      "SELECT query FROM pg_stat_statements WHERE dbid = " + dbid +
+      " AND query NOT LIKE '%/* aves:%' AND query !~* "
+      "'^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|COPY|LISTEN|UNLISTEN|"
+      "SET TRANSACTION)' AND query NOT LIKE '%pg_stat_statements_reset%'");
+  std::string listed;
+  for (const pqxx::row& row : unnamed) {
+    listed += row[0].as<std::string>() + "\n";
+  }
+  EXPECT_TRUE(unnamed.empty()) << "statements without a name:\n" << listed;
+  const pqxx::result bulk = pqxx::nontransaction(sql).exec(
+      "SELECT count(*) FROM pg_stat_statements WHERE dbid = " + dbid +
+      " AND query LIKE '/* aves:bulk_%'");
+  EXPECT_GT(bulk[0][0].as<int>(), 3);
+  // The bulk path's statements are timed under their names too.
+  const std::string scrape =
+      testing::HttpGet(avesd.HttpAddress(), "/metrics").body;
+  for (const char* name :
+       {"bulk_open_load", "bulk_copy", "bulk_create_stage", "bulk_move_rows",
+        "bulk_publish_offset", "bulk_create_batch_table"}) {
+    EXPECT_GT(testing::MetricValue(
+                  scrape, absl::StrCat("aves_db_query_duration_seconds_count{"
+                                       "query=\"",
+                                       name, "\"}")),
+              0)
+        << name;
+  }
 }
 
 // avesctl top prints our statements by name.
