@@ -84,12 +84,20 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
   endpoint->options_ = std::move(options);
   const Options& opts = endpoint->options_;
   if (!opts.tls_cert_file.empty()) {
-    auto tls = std::make_unique<httplib::SSLServer>(opts.tls_cert_file.c_str(),
-                                                    opts.tls_key_file.c_str());
-    if (!tls->is_valid()) {
+    absl::StatusOr<std::unique_ptr<RotatingCertificate>> certificate =
+        RotatingCertificate::Load(opts.tls_cert_file, opts.tls_key_file,
+                                  opts.tls_reload_interval);
+    if (!certificate.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("HTTP listener: cannot use the TLS certificate ",
-                       opts.tls_cert_file, " and its key"));
+          absl::StrCat("HTTP listener: cannot use the TLS certificate: ",
+                       certificate.status().message()));
+    }
+    endpoint->certificate_ = *std::move(certificate);
+    RotatingCertificate* rotating = endpoint->certificate_.get();
+    auto tls = std::make_unique<httplib::SSLServer>(
+        [rotating](SSL_CTX& ctx) { return rotating->SetUp(ctx); });
+    if (!tls->is_valid()) {
+      return absl::InternalError("HTTP listener: cannot set up TLS");
     }
     endpoint->server_ = std::move(tls);
   } else {

@@ -4,7 +4,8 @@
 //   /readyz   200 while gRPC health says SERVING, else 503 (open)
 //   /metrics  the Prometheus exposition; with authentication on, a bearer
 //             token of operator, dashboard or admin
-// TLS with avesd's certificate when it has one. A few threads of its own, so
+// TLS with avesd's certificate when it has one, re-read when it is rotated on
+// disk (rotating_certificate.h). A few threads of its own, so
 // a slow scraper never takes an RPC's thread.
 #ifndef AVES_SERVER_APP_HTTP_ENDPOINT_H_
 #define AVES_SERVER_APP_HTTP_ENDPOINT_H_
@@ -15,7 +16,9 @@
 #include <thread>
 
 #include <absl/status/statusor.h>
+#include <absl/time/time.h>
 
+#include "server/app/rotating_certificate.h"
 #include "server/auth/authenticator.h"
 #include "server/observability/metrics.h"
 
@@ -30,6 +33,7 @@ class HttpEndpoint {
   struct Options {
     std::string listen;  // host:port; port 0 picks a free one
     std::string tls_cert_file, tls_key_file;             // both, or plain HTTP
+    absl::Duration tls_reload_interval = absl::Minutes(1);  // files re-read
     const auth::Authenticator* authenticator = nullptr;  // null: open
     std::function<bool()> ready;
     const observability::MetricsRegistry* metrics = nullptr;
@@ -46,6 +50,7 @@ class HttpEndpoint {
  private:
   HttpEndpoint() = default;
   Options options_;
+  std::unique_ptr<RotatingCertificate> certificate_;  // with TLS
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

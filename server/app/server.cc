@@ -272,6 +272,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
     http.listen = config.http_listen;
     http.tls_cert_file = config.tls_cert_file;
     http.tls_key_file = config.tls_key_file;
+    http.tls_reload_interval = config.tls_reload_interval;
     http.authenticator = impl->services->authenticator();
     http.ready = [monitor = impl->health_monitor.get()] {
       return monitor->serving();

@@ -13,6 +13,7 @@
 #include "client/lib/health_client.h"
 #include "server/app/server.h"
 #include "server/db/migration_file.h"
+#include "tests/support/http_get.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
@@ -180,6 +181,53 @@ TEST_F(TlsTest, ARotatedCertificateReachesNewConnectionsAndOpenOnesKeepOn) {
   // The connection opened before goes on with the certificate it began
   // with (a reconnect would fail: it trusts only the old CA).
   EXPECT_THAT(open.Check(""), testing::IsOkAndHolds(ServingStatus::kServing));
+}
+
+// The HTTP listener (/metrics) serves the same files and follows their
+// rotation like the gRPC listener.
+TEST_F(TlsTest, TheHttpListenerFollowsARotatedCertificateToo) {
+  std::unique_ptr<testing::InProcessServer> server =
+      StartServer([](config::Config& config) {
+        config.tls_reload_interval = absl::Seconds(1);
+      });
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(testing::HttpGet(server->http_address(), "/healthz", "",
+                             ca_->ca_cert_file())
+                .status,
+            200);
+  EXPECT_EQ(testing::HttpGet(server->http_address(), "/healthz").status, 0)
+      << "plain HTTP on a TLS listener";
+
+  // Half a rotation first: a new key beside the old certificate keeps the
+  // old pair in service.
+  auto new_ca = testing::TestPki::Create("aves-new-ca");
+  ASSERT_OK(new_ca);
+  auto renewed = new_ca->Issue("avesd-renewed");
+  ASSERT_OK(renewed);
+  ASSERT_EQ(
+      std::rename(renewed->key_file.c_str(), server_cert_.key_file.c_str()), 0);
+  absl::SleepFor(absl::Milliseconds(1500));
+  EXPECT_EQ(testing::HttpGet(server->http_address(), "/healthz", "",
+                             ca_->ca_cert_file())
+                .status,
+            200)
+      << "a key that is not the certificate's must not break the listener";
+  ASSERT_EQ(
+      std::rename(renewed->cert_file.c_str(), server_cert_.cert_file.c_str()),
+      0);
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    status = testing::HttpGet(server->http_address(), "/healthz", "",
+                              new_ca->ca_cert_file())
+                 .status;
+    if (status != 200) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(status, 200) << "new connections never saw the new certificate";
+  EXPECT_EQ(testing::HttpGet(server->http_address(), "/healthz", "",
+                             ca_->ca_cert_file())
+                .status,
+            0)
+      << "a new connection still got the old certificate";
 }
 
 TEST_F(TlsTest, AvesctlSpeaksTls) {
