@@ -118,7 +118,7 @@ class InsertReactor final : public RawBidiReactor,
       std::lock_guard<std::mutex> lock(lifetime_mutex_);
       ++tasks_pending_;
     }
-    if (executor_.Post([this, task = std::move(task)] {
+    if (executor_.Post([this, task = Counted(statements_, std::move(task))] {
           task();
           TaskDone();
         })) {
@@ -135,6 +135,27 @@ class InsertReactor final : public RawBidiReactor,
     if (--tasks_pending_ > 0 || !done_) return;
     lock.unlock();
     delete this;
+  }
+
+  // The statements of a stream's tasks, for its access-log line. Its batches
+  // commit on several threads at once: each task counts on its own, then
+  // adds. Shared, because a task may outlive the reactor's OnDone.
+  struct StreamStatements {
+    std::atomic<int64_t> count{0};
+    std::atomic<int64_t> nanos{0};
+  };
+  static std::function<void()> Counted(std::shared_ptr<StreamStatements> into,
+                                       std::function<void()> work) {
+    return [into = std::move(into), work = std::move(work)] {
+      db::CallStatements local;
+      local.rpc = kMethod;
+      {
+        db::CountStatementsScope counting(&local);
+        work();
+      }
+      into->count.fetch_add(local.count);
+      into->nanos.fetch_add(absl::ToInt64Nanoseconds(local.time));
+    };
   }
 
   void HandleMessage() {
@@ -158,6 +179,8 @@ class InsertReactor final : public RawBidiReactor,
 
   void OnDone() override {
     service_.Unregister(this);
+    log_.set_statements(statements_->count.load(),
+                        absl::Nanoseconds(statements_->nanos.load()));
     log_.Done(final_status_, loader_.rows_inserted());
     open_loads_.fetch_sub(1);
     std::unique_lock<std::mutex> lock(lifetime_mutex_);
@@ -190,7 +213,8 @@ class InsertReactor final : public RawBidiReactor,
       reactor_.Finish(reactor_.final_status_);
     }
     bool Post(std::function<void()> work) override {
-      return reactor_.executor_.Post(std::move(work));
+      return reactor_.executor_.Post(
+          Counted(reactor_.statements_, std::move(work)));
     }
     common::CallContext Context() const override {
       common::CallContext context = CallContextOf(reactor_.context_, kMethod);
@@ -210,6 +234,8 @@ class InsertReactor final : public RawBidiReactor,
   std::atomic<int>& open_loads_;
   std::atomic<int64_t> read_waiting_since_ns_{kNoReadWaiting};
   std::mutex lifetime_mutex_;
+  const std::shared_ptr<StreamStatements> statements_ =
+      std::make_shared<StreamStatements>();
   int tasks_pending_ = 0;  // PostTask tasks posted or running
   bool done_ = false;      // OnDone was called
   common::Executor& executor_;

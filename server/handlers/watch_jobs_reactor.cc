@@ -110,15 +110,23 @@ void WatchJobsReactor::OnDone() {
   }
   // After Unsubscribe returns the feed never calls us again.
   if (subscribed) feed_.Unsubscribe(this);
+  // The snapshot's statements; the feed's fetches serve every watcher and
+  // are nobody's in particular.
+  log_.set_statements(snapshot_statements_.count, snapshot_statements_.time);
   log_.Done(final_status_, sent_);
   limits_.open_streams->fetch_sub(1);
   delete this;
 }
 
 void WatchJobsReactor::LoadSnapshot() {
-  absl::StatusOr<store::JobPage> page =
-      store_.List(CallContextOf(context_, kMethod), filter_.statuses,
-                  filter_.job_type, std::nullopt, snapshot_size_);
+  absl::StatusOr<store::JobPage> page;
+  {
+    // Read by OnDone, which comes after this task (FinishLocked waits).
+    snapshot_statements_.rpc = kMethod;
+    db::CountStatementsScope counting(&snapshot_statements_);
+    page = store_.List(CallContextOf(context_, kMethod), filter_.statuses,
+                       filter_.job_type, std::nullopt, snapshot_size_);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   snapshot_in_flight_ = false;
   if (finish_pending_.has_value()) {

@@ -27,6 +27,7 @@
 
 #include "aves/data/v1/batch_jobs.pb.h"
 #include "server/common/executor.h"
+#include "server/db/query_metrics.h"
 #include "server/handlers/access_log.h"
 #include "server/handlers/job_filter.h"
 #include "server/store/job_feed.h"
@@ -75,6 +76,7 @@ class WatchJobsReactor final
   const int snapshot_size_;
   const Limits limits_;
   AccessLog log_;
+  db::CallStatements snapshot_statements_;  // written by LoadSnapshot
 
   std::mutex mutex_;
   // (live event?, event) in sending order.

@@ -319,6 +319,18 @@ TEST_F(MetricsTest, TheAccessLogCountsEachRpcsStatements) {
   EXPECT_THAT(log, ::testing::ContainsRegex(
                        "method=BatchJobService.ListJobs code=OK ms=[0-9.]+ "
                        "rows=0 statements=1 db_ms=[0-9.]+"));
+  // Streams too: a load's statements over all its batches (at least the
+  // open, one COPY and the bookkeeping).
+  const std::string csv = testing::MakeTempDir() + "/words.csv";
+  std::ofstream(csv) << "spanish_term,english_term\nla garza,heron\n";
+  testing::CommandResult loaded =
+      testing::RunCommand({AVESCTL_PATH, "--addr=" + avesd.Address(), "load",
+                           "--table=vocabulary", csv});
+  ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+  EXPECT_THAT(avesd.process().StderrOnceItHas("BulkInsertService.Insert"),
+              ::testing::ContainsRegex(
+                  "method=BulkInsertService.Insert code=OK ms=[0-9.]+ rows=1 "
+                  "statements=([3-9]|[1-9][0-9]+) db_ms=[0-9.]+"));
 }
 
 // Every prepared statement names itself in a leading comment, so that
