@@ -73,7 +73,9 @@ QueryMetrics::QueryMetrics(const std::vector<PreparedStatement>& statements) {
     // the plan is of what ran; none for a text built at run time.
     std::string explain;
     if (!statement.sql.empty()) {
-      explain = absl::StrCat("EXPLAIN (FORMAT JSON) ",
+      // Named "explain" first, so pg_stat_statements does not count the
+      // plan as one more run of the statement.
+      explain = absl::StrCat(AVES_SQL_NAME("explain") "EXPLAIN (FORMAT JSON) ",
                              absl::StartsWith(statement.sql, "/* aves:")
                                  ? statement.sql
                                  : Named(statement.name, statement.sql));

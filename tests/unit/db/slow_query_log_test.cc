@@ -83,7 +83,8 @@ TEST(SlowQueryLogTest, OnePlanPerStatementPerInterval) {
   metrics.Record("q", absl::Milliseconds(5), "", 1, &source);
   metrics.Record("r", absl::Milliseconds(5), "", 1, &source);
   EXPECT_EQ(plans_taken, 2) << "q once, r once";
-  EXPECT_EQ(sql_seen, "EXPLAIN (FORMAT JSON) /* aves:r */ SELECT 2");
+  EXPECT_EQ(sql_seen,
+            "/* aves:explain */ EXPLAIN (FORMAT JSON) /* aves:r */ SELECT 2");
   const auto kept = metrics.SlowQueries(0);
   ASSERT_EQ(kept.size(), 3u);
   EXPECT_EQ(kept[1].query, "q");
