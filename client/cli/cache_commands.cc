@@ -1,8 +1,12 @@
-// cache get | put | purge: ExerciseCacheService.
+// cache get | get-many | put | purge: ExerciseCacheService.
+#include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
+#include <absl/strings/ascii.h>
 #include <absl/strings/numbers.h>
+#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "client/cli/commands.h"
@@ -97,17 +101,79 @@ int Purge(client::ExerciseCacheClient& cache, const Invocation& invocation) {
   return 0;
 }
 
+// Keys as JSON lines (GetExerciseRequest's fields) from `path` or stdin
+// ("-"), looked up in one BatchGetExercises.
+int GetMany(client::ExerciseCacheClient& cache, const Invocation& invocation,
+            const std::string& path) {
+  if (!invocation.options.Only({})) return 2;
+  std::ifstream file;
+  if (path != "-") {
+    file.open(path);
+    if (!file) {
+      std::cerr << "error: cannot read " << path << "\n";
+      return 2;
+    }
+  }
+  std::istream& in = path == "-" ? std::cin : file;
+  v1::BatchGetExercisesRequest request;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    const auto parsed = google::protobuf::util::JsonStringToMessage(
+        line, request.add_requests());
+    if (!parsed.ok()) {
+      std::cerr << "error: line " << number << " is not a key ("
+                << parsed.message() << ")\n";
+      return 2;
+    }
+  }
+  absl::StatusOr<v1::BatchGetExercisesResponse> response =
+      cache.BatchGetExercises(request);
+  if (!response.ok()) return PrintError(response.status());
+  if (invocation.json) {
+    PrintJson(*response);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"#", "found", "user_id", "exercise_type", "difficulty", "topic", "id"}};
+  int found = 0;
+  for (int i = 0; i < response->results_size(); ++i) {
+    const v1::GetExerciseRequest& key = request.requests(i);
+    const v1::ExerciseResult& result = response->results(i);
+    found += result.found() ? 1 : 0;
+    rows.push_back({std::to_string(i), result.found() ? "yes" : "no",
+                    key.user_id(), key.exercise_type(),
+                    std::to_string(key.difficulty_level()),
+                    key.has_topic() ? key.topic() : "-",
+                    result.found() ? result.exercise().id() : "-"});
+  }
+  PrintTable(rows);
+  std::cout << found << " of " << response->results_size() << " found\n";
+  return 0;
+}
+
 }  // namespace
 
 int CacheCommand(const Invocation& invocation) {
   client::ExerciseCacheClient cache(ChannelOf(invocation),
                                     CallOptionsOf(invocation));
   const std::string& verb = invocation.words[1];
+  if (verb == "get-many") {
+    if (invocation.words.size() != 3) {
+      std::cerr << "error: cache get-many wants FILE (JSON lines) or -\n";
+      return 2;
+    }
+    return GetMany(cache, invocation, invocation.words[2]);
+  }
+  if (invocation.words.size() != 2) {
+    std::cerr << "error: cache " << verb << " takes no file\n";
+    return 2;
+  }
   if (verb == "get") return Get(cache, invocation);
   if (verb == "put") return Put(cache, invocation);
   if (verb == "purge") return Purge(cache, invocation);
   std::cerr << "error: unknown cache command '" << verb
-            << "' (get, put, purge)\n";
+            << "' (get, get-many, put, purge)\n";
   return 2;
 }
 

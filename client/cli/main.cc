@@ -37,6 +37,10 @@ Commands:
                             pg_stat_statements (AdminService.GetQueryStats).
   cache get --user=UUID --type=T --difficulty=N [--topic=X]
                             The newest unexpired cached exercise; NOT_FOUND on a miss.
+  cache get-many FILE|-     Look up many keys in one call (BatchGetExercises):
+                            FILE holds one key a line as JSON, e.g.
+                            {"user_id": "...", "exercise_type": "identify",
+                             "difficulty_level": 2, "topic": "birds"}
   cache put --user=UUID --type=T --difficulty=N [--topic=X] --data=JSON [--ttl=SECONDS]
                             Store an exercise (no --ttl: never expires).
   cache purge [--max-rows=N]
@@ -111,6 +115,7 @@ constexpr Command kCommands[] = {
     {"slow-queries", 1, aves::cli::SlowQueriesCommand},
     {"top", 1, aves::cli::TopCommand},
     {"cache", 2, aves::cli::CacheCommand},
+    {"cache", 3, aves::cli::CacheCommand},  // get-many FILE
     {"annotations", 2, aves::cli::AnnotationsCommand},
     {"jobs", 2, aves::cli::JobsCommand},
     {"load", 2, aves::cli::LoadCommand},

@@ -19,6 +19,15 @@ absl::StatusOr<v1::Exercise> ExerciseCacheClient::GetExercise(
   return response->exercise();
 }
 
+absl::StatusOr<v1::BatchGetExercisesResponse>
+ExerciseCacheClient::BatchGetExercises(
+    const v1::BatchGetExercisesRequest& request) {
+  return UnaryCall<v1::BatchGetExercisesResponse>(
+      options_, Idempotency::kRead, [&](auto* context, auto* out) {
+        return stub_->BatchGetExercises(context, request, out);
+      });
+}
+
 absl::StatusOr<v1::Exercise> ExerciseCacheClient::PutExercise(
     const v1::PutExerciseRequest& request) {
   absl::StatusOr<v1::PutExerciseResponse> response =

@@ -22,6 +22,9 @@ class ExerciseCacheClient {
 
   absl::StatusOr<data::v1::Exercise> GetExercise(
       const data::v1::GetExerciseRequest& request);
+  // One result per request, in order (a miss is a result).
+  absl::StatusOr<data::v1::BatchGetExercisesResponse> BatchGetExercises(
+      const data::v1::BatchGetExercisesRequest& request);
   absl::StatusOr<data::v1::Exercise> PutExercise(
       const data::v1::PutExerciseRequest& request);
   absl::StatusOr<data::v1::PurgeExpiredResponse> PurgeExpired(int64_t max_rows);

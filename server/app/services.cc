@@ -120,9 +120,9 @@ std::unique_ptr<Services> Services::Build(
   parts->exercise_cache_service =
       std::make_unique<handlers::ExerciseCacheServiceImpl>(
           *parts->exercise_cache, handler,
-          handlers::ExerciseCacheServiceImpl::Batching{config.lookup_batch_max,
-                                                       sizes.lookup_batch_tasks,
-                                                       sizes.lookup_queue});
+          handlers::ExerciseCacheServiceImpl::Batching{
+              config.lookup_batch_max, sizes.lookup_batch_tasks,
+              sizes.lookup_queue, config.batch_get_max});
   parts->annotation_service = std::make_unique<handlers::AnnotationServiceImpl>(
       *parts->annotations, handler, *parts->page_tokens);
   parts->batch_job_service = std::make_unique<handlers::BatchJobServiceImpl>(

@@ -26,6 +26,7 @@ constexpr char kAdmin[] = "aves.data.v1.AdminService/";
 std::vector<MethodRule> MakeTable() {
   return {
       {absl::StrCat(kCache, "GetExercise"), kFrontend, "the hot path"},
+      {absl::StrCat(kCache, "BatchGetExercises"), kFrontend, "the hot path"},
       {absl::StrCat(kCache, "PutExercise"), kFrontend, "fills the cache"},
       {absl::StrCat(kCache, "PurgeExpired"), kOperator, "maintenance"},
       {absl::StrCat(kAnnotations, "ListImageAnnotations"), kReviewer, ""},

@@ -398,6 +398,8 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                  config.grpc_connection_idle, 1'000, int64_t{7} * 86'400'000));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_LOOKUP_BATCH_MAX",
                               &config.lookup_batch_max, 1, 1000));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_BATCH_GET_MAX",
+                              &config.batch_get_max, 1, 10'000));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_LOOKUP_BATCH_TASKS",
                               &config.lookup_batch_tasks, 0, 1000));
   for (absl::string_view table :

@@ -163,6 +163,8 @@ struct Config {
   // Most GetExercise lookups sent to PostgreSQL in one statement; 1 turns
   // batching off (AVES_LOOKUP_BATCH_MAX).
   int lookup_batch_max = 64;
+  // Most keys one BatchGetExercises may carry (AVES_BATCH_GET_MAX).
+  int batch_get_max = 1000;
   // Most lookup batches in flight at once (AVES_LOOKUP_BATCH_TASKS); 0: one
   // per CPU core. One: fewer, larger batches and fewer thread hand-offs won
   // on this 2-core machine (measured: ARCHITECTURE.md).

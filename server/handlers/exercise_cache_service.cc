@@ -1,5 +1,9 @@
 #include "server/handlers/exercise_cache_service.h"
 
+#include <string>
+#include <vector>
+
+#include <absl/strings/str_cat.h>
 #include <google/protobuf/duration.pb.h>
 
 #include "server/common/field_error.h"
@@ -19,23 +23,30 @@ namespace {
 
 constexpr char kMethod[] = "ExerciseCacheService.GetExercise";
 constexpr char kPutMethod[] = "ExerciseCacheService.PutExercise";
+constexpr char kBatchGetMethod[] = "ExerciseCacheService.BatchGetExercises";
 constexpr char kPurgeMethod[] = "ExerciseCacheService.PurgeExpired";
 
 // The fields GetExercise and PutExercise share.
+// `prefix` names where the key sits ("requests[3]." in a batch).
 template <typename Request>
-absl::StatusOr<store::ExerciseKey> ValidateKey(const Request& request) {
+absl::StatusOr<store::ExerciseKey> ValidateKey(const Request& request,
+                                               absl::string_view prefix = "") {
   store::ExerciseKey key;
   common::FieldChecks checks;
-  checks.Add(common::ValidateUuid("user_id", request.user_id(), &key.user_id));
+  auto field = [prefix](const char* name) {
+    return absl::StrCat(prefix, name);
+  };
+  checks.Add(
+      common::ValidateUuid(field("user_id"), request.user_id(), &key.user_id));
   checks.Add(common::ValidateText(
-      "exercise_type", request.exercise_type(),
+      field("exercise_type"), request.exercise_type(),
       ExerciseCacheServiceImpl::kMaxExerciseTypeBytes, true));
   key.exercise_type = request.exercise_type();
-  checks.Add(common::ValidateRange("difficulty_level",
+  checks.Add(common::ValidateRange(field("difficulty_level"),
                                    request.difficulty_level(), 1, 5));
   key.difficulty_level = request.difficulty_level();
   if (request.has_topic()) {
-    checks.Add(common::ValidateText("topic", request.topic(),
+    checks.Add(common::ValidateText(field("topic"), request.topic(),
                                     ExerciseCacheServiceImpl::kMaxTopicBytes,
                                     true));
     key.topic = request.topic();
@@ -49,6 +60,8 @@ absl::StatusOr<store::ExerciseKey> ValidateKey(const Request& request) {
 void ExerciseCacheServiceImpl::RegisterParseChecked() {
   using Service = v1::ExerciseCacheService;
   AVES_PARSE_CHECKED_UNARY(Service, ExerciseCacheServiceImpl, GetExercise);
+  AVES_PARSE_CHECKED_UNARY(Service, ExerciseCacheServiceImpl,
+                           BatchGetExercises);
   AVES_PARSE_CHECKED_UNARY(Service, ExerciseCacheServiceImpl, PutExercise);
   AVES_PARSE_CHECKED_UNARY(Service, ExerciseCacheServiceImpl, PurgeExpired);
 }
@@ -81,6 +94,74 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
           ToProto(**found, response->mutable_exercise());
           reactor->Finish(log.Done(grpc::Status::OK, 1));
         }
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::BatchGetExercises(
+    grpc::CallbackServerContext* context,
+    const v1::BatchGetExercisesRequest* request,
+    v1::BatchGetExercisesResponse* response) {
+  const absl::Time arrived = absl::Now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto refuse = [&](const absl::Status& status) {
+    AccessLog log(kBatchGetMethod, handler_.slow_rpc, arrived);
+    reactor->Finish(log.Done(ToGrpcStatus(status)));
+    return reactor;
+  };
+  if (request->requests_size() > max_batch_get_) {
+    return refuse(common::InvalidField(
+        "requests",
+        absl::StrCat("at most ", max_batch_get_, " keys, not ",
+                     request->requests_size(), " (AVES_BATCH_GET_MAX)")));
+  }
+  // Every bad key is named, up to a few: the refusal stays small whatever
+  // the request held.
+  constexpr int kMostBadKeysNamed = 10;
+  std::vector<store::ExerciseKey> keys;
+  keys.reserve(request->requests_size());
+  common::FieldChecks checks;
+  int bad_keys = 0;
+  for (int i = 0; i < request->requests_size() && bad_keys < kMostBadKeysNamed;
+       ++i) {
+    absl::StatusOr<store::ExerciseKey> key =
+        ValidateKey(request->requests(i), absl::StrCat("requests[", i, "]."));
+    checks.Add(key.status());
+    if (!key.ok()) {
+      ++bad_keys;
+    } else {
+      keys.push_back(*std::move(key));
+    }
+  }
+  if (absl::Status invalid = checks.status(); !invalid.ok()) {
+    return refuse(invalid);
+  }
+  batcher_.SubmitMany(
+      std::move(keys), CallContextOf(context, kBatchGetMethod),
+      [this, reactor, response, arrived](
+          absl::StatusOr<std::vector<LookupBatcher::Result>> found,
+          const db::CallStatements& statements) {
+        AccessLog log(kBatchGetMethod, handler_.slow_rpc, arrived);
+        log.set_statements(statements.count, statements.time);
+        if (!found.ok()) {
+          reactor->Finish(log.Done(ToGrpcStatus(found.status())));
+          return;
+        }
+        int64_t hits = 0;
+        for (LookupBatcher::Result& result : *found) {
+          // A row the API cannot represent fails the call, as for one key.
+          if (!result.ok()) {
+            reactor->Finish(log.Done(ToGrpcStatus(result.status())));
+            return;
+          }
+          v1::ExerciseResult* out = response->add_results();
+          if (result->has_value()) {
+            out->set_found(true);
+            ToProto(**result, out->mutable_exercise());
+            ++hits;
+          }
+        }
+        reactor->Finish(log.Done(grpc::Status::OK, hits));
       });
   return reactor;
 }

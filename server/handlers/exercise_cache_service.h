@@ -29,12 +29,14 @@ class ExerciseCacheServiceImpl final
     int max_batch = 64;     // keys per round trip
     int max_tasks = 1;      // batches in flight
     size_t max_queued = 1;  // lookups waiting
+    int max_batch_get = 1000;  // keys of one BatchGetExercises
   };
 
   ExerciseCacheServiceImpl(store::ExerciseCacheStore& store,
                            HandlerContext handler, Batching batching)
       : store_(store),
         handler_(handler),
+        max_batch_get_(batching.max_batch_get),
         batcher_(store, handler.executor, batching.max_batch,
                  batching.max_tasks, batching.max_queued) {
     RegisterParseChecked();
@@ -44,6 +46,10 @@ class ExerciseCacheServiceImpl final
       grpc::CallbackServerContext* context,
       const aves::data::v1::GetExerciseRequest* request,
       aves::data::v1::GetExerciseResponse* response) override;
+  grpc::ServerUnaryReactor* BatchGetExercises(
+      grpc::CallbackServerContext* context,
+      const aves::data::v1::BatchGetExercisesRequest* request,
+      aves::data::v1::BatchGetExercisesResponse* response) override;
   grpc::ServerUnaryReactor* PutExercise(
       grpc::CallbackServerContext* context,
       const aves::data::v1::PutExerciseRequest* request,
@@ -57,6 +63,7 @@ class ExerciseCacheServiceImpl final
   void RegisterParseChecked();
   store::ExerciseCacheStore& store_;
   const HandlerContext handler_;
+  const int max_batch_get_;
   LookupBatcher batcher_;
 };
 

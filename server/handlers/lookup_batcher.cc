@@ -12,6 +12,7 @@ namespace {
 
 // The RPC the batched lookups serve, for slow-query lines.
 constexpr char kRpc[] = "ExerciseCacheService.GetExercise";
+constexpr char kManyRpc[] = "ExerciseCacheService.BatchGetExercises";
 
 // Lookup's answer as a batch member's: a miss is nullopt, not an error.
 LookupBatcher::Result AsResult(absl::StatusOr<store::ExerciseEntry> one) {
@@ -50,8 +51,37 @@ common::CallContext BatchContext(
   return batch;
 }
 
+void LookupBatcher::Pending::Fail(const absl::Status& status) const {
+  if (many) {
+    many(status, db::CallStatements{});
+  } else {
+    done(status, db::CallStatements{});
+  }
+}
+
 void LookupBatcher::Submit(store::ExerciseKey key, common::CallContext context,
                            Done done) {
+  Pending pending;
+  pending.keys.push_back(std::move(key));
+  pending.context = std::move(context);
+  pending.done = std::move(done);
+  Enqueue(std::move(pending));
+}
+
+void LookupBatcher::SubmitMany(std::vector<store::ExerciseKey> keys,
+                               common::CallContext context, ManyDone done) {
+  if (keys.empty()) {
+    done(std::vector<Result>(), db::CallStatements{});
+    return;
+  }
+  Pending pending;
+  pending.keys = std::move(keys);
+  pending.context = std::move(context);
+  pending.many = std::move(done);
+  Enqueue(std::move(pending));
+}
+
+void LookupBatcher::Enqueue(Pending pending) {
   bool post = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -59,7 +89,7 @@ void LookupBatcher::Submit(store::ExerciseKey key, common::CallContext context,
       // Not under the lock: done may finish the call.
       post = false;
     } else {
-      queue_.push_back({std::move(key), std::move(context), std::move(done)});
+      queue_.push_back(std::move(pending));
       if (tasks_ < max_tasks_) {
         ++tasks_;
         post = true;
@@ -68,9 +98,8 @@ void LookupBatcher::Submit(store::ExerciseKey key, common::CallContext context,
     }
   }
   if (!post) {
-    done(absl::ResourceExhaustedError(
-             "server busy: too many lookups queued for the database"),
-         db::CallStatements{});
+    pending.Fail(absl::ResourceExhaustedError(
+        "server busy: too many lookups queued for the database"));
     return;
   }
   if (executor_.Post([this] { Drain(); })) return;
@@ -81,40 +110,44 @@ void LookupBatcher::Submit(store::ExerciseKey key, common::CallContext context,
     --tasks_;
     if (tasks_ == 0) orphans.swap(queue_);
   }
-  for (Pending& orphan : orphans) {
-    orphan.done(common::ExecutorFullError(), db::CallStatements{});
-  }
+  for (Pending& orphan : orphans) orphan.Fail(common::ExecutorFullError());
 }
 
 void LookupBatcher::Drain() {
   while (true) {
     std::vector<Pending> batch;
+    size_t key_count = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (queue_.empty()) {
         --tasks_;
         return;
       }
-      while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
+      // The first waiting call always goes, whatever its size; others join
+      // while their keys fit (a group is never split).
+      while (!queue_.empty() &&
+             (batch.empty() || key_count + queue_.front().keys.size() <=
+                                   static_cast<size_t>(max_batch_))) {
+        key_count += queue_.front().keys.size();
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
     std::vector<store::ExerciseKey> keys;
     std::vector<common::CallContext> contexts;
-    keys.reserve(batch.size());
+    keys.reserve(key_count);
     contexts.reserve(batch.size());
     for (const Pending& pending : batch) {
-      keys.push_back(pending.key);
+      keys.insert(keys.end(), pending.keys.begin(), pending.keys.end());
       contexts.push_back(pending.context);
     }
     db::CallStatements statements;
-    statements.rpc = kRpc;
+    statements.rpc = batch.size() == 1 && batch[0].many ? kManyRpc : kRpc;
     absl::StatusOr<std::vector<Result>> found;
     {
       db::CountStatementsScope counting(&statements);
       // One key: the single-key statement, as cheap as before batching.
-      found = batch.size() == 1
+      found = keys.size() == 1
                   ? std::vector<Result>{AsResult(
                         store_.Lookup(contexts[0], keys[0]))}
                   : store_.LookupMany(BatchContext(contexts), keys);
@@ -139,13 +172,21 @@ void LookupBatcher::Drain() {
 }
 
 void LookupBatcher::Finished::Run() {
-  for (size_t i = 0; i < batch.size(); ++i) {
+  size_t next = 0;  // the first result of the next member
+  for (const Pending& member : batch) {
+    const size_t count = member.keys.size();
     if (!found.ok()) {
-      batch[i].done(found.status(), statements);
-    } else {
+      member.Fail(found.status());
+    } else if (member.many) {
       // A bad row fails its key only.
-      batch[i].done(std::move((*found)[i]), statements);
+      std::vector<Result> mine(
+          std::make_move_iterator(found->begin() + next),
+          std::make_move_iterator(found->begin() + next + count));
+      member.many(std::move(mine), statements);
+    } else {
+      member.done(std::move((*found)[next]), statements);
     }
+    next += count;
   }
 }
 

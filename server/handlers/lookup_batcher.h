@@ -34,6 +34,9 @@ class LookupBatcher {
   using Result = absl::StatusOr<std::optional<store::ExerciseEntry>>;
   // The result and the statements that produced it (the batch's, shared).
   using Done = std::function<void(Result, const db::CallStatements&)>;
+  // A group's results in its keys' order, or why none came.
+  using ManyDone = std::function<void(absl::StatusOr<std::vector<Result>>,
+                                      const db::CallStatements&)>;
 
   // At most `max_batch` keys per round trip, `max_tasks` batches running at
   // once (the pool's size), `max_queued` lookups waiting.
@@ -48,13 +51,21 @@ class LookupBatcher {
   // Queues one lookup; `done` runs exactly once, on an executor thread (or
   // on this one with RESOURCE_EXHAUSTED when the queue is full).
   void Submit(store::ExerciseKey key, common::CallContext context, Done done);
+  // Queues a group of lookups (BatchGetExercises) that goes in one batch,
+  // never split: one statement however many keys, with other waiting
+  // lookups while the batch has room. Counts as one in the queue's bound.
+  void SubmitMany(std::vector<store::ExerciseKey> keys,
+                  common::CallContext context, ManyDone done);
 
  private:
   struct Pending {
-    store::ExerciseKey key;
+    std::vector<store::ExerciseKey> keys;  // one, for Submit
     common::CallContext context;
-    Done done;
+    Done done;      // Submit's
+    ManyDone many;  // SubmitMany's
+    void Fail(const absl::Status& status) const;
   };
+  void Enqueue(Pending pending);
   // A batch's calls and their results, to be handed over.
   struct Finished {
     std::vector<Pending> batch;

@@ -92,6 +92,10 @@ TEST(ConfigTest, ServingSettings) {
                        {"AVES_WATCH_MAX_QUEUED", "16"},
                        {"AVES_LOOKUP_BATCH_MAX", "1"},
                        {"AVES_LOOKUP_BATCH_TASKS", "3"},
+                       {"AVES_BATCH_GET_MAX", "50"},
+                       {"AVES_SLOW_QUERY_EXPLAIN_INTERVAL_MS", "0"},
+                       {"AVES_SLOW_QUERY_LOG_SIZE", "7"},
+                       {"AVES_QUERY_STATS_INTERVAL_MS", "5000"},
                        {"AVES_MAX_MESSAGE_BYTES", "1048576"}}));
   ASSERT_OK(set);
   EXPECT_EQ(set->slow_rpc, absl::Milliseconds(250));
@@ -100,10 +104,16 @@ TEST(ConfigTest, ServingSettings) {
   EXPECT_EQ(set->watch_max_queued, 16);
   EXPECT_EQ(set->lookup_batch_max, 1);
   EXPECT_EQ(set->lookup_batch_tasks, 3);
+  EXPECT_EQ(set->batch_get_max, 50);
+  EXPECT_EQ(set->slow_query_explain_interval, absl::ZeroDuration());
+  EXPECT_EQ(set->slow_query_log_size, 7);
+  EXPECT_EQ(set->query_stats_interval, absl::Seconds(5));
   for (const char* name :
        {"AVES_SLOW_RPC_MS", "AVES_PURGE_INTERVAL_MS", "AVES_MAX_MESSAGE_BYTES",
         "AVES_WATCH_MAX_QUEUED", "AVES_LOOKUP_BATCH_MAX",
-        "AVES_LOOKUP_BATCH_TASKS"}) {
+        "AVES_LOOKUP_BATCH_TASKS", "AVES_BATCH_GET_MAX",
+        "AVES_SLOW_QUERY_EXPLAIN_INTERVAL_MS", "AVES_SLOW_QUERY_LOG_SIZE",
+        "AVES_QUERY_STATS_INTERVAL_MS"}) {
     EXPECT_THAT(LoadConfig(Fake({{name, "-1"}})),
                 StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(name)));
   }
