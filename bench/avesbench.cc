@@ -32,7 +32,9 @@ Benchmarks:
             --seconds=N per measurement (default 5)  --runs=N (default 3)
   lookup    GetExercise on 1,000,000 cache rows with random existing keys at 1,
             16 and 64 concurrent clients: through avesd over gRPC, the same
-            prepared query on libpqxx connections, and pgbench at 8 and 64.
+            prepared query on libpqxx connections, and pgbench at 8 and 64;
+            at 64 also a health check (gRPC's ceiling), GetExercise with
+            tokens, and BatchGetExercises of 50 keys (batch_get_64_keys_per_s).
             --rows=N  --seconds=N per measurement (default 20)  --runs=N
             rounds (default 1); each round measures every phase once, and
             grpc_64_vs_pgbench_peak is the median of the rounds' own ratios

@@ -123,11 +123,19 @@ Measurement ClosedLoop(int clients, absl::Duration duration,
   return m;
 }
 
+const Key& RandomKey(const std::vector<Key>& keys, std::mt19937_64& random) {
+  return keys[std::uniform_int_distribution<size_t>(0,
+                                                    keys.size() - 1)(random)];
+}
+
 // The calls a chain repeats. GetExercise with a random existing key:
 struct GetExerciseCall {
   using Service = data::v1::ExerciseCacheService;
-  void Start(Service::Stub* stub, grpc::ClientContext* context, const Key& key,
+  static constexpr int kKeys = 1;
+  void Start(Service::Stub* stub, grpc::ClientContext* context,
+             const std::vector<Key>& keys, std::mt19937_64& random,
              std::function<void(grpc::Status)> done) {
+    const Key& key = RandomKey(keys, random);
     request.set_user_id(key.user_id);
     request.set_exercise_type(key.exercise_type);
     request.set_difficulty_level(key.difficulty_level);
@@ -142,12 +150,37 @@ struct GetExerciseCall {
 // lookup through avesd on this machine.
 struct HealthCheckCall {
   using Service = grpc::health::v1::Health;
-  void Start(Service::Stub* stub, grpc::ClientContext* context, const Key&,
+  static constexpr int kKeys = 0;
+  void Start(Service::Stub* stub, grpc::ClientContext* context,
+             const std::vector<Key>&, std::mt19937_64&,
              std::function<void(grpc::Status)> done) {
     stub->async()->Check(context, &request, &response, std::move(done));
   }
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
+};
+
+// ... and BatchGetExercises of kKeys random existing keys: a backend that
+// has many keys at hand (the batch_get_64).
+struct BatchGetCall {
+  using Service = data::v1::ExerciseCacheService;
+  static constexpr int kKeys = 50;
+  void Start(Service::Stub* stub, grpc::ClientContext* context,
+             const std::vector<Key>& keys, std::mt19937_64& random,
+             std::function<void(grpc::Status)> done) {
+    request.clear_requests();
+    for (int i = 0; i < kKeys; ++i) {
+      const Key& key = RandomKey(keys, random);
+      data::v1::GetExerciseRequest* one = request.add_requests();
+      one->set_user_id(key.user_id);
+      one->set_exercise_type(key.exercise_type);
+      one->set_difficulty_level(key.difficulty_level);
+    }
+    stub->async()->BatchGetExercises(context, &request, &response,
+                                     std::move(done));
+  }
+  data::v1::BatchGetExercisesRequest request;
+  data::v1::BatchGetExercisesResponse response;
 };
 
 // Through avesd: one channel (own TCP connection) per clients_per_channel
@@ -218,23 +251,22 @@ class GrpcChains {
         if (--owner->running_ == 0) owner->all_done_.notify_all();
         return;
       }
-      const Key& key = (*keys)[std::uniform_int_distribution<size_t>(
-          0, keys->size() - 1)(random)];
       context = std::make_unique<grpc::ClientContext>();
       context->set_deadline(std::chrono::system_clock::now() +
                             std::chrono::seconds(5));
       if (!owner->authorization_.empty())
         context->AddMetadata("authorization", owner->authorization_);
       started = absl::Now();
-      call.Start(stub, context.get(), key, [this](grpc::Status status) {
-        latency.Record(absl::Now() - started);
-        ++done;
-        if (!status.ok() &&
-            status.error_code() != grpc::StatusCode::NOT_FOUND) {
-          ++failed;
-        }
-        Next();
-      });
+      call.Start(stub, context.get(), *keys, random,
+                 [this](grpc::Status status) {
+                   latency.Record(absl::Now() - started);
+                   ++done;
+                   if (!status.ok() &&
+                       status.error_code() != grpc::StatusCode::NOT_FOUND) {
+                     ++failed;
+                   }
+                   Next();
+                 });
     }
     GrpcChains* owner;
     Stub* stub;
@@ -425,7 +457,8 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
       std::find(client_counts.begin(), client_counts.end(), kTargetClients) !=
       client_counts.end();
   std::vector<double> round_ratios, ceiling_round_ratios, auth_round_ratios;
-  std::vector<Measurement> health_runs, auth_runs;
+  std::vector<Measurement> health_runs, auth_runs, batch_get_runs;
+  std::vector<double> batch_get_round_ratios;
   for (int run = 0; run < options.runs; ++run) {
     for (int clients : client_counts) {
       DirectLookups lookups(conninfo, clients);
@@ -452,6 +485,10 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
                                    avesd_auth.process().Stderr());
       }
     }
+    if (measures_target) {
+      batch_get_runs.push_back(MeasureThroughAvesd<BatchGetCall>(
+          avesd, options, kTargetClients, keys));
+    }
     double round_peak = 0;
     for (int clients : pgbench_client_counts) {
       ASSIGN_OR_RETURN(double tps, RunPgbench(conninfo, {"-f", script}, clients,
@@ -464,6 +501,9 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
           grpc_runs[kTargetClients].back().requests_per_second / round_peak);
       ceiling_round_ratios.push_back(health_runs.back().requests_per_second /
                                      round_peak);
+      batch_get_round_ratios.push_back(
+          batch_get_runs.back().requests_per_second * BatchGetCall::kKeys /
+          round_peak);
     }
   }
 
@@ -492,6 +532,13 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
         kTargetClients, median_of(auth_runs));
     report.Add("grpc_auth_64_avesd_cpu_us_per_request",
                median_of(auth_runs).server_cpu_us, "us");
+    const Measurement batch_get = median_of(batch_get_runs);
+    add("batch_get",
+        absl::StrCat("BatchGetExercises of ", BatchGetCall::kKeys,
+                     " keys through avesd (calls/s)"),
+        kTargetClients, batch_get);
+    report.Add("batch_get_64_keys_per_s",
+               batch_get.requests_per_second * BatchGetCall::kKeys, "keys/s");
     report.AddRatio("grpc_vs_health_64",
                     median_of(grpc_runs[kTargetClients]).requests_per_second /
                         ceiling.requests_per_second);
@@ -527,6 +574,9 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     add_round_ratios("auth_on_vs_off_64",
                      "GetExercise at 64 clients with bearer tokens on",
                      auth_round_ratios, "the same round's run with them off");
+    add_round_ratios("batch_get_64_keys_vs_pgbench_peak",
+                     "keys/s of BatchGetExercises (50 keys) at 64 clients",
+                     batch_get_round_ratios);
     add_round_ratios("health_64_vs_pgbench_peak",
                      "gRPC's ceiling: a health check, no database, at 64 "
                      "clients",
