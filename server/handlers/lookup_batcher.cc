@@ -116,6 +116,7 @@ void LookupBatcher::Enqueue(Pending pending) {
 void LookupBatcher::Drain() {
   while (true) {
     std::vector<Pending> batch;
+    std::vector<Pending> gone;  // past their deadline or cancelled: no query
     size_t key_count = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -123,16 +124,32 @@ void LookupBatcher::Drain() {
         --tasks_;
         return;
       }
+      const absl::Time now = absl::Now();
       // The first waiting call always goes, whatever its size; others join
       // while their keys fit (a group is never split).
       while (!queue_.empty() &&
              (batch.empty() || key_count + queue_.front().keys.size() <=
                                    static_cast<size_t>(max_batch_))) {
-        key_count += queue_.front().keys.size();
-        batch.push_back(std::move(queue_.front()));
+        Pending& next = queue_.front();
+        if (next.context.deadline <= now ||
+            (next.context.cancelled && next.context.cancelled())) {
+          gone.push_back(std::move(next));
+        } else {
+          key_count += next.keys.size();
+          batch.push_back(std::move(next));
+        }
         queue_.pop_front();
       }
     }
+    // A lookup that waited past its deadline (or whose caller left) costs no
+    // statement.
+    for (const Pending& pending : gone) {
+      pending.Fail(pending.context.deadline <= absl::Now()
+                       ? absl::DeadlineExceededError(
+                             "the deadline passed while the lookup was queued")
+                       : absl::CancelledError("the caller went away"));
+    }
+    if (batch.empty()) continue;
     std::vector<store::ExerciseKey> keys;
     std::vector<common::CallContext> contexts;
     keys.reserve(key_count);

@@ -500,6 +500,52 @@ TEST_F(ExerciseCacheServiceTest, LogsOneAccessLinePerCallAndWarnsWhenSlow) {
           "slow=true error=no unexpired"));
 }
 
+// Lookups queued behind a batch stuck on a lock: those whose deadline passes
+// meanwhile are answered without a statement once the batch returns.
+TEST_F(ExerciseCacheServiceTest,
+       QueuedLookupsPastTheirDeadlineCostNoStatement) {
+  auto lookups = [&] {
+    return pqxx::nontransaction(*database_->Connect())
+        .exec1(
+            "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
+            "current_database()) AND (query LIKE '/* aves:lookup_exercise */%' "
+            "OR query LIKE '/* aves:lookup_exercises_batch */%')")[0]
+        .as<int64_t>();
+  };
+  const int64_t before = lookups();
+  auto sql = database_->Connect();
+  pqxx::work lock(*sql);
+  lock.exec("LOCK TABLE exercise_cache IN ACCESS EXCLUSIVE MODE");
+  auto get = [&](int difficulty, absl::Duration timeout) {
+    client::ExerciseCacheClient cache(client::MakeChannel(address_),
+                                      client::CallOptions{timeout});
+    data::v1::GetExerciseRequest request;
+    request.set_user_id(kUser);
+    request.set_exercise_type("queued_probe");
+    request.set_difficulty_level(difficulty);
+    return cache.GetExercise(request).status();
+  };
+  absl::Status first;
+  std::thread stuck([&] { first = get(1, absl::Seconds(20)); });
+  absl::SleepFor(absl::Milliseconds(300));  // its batch waits on the lock
+  std::vector<absl::Status> late(5);
+  std::vector<std::thread> queued;
+  for (int i = 0; i < 5; ++i) {
+    queued.emplace_back(
+        [&, i] { late[i] = get(2 + i % 4, absl::Milliseconds(150)); });
+  }
+  for (std::thread& thread : queued) thread.join();
+  absl::SleepFor(absl::Milliseconds(200));
+  lock.commit();
+  stuck.join();
+  EXPECT_THAT(first, StatusIs(absl::StatusCode::kNotFound));
+  for (const absl::Status& status : late) {
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  }
+  EXPECT_EQ(lookups() - before, 1) << "only the stuck lookup ran";
+}
+
 TEST_F(ExerciseCacheServiceTest, ConcurrentLookupsEachGetTheirOwnEntry) {
   // Lookups that arrive together share round trips (LookupBatcher); each
   // caller must still get exactly its own entry or its own miss.
