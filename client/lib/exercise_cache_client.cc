@@ -1,18 +1,92 @@
 #include "client/lib/exercise_cache_client.h"
 
+#include <future>
+#include <utility>
+
+#include <absl/time/clock.h>
+
+#include "client/lib/channel.h"
+
 namespace aves::client {
 
 namespace v1 = data::v1;
 
+namespace {
+
+absl::StatusOr<v1::Exercise> AsExercise(LookupCoalescer::Result result) {
+  if (!result.ok()) return result.status();
+  if (!result->has_value()) {
+    return absl::NotFoundError(
+        "no unexpired exercise for this user, type, difficulty and topic");
+  }
+  return **std::move(result);
+}
+
+}  // namespace
+
 ExerciseCacheClient::ExerciseCacheClient(std::shared_ptr<grpc::Channel> channel,
-                                         CallOptions options)
-    : stub_(v1::ExerciseCacheService::NewStub(channel)), options_(options) {}
+                                         CallOptions options,
+                                         Coalescing coalescing)
+    : stub_(v1::ExerciseCacheService::NewStub(channel)), options_(options) {
+  if (coalescing.enabled) {
+    coalescing.options.max_attempts = options.max_attempts;
+    coalescer_ =
+        std::make_unique<LookupCoalescer>(stub_.get(), coalescing.options);
+  }
+}
+
+void ExerciseCacheClient::GetExerciseAsync(
+    const v1::GetExerciseRequest& request,
+    std::function<void(absl::StatusOr<v1::Exercise>)> done) {
+  if (coalescer_ != nullptr) {
+    coalescer_->Get(request, absl::Now() + options_.timeout,
+                    [done = std::move(done)](LookupCoalescer::Result result) {
+                      done(AsExercise(std::move(result)));
+                    });
+    return;
+  }
+  // Without coalescing: one GetExercise on gRPC's callback API (not retried).
+  struct Single {
+    grpc::ClientContext context;
+    v1::GetExerciseRequest request;
+    v1::GetExerciseResponse response;
+  };
+  auto single = std::make_shared<Single>();
+  single->request = request;
+  single->context.set_deadline(
+      absl::ToChronoTime(absl::Now() + options_.timeout));
+  stub_->async()->GetExercise(
+      &single->context, &single->request, &single->response,
+      [single, done = std::move(done)](grpc::Status status) {
+        if (status.ok()) {
+          done(single->response.exercise());
+        } else {
+          done(FromGrpcStatus(status));
+        }
+      });
+}
 
 absl::StatusOr<v1::Exercise> ExerciseCacheClient::GetExercise(
     const v1::GetExerciseRequest& request) {
+  return GetExercise(request, options_.timeout);
+}
+
+absl::StatusOr<v1::Exercise> ExerciseCacheClient::GetExercise(
+    const v1::GetExerciseRequest& request, absl::Duration timeout) {
+  if (coalescer_ != nullptr) {
+    std::promise<absl::StatusOr<v1::Exercise>> answered;
+    std::future<absl::StatusOr<v1::Exercise>> answer = answered.get_future();
+    coalescer_->Get(request, absl::Now() + timeout,
+                    [&answered](LookupCoalescer::Result result) {
+                      answered.set_value(AsExercise(std::move(result)));
+                    });
+    return answer.get();
+  }
+  CallOptions own = options_;
+  own.timeout = timeout;
   absl::StatusOr<v1::GetExerciseResponse> response =
       UnaryCall<v1::GetExerciseResponse>(
-          options_, Idempotency::kRead, [&](auto* context, auto* out) {
+          own, Idempotency::kRead, [&](auto* context, auto* out) {
             return stub_->GetExercise(context, request, out);
           });
   if (!response.ok()) return response.status();

@@ -1,9 +1,13 @@
 // ExerciseCacheClient: typed calls of aves.data.v1.ExerciseCacheService.
 // Every call has a deadline; GetExercise (an idempotent read) is retried on
-// UNAVAILABLE with jittered back-off within that deadline; writes never are.
+// UNAVAILABLE within that deadline; writes never are. Gets coalesce: the
+// concurrent Gets of one client become BatchGetExercises calls
+// (lookup_coalescer.h), a lone Get still one GetExercise at once; off with
+// Coalescing{false}.
 #ifndef AVES_CLIENT_LIB_EXERCISE_CACHE_CLIENT_H_
 #define AVES_CLIENT_LIB_EXERCISE_CACHE_CLIENT_H_
 
+#include <functional>
 #include <memory>
 
 #include <absl/status/statusor.h>
@@ -12,16 +16,38 @@
 
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
 #include "client/lib/call.h"
+#include "client/lib/lookup_coalescer.h"
 
 namespace aves::client {
+
+// How an ExerciseCacheClient coalesces its Gets.
+struct Coalescing {
+  bool enabled = true;
+  LookupCoalescer::Options options;
+};
 
 class ExerciseCacheClient {
  public:
   explicit ExerciseCacheClient(std::shared_ptr<grpc::Channel> channel,
-                               CallOptions options = {});
+                               CallOptions options = {},
+                               Coalescing coalescing = {});
 
+  // NOT_FOUND on a miss. Waits for the answer (coalesced with the client's
+  // other Gets).
   absl::StatusOr<data::v1::Exercise> GetExercise(
       const data::v1::GetExerciseRequest& request);
+  // With a deadline of this call's own instead of the options'.
+  absl::StatusOr<data::v1::Exercise> GetExercise(
+      const data::v1::GetExerciseRequest& request, absl::Duration timeout);
+  // The same, answered through `done` (on a gRPC or the client's thread) by
+  // the call's deadline at the latest.
+  void GetExerciseAsync(
+      const data::v1::GetExerciseRequest& request,
+      std::function<void(absl::StatusOr<data::v1::Exercise>)> done);
+  // Calls the coalescer sent (0 with coalescing off), for tests.
+  int64_t coalesced_calls() const {
+    return coalescer_ != nullptr ? coalescer_->calls_sent() : 0;
+  }
   // One result per request, in order (a miss is a result).
   absl::StatusOr<data::v1::BatchGetExercisesResponse> BatchGetExercises(
       const data::v1::BatchGetExercisesRequest& request);
@@ -32,6 +58,7 @@ class ExerciseCacheClient {
  private:
   std::unique_ptr<data::v1::ExerciseCacheService::Stub> stub_;
   CallOptions options_;
+  std::unique_ptr<LookupCoalescer> coalescer_;  // last: goes first
 };
 
 }  // namespace aves::client
