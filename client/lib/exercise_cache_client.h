@@ -39,7 +39,7 @@ class ExerciseCacheClient {
   // With a deadline of this call's own instead of the options'.
   absl::StatusOr<data::v1::Exercise> GetExercise(
       const data::v1::GetExerciseRequest& request, absl::Duration timeout);
-  // The same, answered through `done` (on a gRPC or the client's thread) by
+  // The same, answered through `done` (on a thread of the client's) by
   // the call's deadline at the latest.
   void GetExerciseAsync(
       const data::v1::GetExerciseRequest& request,

@@ -23,6 +23,12 @@ struct LookupCoalescer::Waiter {
 
 struct LookupCoalescer::Call {
   grpc::ClientContext context;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::GetExerciseResponse>>
+      single_reader;
+  std::unique_ptr<
+      grpc::ClientAsyncResponseReader<v1::BatchGetExercisesResponse>>
+      batch_reader;
   bool single = false;  // one key: a plain GetExercise
   v1::GetExerciseRequest single_request;
   v1::GetExerciseResponse single_response;
@@ -34,7 +40,19 @@ struct LookupCoalescer::Call {
 LookupCoalescer::LookupCoalescer(v1::ExerciseCacheService::Stub* stub,
                                  Options options)
     : stub_(stub), options_(options) {
+  poller_ = std::thread([this] { PollCompletions(); });
   deadline_watcher_ = std::thread([this] { WatchDeadlines(); });
+}
+
+void LookupCoalescer::PollCompletions() {
+  void* tag = nullptr;
+  bool ok = false;
+  while (completions_.Next(&tag, &ok)) {
+    // Each call's Finish carries a reference to it as its tag.
+    std::unique_ptr<std::shared_ptr<Call>> call(
+        static_cast<std::shared_ptr<Call>*>(tag));
+    OnCallDone(*call, (*call)->status);
+  }
 }
 
 LookupCoalescer::~LookupCoalescer() {
@@ -55,8 +73,12 @@ LookupCoalescer::~LookupCoalescer() {
   deadline_watcher_.join();
   for (auto& [done, result] : ready) done(std::move(result));
   for (const auto& call : to_cancel) call->context.TryCancel();
-  std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [this] { return out_.empty(); });
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return out_.empty(); });
+  }
+  completions_.Shutdown();
+  poller_.join();
 }
 
 int64_t LookupCoalescer::calls_sent() const {
@@ -137,13 +159,17 @@ void LookupCoalescer::FillSlotsLocked(std::vector<std::shared_ptr<Call>>* out) {
 }
 
 void LookupCoalescer::Issue(const std::shared_ptr<Call>& call) {
-  auto done = [this, call](grpc::Status status) { OnCallDone(call, status); };
+  auto* tag = new std::shared_ptr<Call>(call);  // PollCompletions frees it
   if (call->single) {
-    stub_->async()->GetExercise(&call->context, &call->single_request,
-                                &call->single_response, std::move(done));
+    call->single_reader = stub_->PrepareAsyncGetExercise(
+        &call->context, call->single_request, &completions_);
+    call->single_reader->StartCall();
+    call->single_reader->Finish(&call->single_response, &call->status, tag);
   } else {
-    stub_->async()->BatchGetExercises(&call->context, &call->request,
-                                      &call->response, std::move(done));
+    call->batch_reader = stub_->PrepareAsyncBatchGetExercises(
+        &call->context, call->request, &completions_);
+    call->batch_reader->StartCall();
+    call->batch_reader->Finish(&call->response, &call->status, tag);
   }
 }
 
@@ -203,8 +229,11 @@ void LookupCoalescer::OnCallDone(const std::shared_ptr<Call>& call,
     }
     pending_.insert(pending_.begin(), again.begin(), again.end());
     FillSlotsLocked(&to_issue);
+    // Under the lock: the destructor, waiting for out_ to empty, may free
+    // the coalescer as soon as it can take the lock. Nothing below touches
+    // a member unless a call was issued, and then out_ holds it.
+    changed_.notify_all();
   }
-  changed_.notify_all();
   for (const auto& next : to_issue) Issue(next);
   for (auto& [done, result] : ready) done(std::move(result));
 }

@@ -33,6 +33,7 @@
 
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
+#include <grpcpp/completion_queue.h>
 
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
 
@@ -55,7 +56,7 @@ class LookupCoalescer {
   LookupCoalescer(const LookupCoalescer&) = delete;
   LookupCoalescer& operator=(const LookupCoalescer&) = delete;
 
-  // `done` runs once, on a gRPC or the coalescer's thread (never inside
+  // `done` runs once, on one of the coalescer's two threads (never inside
   // Get), by `deadline` at the latest.
   void Get(const data::v1::GetExerciseRequest& key, absl::Time deadline,
            Done done);
@@ -78,6 +79,7 @@ class LookupCoalescer {
   // By value: `waiter` may be the deadline entry it erases.
   void FinishLocked(WaiterPtr waiter, Result result, Ready* ready);
   void WatchDeadlines();
+  void PollCompletions();
 
   data::v1::ExerciseCacheService::Stub* const stub_;
   const Options options_;
@@ -88,6 +90,12 @@ class LookupCoalescer {
   std::set<std::shared_ptr<Call>> out_;             // calls in flight
   int64_t calls_sent_ = 0;
   bool stopping_ = false;
+  // Calls complete on a completion queue of the coalescer's own, not on
+  // gRPC's callback API: gRPC 1.51's process-wide callback queue is freed
+  // twice when channels using it come and go concurrently (an ASan
+  // double-free in grpc_cq_internal_unref, seen in tests).
+  grpc::CompletionQueue completions_;
+  std::thread poller_;
   std::thread deadline_watcher_;
 };
 
