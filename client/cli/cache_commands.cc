@@ -115,10 +115,33 @@ int GetMany(client::ExerciseCacheClient& cache, const Invocation& invocation,
     }
   }
   std::istream& in = path == "-" ? std::cin : file;
+  // The server takes at most 10,000 keys (AVES_BATCH_GET_MAX's ceiling) and
+  // a key is a few hundred bytes: more input than that is refused here,
+  // before it is held in memory.
+  constexpr int kMostKeys = 10'000;
+  constexpr size_t kLongestLine = 4096;
   v1::BatchGetExercisesRequest request;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (absl::StripAsciiWhitespace(line).empty()) continue;
+  std::vector<char> buffer(kLongestLine + 2);  // the line, its end, a NUL
+  for (int number = 1;; ++number) {
+    // Bounded: a longer line stops the read (failbit) instead of growing.
+    if (!in.getline(buffer.data(),
+                    static_cast<std::streamsize>(buffer.size()))) {
+      if (in.eof() && in.gcount() == 0) break;
+      if (!in.eof()) {
+        std::cerr << "error: line " << number << " is longer than "
+                  << kLongestLine << " bytes\n";
+        return 2;
+      }
+    }
+    const std::string line(buffer.data());
+    if (absl::StripAsciiWhitespace(line).empty()) {
+      if (in.eof()) break;
+      continue;
+    }
+    if (request.requests_size() == kMostKeys) {
+      std::cerr << "error: more than " << kMostKeys << " keys\n";
+      return 2;
+    }
     const auto parsed = google::protobuf::util::JsonStringToMessage(
         line, request.add_requests());
     if (!parsed.ok()) {

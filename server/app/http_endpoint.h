@@ -32,9 +32,9 @@ class HttpEndpoint {
  public:
   struct Options {
     std::string listen;  // host:port; port 0 picks a free one
-    std::string tls_cert_file, tls_key_file;             // both, or plain HTTP
+    std::string tls_cert_file, tls_key_file;  // both, or plain HTTP
     absl::Duration tls_reload_interval = absl::Minutes(1);  // files re-read
-    const auth::Authenticator* authenticator = nullptr;  // null: open
+    const auth::Authenticator* authenticator = nullptr;     // null: open
     std::function<bool()> ready;
     const observability::MetricsRegistry* metrics = nullptr;
   };

@@ -75,7 +75,8 @@ void LookupBatcher::SubmitMany(std::vector<store::ExerciseKey> keys,
     return;
   }
   Pending pending;
-  pending.keys = std::move(keys);
+  pending.keys.assign(std::make_move_iterator(keys.begin()),
+                      std::make_move_iterator(keys.end()));
   pending.context = std::move(context);
   pending.many = std::move(done);
   Enqueue(std::move(pending));
@@ -85,10 +86,13 @@ void LookupBatcher::Enqueue(Pending pending) {
   bool post = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (queue_.size() >= max_queued_) {
+    const size_t max_keys = max_queued_ * static_cast<size_t>(max_batch_);
+    if (queue_.size() >= max_queued_ ||
+        (!queue_.empty() && queued_keys_ + pending.keys.size() > max_keys)) {
       // Not under the lock: done may finish the call.
       post = false;
     } else {
+      queued_keys_ += pending.keys.size();
       queue_.push_back(std::move(pending));
       if (tasks_ < max_tasks_) {
         ++tasks_;
@@ -108,7 +112,10 @@ void LookupBatcher::Enqueue(Pending pending) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     --tasks_;
-    if (tasks_ == 0) orphans.swap(queue_);
+    if (tasks_ == 0) {
+      orphans.swap(queue_);
+      queued_keys_ = 0;
+    }
   }
   for (Pending& orphan : orphans) orphan.Fail(common::ExecutorFullError());
 }
@@ -131,6 +138,7 @@ void LookupBatcher::Drain() {
              (batch.empty() || key_count + queue_.front().keys.size() <=
                                    static_cast<size_t>(max_batch_))) {
         Pending& next = queue_.front();
+        queued_keys_ -= next.keys.size();
         if (next.context.deadline <= now ||
             (next.context.cancelled && next.context.cancelled())) {
           gone.push_back(std::move(next));

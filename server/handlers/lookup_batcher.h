@@ -20,6 +20,7 @@
 #include <optional>
 #include <vector>
 
+#include <absl/container/inlined_vector.h>
 #include <absl/status/statusor.h>
 
 #include "server/common/call_context.h"
@@ -53,13 +54,16 @@ class LookupBatcher {
   void Submit(store::ExerciseKey key, common::CallContext context, Done done);
   // Queues a group of lookups (BatchGetExercises) that goes in one batch,
   // never split: one statement however many keys, with other waiting
-  // lookups while the batch has room. Counts as one in the queue's bound.
+  // lookups while the batch has room. Counts as one call in the queue's
+  // bound, and its keys in the bound on queued keys (a group alone in the
+  // queue always goes).
   void SubmitMany(std::vector<store::ExerciseKey> keys,
                   common::CallContext context, ManyDone done);
 
  private:
   struct Pending {
-    std::vector<store::ExerciseKey> keys;  // one, for Submit
+    // One for Submit, inline: the hot path allocates no vector.
+    absl::InlinedVector<store::ExerciseKey, 1> keys;
     common::CallContext context;
     Done done;      // Submit's
     ManyDone many;  // SubmitMany's
@@ -83,6 +87,10 @@ class LookupBatcher {
   std::mutex mutex_;
   std::deque<Pending> queue_;  // guarded by mutex_
   int tasks_ = 0;              // Drain tasks posted or running; mutex_
+  // Keys waiting, bounded too (groups count one call each): at most
+  // max_queued × max_batch keys, a few MiB since a key's strings are
+  // bounded (exercise_cache_service.h).
+  size_t queued_keys_ = 0;  // mutex_
 };
 
 // The CallContext a batch runs under (see above). Exposed for tests.

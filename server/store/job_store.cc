@@ -347,47 +347,50 @@ absl::StatusOr<JobErrorPage> JobStore::ListErrors(
   JobErrorPage page;
   bool job_exists = true;
   absl::Status status =
-      database_.Run(context, db::Access::kRead, [&](pqxx::connection_base& c) {
-        pqxx::nontransaction tx(c);
-        // One row past the page tells whether another page follows.
-        pqxx::result rows = db::ExecPrepared(
-            database_.query_metrics(), tx, kListJobErrors.name, job_id,
-            after ? after->sort_key : std::string("infinity"),
-            after ? after->id : std::string("9223372036854775807"), limit + 1);
-        page = JobErrorPage{};
-        page.more = static_cast<int>(rows.size()) > limit;
-        for (int i = 0; i < static_cast<int>(rows.size()) && i < limit; ++i) {
-          const pqxx::row row = rows[i];
-          page.last = {row[6].as<std::string>(), row[0].as<std::string>()};
-          JobError error;
-          error.id = row[0].as<int64_t>();
-          error.job_id = row[1].as<std::string>();
-          if (!row[2].is_null()) error.item_index = row[2].as<int64_t>();
-          if (!row[3].is_null()) error.item_id = row[3].as<std::string>();
-          error.error_message = row[4].as<std::string>();
-          absl::StatusOr<absl::Time> created =
-              ApiTime(row[5].as<int64_t>(), "batch_job_errors",
-                      std::to_string(error.id), "created_at");
-          if (!created.ok()) {
-            LogRowLeftOut(created.status());
-            continue;
-          }
-          error.created_at = *created;
-          error.created_at_text = row[6].as<std::string>();
-          page.errors.push_back(std::move(error));
-        }
-        // An empty first page may mean no such job: worth one more query only
-        // then.
-        if (page.errors.empty() && !after.has_value()) {
-          job_exists =
+      database_.Run(
+          context, db::Access::kRead, [&](pqxx::connection_base& c) {
+            pqxx::nontransaction tx(c);
+            // One row past the page tells whether another page follows.
+            pqxx::result rows = db::ExecPrepared(
+                database_.query_metrics(), tx, kListJobErrors.name, job_id,
+                after ? after->sort_key : std::string("infinity"),
+                after ? after->id : std::string("9223372036854775807"),
+                limit + 1);
+            page = JobErrorPage{};
+            page.more = static_cast<int>(rows.size()) > limit;
+            for (int i = 0; i < static_cast<int>(rows.size()) && i < limit;
+                 ++i) {
+              const pqxx::row row = rows[i];
+              page.last = {row[6].as<std::string>(), row[0].as<std::string>()};
+              JobError error;
+              error.id = row[0].as<int64_t>();
+              error.job_id = row[1].as<std::string>();
+              if (!row[2].is_null()) error.item_index = row[2].as<int64_t>();
+              if (!row[3].is_null()) error.item_id = row[3].as<std::string>();
+              error.error_message = row[4].as<std::string>();
+              absl::StatusOr<absl::Time> created =
+                  ApiTime(row[5].as<int64_t>(), "batch_job_errors",
+                          std::to_string(error.id), "created_at");
+              if (!created.ok()) {
+                LogRowLeftOut(created.status());
+                continue;
+              }
+              error.created_at = *created;
+              error.created_at_text = row[6].as<std::string>();
+              page.errors.push_back(std::move(error));
+            }
+            // An empty first page may mean no such job: worth one more query
+            // only then.
+            if (page.errors.empty() && !after.has_value()) {
+              job_exists =
               !tx.exec_params(
                      AVES_SQL_NAME(
                          "job_exists") "SELECT 1 FROM batch_jobs WHERE id = $1",
                      job_id)
                    .empty();
-        }
-        return absl::OkStatus();
-      });
+            }
+            return absl::OkStatus();
+          });
   if (!status.ok()) return status;
   if (!job_exists) return NoSuchJob(job_id);
   return page;

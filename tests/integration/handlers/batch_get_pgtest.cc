@@ -186,6 +186,12 @@ TEST_F(BatchGetTest, AvesctlLooksUpAFileOfKeys) {
       testing::RunCommand({AVESCTL_PATH, addr, "cache", "get-many", file});
   EXPECT_EQ(broken.exit_code, 2);
   EXPECT_THAT(broken.err, HasSubstr("line 1"));
+  // Input is bounded before it is held: a line past 4 KiB is refused.
+  std::ofstream(file) << "{}\n" << std::string(5000, ' ') << "{}\n";
+  testing::CommandResult huge =
+      testing::RunCommand({AVESCTL_PATH, addr, "cache", "get-many", file});
+  EXPECT_EQ(huge.exit_code, 2);
+  EXPECT_THAT(huge.err, HasSubstr("line 2 is longer than 4096 bytes"));
 }
 
 // Allowed to exactly GetExercise's roles.
