@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <fstream>
 #include <functional>
@@ -26,6 +27,9 @@
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
 #include "bench/pgbench.h"
 #include "bench/report.h"
+#include "client/lib/admin_client.h"
+#include "client/lib/channel.h"
+#include "client/lib/exercise_cache_client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "server/auth/token_verifier.h"
 #include "server/common/status_macros.h"
@@ -329,13 +333,163 @@ Measurement MeasureThroughAvesd(testing::AvesdProcess& avesd,
   return m;
 }
 
+// Keys drawn from a Zipf distribution (s = 1.0) over `count` ranks: rank r
+// (0-based) with weight 1 / (r + 1), as learners in a session repeat their
+// context. The rank-to-key order is a fixed shuffle of the keys.
+class ZipfKeys {
+ public:
+  ZipfKeys(const std::vector<Key>& keys, double s) : keys_(keys) {
+    cumulative_.reserve(keys.size());
+    double total = 0;
+    for (size_t r = 0; r < keys.size(); ++r) {
+      total += 1.0 / std::pow(static_cast<double>(r + 1), s);
+      cumulative_.push_back(total);
+    }
+    for (double& c : cumulative_) c /= total;
+  }
+  const Key& Pick(std::mt19937_64& random) const {
+    const double u = std::uniform_real_distribution<double>(0, 1)(random);
+    const size_t rank =
+        std::lower_bound(cumulative_.begin(), cumulative_.end(), u) -
+        cumulative_.begin();
+    return keys_[std::min(rank, keys_.size() - 1)];
+  }
+
+ private:
+  const std::vector<Key>& keys_;
+  std::vector<double> cumulative_;
+};
+
+// `clients` chains of Gets through one ExerciseCacheClient (one channel, the
+// client library's coalescing on): each chain starts its next Get from the
+// previous one's answer, as 64 concurrent requests of one backend would.
+Measurement MeasureCoalesced(
+    testing::AvesdProcess& avesd, int clients, absl::Duration duration,
+    const std::function<const Key&(std::mt19937_64&)>& pick) {
+  client::ExerciseCacheClient cache(client::MakeChannel(avesd.Address()));
+  struct Chain {
+    std::mt19937_64 random;
+    observability::LatencyHistogram latency;
+    int64_t done = 0, failed = 0;
+    absl::Time started;
+  };
+  std::vector<Chain> chains(clients);
+  std::mutex mutex;
+  std::condition_variable all_done;
+  int running = clients;
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + duration;
+  const absl::Duration server_before = CpuTime(avesd.process().pid());
+  std::function<void(int)> next = [&](int c) {
+    Chain& chain = chains[c];
+    if (absl::Now() >= end) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (--running == 0) all_done.notify_all();
+      return;
+    }
+    const Key& key = pick(chain.random);
+    data::v1::GetExerciseRequest request;
+    request.set_user_id(key.user_id);
+    request.set_exercise_type(key.exercise_type);
+    request.set_difficulty_level(key.difficulty_level);
+    chain.started = absl::Now();
+    cache.GetExerciseAsync(request,
+                           [&, c](absl::StatusOr<data::v1::Exercise> got) {
+                             Chain& chain = chains[c];
+                             chain.latency.Record(absl::Now() - chain.started);
+                             ++chain.done;
+                             if (!got.ok() && !absl::IsNotFound(got.status()))
+                               ++chain.failed;
+                             next(c);
+                           });
+  };
+  for (int c = 0; c < clients; ++c) {
+    chains[c].random.seed(c * 7919 + 17);
+  }
+  for (int c = 0; c < clients; ++c) next(c);
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    all_done.wait(lock, [&] { return running == 0; });
+  }
+  Measurement m;
+  observability::LatencyHistogram merged;
+  int64_t requests = 0;
+  for (const Chain& chain : chains) {
+    merged.Merge(chain.latency);
+    requests += chain.done;
+    m.errors += chain.failed;
+  }
+  m.requests_per_second = requests / absl::ToDoubleSeconds(absl::Now() - start);
+  m.p50_ms = absl::ToDoubleMilliseconds(merged.Quantile(0.50));
+  m.p99_ms = absl::ToDoubleMilliseconds(merged.Quantile(0.99));
+  m.server_cpu_us = absl::ToDoubleMicroseconds(CpuTime(avesd.process().pid()) -
+                                               server_before) /
+                    std::max<int64_t>(requests, 1);
+  return m;
+}
+
+// How long a write by another program takes to reach a caching avesd: a
+// direct SQL UPDATE commits, then GetExercise through `avesd` is asked
+// (one call after another) until it returns the new value. `samples`
+// times; the delays and, beside them, one GetExercise round trip.
+struct InvalidationDelays {
+  std::vector<double> delay_ms;
+  std::vector<double> round_trip_ms;
+};
+absl::StatusOr<InvalidationDelays> MeasureInvalidationDelay(
+    testing::AvesdProcess& avesd, const std::string& conninfo, const Key& key,
+    int samples) {
+  client::Coalescing off;
+  off.enabled = false;
+  client::ExerciseCacheClient cache(client::MakeChannel(avesd.Address()), {},
+                                    off);
+  data::v1::GetExerciseRequest request;
+  request.set_user_id(key.user_id);
+  request.set_exercise_type(key.exercise_type);
+  request.set_difficulty_level(key.difficulty_level);
+  InvalidationDelays result;
+  try {
+    pqxx::connection sql(conninfo);
+    for (int i = 0; i < samples; ++i) {
+      const std::string value = absl::StrCat(R"({"probe": )", i, "}");
+      // Cached first: the answer must come from an invalidation, not a miss.
+      for (int warm = 0; warm < 2; ++warm) (void)cache.GetExercise(request);
+      const absl::Time trip = absl::Now();
+      (void)cache.GetExercise(request);
+      result.round_trip_ms.push_back(
+          absl::ToDoubleMilliseconds(absl::Now() - trip));
+      // The newest entry of the key is the one the lookup returns.
+      pqxx::nontransaction(sql).exec_params(
+          "UPDATE exercise_cache SET exercise_data = $4::jsonb WHERE id = "
+          "(SELECT id FROM exercise_cache WHERE user_id = $1 AND "
+          "exercise_type = $2 AND difficulty_level = $3 AND (expires_at IS "
+          "NULL OR expires_at > now()) ORDER BY created_at DESC LIMIT 1)",
+          key.user_id, key.exercise_type, key.difficulty_level, value);
+      const absl::Time committed = absl::Now();
+      while (true) {
+        absl::StatusOr<data::v1::Exercise> got = cache.GetExercise(request);
+        if (got.ok() && got->exercise_data() == value) break;
+        if (absl::Now() - committed > absl::Seconds(10)) {
+          return absl::DeadlineExceededError(
+              "a cached entry was not invalidated within 10 s");
+        }
+      }
+      result.delay_ms.push_back(
+          absl::ToDoubleMilliseconds(absl::Now() - committed));
+    }
+  } catch (...) {
+    return db::StatusFromCurrentException("measuring invalidation delay");
+  }
+  return result;
+}
+
 }  // namespace
 
 absl::Status RunLookupBench(const LookupBenchOptions& options) {
   ASSIGN_OR_RETURN(auto database,
                    testing::TestDatabase::CreateMigrated("bench_lookup"));
   const std::string conninfo = database->conninfo();
-  std::vector<Key> keys;
+  std::vector<Key> keys, all_keys;
   {
     auto connection = database->Connect();
     testing::SampleDataShape shape;
@@ -368,10 +522,20 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
         keys.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
                         row[2].as<int>()});
       }
+      // Every key the table holds, for the coalesced and cached phases
+      // (uniform, and Zipf over all of them), in a fixed shuffled order.
+      for (const pqxx::row& row :
+           tx.exec("SELECT DISTINCT user_id::text, exercise_type, "
+                   "difficulty_level FROM exercise_cache")) {
+        all_keys.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
+                            row[2].as<int>()});
+      }
+      std::shuffle(all_keys.begin(), all_keys.end(), std::mt19937_64(42));
     } catch (...) {
       return db::StatusFromCurrentException("preparing lookup keys");
     }
   }
+  const ZipfKeys zipf(all_keys, 1.0);
   // pgbench cannot draw random UUIDs from our data, so its script joins the
   // same lookup to the key table: one extra primary-key probe per lookup.
   std::string lookup = store::kLookupExercise.sql;
@@ -385,12 +549,22 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
                         << "SELECT e.* FROM bench_keys k CROSS JOIN LATERAL ("
                         << lookup << ") e WHERE k.n = :k;\n";
 
-  testing::AvesdProcess avesd(conninfo);
+  // The result cache off: these phases measure lookups that reach
+  // PostgreSQL, as before it existed.
+  testing::AvesdProcess avesd(conninfo, {{"AVES_CACHE_MAX_ENTRIES", "0"}});
   const std::string address = avesd.Address();
   if (address.empty() ||
       !avesd.WaitForHealth(client::ServingStatus::kServing).ok()) {
     return absl::UnavailableError("avesd did not start: " +
                                   avesd.process().Stderr());
+  }
+  // And with it on, sized to 100,000 entries (a tenth of the keys).
+  testing::AvesdProcess avesd_cached(conninfo,
+                                     {{"AVES_CACHE_MAX_ENTRIES", "100000"}});
+  if (avesd_cached.Address().empty() ||
+      !avesd_cached.WaitForHealth(client::ServingStatus::kServing).ok()) {
+    return absl::UnavailableError("avesd with the cache did not start: " +
+                                  avesd_cached.process().Stderr());
   }
   // The same avesd with bearer tokens on (HS256), and a frontend's token:
   // every lookup passes the gate (a verified-token cache hit after the
@@ -398,8 +572,9 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
   const std::string secret(48, 'b');
   const std::string key_file = testing::MakeTempDir() + "/jwt.key";
   std::ofstream(key_file) << secret;
-  testing::AvesdProcess avesd_auth(conninfo,
-                                   {{"AVES_AUTH_JWT_KEY_FILE", key_file}});
+  testing::AvesdProcess avesd_auth(
+      conninfo,
+      {{"AVES_AUTH_JWT_KEY_FILE", key_file}, {"AVES_CACHE_MAX_ENTRIES", "0"}});
   if (avesd_auth.Address().empty() ||
       !avesd_auth.WaitForHealth(client::ServingStatus::kServing).ok()) {
     return absl::UnavailableError("avesd with auth did not start: " +
@@ -459,6 +634,22 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
   std::vector<double> round_ratios, ceiling_round_ratios, auth_round_ratios;
   std::vector<Measurement> health_runs, auth_runs, batch_get_runs;
   std::vector<double> batch_get_round_ratios;
+  std::vector<Measurement> coalesced_runs, cached_runs;
+  std::vector<double> coalesced_round_ratios, cached_round_ratios,
+      cached_hit_rates;
+  auto uniform = [&](std::mt19937_64& random) -> const Key& {
+    return RandomKey(all_keys, random);
+  };
+  auto zipf_pick = [&](std::mt19937_64& random) -> const Key& {
+    return zipf.Pick(random);
+  };
+  client::AdminClient cached_admin(client::MakeChannel(avesd_cached.Address()));
+  if (measures_target) {
+    // The cache starts warm, as a serving avesd's is (not measured).
+    (void)MeasureCoalesced(avesd_cached, kTargetClients,
+                           std::min(options.duration, absl::Seconds(5)),
+                           zipf_pick);
+  }
   for (int run = 0; run < options.runs; ++run) {
     for (int clients : client_counts) {
       DirectLookups lookups(conninfo, clients);
@@ -488,6 +679,18 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     if (measures_target) {
       batch_get_runs.push_back(MeasureThroughAvesd<BatchGetCall>(
           avesd, options, kTargetClients, keys));
+      coalesced_runs.push_back(
+          MeasureCoalesced(avesd, kTargetClients, options.duration, uniform));
+      ASSIGN_OR_RETURN(const data::v1::GetCacheStatsResponse before,
+                       cached_admin.GetCacheStats());
+      cached_runs.push_back(MeasureCoalesced(avesd_cached, kTargetClients,
+                                             options.duration, zipf_pick));
+      ASSIGN_OR_RETURN(const data::v1::GetCacheStatsResponse after,
+                       cached_admin.GetCacheStats());
+      const double answered = (after.hits() - before.hits()) +
+                              (after.negative_hits() - before.negative_hits());
+      const double asked = answered + (after.misses() - before.misses());
+      cached_hit_rates.push_back(asked > 0 ? answered / asked : 0);
     }
     double round_peak = 0;
     for (int clients : pgbench_client_counts) {
@@ -504,6 +707,10 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
       batch_get_round_ratios.push_back(
           batch_get_runs.back().requests_per_second * BatchGetCall::kKeys /
           round_peak);
+      coalesced_round_ratios.push_back(
+          coalesced_runs.back().requests_per_second / round_peak);
+      cached_round_ratios.push_back(cached_runs.back().requests_per_second /
+                                    round_peak);
     }
   }
 
@@ -539,6 +746,18 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
         kTargetClients, batch_get);
     report.Add("batch_get_64_keys_per_s",
                batch_get.requests_per_second * BatchGetCall::kKeys, "keys/s");
+    add("coalesced",
+        "GetExercise through the client library's coalescing (cache off, "
+        "uniform keys)",
+        kTargetClients, median_of(coalesced_runs));
+    const Measurement cached = median_of(cached_runs);
+    add("cached",
+        "the same through avesd's cache (100,000 entries, Zipf s=1 keys)",
+        kTargetClients, cached);
+    report.Add("cached_64_hit_rate", Median(cached_hit_rates), "ratio");
+    report.Add("cached_64_avesd_cpu_us_per_request", cached.server_cpu_us,
+               "us");
+    report.Add("distinct_keys", static_cast<double>(all_keys.size()), "keys");
     report.AddRatio("grpc_vs_health_64",
                     median_of(grpc_runs[kTargetClients]).requests_per_second /
                         ceiling.requests_per_second);
@@ -577,10 +796,37 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
     add_round_ratios("batch_get_64_keys_vs_pgbench_peak",
                      "keys/s of BatchGetExercises (50 keys) at 64 clients",
                      batch_get_round_ratios);
+    add_round_ratios("coalesced_64_vs_pgbench_peak",
+                     "coalesced Gets at 64 callers, cache off",
+                     coalesced_round_ratios);
+    add_round_ratios("cached_64_vs_pgbench_peak",
+                     "coalesced Gets at 64 callers through the cache (Zipf)",
+                     cached_round_ratios);
     add_round_ratios("health_64_vs_pgbench_peak",
                      "gRPC's ceiling: a health check, no database, at 64 "
                      "clients",
                      ceiling_round_ratios);
+  }
+  if (measures_target) {
+    // The staleness bound across replicas: a write by anyone else reaches
+    // this avesd's cache through NOTIFY after this long.
+    ASSIGN_OR_RETURN(
+        InvalidationDelays delays,
+        MeasureInvalidationDelay(avesd_cached, conninfo, keys.front(), 50));
+    std::sort(delays.delay_ms.begin(), delays.delay_ms.end());
+    const double p50 = delays.delay_ms[delays.delay_ms.size() / 2];
+    const double worst = delays.delay_ms.back();
+    const double trip = Median(delays.round_trip_ms);
+    report.Add("invalidation_delay_p50_ms", p50, "ms");
+    report.Add("invalidation_delay_max_ms", worst, "ms");
+    report.Add("lookup_round_trip_p50_ms", trip, "ms");
+    report.AddRatio("invalidation_delay_p50_vs_lookup_round_trip",
+                    trip > 0 ? p50 / trip : 0);
+    report.AddNote(absl::StrCat(
+        "staleness across replicas: a direct SQL UPDATE was seen by a "
+        "caching avesd after ",
+        FormatNumber(p50), " ms (median of 50; worst ", FormatNumber(worst),
+        " ms), a lookup's round trip being ", FormatNumber(trip), " ms"));
   }
   report.Add("rows", static_cast<double>(options.rows), "rows");
   report.Add("seconds_per_run", absl::ToDoubleSeconds(options.duration), "s");

@@ -1,4 +1,5 @@
-// cache get | get-many | put | purge: ExerciseCacheService.
+// cache get | get-many | put | purge: ExerciseCacheService; cache stats:
+// AdminService.GetCacheStats (avesd's in-process lookup cache).
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -6,11 +7,13 @@
 
 #include <absl/strings/ascii.h>
 #include <absl/strings/numbers.h>
+#include <absl/strings/str_format.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
+#include "client/lib/admin_client.h"
 #include "client/lib/channel.h"
 #include "client/lib/exercise_cache_client.h"
 
@@ -175,6 +178,45 @@ int GetMany(client::ExerciseCacheClient& cache, const Invocation& invocation,
   return 0;
 }
 
+int Stats(const Invocation& invocation) {
+  absl::StatusOr<data::v1::GetCacheStatsResponse> s =
+      client::AdminClient(ChannelOf(invocation), CallOptionsOf(invocation))
+          .GetCacheStats();
+  if (!s.ok()) return PrintError(s.status());
+  if (invocation.json) {
+    PrintJson(*s);
+    return 0;
+  }
+  std::cout << "lookup cache: "
+            << (!s->enabled()   ? "off (AVES_CACHE_MAX_ENTRIES or "
+                                  "AVES_CACHE_MAX_BYTES is 0)"
+                : s->bypassed() ? "BYPASSED (not listening for invalidations)"
+                                : "on")
+            << "\n\n";
+  PrintTable(
+      {{"size", "entries", "max entries", "bytes", "max bytes"},
+       {"", std::to_string(s->entries()), std::to_string(s->max_entries()),
+        std::to_string(s->bytes()), std::to_string(s->max_bytes())}});
+  std::cout << "\nhit rate: " << absl::StrFormat("%.1f%%", 100 * s->hit_rate())
+            << "\n\n";
+  std::vector<std::vector<std::string>> counters = {{"counter", "value"}};
+  auto add = [&counters](const std::string& name, uint64_t value) {
+    counters.push_back({name, std::to_string(value)});
+  };
+  add("hits", s->hits());
+  add("negative hits", s->negative_hits());
+  add("misses", s->misses());
+  add("evictions", s->evictions());
+  add("expirations", s->expirations());
+  add("invalidations", s->invalidations());
+  add("flushes", s->flushes());
+  add("stale fills dropped", s->stale_fills());
+  add("invalidation messages", s->invalidation_messages());
+  add("feed disconnects", s->feed_disconnects());
+  PrintTable(counters);
+  return 0;
+}
+
 }  // namespace
 
 int CacheCommand(const Invocation& invocation) {
@@ -195,8 +237,9 @@ int CacheCommand(const Invocation& invocation) {
   if (verb == "get") return Get(cache, invocation);
   if (verb == "put") return Put(cache, invocation);
   if (verb == "purge") return Purge(cache, invocation);
+  if (verb == "stats") return Stats(invocation);
   std::cerr << "error: unknown cache command '" << verb
-            << "' (get, get-many, put, purge)\n";
+            << "' (get, get-many, put, purge, stats)\n";
   return 2;
 }
 

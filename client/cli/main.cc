@@ -45,6 +45,8 @@ Commands:
                             Store an exercise (no --ttl: never expires).
   cache purge [--max-rows=N]
                             Delete expired exercises (all, or at most N).
+  cache stats               avesd's in-process lookup cache: size, hit rate,
+                            evictions, invalidations (AdminService.GetCacheStats).
   migrations                Applied and pending migrations; exits 3 when the
                             schema is not current.
   annotations image --image=UUID [--min-confidence=X] [--page-size=N] [--page-token=T]

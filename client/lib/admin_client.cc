@@ -17,6 +17,13 @@ absl::StatusOr<v1::GetPoolStatsResponse> AdminClient::GetPoolStats() {
       });
 }
 
+absl::StatusOr<v1::GetCacheStatsResponse> AdminClient::GetCacheStats() {
+  return UnaryCall<v1::GetCacheStatsResponse>(
+      options_, Idempotency::kRead, [&](auto* context, auto* response) {
+        return stub_->GetCacheStats(context, {}, response);
+      });
+}
+
 absl::StatusOr<v1::GetMigrationStatusResponse>
 AdminClient::GetMigrationStatus() {
   return UnaryCall<v1::GetMigrationStatusResponse>(

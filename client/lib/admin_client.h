@@ -27,6 +27,7 @@ class AdminClient {
   // limit 0: the server's default (20).
   absl::StatusOr<data::v1::GetQueryStatsResponse> GetQueryStats(
       data::v1::GetQueryStatsRequest::Order order, int limit = 0);
+  absl::StatusOr<data::v1::GetCacheStatsResponse> GetCacheStats();
 
  private:
   std::unique_ptr<data::v1::AdminService::Stub> stub_;

@@ -35,15 +35,19 @@ ExerciseCacheClient::ExerciseCacheClient(std::shared_ptr<grpc::Channel> channel,
   }
 }
 
-void ExerciseCacheClient::GetExerciseAsync(
+std::function<void()> ExerciseCacheClient::GetExerciseAsync(
     const v1::GetExerciseRequest& request,
     std::function<void(absl::StatusOr<v1::Exercise>)> done) {
   if (coalescer_ != nullptr) {
-    coalescer_->Get(request, absl::Now() + options_.timeout,
-                    [done = std::move(done)](LookupCoalescer::Result result) {
-                      done(AsExercise(std::move(result)));
-                    });
-    return;
+    LookupCoalescer::Ticket ticket = coalescer_->Get(
+        request, absl::Now() + options_.timeout,
+        [done = std::move(done)](LookupCoalescer::Result result) {
+          done(AsExercise(std::move(result)));
+        });
+    // The client outlives its calls' cancellers by contract (header).
+    return [coalescer = coalescer_.get(), ticket = std::move(ticket)] {
+      coalescer->Cancel(ticket);
+    };
   }
   // Without coalescing: one GetExercise on gRPC's callback API (not retried).
   struct Single {
@@ -64,6 +68,9 @@ void ExerciseCacheClient::GetExerciseAsync(
           done(FromGrpcStatus(status));
         }
       });
+  return [weak = std::weak_ptr<Single>(single)] {
+    if (auto alive = weak.lock()) alive->context.TryCancel();
+  };
 }
 
 absl::StatusOr<v1::Exercise> ExerciseCacheClient::GetExercise(

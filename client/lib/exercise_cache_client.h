@@ -40,8 +40,10 @@ class ExerciseCacheClient {
   absl::StatusOr<data::v1::Exercise> GetExercise(
       const data::v1::GetExerciseRequest& request, absl::Duration timeout);
   // The same, answered through `done` (on a thread of the client's) by
-  // the call's deadline at the latest.
-  void GetExerciseAsync(
+  // the call's deadline at the latest. The function returned cancels this
+  // Get alone (`done` then runs with CANCELLED unless already answered);
+  // call it only while the client lives.
+  std::function<void()> GetExerciseAsync(
       const data::v1::GetExerciseRequest& request,
       std::function<void(absl::StatusOr<data::v1::Exercise>)> done);
   // Calls the coalescer sent (0 with coalescing off), for tests.

@@ -86,8 +86,8 @@ int64_t LookupCoalescer::calls_sent() const {
   return calls_sent_;
 }
 
-void LookupCoalescer::Get(const v1::GetExerciseRequest& key,
-                          absl::Time deadline, Done done) {
+LookupCoalescer::Ticket LookupCoalescer::Get(const v1::GetExerciseRequest& key,
+                                             absl::Time deadline, Done done) {
   auto waiter = std::make_shared<Waiter>();
   waiter->key = key;
   waiter->key_bytes = key.SerializeAsString();
@@ -106,10 +106,43 @@ void LookupCoalescer::Get(const v1::GetExerciseRequest& key,
   }
   if (!accepted) {
     waiter->done(absl::CancelledError("the cache client is going away"));
-    return;
+    return {};
   }
   changed_.notify_all();  // the earliest deadline may have moved
   for (const auto& call : to_issue) Issue(call);
+  return waiter;
+}
+
+void LookupCoalescer::Cancel(const Ticket& ticket) {
+  WaiterPtr waiter = std::static_pointer_cast<Waiter>(ticket.lock());
+  if (waiter == nullptr) return;
+  Ready ready;
+  std::vector<std::shared_ptr<Call>> abandoned;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (waiter->answered) return;
+    FinishLocked(waiter,
+                 absl::CancelledError("the caller cancelled the lookup"),
+                 &ready);
+    abandoned = AbandonedLocked();
+  }
+  for (auto& [done, result] : ready) done(std::move(result));
+  for (const auto& call : abandoned) call->context.TryCancel();
+}
+
+std::vector<std::shared_ptr<LookupCoalescer::Call>>
+LookupCoalescer::AbandonedLocked() const {
+  std::vector<std::shared_ptr<Call>> abandoned;
+  for (const auto& call : out_) {
+    bool anyone_waits = false;
+    for (const auto& waiters : call->members) {
+      for (const WaiterPtr& waiter : waiters) {
+        anyone_waits = anyone_waits || !waiter->answered;
+      }
+    }
+    if (!anyone_waits) abandoned.push_back(call);
+  }
+  return abandoned;
 }
 
 void LookupCoalescer::FillSlotsLocked(std::vector<std::shared_ptr<Call>>* out) {
@@ -266,16 +299,7 @@ void LookupCoalescer::WatchDeadlines() {
                    &ready);
     }
     // A call every member of which has given up is cancelled.
-    std::vector<std::shared_ptr<Call>> abandoned;
-    for (const auto& call : out_) {
-      bool anyone_waits = false;
-      for (const auto& waiters : call->members) {
-        for (const WaiterPtr& waiter : waiters) {
-          anyone_waits = anyone_waits || !waiter->answered;
-        }
-      }
-      if (!anyone_waits) abandoned.push_back(call);
-    }
+    const std::vector<std::shared_ptr<Call>> abandoned = AbandonedLocked();
     lock.unlock();
     for (auto& [done, result] : ready) done(std::move(result));
     for (const auto& call : abandoned) call->context.TryCancel();

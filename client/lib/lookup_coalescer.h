@@ -6,10 +6,11 @@
 //    with the others that waited (at most max_batch keys a call);
 //  - duplicate keys in one call are sent once, and every caller of the key
 //    gets the answer;
-//  - each caller keeps its own deadline: one whose deadline passes is told
-//    DEADLINE_EXCEEDED then (a thread of the coalescer's watches deadlines),
-//    and the others' call goes on; a call lives until its latest member's
-//    deadline, and is cancelled once every member has given up;
+//  - each caller keeps its own deadline and cancellation: one whose
+//    deadline passes is told DEADLINE_EXCEEDED then (a thread of the
+//    coalescer's watches deadlines), one that cancels is told CANCELLED at
+//    once, and the others' call goes on; a call lives until its latest
+//    member's deadline, and is cancelled once every member has given up;
 //  - a call of one key is a plain GetExercise (the lone caller's RPC, with
 //    its own error messages); when a batch is refused as INVALID_ARGUMENT
 //    (one caller's bad key), each of its keys is sent alone, so a bad key
@@ -57,9 +58,14 @@ class LookupCoalescer {
   LookupCoalescer& operator=(const LookupCoalescer&) = delete;
 
   // `done` runs once, on one of the coalescer's two threads (never inside
-  // Get), by `deadline` at the latest.
-  void Get(const data::v1::GetExerciseRequest& key, absl::Time deadline,
-           Done done);
+  // Get), by `deadline` at the latest. The ticket cancels this Get alone.
+  using Ticket = std::weak_ptr<void>;
+  Ticket Get(const data::v1::GetExerciseRequest& key, absl::Time deadline,
+             Done done);
+  // The caller gave up: its `done` runs now with CANCELLED (unless it was
+  // answered already). The call carrying its key goes on for the others,
+  // and is cancelled only once every member has given up.
+  void Cancel(const Ticket& ticket);
 
   // Calls sent so far (for tests and metrics).
   int64_t calls_sent() const;
@@ -79,6 +85,8 @@ class LookupCoalescer {
   // By value: `waiter` may be the deadline entry it erases.
   void FinishLocked(WaiterPtr waiter, Result result, Ready* ready);
   void WatchDeadlines();
+  // The calls out whose every member has been answered (under mutex_).
+  std::vector<std::shared_ptr<Call>> AbandonedLocked() const;
   void PollCompletions();
 
   data::v1::ExerciseCacheService::Stub* const stub_;

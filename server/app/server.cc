@@ -34,7 +34,9 @@
 #include "server/observability/logging.h"
 #include "server/observability/metrics.h"
 #include "server/observability/process_metrics.h"
+#include "server/store/cache_invalidation_feed.h"
 #include "server/store/job_feed.h"
+#include "server/store/lookup_cache.h"
 
 namespace aves::app {
 
@@ -162,7 +164,7 @@ std::unique_ptr<grpc::Server> BuildGrpcServer(
 void RegisterMetrics(observability::MetricsRegistry& registry,
                      const handlers::RpcMetrics& rpc,
                      const HealthMonitor& health, db::Database& database,
-                     const Services& services) {
+                     Services& services) {
   observability::AddBuildInfo(registry,
                               {AVES_VERSION, AVES_GIT_COMMIT, grpc::Version()});
   observability::AddProcessMetrics(registry);
@@ -174,6 +176,7 @@ void RegisterMetrics(observability::MetricsRegistry& registry,
   registry.Add([&queries = database.query_metrics()](
                    observability::Exposition& out) { queries.Collect(out); });
   AddWatchMetrics(registry, services);
+  AddCacheMetrics(registry, services);
   registry.Add([&bulk = services.bulk_metrics()](
                    observability::Exposition& out) { bulk.Collect(out); });
 }
@@ -247,6 +250,11 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   db::Database& database = impl->services->database();
   database.pool().WaitUntilReady(config.pool.connect_timeout);
   impl->services->job_feed().WaitUntilListening(config.pool.connect_timeout);
+  // Until it listens the lookup cache is bypassed (correct, only slower).
+  if (impl->services->lookup_cache().enabled()) {
+    impl->services->cache_feed().WaitUntilListening(
+        config.pool.connect_timeout);
+  }
   // The bulk-load catalog is read now when the database is up (a failure is
   // retried on the first load, so avesd may start before its database).
   if (absl::Status catalog = impl->services->bulk_loads().Catalog().status();

@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include "server/store/cache_invalidation_feed.h"
+#include "server/store/lookup_cache.h"
+
 namespace aves::app {
 
 using observability::Exposition;
@@ -92,6 +95,54 @@ void AddWatchMetrics(observability::MetricsRegistry& registry,
                "WatchJobs streams ended for falling behind the job feed.");
     out.Sample("aves_watch_streams_dropped_slow_total", {},
                services.watchers_dropped_slow());
+  });
+}
+
+void AddCacheMetrics(observability::MetricsRegistry& registry,
+                     Services& services) {
+  registry.Add([&cache = services.lookup_cache(),
+                &feed = services.cache_feed()](Exposition& out) {
+    const store::LookupCacheStats stats = cache.stats();
+    out.Family("aves_cache_lookups_total", Exposition::Type::kCounter,
+               "Lookups that asked the in-process cache, by outcome (hit, "
+               "negative_hit: a remembered miss, miss: went to PostgreSQL).");
+    out.Sample("aves_cache_lookups_total", {{"outcome", "hit"}}, stats.hits);
+    out.Sample("aves_cache_lookups_total", {{"outcome", "negative_hit"}},
+               stats.negative_hits);
+    out.Sample("aves_cache_lookups_total", {{"outcome", "miss"}}, stats.misses);
+    out.Family("aves_cache_removals_total", Exposition::Type::kCounter,
+               "Entries dropped from the cache, by reason (eviction by the "
+               "bounds, expiry, invalidation by a write).");
+    out.Sample("aves_cache_removals_total", {{"reason", "eviction"}},
+               stats.evictions);
+    out.Sample("aves_cache_removals_total", {{"reason", "expiry"}},
+               stats.expirations);
+    out.Sample("aves_cache_removals_total", {{"reason", "invalidation"}},
+               stats.invalidations);
+    out.Family("aves_cache_flushes_total", Exposition::Type::kCounter,
+               "Times the whole cache was emptied (a bulk change, a lost "
+               "invalidation feed).");
+    out.Sample("aves_cache_flushes_total", {}, stats.flushes);
+    out.Family("aves_cache_stale_fills_total", Exposition::Type::kCounter,
+               "Answers not kept because a write to their learner came in "
+               "while they were read.");
+    out.Sample("aves_cache_stale_fills_total", {}, stats.stale_fills);
+    out.Family("aves_cache_entries", Exposition::Type::kGauge,
+               "Entries in the cache (AVES_CACHE_MAX_ENTRIES bounds them).");
+    out.Sample("aves_cache_entries", {}, stats.entries);
+    out.Family("aves_cache_bytes", Exposition::Type::kGauge,
+               "Bytes the cache's entries are charged (AVES_CACHE_MAX_BYTES "
+               "bounds them).");
+    out.Sample("aves_cache_bytes", {}, stats.bytes);
+    out.Family("aves_cache_bypassed", Exposition::Type::kGauge,
+               "1 while the cache is on but bypassed: its invalidation feed "
+               "is not listening.");
+    out.Sample("aves_cache_bypassed", {},
+               stats.enabled && stats.bypassed ? 1 : 0);
+    out.Family("aves_cache_invalidation_messages_total",
+               Exposition::Type::kCounter,
+               "Notifications received on channel aves_exercise_cache.");
+    out.Sample("aves_cache_invalidation_messages_total", {}, feed.messages());
   });
 }
 

@@ -18,6 +18,10 @@ void AddPoolMetrics(observability::MetricsRegistry& registry,
 
 // WatchJobs streams: aves_watch_streams_open, aves_watch_streams_dropped_
 // slow_total. `services` must outlive the registry's last scrape.
+// The lookup cache (aves_cache_*) and its invalidation feed.
+void AddCacheMetrics(observability::MetricsRegistry& registry,
+                     Services& services);
+
 void AddWatchMetrics(observability::MetricsRegistry& registry,
                      const Services& services);
 

@@ -22,9 +22,11 @@
 #include "server/handlers/exercise_cache_service.h"
 #include "server/handlers/page_token.h"
 #include "server/store/annotation_store.h"
+#include "server/store/cache_invalidation_feed.h"
 #include "server/store/exercise_cache_store.h"
 #include "server/store/job_feed.h"
 #include "server/store/job_store.h"
+#include "server/store/lookup_cache.h"
 #include "server/store/query_stats.h"
 
 namespace aves::app {
@@ -51,6 +53,9 @@ struct Services::Parts {
   std::unique_ptr<handlers::CallAuthorizer> authorizer;
   std::unique_ptr<db::Database> database;
   std::unique_ptr<store::ExerciseCacheStore> exercise_cache;
+  std::unique_ptr<store::LookupCache> lookup_cache;
+  // Stopped before the cache it fills goes.
+  std::unique_ptr<store::CacheInvalidationFeed> cache_feed;
   std::unique_ptr<store::AnnotationStore> annotations;
   std::unique_ptr<store::JobStore> jobs;
   std::unique_ptr<store::QueryStats> query_stats;
@@ -86,6 +91,16 @@ std::unique_ptr<Services> Services::Build(
   parts->database->Start();
   db::Database& database = *parts->database;
   parts->exercise_cache = std::make_unique<store::ExerciseCacheStore>(database);
+  store::LookupCacheOptions cache_options;
+  cache_options.max_entries = static_cast<size_t>(config.cache_max_entries);
+  cache_options.max_bytes = static_cast<size_t>(config.cache_max_bytes);
+  cache_options.negative_ttl = config.cache_negative_ttl;
+  parts->lookup_cache = std::make_unique<store::LookupCache>(cache_options);
+  parts->cache_feed = std::make_unique<store::CacheInvalidationFeed>(
+      config.database_url, *parts->lookup_cache,
+      store::CacheInvalidationFeed::Options{config.feed_heartbeat,
+                                            config.feed_dead_after});
+  parts->cache_feed->Start();
   parts->annotations = std::make_unique<store::AnnotationStore>(database);
   parts->jobs = std::make_unique<store::JobStore>(database);
   parts->query_stats = std::make_unique<store::QueryStats>(
@@ -116,13 +131,15 @@ std::unique_ptr<Services> Services::Build(
   const handlers::HandlerContext handler{executor, config.slow_rpc,
                                          parts->authorizer.get()};
   parts->admin = std::make_unique<handlers::AdminServiceImpl>(
-      database, *parts->query_stats, handler, std::move(migrations));
+      database, *parts->query_stats, *parts->lookup_cache, *parts->cache_feed,
+      handler, std::move(migrations));
   parts->exercise_cache_service =
       std::make_unique<handlers::ExerciseCacheServiceImpl>(
-          *parts->exercise_cache, handler,
+          *parts->exercise_cache, *parts->lookup_cache, handler,
           handlers::ExerciseCacheServiceImpl::Batching{
               config.lookup_batch_max, sizes.lookup_batch_tasks,
-              sizes.lookup_queue, config.batch_get_max});
+              static_cast<size_t>(config.lookup_queue_bytes),
+              config.batch_get_max});
   parts->annotation_service = std::make_unique<handlers::AnnotationServiceImpl>(
       *parts->annotations, handler, *parts->page_tokens);
   parts->batch_job_service = std::make_unique<handlers::BatchJobServiceImpl>(
@@ -165,6 +182,14 @@ store::ExerciseCacheStore& Services::exercise_cache() {
 bulk::DatabaseLoadStore& Services::bulk_loads() { return *parts_->bulk_loads; }
 
 store::JobFeed& Services::job_feed() { return *parts_->job_feed; }
+
+const store::LookupCache& Services::lookup_cache() const {
+  return *parts_->lookup_cache;
+}
+
+store::CacheInvalidationFeed& Services::cache_feed() {
+  return *parts_->cache_feed;
+}
 
 store::QueryStats& Services::query_stats() { return *parts_->query_stats; }
 

@@ -29,6 +29,8 @@ namespace store {
 class ExerciseCacheStore;
 class JobFeed;
 class QueryStats;
+class LookupCache;
+class CacheInvalidationFeed;
 }  // namespace store
 namespace bulk {
 class BulkMetrics;
@@ -59,6 +61,8 @@ class Services {
   store::ExerciseCacheStore& exercise_cache();
   bulk::DatabaseLoadStore& bulk_loads();
   store::JobFeed& job_feed();
+  const store::LookupCache& lookup_cache() const;
+  store::CacheInvalidationFeed& cache_feed();
   store::QueryStats& query_stats();
   const bulk::BulkMetrics& bulk_metrics() const;
   // Ends Insert streams idle past AVES_BULK_IDLE_TIMEOUT_MS.

@@ -16,7 +16,6 @@ Sizes SizesFor(const config::Config& config) {
   int tasks = config.lookup_batch_tasks;
   if (tasks == 0) tasks = static_cast<int>(std::thread::hardware_concurrency());
   sizes.lookup_batch_tasks = std::clamp(tasks, 1, connections);
-  sizes.lookup_queue = sizes.executor_queue;
   sizes.bulk_threads = std::clamp(config.bulk_max_connections, 1, connections);
   // A load has at most its parallel batches, a message being parsed and one
   // more task posted.

@@ -16,9 +16,8 @@ struct Sizes {
   int executor_threads = 0;
   size_t executor_queue = 0;
   // Lookup batches in flight (AVES_LOOKUP_BATCH_TASKS; 0: one per core),
-  // never more than there are connections, and lookups waiting for one.
+  // never more than there are connections.
   int lookup_batch_tasks = 0;
-  size_t lookup_queue = 0;
   // Bulk loads' own executor: one thread per connection they may use
   // (AVES_BULK_MAX_CONNECTIONS), so at most that many are theirs; room in
   // its queue for every load's commits and bookkeeping at once.

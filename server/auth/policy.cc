@@ -46,6 +46,7 @@ std::vector<MethodRule> MakeTable() {
       {absl::StrCat(kAdmin, "VerifyIndexes"), kWatchers, "read-only"},
       {absl::StrCat(kAdmin, "ListSlowQueries"), kWatchers, "read-only"},
       {absl::StrCat(kAdmin, "GetQueryStats"), kWatchers, "read-only"},
+      {absl::StrCat(kAdmin, "GetCacheStats"), kWatchers, "read-only"},
   };
 }
 

@@ -402,6 +402,19 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
                               &config.batch_get_max, 1, 10'000));
   RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_LOOKUP_BATCH_TASKS",
                               &config.lookup_batch_tasks, 0, 1000));
+  ASSIGN_OR_RETURN(
+      config.lookup_queue_bytes,
+      ReadInt(lookup, "AVES_LOOKUP_QUEUE_BYTES", config.lookup_queue_bytes,
+              64 << 10, int64_t{1} << 32));
+  ASSIGN_OR_RETURN(config.cache_max_entries,
+                   ReadInt(lookup, "AVES_CACHE_MAX_ENTRIES",
+                           config.cache_max_entries, 0, 100'000'000));
+  ASSIGN_OR_RETURN(config.cache_max_bytes,
+                   ReadInt(lookup, "AVES_CACHE_MAX_BYTES",
+                           config.cache_max_bytes, 0, int64_t{1} << 40));
+  ASSIGN_OR_RETURN(config.cache_negative_ttl,
+                   ReadMillis(lookup, "AVES_CACHE_NEGATIVE_TTL_MS",
+                              config.cache_negative_ttl, 0, 3'600'000));
   for (absl::string_view table :
        absl::StrSplit(ReadString(lookup, "AVES_BULK_TABLES", ""), ',',
                       absl::SkipWhitespace())) {

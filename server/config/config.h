@@ -169,6 +169,16 @@ struct Config {
   // per CPU core. One: fewer, larger batches and fewer thread hand-offs won
   // on this 2-core machine (measured: ARCHITECTURE.md).
   int lookup_batch_tasks = 1;
+  // Bytes of lookup keys that may wait for a batch (AVES_LOOKUP_QUEUE_BYTES);
+  // within it a lookup is refused only when the batches queued ahead would
+  // take it past its deadline (handlers/lookup_batcher.h).
+  int64_t lookup_queue_bytes = 16 << 20;
+  // The in-process lookup cache (store/lookup_cache.h): its bounds
+  // (AVES_CACHE_MAX_ENTRIES, AVES_CACHE_MAX_BYTES; either 0 turns it off) and
+  // how long a miss is remembered (AVES_CACHE_NEGATIVE_TTL_MS).
+  int64_t cache_max_entries = 100'000;
+  int64_t cache_max_bytes = int64_t{256} << 20;
+  absl::Duration cache_negative_ttl = absl::Seconds(1);
   // The tables bulk loads may write (AVES_BULK_TABLES, comma-separated);
   // empty: the schema's eight tables.
   std::vector<std::string> bulk_tables;

@@ -11,7 +11,9 @@
 #include "server/handlers/call_context.h"
 #include "server/handlers/proto_convert.h"
 #include "server/handlers/unparsable_request.h"
+#include "server/store/cache_invalidation_feed.h"
 #include "server/store/index_verification.h"
+#include "server/store/lookup_cache.h"
 #include "server/store/query_stats.h"
 
 namespace aves::handlers {
@@ -24,6 +26,7 @@ constexpr char kVerifyIndexes[] = "AdminService.VerifyIndexes";
 constexpr char kPoolStats[] = "AdminService.GetPoolStats";
 constexpr char kSlowQueries[] = "AdminService.ListSlowQueries";
 constexpr char kQueryStats[] = "AdminService.GetQueryStats";
+constexpr char kCacheStats[] = "AdminService.GetCacheStats";
 constexpr int kDefaultQueryStats = 20;
 constexpr int kMaxQueryStats = 500;
 
@@ -43,12 +46,15 @@ absl::StatusOr<store::QueryStatsOrder> OrderOf(
 }
 }  // namespace
 
-AdminServiceImpl::AdminServiceImpl(db::Database& database,
-                                   store::QueryStats& query_stats,
-                                   HandlerContext handler,
-                                   std::vector<db::MigrationFile> migrations)
+AdminServiceImpl::AdminServiceImpl(
+    db::Database& database, store::QueryStats& query_stats,
+    const store::LookupCache& cache,
+    const store::CacheInvalidationFeed& cache_feed, HandlerContext handler,
+    std::vector<db::MigrationFile> migrations)
     : database_(database),
       query_stats_(query_stats),
+      cache_(cache),
+      cache_feed_(cache_feed),
       handler_(handler),
       migrations_(std::move(migrations)) {
   using Service = data::v1::AdminService;
@@ -57,6 +63,7 @@ AdminServiceImpl::AdminServiceImpl(db::Database& database,
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetPoolStats);
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, ListSlowQueries);
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetQueryStats);
+  AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetCacheStats);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetMigrationStatus(
@@ -97,6 +104,38 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetPoolStats(
                          ToProto(database_.pool().Stats(), response);
                          return absl::OkStatus();
                        });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetCacheStats(
+    grpc::CallbackServerContext* context,
+    const v1::GetCacheStatsRequest* /*request*/,
+    v1::GetCacheStatsResponse* response) {
+  return RespondLogged(
+      context, kCacheStats, handler_.slow_rpc, [=](int64_t* /*rows*/) {
+        const store::LookupCacheStats stats = cache_.stats();
+        response->set_enabled(stats.enabled);
+        response->set_bypassed(stats.bypassed);
+        response->set_entries(stats.entries);
+        response->set_bytes(stats.bytes);
+        response->set_max_entries(stats.max_entries);
+        response->set_max_bytes(stats.max_bytes);
+        response->set_hits(stats.hits);
+        response->set_negative_hits(stats.negative_hits);
+        response->set_misses(stats.misses);
+        const uint64_t asked = stats.hits + stats.negative_hits + stats.misses;
+        response->set_hit_rate(
+            asked == 0 ? 0.0
+                       : static_cast<double>(stats.hits + stats.negative_hits) /
+                             asked);
+        response->set_evictions(stats.evictions);
+        response->set_expirations(stats.expirations);
+        response->set_invalidations(stats.invalidations);
+        response->set_flushes(stats.flushes);
+        response->set_stale_fills(stats.stale_fills);
+        response->set_invalidation_messages(cache_feed_.messages());
+        response->set_feed_disconnects(cache_feed_.disconnects());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListSlowQueries(

@@ -2,7 +2,7 @@
 // in the same style as every service: GetMigrationStatus and VerifyIndexes
 // query the database on the executor; GetPoolStats reads the pool's figures
 // at once (offload.h), so it answers even when the executor is saturated,
-// as does ListSlowQueries (avesd's memory); GetQueryStats reads
+// as do ListSlowQueries and GetCacheStats (avesd's memory); GetQueryStats reads
 // pg_stat_statements on the executor.
 #ifndef AVES_SERVER_HANDLERS_ADMIN_SERVICE_H_
 #define AVES_SERVER_HANDLERS_ADMIN_SERVICE_H_
@@ -18,6 +18,8 @@ class Database;
 }  // namespace aves::db
 namespace aves::store {
 class QueryStats;
+class LookupCache;
+class CacheInvalidationFeed;
 }  // namespace aves::store
 
 namespace aves::handlers {
@@ -26,6 +28,8 @@ class AdminServiceImpl final
     : public aves::data::v1::AdminService::CallbackService {
  public:
   AdminServiceImpl(db::Database& database, store::QueryStats& query_stats,
+                   const store::LookupCache& cache,
+                   const store::CacheInvalidationFeed& cache_feed,
                    HandlerContext handler,
                    std::vector<db::MigrationFile> migrations);
 
@@ -49,10 +53,16 @@ class AdminServiceImpl final
       grpc::CallbackServerContext* context,
       const aves::data::v1::GetQueryStatsRequest* request,
       aves::data::v1::GetQueryStatsResponse* response) override;
+  grpc::ServerUnaryReactor* GetCacheStats(
+      grpc::CallbackServerContext* context,
+      const aves::data::v1::GetCacheStatsRequest* request,
+      aves::data::v1::GetCacheStatsResponse* response) override;
 
  private:
   db::Database& database_;
   store::QueryStats& query_stats_;
+  const store::LookupCache& cache_;
+  const store::CacheInvalidationFeed& cache_feed_;
   const HandlerContext handler_;
   const std::vector<db::MigrationFile> migrations_;
 };

@@ -78,7 +78,7 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::GetExercise(
     reactor->Finish(log.Done(ToGrpcStatus(key.status())));
     return reactor;
   }
-  batcher_.Submit(
+  lookups_.Get(
       *std::move(key), CallContextOf(context, kMethod),
       [this, reactor, response, arrived](LookupBatcher::Result found,
                                          const db::CallStatements& statements) {
@@ -136,7 +136,7 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::BatchGetExercises(
   if (absl::Status invalid = checks.status(); !invalid.ok()) {
     return refuse(invalid);
   }
-  batcher_.SubmitMany(
+  lookups_.GetMany(
       std::move(keys), CallContextOf(context, kBatchGetMethod),
       [this, reactor, response, arrived](
           absl::StatusOr<std::vector<LookupBatcher::Result>> found,
@@ -195,9 +195,13 @@ grpc::ServerUnaryReactor* ExerciseCacheServiceImpl::PutExercise(
     }
     RETURN_IF_ERROR(checks.status());
     entry.key = *std::move(key);
-    ASSIGN_OR_RETURN(store::ExerciseEntry stored,
-                     store_.Put(CallContextOf(context, kPutMethod), entry));
-    ToProto(stored, response->mutable_exercise());
+    absl::StatusOr<store::ExerciseEntry> stored =
+        store_.Put(CallContextOf(context, kPutMethod), entry);
+    // Whatever the outcome (a failed commit may still have committed), the
+    // learner's cached answers go before the caller hears back.
+    cache_.InvalidateUsers({entry.key.user_id});
+    if (!stored.ok()) return stored.status();
+    ToProto(*stored, response->mutable_exercise());
     *rows = 1;
     return absl::OkStatus();
   });

@@ -1,14 +1,17 @@
 // ExerciseCacheService: validate -> ExerciseCacheStore -> proto. Served with
 // gRPC's callback API: each call's (blocking) store work runs on an executor
 // sized to the connection pool, never on gRPC's own threads. GetExercise,
-// the hot path, validates on gRPC's thread and hands the lookup to the
-// LookupBatcher, which shares round trips between concurrent lookups.
+// the hot path, validates on gRPC's thread and looks in the in-process cache
+// (CachedLookups); a miss goes to the LookupBatcher, which shares round trips
+// between concurrent lookups. PutExercise drops its learner's cached entries
+// before it answers (read your writes).
 #ifndef AVES_SERVER_HANDLERS_EXERCISE_CACHE_SERVICE_H_
 #define AVES_SERVER_HANDLERS_EXERCISE_CACHE_SERVICE_H_
 
 #include <cstddef>
 
 #include "aves/data/v1/exercise_cache.grpc.pb.h"
+#include "server/handlers/cached_lookups.h"
 #include "server/handlers/lookup_batcher.h"
 #include "server/handlers/offload.h"
 #include "server/store/exercise_cache_store.h"
@@ -28,17 +31,20 @@ class ExerciseCacheServiceImpl final
   struct Batching {
     int max_batch = 64;        // keys per round trip
     int max_tasks = 1;         // batches in flight
-    size_t max_queued = 1;     // lookups waiting
+    size_t max_queued_bytes = 1 << 20;  // of keys waiting
     int max_batch_get = 1000;  // keys of one BatchGetExercises
   };
 
   ExerciseCacheServiceImpl(store::ExerciseCacheStore& store,
-                           HandlerContext handler, Batching batching)
+                           store::LookupCache& cache, HandlerContext handler,
+                           Batching batching)
       : store_(store),
+        cache_(cache),
         handler_(handler),
         max_batch_get_(batching.max_batch_get),
         batcher_(store, handler.executor, batching.max_batch,
-                 batching.max_tasks, batching.max_queued) {
+                 batching.max_tasks, batching.max_queued_bytes),
+        lookups_(cache, batcher_) {
     RegisterParseChecked();
   }
 
@@ -62,9 +68,11 @@ class ExerciseCacheServiceImpl final
  private:
   void RegisterParseChecked();
   store::ExerciseCacheStore& store_;
+  store::LookupCache& cache_;
   const HandlerContext handler_;
   const int max_batch_get_;
   LookupBatcher batcher_;
+  CachedLookups lookups_;
 };
 
 }  // namespace aves::handlers

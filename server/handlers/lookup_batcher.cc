@@ -51,6 +51,16 @@ common::CallContext BatchContext(
   return batch;
 }
 
+size_t LookupBatcher::KeyBytes(const store::ExerciseKey& key) {
+  return sizeof(store::ExerciseKey) + key.user_id.size() +
+         key.exercise_type.size() + key.topic.value_or("").size();
+}
+
+size_t LookupBatcher::KeysPerStatement() const {
+  const size_t batch = static_cast<size_t>(max_batch_);
+  return queued_keys_ > 2 * batch ? std::max(batch, kDeepQueueBatch) : batch;
+}
+
 void LookupBatcher::Pending::Fail(const absl::Status& status) const {
   if (many) {
     many(status, db::CallStatements{});
@@ -83,16 +93,33 @@ void LookupBatcher::SubmitMany(std::vector<store::ExerciseKey> keys,
 }
 
 void LookupBatcher::Enqueue(Pending pending) {
+  for (const store::ExerciseKey& key : pending.keys)
+    pending.bytes += KeyBytes(key);
   bool post = false;
+  std::string busy;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    const size_t max_keys = max_queued_ * static_cast<size_t>(max_batch_);
-    if (queue_.size() >= max_queued_ ||
-        (!queue_.empty() && queued_keys_ + pending.keys.size() > max_keys)) {
-      // Not under the lock: done may finish the call.
-      post = false;
+    // The statements ahead of this lookup's own, at the pace they have
+    // been taking, spread over the tasks that run them.
+    const size_t per_statement = KeysPerStatement();
+    const size_t statements_ahead =
+        (queued_keys_ + per_statement - 1) / per_statement;
+    const absl::Duration expected_wait =
+        statement_time_ * static_cast<double>(statements_ahead + 1) /
+        max_tasks_;
+    if (!queue_.empty() && queued_bytes_ + pending.bytes > max_queued_bytes_) {
+      busy = absl::StrCat(
+          "server busy: the lookups queued for the database "
+          "hold more than ",
+          max_queued_bytes_, " bytes");
+    } else if (!queue_.empty() &&
+               absl::Now() + expected_wait > pending.context.deadline) {
+      busy = absl::StrCat(
+          "server busy: the lookups queued ahead would take about ",
+          absl::FormatDuration(expected_wait), ", past this call's deadline");
     } else {
       queued_keys_ += pending.keys.size();
+      queued_bytes_ += pending.bytes;
       queue_.push_back(std::move(pending));
       if (tasks_ < max_tasks_) {
         ++tasks_;
@@ -102,8 +129,8 @@ void LookupBatcher::Enqueue(Pending pending) {
     }
   }
   if (!post) {
-    pending.Fail(absl::ResourceExhaustedError(
-        "server busy: too many lookups queued for the database"));
+    // Not under the lock: done may finish the call.
+    pending.Fail(absl::ResourceExhaustedError(busy));
     return;
   }
   if (executor_.Post([this] { Drain(); })) return;
@@ -115,6 +142,7 @@ void LookupBatcher::Enqueue(Pending pending) {
     if (tasks_ == 0) {
       orphans.swap(queue_);
       queued_keys_ = 0;
+      queued_bytes_ = 0;
     }
   }
   for (Pending& orphan : orphans) orphan.Fail(common::ExecutorFullError());
@@ -132,13 +160,15 @@ void LookupBatcher::Drain() {
         return;
       }
       const absl::Time now = absl::Now();
+      const size_t most_keys = KeysPerStatement();
       // The first waiting call always goes, whatever its size; others join
       // while their keys fit (a group is never split).
       while (!queue_.empty() &&
-             (batch.empty() || key_count + queue_.front().keys.size() <=
-                                   static_cast<size_t>(max_batch_))) {
+             (batch.empty() ||
+              key_count + queue_.front().keys.size() <= most_keys)) {
         Pending& next = queue_.front();
         queued_keys_ -= next.keys.size();
+        queued_bytes_ -= next.bytes;
         if (next.context.deadline <= now ||
             (next.context.cancelled && next.context.cancelled())) {
           gone.push_back(std::move(next));
@@ -169,6 +199,7 @@ void LookupBatcher::Drain() {
     db::CallStatements statements;
     statements.rpc = batch.size() == 1 && batch[0].many ? kManyRpc : kRpc;
     absl::StatusOr<std::vector<Result>> found;
+    const absl::Time started = absl::Now();
     {
       db::CountStatementsScope counting(&statements);
       // One key: the single-key statement, as cheap as before batching.
@@ -188,6 +219,7 @@ void LookupBatcher::Drain() {
     bool more_waiting;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      statement_time_ = statement_time_ * 0.8 + (absl::Now() - started) * 0.2;
       more_waiting = !queue_.empty();
     }
     if (!more_waiting || !executor_.Post([finish] { finish->Run(); })) {

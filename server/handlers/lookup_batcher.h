@@ -39,24 +39,33 @@ class LookupBatcher {
   using ManyDone = std::function<void(absl::StatusOr<std::vector<Result>>,
                                       const db::CallStatements&)>;
 
-  // At most `max_batch` keys per round trip, `max_tasks` batches running at
-  // once (the pool's size), `max_queued` lookups waiting.
+  // At most `max_batch` keys per round trip (kDeepQueueBatch while the
+  // queue is deep), `max_tasks` batches running at once, `max_queued_bytes`
+  // of keys waiting.
   LookupBatcher(store::ExerciseCacheStore& store, common::Executor& executor,
-                int max_batch, int max_tasks, size_t max_queued)
+                int max_batch, int max_tasks, size_t max_queued_bytes)
       : store_(store),
         executor_(executor),
         max_batch_(max_batch),
         max_tasks_(max_tasks),
-        max_queued_(max_queued) {}
+        max_queued_bytes_(max_queued_bytes) {}
+
+  // Keys one statement takes when more than two batches' worth wait: a deep
+  // queue drains in a few statements (1,000 waiting lookups are two), not in
+  // batches of max_batch that would keep the last ones past their deadline.
+  static constexpr size_t kDeepQueueBatch = 512;
+  // What a queued key is charged against max_queued_bytes.
+  static size_t KeyBytes(const store::ExerciseKey& key);
 
   // Queues one lookup; `done` runs exactly once, on an executor thread (or
-  // on this one with RESOURCE_EXHAUSTED when the queue is full).
+  // on this one with RESOURCE_EXHAUSTED when the queue is full: its bytes
+  // would pass max_queued_bytes, or the batches queued ahead would take it
+  // past its deadline, at the pace statements have been taking).
   void Submit(store::ExerciseKey key, common::CallContext context, Done done);
   // Queues a group of lookups (BatchGetExercises) that goes in one batch,
   // never split: one statement however many keys, with other waiting
-  // lookups while the batch has room. Counts as one call in the queue's
-  // bound, and its keys in the bound on queued keys (a group alone in the
-  // queue always goes).
+  // lookups while the batch has room. A group alone in the queue always
+  // goes, whatever its size.
   void SubmitMany(std::vector<store::ExerciseKey> keys,
                   common::CallContext context, ManyDone done);
 
@@ -67,6 +76,7 @@ class LookupBatcher {
     common::CallContext context;
     Done done;      // Submit's
     ManyDone many;  // SubmitMany's
+    size_t bytes = 0;  // KeyBytes of its keys
     void Fail(const absl::Status& status) const;
   };
   void Enqueue(Pending pending);
@@ -78,19 +88,21 @@ class LookupBatcher {
     void Run();  // runs each member's `done` once
   };
   void Drain();
+  size_t KeysPerStatement() const;  // under mutex_
 
   store::ExerciseCacheStore& store_;
   common::Executor& executor_;
   const int max_batch_;
   const int max_tasks_;
-  const size_t max_queued_;
+  const size_t max_queued_bytes_;
   std::mutex mutex_;
   std::deque<Pending> queue_;  // guarded by mutex_
   int tasks_ = 0;              // Drain tasks posted or running; mutex_
-  // Keys waiting, bounded too (groups count one call each): at most
-  // max_queued × max_batch keys, a few MiB since a key's strings are
-  // bounded (exercise_cache_service.h).
-  size_t queued_keys_ = 0;  // mutex_
+  size_t queued_keys_ = 0;     // mutex_
+  size_t queued_bytes_ = 0;    // mutex_: KeyBytes of the queued keys
+  // How long a batch's statement has been taking (a moving average), for
+  // the admission estimate; starts at a millisecond.
+  absl::Duration statement_time_ = absl::Milliseconds(1);  // mutex_
 };
 
 // The CallContext a batch runs under (see above). Exposed for tests.

@@ -210,7 +210,7 @@ TEST_F(LeastPrivilegeTest, MigrationsRunAsTheOwnerAndServingAsTheRole) {
       {{"DATABASE_URL", serving_url},
        {"AVES_MIGRATE_DATABASE_URL", (*database)->conninfo()}});
   EXPECT_EQ(migrated.exit_code, 0) << migrated.err;
-  EXPECT_THAT(migrated.out, HasSubstr("applied 19 migration(s)"));
+  EXPECT_THAT(migrated.out, HasSubstr("applied 20 migration(s)"));
   testing::AvesdProcess avesd(serving_url, {});
   EXPECT_THAT(avesd.WaitForHealth(ServingStatus::kServing),
               testing::IsOkAndHolds(ServingStatus::kServing));

@@ -189,6 +189,7 @@ TEST_F(QueryInsightTest, QueryStatsCountTheStatementsRun) {
   auto server = testing::InProcessServer::Start(
       database_->conninfo(), [](config::Config& config) {
         config.query_stats_interval = absl::Hours(1);
+        config.cache_max_entries = 0;  // every lookup is a statement
       });
   ASSERT_OK(server);
   client::AdminClient admin((*server)->channel());

@@ -1,8 +1,10 @@
 // The client library's coalescing (client/lib/lookup_coalescer) against a
 // real avesd: concurrent Gets become few calls and each caller gets its own
 // answer; a lone Get is one GetExercise; a caller's short deadline fails
-// only that caller, at its deadline; duplicates go once; one caller's bad
-// key fails only that caller.
+// only that caller, at its deadline; a caller that cancels leaves the
+// others' call going on; duplicates go once; one caller's bad key fails
+// only that caller.
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -159,6 +161,41 @@ TEST_F(CoalescingTest, AShortDeadlineFailsOnlyItsCallerAtItsDeadline) {
   EXPECT_OK(stuck);
   EXPECT_OK(patient);
   EXPECT_EQ(patient->user_id(), UserId(2));
+}
+
+TEST_F(CoalescingTest, ACancelledCallerLeavesTheOthersCallGoingOn) {
+  auto cache = Client(/*max_in_flight=*/1);
+  Lock();
+  absl::Notification answered[3];
+  absl::StatusOr<v1::Exercise> got[3];
+  auto get = [&](int i) {
+    return cache->GetExerciseAsync(Key(i + 1),
+                                   [&, i](absl::StatusOr<v1::Exercise> result) {
+                                     got[i] = std::move(result);
+                                     answered[i].Notify();
+                                   });
+  };
+  std::function<void()> cancel_first = get(0);
+  absl::SleepFor(absl::Milliseconds(200));  // its call waits on the lock
+  std::function<void()> cancel_second = get(1);
+  get(2);
+  // The first call has no one left: it is cancelled, and the second and
+  // third keys go as one call.
+  cancel_first();
+  ASSERT_TRUE(answered[0].WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_THAT(got[0], StatusIs(absl::StatusCode::kCancelled));
+  absl::SleepFor(absl::Milliseconds(200));  // that call waits on the lock
+  // One of its two members leaves; the call goes on for the other.
+  cancel_second();
+  ASSERT_TRUE(answered[1].WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_THAT(got[1], StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_FALSE(answered[2].HasBeenNotified());
+  Release();
+  ASSERT_TRUE(answered[2].WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_OK(got[2]);
+  EXPECT_EQ(got[2]->user_id(), UserId(3));
+  EXPECT_EQ(Handled("BatchGetExercises"), 1) << "answered, not cancelled";
+  cancel_second();  // after the answer: nothing happens
 }
 
 TEST_F(CoalescingTest, DuplicateKeysGoOnceAndABadKeyFailsOnlyItsCaller) {
