@@ -95,10 +95,12 @@ LookupCoalescer::Ticket LookupCoalescer::Get(const v1::GetExerciseRequest& key,
   waiter->done = std::move(done);
   std::vector<std::shared_ptr<Call>> to_issue;
   bool accepted = false;
+  bool earliest = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_) {
       waiter->deadline_entry = deadlines_.emplace(deadline, waiter);
+      earliest = waiter->deadline_entry == deadlines_.begin();
       pending_.push_back(waiter);
       FillSlotsLocked(&to_issue);
       accepted = true;
@@ -108,7 +110,9 @@ LookupCoalescer::Ticket LookupCoalescer::Get(const v1::GetExerciseRequest& key,
     waiter->done(absl::CancelledError("the cache client is going away"));
     return {};
   }
-  changed_.notify_all();  // the earliest deadline may have moved
+  // The deadline watcher sleeps until the earliest deadline: woken only
+  // when that moved (waking it on every Get cost a context switch each).
+  if (earliest) changed_.notify_all();
   for (const auto& call : to_issue) Issue(call);
   return waiter;
 }
@@ -211,8 +215,11 @@ void LookupCoalescer::OnCallDone(const std::shared_ptr<Call>& call,
   Ready ready;
   std::vector<std::shared_ptr<Call>> to_issue;
   {
+    // The call keeps its slot until its callers have been answered, so
+    // that the Gets they make from their callbacks go out together in the
+    // next call: freed first, the slot went to the first of them alone and
+    // batches alternated between one key and all the others.
     std::lock_guard<std::mutex> lock(mutex_);
-    out_.erase(call);
     const absl::Time now = absl::Now();
     const bool answer_count_ok =
         call->single || !status.ok() ||
@@ -261,6 +268,12 @@ void LookupCoalescer::OnCallDone(const std::shared_ptr<Call>& call,
       }
     }
     pending_.insert(pending_.begin(), again.begin(), again.end());
+  }
+  // The destructor waits for out_ to empty, so the coalescer lives on here.
+  for (auto& [done, result] : ready) done(std::move(result));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    out_.erase(call);
     FillSlotsLocked(&to_issue);
     // Under the lock: the destructor, waiting for out_ to empty, may free
     // the coalescer as soon as it can take the lock. Nothing below touches
@@ -268,7 +281,6 @@ void LookupCoalescer::OnCallDone(const std::shared_ptr<Call>& call,
     changed_.notify_all();
   }
   for (const auto& next : to_issue) Issue(next);
-  for (auto& [done, result] : ready) done(std::move(result));
 }
 
 void LookupCoalescer::FinishLocked(WaiterPtr waiter, Result result,

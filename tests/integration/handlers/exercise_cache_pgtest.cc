@@ -831,6 +831,23 @@ TEST_F(ExerciseCacheServiceTest, AvesctlCacheCommands) {
       testing::RunCommand({AVESCTL_PATH, addr, "cache", "get", "--colour=red"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_THAT(unknown.err, HasSubstr("unknown option --colour"));
+  // The same lookup again is a hit of avesd's cache, and stats say so.
+  ASSERT_EQ(testing::RunCommand({AVESCTL_PATH, addr, "cache", "get",
+                                 std::string("--user=") + kUser,
+                                 "--type=term_matching", "--difficulty=4"})
+                .exit_code,
+            0);
+  testing::CommandResult stats =
+      testing::RunCommand({AVESCTL_PATH, addr, "cache", "stats"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_THAT(stats.out, HasSubstr("lookup cache: on"));
+  EXPECT_THAT(stats.out, ::testing::ContainsRegex("\nhits +1\n"));
+  EXPECT_THAT(stats.out, ::testing::ContainsRegex("\nnegative hits +0\n"));
+  testing::CommandResult json =
+      testing::RunCommand({AVESCTL_PATH, addr, "--json", "cache", "stats"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr(R"("enabled": true)"));
+  EXPECT_THAT(json.out, HasSubstr(R"("entries": "2")")) << "int64 as JSON";
 }
 
 }  // namespace

@@ -191,6 +191,56 @@ TEST_F(LookupCacheTest, DirectSqlUpdatesAndDeletesInvalidate) {
   EXPECT_THAT(Stats(*server).invalidations(), Gt(0));
 }
 
+TEST_F(LookupCacheTest, BulkChangesAreOneMessageAndPurgingExpiredRowsNone) {
+  // Misses remembered for a minute: a marker's miss ends only by its
+  // invalidation.
+  auto server = Serve([](config::Config& config) {
+    config.cache_negative_ttl = absl::Minutes(1);
+  });
+  ASSERT_NE(server, nullptr);
+  client::ExerciseCacheClient cache = Client(*server);
+  // 500 learners, each with 10 expired rows and 10 live ones.
+  Sql("INSERT INTO exercise_cache (user_id, exercise_type, difficulty_level, "
+      "exercise_data, expires_at) SELECT ('00000000-0000-4000-8000-' || "
+      "lpad((i % 500)::text, 12, '0'))::uuid, 'identify', 1 + i % 5, '{}', "
+      "CASE WHEN i < 5000 THEN now() - interval '1 hour' END FROM "
+      "generate_series(0, 9999) AS i");
+  // Messages arrive in commit order: once avesd has taken in a marker
+  // write (its remembered miss is gone), every earlier commit's message is
+  // in too. The count of messages then.
+  auto messages_through_a_marker = [&](int n) -> uint64_t {
+    v1::GetExerciseRequest marker =
+        Key(absl::StrFormat("00000000-0000-4000-9000-%012d", n));
+    marker.set_exercise_type("marker");
+    EXPECT_THAT(cache.GetExercise(marker),
+                StatusIs(absl::StatusCode::kNotFound));
+    Sql(
+        absl::StrCat("INSERT INTO exercise_cache (user_id, exercise_type, "
+                     "difficulty_level, exercise_data) VALUES ('",
+                     marker.user_id(), "', 'marker', 2, '{}')"));
+    for (const absl::Time start = absl::Now();
+         !cache.GetExercise(marker).ok() && absl::Now() - start < kPatience;) {
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    EXPECT_OK(cache.GetExercise(marker));
+    return Stats(*server).invalidation_messages();
+  };
+  const uint64_t first = messages_through_a_marker(1);
+  const uint64_t flushes = Stats(*server).flushes();
+  // 5,000 expired rows purged in five transactions: no lookup changes.
+  absl::StatusOr<v1::PurgeExpiredResponse> purged = cache.PurgeExpired(0);
+  ASSERT_OK(purged);
+  EXPECT_EQ(purged->deleted(), 5000);
+  const uint64_t second = messages_through_a_marker(2);
+  EXPECT_EQ(second - first, 1) << "the marker's own: the purge sent none";
+  EXPECT_EQ(Stats(*server).flushes(), flushes);
+  // 5,000 live rows of 500 learners in one statement: one flush.
+  Sql("DELETE FROM exercise_cache WHERE exercise_type = 'identify'");
+  EXPECT_EQ(messages_through_a_marker(3) - second, 2)
+      << "the delete's and the marker's";
+  EXPECT_EQ(Stats(*server).flushes(), flushes + 1);
+}
+
 TEST_F(LookupCacheTest, AnEntryIsNeverServedPastItsExpiry) {
   // Misses remembered for a minute: only expires_at can end the entry.
   auto server = Serve([](config::Config& config) {
