@@ -113,11 +113,21 @@ absl::Status CacheInvalidationFeed::Listen(db::Listener& listener) {
     const absl::Time now = absl::Now();
     if (now - last_heartbeat >= options_.heartbeat) {
       last_heartbeat = now;
-      RETURN_IF_ERROR(listener.Run([](pqxx::connection_base& connection) {
-        pqxx::nontransaction(connection)
-            .exec(AVES_SQL_NAME("cache_feed_heartbeat") "SELECT 1");
-        return absl::OkStatus();
-      }));
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        heartbeat_started_ = now;
+      }
+      const absl::Status answered =
+          listener.Run([](pqxx::connection_base& connection) {
+            pqxx::nontransaction(connection)
+                .exec(AVES_SQL_NAME("cache_feed_heartbeat") "SELECT 1");
+            return absl::OkStatus();
+          });
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        heartbeat_started_ = absl::InfiniteFuture();
+      }
+      RETURN_IF_ERROR(answered);
     }
   }
   return absl::OkStatus();
@@ -134,6 +144,7 @@ void CacheInvalidationFeed::Run() {
     std::lock_guard<std::mutex> lock(mutex_);
     active_ = &listener;
   }
+  std::thread watchdog([this, &listener] { WatchdogLoop(&listener); });
   absl::Duration backoff = kBackoffInitial;
   while (!Stopping()) {
     if (absl::Status connected = listener.Connect(); !connected.ok()) {
@@ -167,8 +178,37 @@ void CacheInvalidationFeed::Run() {
     }
     listener.Close();
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  active_ = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    active_ = nullptr;
+    run_done_ = true;
+  }
+  changed_.notify_all();
+  watchdog.join();
+}
+
+void CacheInvalidationFeed::WatchdogLoop(db::Listener* listener) {
+  auto log = observability::Logger("cache-feed");
+  const absl::Duration tick =
+      std::clamp(options_.dead_after / 10, absl::Milliseconds(10),
+                 absl::Milliseconds(500));
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!run_done_) {
+    changed_.wait_for(lock, absl::ToChronoNanoseconds(tick));
+    if (run_done_ || stopping_) continue;
+    if (absl::Now() - heartbeat_started_ > options_.dead_after) {
+      heartbeat_started_ = absl::InfiniteFuture();  // once per heartbeat
+      // Bypassed first: from here no answer is served that a missed
+      // notification could have made stale.
+      cache_.SetBypass(true);
+      listening_.store(false);
+      log->warn(
+          "the lookup cache's invalidation feed has not answered for {}: "
+          "bypassing the cache and dropping the connection",
+          absl::FormatDuration(options_.dead_after));
+      listener->Interrupt();
+    }
+  }
 }
 
 }  // namespace aves::store

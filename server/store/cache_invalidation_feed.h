@@ -7,8 +7,13 @@
 // The cache is bypassed (nothing served, nothing kept) until the feed first
 // listens, and again from the moment its connection is lost until it listens
 // anew: notifications sent meanwhile are gone for good. A connection that
-// dies silently is found within about `dead_after` (TCP keepalives,
-// tcp_user_timeout, and a heartbeat query every `heartbeat`).
+// dies silently (a peer or middlebox that stops answering, its kernel still
+// acknowledging) is found by a heartbeat query every `heartbeat`: a
+// watchdog thread bypasses the cache and drops the connection once one has
+// gone unanswered for `dead_after`. So a silent loss can leave entries stale
+// for at most about heartbeat + dead_after (AVES_FEED_HEARTBEAT_MS +
+// AVES_FEED_DEAD_AFTER_MS), and a loss PostgreSQL or the kernel reports for
+// no longer than it takes to report it.
 #ifndef AVES_SERVER_STORE_CACHE_INVALIDATION_FEED_H_
 #define AVES_SERVER_STORE_CACHE_INVALIDATION_FEED_H_
 
@@ -67,6 +72,7 @@ class CacheInvalidationFeed {
   void Run();
   absl::Status Listen(db::Listener& listener);
   bool Stopping();
+  void WatchdogLoop(db::Listener* listener);
 
   const std::string conninfo_;
   LookupCache& cache_;
@@ -76,6 +82,9 @@ class CacheInvalidationFeed {
   std::condition_variable changed_;
   bool stopping_ = false;           // mutex_
   db::Listener* active_ = nullptr;  // mutex_: for Stop's Interrupt
+  // When the heartbeat in progress began (InfiniteFuture: none); mutex_.
+  absl::Time heartbeat_started_ = absl::InfiniteFuture();
+  bool run_done_ = false;  // mutex_: the watchdog ends with the thread
   std::atomic<bool> listening_{false};
   std::atomic<uint64_t> messages_{0};
   std::atomic<uint64_t> disconnects_{0};

@@ -1,9 +1,9 @@
 // avesd's in-process lookup cache against real PostgreSQL and real avesd
 // servers: read-your-writes, a second avesd on the same database seeing a
 // Put through the first, direct SQL writes invalidating, expiry to the
-// millisecond, the invalidation feed's connection terminated (flush and
-// bypass), the bound in bytes, singleflight, and a leader's deadline that
-// does not fail the lookups waiting on it.
+// millisecond, the invalidation feed's connection terminated or gone
+// silent (flush and bypass), the bound in bytes, singleflight, and a leader's
+// deadline that does not fail the lookups waiting on it.
 #include <atomic>
 #include <memory>
 #include <string>
@@ -22,6 +22,7 @@
 #include "client/lib/exercise_cache_client.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/tcp_proxy.h"
 #include "tests/support/test_database.h"
 
 namespace aves {
@@ -339,6 +340,41 @@ TEST_F(LookupCacheTest, ALostFeedFlushesAndBypassesUntilItIsBack) {
                    kUser, "'"));
   EXPECT_OK(Until(cache, R"({"v": "after"})"));
   EXPECT_TRUE(CachedAs(*server, cache, R"({"v": "after"})"));
+}
+
+TEST_F(LookupCacheTest, AFeedWhoseDatabaseStopsAnsweringBypassesTheCache) {
+  const int pg_port = testing::LoopbackPortOf(database_->conninfo());
+  if (pg_port == 0) GTEST_SKIP() << "needs the PostgreSQL on loopback";
+  absl::StatusOr<std::unique_ptr<testing::TcpProxy>> proxy =
+      testing::TcpProxy::Start(pg_port);
+  ASSERT_OK(proxy);
+  auto server = testing::InProcessServer::Start(
+      testing::WithPort(database_->conninfo(), (*proxy)->port()),
+      [](config::Config& config) {
+        config.feed_heartbeat = absl::Milliseconds(100);
+        config.feed_dead_after = absl::Milliseconds(500);
+      });
+  ASSERT_OK(server);
+  client::ExerciseCacheClient cache = Client(**server);
+  ASSERT_OK(cache.PutExercise(Put(R"({"v": "cached"})")));
+  ASSERT_OK(Until(cache, R"({"v": "cached"})"));
+  ASSERT_TRUE(CachedAs(**server, cache, R"({"v": "cached"})"));
+  // The database goes silent (no reset, no close): notifications could be
+  // lost without anyone being told, so the heartbeat's watchdog must stop
+  // the cache from answering.
+  (*proxy)->Freeze();
+  const absl::Time frozen = absl::Now();
+  while (!Stats(**server).bypassed() && absl::Now() - frozen < kPatience) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(Stats(**server).bypassed()) << "still serving from the cache";
+  // No cached answer now: the lookup goes to a database that does not
+  // answer, and fails at its deadline.
+  EXPECT_FALSE(cache.GetExercise(Key(), absl::Milliseconds(300)).ok());
+  // Shutting down does not wait on it (a generous bound: must not hang).
+  const absl::Time start = absl::Now();
+  server->reset();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
 }
 
 TEST_F(LookupCacheTest, TheBoundInBytesHoldsUnderLargeEntries) {
