@@ -29,10 +29,10 @@ class ExerciseCacheServiceImpl final
   // How GetExercise lookups are batched (lookup_batcher.h; the sizes come
   // from app/sizing.h).
   struct Batching {
-    int max_batch = 64;        // keys per round trip
-    int max_tasks = 1;         // batches in flight
+    int max_batch = 64;                 // keys per round trip
+    int max_tasks = 1;                  // batches in flight
     size_t max_queued_bytes = 1 << 20;  // of keys waiting
-    int max_batch_get = 1000;  // keys of one BatchGetExercises
+    int max_batch_get = 1000;           // keys of one BatchGetExercises
   };
 
   ExerciseCacheServiceImpl(store::ExerciseCacheStore& store,

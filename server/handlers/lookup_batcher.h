@@ -74,8 +74,8 @@ class LookupBatcher {
     // One for Submit, inline: the hot path allocates no vector.
     absl::InlinedVector<store::ExerciseKey, 1> keys;
     common::CallContext context;
-    Done done;      // Submit's
-    ManyDone many;  // SubmitMany's
+    Done done;         // Submit's
+    ManyDone many;     // SubmitMany's
     size_t bytes = 0;  // KeyBytes of its keys
     void Fail(const absl::Status& status) const;
   };

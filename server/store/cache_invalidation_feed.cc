@@ -22,6 +22,9 @@ constexpr absl::Duration kBackoffInitial = absl::Milliseconds(100);
 constexpr absl::Duration kBackoffMax = absl::Seconds(5);
 // One wait for notifications: the bound on noticing Stop().
 constexpr absl::Duration kWait = absl::Milliseconds(200);
+// The learners one wake-up invalidates, bounded: past this many, the cache
+// is flushed instead (cheaper, and nothing more is held).
+constexpr size_t kMostUsersInvalidated = 10'000;
 
 }  // namespace
 
@@ -99,9 +102,13 @@ absl::Status CacheInvalidationFeed::Listen(db::Listener& listener) {
             payload.size() > 80 ? " (cut)" : "");
         flush = true;
       }
-      flush = flush || invalidation.flush;
-      users.insert(users.end(), invalidation.user_ids.begin(),
-                   invalidation.user_ids.end());
+      flush =
+          flush || invalidation.flush ||
+          users.size() + invalidation.user_ids.size() > kMostUsersInvalidated;
+      if (!flush) {
+        users.insert(users.end(), invalidation.user_ids.begin(),
+                     invalidation.user_ids.end());
+      }
     }
     if (flush) {
       cache_.Flush();

@@ -85,6 +85,9 @@ LookupCache::Probe LookupCache::Get(const ExerciseKey& key, absl::Time now) {
 void LookupCache::Fill(const ExerciseKey& key, const Entry& found,
                        uint64_t epoch, absl::Time now) {
   if (!enabled_) return;
+  if (found == nullptr && options_.negative_ttl <= absl::ZeroDuration()) {
+    return;  // misses are not remembered
+  }
   absl::Time good_until = now + options_.negative_ttl;
   if (found != nullptr) {
     good_until = found->expires_at.value_or(absl::InfiniteFuture());

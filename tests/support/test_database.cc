@@ -120,6 +120,25 @@ std::unique_ptr<pqxx::connection> TestDatabase::Connect() const {
       db::WithApplicationName(conninfo_, kApplicationName));
 }
 
+int64_t TestDatabase::StatementCalls(
+    const std::vector<std::string>& names) const {
+  // One parameter, the names a line each (no name holds a newline).
+  std::string lines;
+  for (const std::string& name : names) lines += name + "\n";
+  pqxx::connection connection(
+      db::WithApplicationName(conninfo_, kApplicationName));
+  pqxx::nontransaction tx(connection);
+  return tx
+      .exec_params1(
+          "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements "
+          "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
+          "current_database()) AND query LIKE ANY (SELECT '/* aves:' || "
+          "name || ' */%' FROM unnest(string_to_array(rtrim($1, E'\\n'), "
+          "E'\\n')) AS name)",
+          lines)[0]
+      .as<int64_t>();
+}
+
 absl::StatusOr<std::unique_ptr<TestDatabase>> TestDatabase::Create(
     absl::string_view label, const std::string* template_name) {
   ASSIGN_OR_RETURN(std::string cluster, ClusterConninfo());

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <absl/status/statusor.h>
 #include <absl/strings/string_view.h>
@@ -33,6 +34,9 @@ class TestDatabase {
   const std::string& conninfo() const { return conninfo_; }
   // A new connection to it (application_name "aves-tests").
   std::unique_ptr<pqxx::connection> Connect() const;
+  // How many times pg_stat_statements saw this database run the statements
+  // named `/* aves:NAME */` for these names (db/statement_name.h).
+  int64_t StatementCalls(const std::vector<std::string>& names) const;
 
  private:
   // A new database, copied from `template_name` unless it is null.

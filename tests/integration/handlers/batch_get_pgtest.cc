@@ -59,14 +59,7 @@ class BatchGetTest : public ::testing::Test {
   }
 
   int64_t BatchStatements() {
-    pqxx::connection sql(database_->conninfo());
-    return pqxx::nontransaction(sql)
-        .exec1(
-            "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements "
-            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
-            "current_database()) AND query LIKE "
-            "'/* aves:lookup_exercises_batch */%'")[0]
-        .as<int64_t>();
+    return database_->StatementCalls({"lookup_exercises_batch"});
   }
 
   std::unique_ptr<testing::TestDatabase> database_;

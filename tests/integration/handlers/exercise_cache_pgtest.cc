@@ -583,13 +583,8 @@ TEST_F(ExerciseCacheServiceTest, LogsOneAccessLinePerCallAndWarnsWhenSlow) {
 TEST_F(ExerciseCacheServiceTest,
        QueuedLookupsPastTheirDeadlineCostNoStatement) {
   auto lookups = [&] {
-    return pqxx::nontransaction(*database_->Connect())
-        .exec1(
-            "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements "
-            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
-            "current_database()) AND (query LIKE '/* aves:lookup_exercise */%' "
-            "OR query LIKE '/* aves:lookup_exercises_batch */%')")[0]
-        .as<int64_t>();
+    return database_->StatementCalls(
+        {"lookup_exercise", "lookup_exercises_batch"});
   };
   const int64_t before = lookups();
   auto sql = database_->Connect();

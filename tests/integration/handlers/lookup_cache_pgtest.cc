@@ -129,13 +129,8 @@ class LookupCacheTest : public ::testing::Test {
     pqxx::nontransaction(*database_->Connect()).exec(statement);
   }
   int64_t LookupStatements() {
-    return pqxx::nontransaction(*database_->Connect())
-        .exec1(
-            "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements "
-            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
-            "current_database()) AND (query LIKE '/* aves:lookup_exercise */%' "
-            "OR query LIKE '/* aves:lookup_exercises_batch */%')")[0]
-        .as<int64_t>();
+    return database_->StatementCalls(
+        {"lookup_exercise", "lookup_exercises_batch"});
   }
 
   std::unique_ptr<testing::TestDatabase> database_;

@@ -165,6 +165,17 @@ TEST(LookupCacheTest, BypassedNothingIsServedOrKeptAndItComesBackEmpty) {
   EXPECT_GE(cache.stats().flushes, 2);
 }
 
+TEST(LookupCacheTest, AZeroNegativeTtlRemembersNoMiss) {
+  LookupCacheOptions options = Options(100, 1 << 20);
+  options.negative_ttl = absl::ZeroDuration();
+  LookupCache cache(options);
+  FillNow(cache, Key(1), nullptr);
+  EXPECT_FALSE(cache.Get(Key(1), kNow).hit);
+  EXPECT_EQ(cache.stats().entries, 0) << "nothing kept that is never served";
+  FillNow(cache, Key(2), Found(2));
+  EXPECT_TRUE(cache.Get(Key(2), kNow).hit);
+}
+
 TEST(LookupCacheTest, ZeroBoundsAreOff) {
   LookupCache cache(Options(0, 1 << 20));
   EXPECT_FALSE(cache.enabled());
