@@ -55,6 +55,27 @@ aves_build() {
   cmake --build "$AVES_ROOT/$dir" -j "$(nproc)" "${targets[@]}" -- --no-print-directory
 }
 
+# The Node/TypeScript client (client/node): its npm dependencies exactly as
+# package-lock.json pins them (npm ci, only when the lock changed), then
+# `npm run build` (ts-proto types from proto/, then tsc). Its tests run
+# under ctest (node_client_pgtest); scripts/test and scripts/bench need it,
+# scripts/run does not.
+aves_build_node_client() {
+  local dir="$AVES_ROOT/client/node" attempt
+  command -v npm >/dev/null || aves_install_packages npm
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"; then
+    for attempt in 1 2 3; do
+      (cd "$dir" && npm ci --no-audit --no-fund --silent >/dev/null) &&
+        cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed" && break
+      aves_log "npm ci in client/node failed (attempt $attempt)"
+      sleep $((attempt * 5))
+    done
+    [ -f "$dir/node_modules/.package-lock.json.installed" ] ||
+      { echo "cannot install client/node's npm dependencies" >&2; return 1; }
+  fi
+  (cd "$dir" && npm run --silent build)
+}
+
 # Uses DATABASE_URL when set; otherwise starts the throwaway cluster (and
 # stops it again on exit, unless it was already running).
 aves_start_database() {
