@@ -16,6 +16,7 @@
 #include "bench/indexes_bench.h"
 #include "bench/lookup_bench.h"
 #include "bench/metrics_bench.h"
+#include "bench/node_lookup_bench.h"
 #include "bench/pool_bench.h"
 
 namespace {
@@ -43,6 +44,14 @@ Benchmarks:
             --clients=N (measure only N clients; pgbench still runs)
             At 64 clients also through a second avesd with bearer tokens
             on: auth_on_vs_off_64, the median of the rounds' own ratios
+  node-lookup  Lookups from a Node process (client/node, which scripts/bench
+            builds), 64 in flight: node-postgres (Pool max 20, named
+            statement) versus the Node client one RPC per get, coalescing,
+            and coalescing with avesd's cache on (Zipf keys); ratios
+            node_*_vs_node_pg are medians of the rounds' own ratios, with
+            the Node process's CPU per lookup.
+            --rows=N (default 1000000)  --seconds=N per phase (default 20)
+            --runs=N rounds (default 3)  --clients=N (default 64)
   bulk      Loading rows row by row, in multi-row INSERTs of 100, with psql
             \copy from CSV and through avesd's streaming BulkInsertService
             (INSERT, UPSERT, RETURNING), as rows/s and ratios: user_progress
@@ -153,6 +162,20 @@ int main(int argc, char** argv) {
     if (flags.values.count("clients"))
       options.only_clients = static_cast<int>(flags.values["clients"]);
     return Finish(name, aves::bench::RunLookupBench(options));
+  }
+  if (name == "node-lookup") {
+    if (!ParseFlags(argc, argv, {"rows", "seconds", "runs", "clients"}, &flags))
+      return 2;
+    aves::bench::NodeLookupBenchOptions options;
+    options.json = flags.json;
+    if (flags.values.count("rows")) options.rows = flags.values["rows"];
+    if (flags.values.count("seconds"))
+      options.duration = absl::Seconds(flags.values["seconds"]);
+    if (flags.values.count("runs"))
+      options.runs = static_cast<int>(flags.values["runs"]);
+    if (flags.values.count("clients"))
+      options.clients = static_cast<int>(flags.values["clients"]);
+    return Finish(name, aves::bench::RunNodeLookupBench(options));
   }
   if (name == "bulk") {
     if (!ParseFlags(argc, argv,

@@ -47,10 +47,7 @@
 namespace aves::bench {
 namespace {
 
-struct Key {
-  std::string user_id, exercise_type;
-  int difficulty_level;
-};
+using Key = LookupKey;
 
 struct Measurement {
   double requests_per_second = 0;
@@ -492,20 +489,22 @@ absl::StatusOr<InvalidationDelays> MeasureInvalidationDelay(
 
 }  // namespace
 
-absl::Status RunLookupBench(const LookupBenchOptions& options) {
+absl::StatusOr<LookupData> PrepareLookupData(int64_t rows) {
   ASSIGN_OR_RETURN(auto database,
                    testing::TestDatabase::CreateMigrated("bench_lookup"));
   const std::string conninfo = database->conninfo();
-  std::vector<Key> keys, all_keys;
+  LookupData data;
+  std::vector<Key>& keys = data.keys;
+  std::vector<Key>& all_keys = data.all_keys;
   {
     auto connection = database->Connect();
     testing::SampleDataShape shape;
-    shape.exercise_rows = options.rows;
+    shape.exercise_rows = rows;
     shape.exercises_per_user = 10;  // 100,000 users for 1,000,000 rows
     shape.expired_fraction = 0.10;
     shape.payload_bytes = 300;
     shape.annotation_rows = shape.job_rows = shape.error_rows = 0;
-    std::cerr << "loading " << options.rows << " exercise_cache rows...\n";
+    std::cerr << "loading " << rows << " exercise_cache rows...\n";
     ASSIGN_OR_RETURN(testing::SampleKeys ignored,
                      testing::LoadSampleData(conninfo, shape));
     (void)ignored;
@@ -542,6 +541,15 @@ absl::Status RunLookupBench(const LookupBenchOptions& options) {
       return db::StatusFromCurrentException("preparing lookup keys");
     }
   }
+  data.database = std::move(database);
+  return data;
+}
+
+absl::Status RunLookupBench(const LookupBenchOptions& options) {
+  ASSIGN_OR_RETURN(LookupData data, PrepareLookupData(options.rows));
+  const std::string conninfo = data.database->conninfo();
+  const std::vector<Key>& keys = data.keys;
+  const std::vector<Key>& all_keys = data.all_keys;
   const ZipfKeys zipf(all_keys, 1.0);
   // pgbench cannot draw random UUIDs from our data, so its script joins the
   // same lookup to the key table: one extra primary-key probe per lookup.

@@ -4,9 +4,15 @@
 #define AVES_BENCH_LOOKUP_BENCH_H_
 
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include <absl/status/status.h>
+#include <absl/status/statusor.h>
 #include <absl/time/time.h>
+
+#include "tests/support/test_database.h"
 
 namespace aves::bench {
 
@@ -26,6 +32,22 @@ struct LookupBenchOptions {
 };
 
 absl::Status RunLookupBench(const LookupBenchOptions& options);
+
+struct LookupKey {
+  std::string user_id, exercise_type;
+  int difficulty_level;
+};
+
+// The lookup benchmarks' data: a database of `rows` exercise_cache rows
+// (10 per learner, a tenth expired, 300-byte payloads); 10,000 existing
+// keys, also as the table bench_keys that pgbench draws from; and every
+// distinct key, in a fixed shuffled order (the Zipf ranks).
+struct LookupData {
+  std::unique_ptr<testing::TestDatabase> database;
+  std::vector<LookupKey> keys;
+  std::vector<LookupKey> all_keys;
+};
+absl::StatusOr<LookupData> PrepareLookupData(int64_t rows);
 
 }  // namespace aves::bench
 

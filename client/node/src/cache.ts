@@ -295,22 +295,19 @@ class LookupCoalescer {
   }
 
   private answer(group: Waiter[], wire: WireExercise|undefined): void {
-    let value: Exercise|null;
-    try {
-      value = wire === undefined ? null : toExercise(wire);
-    } catch (error) {
-      for (const waiter of group)
+    for (const waiter of group) {
+      if (waiter.settled) continue;
+      // Each caller gets its own object (one mutating its result leaves the
+      // others'): parsing the JSON again is cheaper than structuredClone.
+      let value: Exercise|null;
+      try {
+        value = wire === undefined ? null : toExercise(wire);
+      } catch (error) {
         this.settle(waiter, () => waiter.reject(error as AvesError));
-      return;
+        continue;
+      }
+      this.settle(waiter, () => waiter.resolve(value));
     }
-    // Each caller gets its own copy: one mutating its result leaves the
-    // others'.
-    group.forEach(
-        (waiter, i) => this.settle(
-            waiter,
-            () => waiter.resolve(
-                i === 0 || value === null ? value : structuredClone(value))),
-    );
   }
 
   private fail(groups: Waiter[][], error: AvesError): void {
