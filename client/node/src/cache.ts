@@ -49,26 +49,29 @@ export interface CoalescingOptions {
   maxAttempts?: number;
 }
 
+// On the hot path: plain assignments, no object spreads.
 export function toExercise(wire: WireExercise): Exercise {
-  return {
+  const exercise: Exercise = {
     id: wire.id,
     userId: wire.userId,
     exerciseType: wire.exerciseType,
     difficultyLevel: wire.difficultyLevel,
-    ...(wire.topic !== undefined ? {topic: wire.topic} : {}),
     exerciseData: parseJson(wire.exerciseData, 'exercise.exercise_data'),
     createdAt: wire.createdAt ?? new Date(0),
-    ...(wire.expiresAt !== undefined ? {expiresAt: wire.expiresAt} : {}),
   };
+  if (wire.topic !== undefined) exercise.topic = wire.topic;
+  if (wire.expiresAt !== undefined) exercise.expiresAt = wire.expiresAt;
+  return exercise;
 }
 
 function toRequest(key: ExerciseKey): GetExerciseRequest {
-  return {
+  const request: GetExerciseRequest = {
     userId: key.userId,
     exerciseType: key.exerciseType,
     difficultyLevel: key.difficultyLevel,
-    ...(key.topic !== undefined ? {topic: key.topic} : {}),
   };
+  if (key.topic !== undefined) request.topic = key.topic;
+  return request;
 }
 
 // Waiters of one key are grouped by this (topic unset differs from "").
@@ -87,7 +90,6 @@ interface Waiter {
   attemptsLeft: number;
   // Sent alone: its batch was refused as INVALID_ARGUMENT.
   alone: boolean;
-  timer?: NodeJS.Timeout;
   onAbort?: () => void;
   call?: OutCall;
 }
@@ -109,6 +111,11 @@ class LookupCoalescer {
   private inFlight = 0;
   private scheduled = false;
   private closed = false;
+  // Unanswered waiters, and one timer for the earliest of their deadlines
+  // (not one per waiter: the hot path pays a Set insert, not a Timeout).
+  private readonly live = new Set<Waiter>();
+  private timer?: NodeJS.Timeout;
+  private timerAt = Infinity;
   readonly stats: CoalescerStats = {rpcs: 0, keysSent: 0};
 
   constructor(
@@ -139,9 +146,8 @@ class LookupCoalescer {
         alone: false,
       };
       // One caller's deadline or abort answers that caller alone.
-      waiter.timer = setTimeout(
-          () => this.giveUp(waiter, deadlineExceeded('exercise lookup')),
-          deadline - Date.now());
+      this.live.add(waiter);
+      if (deadline < this.timerAt) this.armTimer(deadline);
       if (signal) {
         waiter.onAbort = () => this.giveUp(waiter, cancelled(signal));
         signal.addEventListener('abort', waiter.onAbort, {once: true});
@@ -159,6 +165,27 @@ class LookupCoalescer {
           () => waiter.reject(
               new AvesError(GrpcStatus.CANCELLED, 'the client is closed')));
     }
+  }
+
+  private armTimer(at: number): void {
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, at - Date.now()));
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const waiter of this.live) {
+      if (waiter.deadline <= now) {
+        this.giveUp(waiter, deadlineExceeded('exercise lookup'));
+      } else if (waiter.deadline < next) {
+        next = waiter.deadline;
+      }
+    }
+    if (next < Infinity) this.armTimer(next);
   }
 
   // The keys of this tick go together: the flush runs once the promise jobs
@@ -219,16 +246,22 @@ class LookupCoalescer {
   }
 
   private async send(groups: Waiter[][]): Promise<void> {
-    const waiters = groups.flat();
+    const waiters: Waiter[] = [];
+    // The call lives until its latest member's deadline.
+    let deadline = 0;
     const call: OutCall = {waiters, cancelled: false};
-    for (const waiter of waiters) waiter.call = call;
+    for (const group of groups) {
+      for (const waiter of group) {
+        waiter.call = call;
+        waiters.push(waiter);
+        if (waiter.deadline > deadline) deadline = waiter.deadline;
+      }
+    }
     this.inFlight++;
     this.stats.rpcs++;
     this.stats.keysSent += groups.length;
     try {
       const metadata = await this.transport.metadata();
-      // The call lives until its latest member's deadline.
-      const deadline = Math.max(...waiters.map((w) => w.deadline));
       const outcome = await new Promise<
           {error?: AvesError; results?: (WireExercise | undefined)[]}>(
           (done) => {
@@ -359,7 +392,13 @@ class LookupCoalescer {
   private settle(waiter: Waiter, how: () => void): void {
     if (waiter.settled) return;
     waiter.settled = true;
-    clearTimeout(waiter.timer);
+    this.live.delete(waiter);
+    if (this.live.size === 0 && this.timer) {
+      // Nothing left to watch: a pending timer would keep the process up.
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Infinity;
+    }
     if (waiter.onAbort)
       waiter.signal?.removeEventListener('abort', waiter.onAbort);
     how();

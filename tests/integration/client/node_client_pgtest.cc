@@ -14,6 +14,7 @@
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
+#include "tests/support/test_pki.h"
 #include "tests/support/test_tokens.h"
 
 namespace aves {
@@ -32,20 +33,37 @@ TEST_P(NodeClientTest, SuitePasses) {
   ASSERT_OK(database);
   const std::string key_file = testing::MakeTempDir() + "/jwt.key";
   std::ofstream(key_file) << testing::kTestTokenSecret << "\n";
-  testing::AvesdProcess avesd((*database)->conninfo(),
-                              {{"AVES_AUTH_JWT_KEY_FILE", key_file},
-                               {"AVES_FEED_HEARTBEAT_MS", "500"}});
+  std::map<std::string, std::string> avesd_env = {
+      {"AVES_AUTH_JWT_KEY_FILE", key_file}, {"AVES_FEED_HEARTBEAT_MS", "500"}};
+  std::map<std::string, std::string> env;
+  if (GetParam() == "tls") {
+    // TLS on the listener, and client certificates of the CA mapped to a
+    // role (tokens still work beside them).
+    auto pki = testing::TestPki::Create("node client test CA");
+    ASSERT_OK(pki);
+    auto server = pki->Issue("localhost");
+    ASSERT_OK(server);
+    auto client = pki->Issue("node-cert");
+    ASSERT_OK(client);
+    avesd_env["AVES_TLS_CERT_FILE"] = server->cert_file;
+    avesd_env["AVES_TLS_KEY_FILE"] = server->key_file;
+    avesd_env["AVES_TLS_CLIENT_CA_FILE"] = pki->ca_cert_file();
+    avesd_env["AVES_TLS_CLIENT_AUTH"] = "request";
+    avesd_env["AVES_AUTH_CERT_ROLES"] = "node-cert=frontend";
+    env["AVES_TEST_CA_FILE"] = pki->ca_cert_file();
+    env["AVES_TEST_CLIENT_CERT_FILE"] = client->cert_file;
+    env["AVES_TEST_CLIENT_KEY_FILE"] = client->key_file;
+  }
+  testing::AvesdProcess avesd((*database)->conninfo(), avesd_env);
   const std::string address = avesd.Address();
   ASSERT_FALSE(address.empty()) << avesd.process().Stderr();
   const std::string http = avesd.HttpAddress();
   ASSERT_FALSE(http.empty());
 
-  std::map<std::string, std::string> env = {
-      {"PATH", std::getenv("PATH")},
-      {"AVES_ADDRESS", address},
-      {"AVES_HTTP_ADDRESS", http},
-      {"AVES_TEST_DATABASE_URL", (*database)->conninfo()},
-  };
+  env["PATH"] = std::getenv("PATH");
+  env["AVES_ADDRESS"] = address;
+  env["AVES_HTTP_ADDRESS"] = http;
+  env["AVES_TEST_DATABASE_URL"] = (*database)->conninfo();
   for (const char* role :
        {"admin", "operator", "frontend", "dashboard", "loader", "reviewer"}) {
     env[std::string("AVES_TEST_TOKEN_") + role] =
@@ -59,7 +77,8 @@ TEST_P(NodeClientTest, SuitePasses) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Suites, NodeClientTest,
-                         ::testing::Values("cache", "errors", "jobs", "bulk"),
+                         ::testing::Values("cache", "errors", "jobs", "bulk",
+                                           "tls"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace
