@@ -65,7 +65,10 @@ aves_build_node_client() {
   command -v npm >/dev/null || aves_install_packages npm
   if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"; then
     for attempt in 1 2 3; do
-      (cd "$dir" && npm ci --no-audit --no-fund --silent >/dev/null) &&
+      # Packages already in npm's cache are not fetched again; a stalled
+      # download (seen: npm ci idle for minutes) is cut short and retried.
+      (cd "$dir" && timeout 300 npm ci --no-audit --no-fund --silent --prefer-offline \
+        --fetch-timeout=60000 >/dev/null) &&
         cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed" && break
       aves_log "npm ci in client/node failed (attempt $attempt)"
       sleep $((attempt * 5))

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <utility>
 
+#include <absl/strings/str_join.h>
 #include <absl/time/clock.h>
 
 #include "server/bulk/load_store.h"
 #include "server/common/call_context.h"
 #include "server/observability/logging.h"
 #include "server/store/exercise_cache_store.h"
+#include "server/store/maintenance_store.h"
 #include "server/store/query_stats.h"
 
 namespace aves::app {
@@ -77,13 +79,48 @@ void SampleQueryStats(store::QueryStats& query_stats) {
   }
 }
 
+void RunDueMaintenance(store::MaintenanceStore& maintenance,
+                       const store::AnalyzePolicy& policy) {
+  common::CallContext call;
+  call.holder = "scheduled ANALYZE";
+  absl::StatusOr<store::AnalyzeRun> run = maintenance.RunDue(call, policy);
+  auto log = observability::Logger("maintenance");
+  if (!run.ok()) {
+    log->warn("ANALYZE run failed: {}", run.status().ToString());
+  } else if (!run->job_id.empty()) {
+    log->info("ANALYZE run (job {}): {} tables analyzed, {} failed{}{}",
+              run->job_id, run->analyzed.size(), run->failed.size(),
+              run->failed.empty() ? "" : ": ",
+              absl::StrJoin(run->failed, "; "));
+  }
+}
+
 }  // namespace
+
+store::AnalyzePolicy AnalyzePolicyOf(const config::Config& config) {
+  store::AnalyzePolicy policy;
+  policy.schedule = config.analyze_schedule;
+  policy.threshold_rows = config.analyze_threshold_rows;
+  policy.threshold_fraction = config.analyze_threshold_percent / 100.0;
+  policy.lock_timeout = config.analyze_lock_timeout;
+  policy.statement_timeout = config.analyze_statement_timeout;
+  return policy;
+}
 
 BackgroundTasks::BackgroundTasks(const config::Config& config,
                                  store::ExerciseCacheStore& cache,
                                  bulk::DatabaseLoadStore& bulk_loads,
                                  store::QueryStats& query_stats,
+                                 store::MaintenanceStore& maintenance,
                                  std::function<void()> end_idle_streams) {
+  if (config.analyze_check_interval > absl::ZeroDuration()) {
+    maintenance_ = std::make_unique<PeriodicTask>(
+        config.analyze_check_interval,
+        [&maintenance, policy = AnalyzePolicyOf(config)] {
+          RunDueMaintenance(maintenance, policy);
+        });
+    maintenance_->Start();
+  }
   if (config.query_stats_interval > absl::ZeroDuration()) {
     query_stats_ = std::make_unique<PeriodicTask>(
         config.query_stats_interval,
@@ -125,6 +162,7 @@ BackgroundTasks::BackgroundTasks(const config::Config& config,
 BackgroundTasks::~BackgroundTasks() { Stop(); }
 
 void BackgroundTasks::Stop() {
+  if (maintenance_) maintenance_->Stop();
   if (query_stats_) query_stats_->Stop();
   if (purge_) purge_->Stop();
   if (bulk_sweep_) bulk_sweep_->Stop();

@@ -6,7 +6,9 @@
 // AVES_BULK_IDLE_TIMEOUT_MS), and a warning every minute while avesd serves
 // a non-loopback address without TLS or authentication (AVES_INSECURE=1),
 // and a pg_stat_statements snapshot for GetQueryStats
-// (AVES_QUERY_STATS_INTERVAL_MS).
+// (AVES_QUERY_STATS_INTERVAL_MS), and ANALYZE of the tables that are due
+// (AVES_ANALYZE_*: store/maintenance_store.h), checked every
+// AVES_ANALYZE_CHECK_MS.
 // Each logs what it did, or why it failed, and tries again next time.
 #ifndef AVES_SERVER_APP_BACKGROUND_TASKS_H_
 #define AVES_SERVER_APP_BACKGROUND_TASKS_H_
@@ -16,6 +18,7 @@
 
 #include "server/app/periodic_task.h"
 #include "server/config/config.h"
+#include "server/store/maintenance_store.h"
 
 namespace aves {
 namespace store {
@@ -29,6 +32,9 @@ class DatabaseLoadStore;
 
 namespace aves::app {
 
+// The ANALYZE policy the settings describe.
+store::AnalyzePolicy AnalyzePolicyOf(const config::Config& config);
+
 class BackgroundTasks {
  public:
   // Starts the tasks whose interval is not zero.
@@ -36,6 +42,7 @@ class BackgroundTasks {
                   store::ExerciseCacheStore& cache,
                   bulk::DatabaseLoadStore& bulk_loads,
                   store::QueryStats& query_stats,
+                  store::MaintenanceStore& maintenance,
                   std::function<void()> end_idle_streams);
   ~BackgroundTasks();  // Stop()
 
@@ -49,6 +56,7 @@ class BackgroundTasks {
   std::unique_ptr<PeriodicTask> idle_streams_;
   std::unique_ptr<PeriodicTask> insecure_warning_;
   std::unique_ptr<PeriodicTask> query_stats_;
+  std::unique_ptr<PeriodicTask> maintenance_;
 };
 
 }  // namespace aves::app

@@ -271,7 +271,7 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   impl->health_monitor->Start();
   impl->background = std::make_unique<BackgroundTasks>(
       config, impl->services->exercise_cache(), impl->services->bulk_loads(),
-      impl->services->query_stats(),
+      impl->services->query_stats(), impl->services->maintenance(),
       [services = impl->services.get()] { services->EndIdleStreams(); });
   RegisterMetrics(*impl->metrics, *impl->rpc_metrics, *impl->health_monitor,
                   database, *impl->services);

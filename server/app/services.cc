@@ -27,6 +27,7 @@
 #include "server/store/job_feed.h"
 #include "server/store/job_store.h"
 #include "server/store/lookup_cache.h"
+#include "server/store/maintenance_store.h"
 #include "server/store/query_stats.h"
 
 namespace aves::app {
@@ -59,6 +60,7 @@ struct Services::Parts {
   std::unique_ptr<store::AnnotationStore> annotations;
   std::unique_ptr<store::JobStore> jobs;
   std::unique_ptr<store::QueryStats> query_stats;
+  std::unique_ptr<store::MaintenanceStore> maintenance;
   std::unique_ptr<bulk::BulkMetrics> bulk_metrics;
   // Outlives the services: watchers unsubscribe when their calls end.
   std::unique_ptr<store::JobFeed> job_feed;
@@ -80,9 +82,14 @@ std::unique_ptr<Services> Services::Build(
   parts->authenticator = std::move(authenticator);
   parts->authorizer = std::make_unique<handlers::CallAuthorizer>(
       parts->authenticator.get(), config.rate_limits);
+  std::vector<db::PreparedStatement> sent_as_text =
+      bulk::sql::NamedStatements();
+  for (db::PreparedStatement& named :
+       store::MaintenanceStore::NamedStatements()) {
+    sent_as_text.push_back(std::move(named));
+  }
   parts->database = std::make_unique<db::Database>(
-      config.database_url, config.pool, AllPreparedStatements(),
-      bulk::sql::NamedStatements());
+      config.database_url, config.pool, AllPreparedStatements(), sent_as_text);
   // Connections open in the background; health stays NOT_SERVING until
   // DB_POOL_MIN of them are up, and avesd answers health meanwhile.
   parts->database->query_metrics().Configure(
@@ -105,6 +112,7 @@ std::unique_ptr<Services> Services::Build(
   parts->jobs = std::make_unique<store::JobStore>(database);
   parts->query_stats = std::make_unique<store::QueryStats>(
       database, config.query_stats_interval);
+  parts->maintenance = std::make_unique<store::MaintenanceStore>(database);
   parts->job_feed = std::make_unique<store::JobFeed>(
       config.database_url,
       store::JobFeed::Options{config.feed_heartbeat, config.feed_dead_after,
@@ -192,6 +200,9 @@ store::CacheInvalidationFeed& Services::cache_feed() {
 }
 
 store::QueryStats& Services::query_stats() { return *parts_->query_stats; }
+store::MaintenanceStore& Services::maintenance() {
+  return *parts_->maintenance;
+}
 
 const bulk::BulkMetrics& Services::bulk_metrics() const {
   return *parts_->bulk_metrics;

@@ -29,6 +29,7 @@ namespace store {
 class ExerciseCacheStore;
 class JobFeed;
 class QueryStats;
+class MaintenanceStore;
 class LookupCache;
 class CacheInvalidationFeed;
 }  // namespace store
@@ -64,6 +65,7 @@ class Services {
   const store::LookupCache& lookup_cache() const;
   store::CacheInvalidationFeed& cache_feed();
   store::QueryStats& query_stats();
+  store::MaintenanceStore& maintenance();
   const bulk::BulkMetrics& bulk_metrics() const;
   // Ends Insert streams idle past AVES_BULK_IDLE_TIMEOUT_MS.
   void EndIdleStreams();

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include <absl/status/status.h>
 #include <absl/strings/ascii.h>
+#include <absl/strings/match.h>
 #include <absl/strings/numbers.h>
 #include <absl/strings/str_cat.h>
 #include <absl/strings/str_split.h>
@@ -50,6 +52,39 @@ absl::StatusOr<absl::Duration> ReadMillis(const SettingLookup& lookup,
                                        absl::ToInt64Milliseconds(default_value),
                                        min_ms, max_ms));
   return absl::Milliseconds(ms);
+}
+
+// A schedule: "weekly", "daily", "hourly", "off" (or "0"), or a whole number
+// with a unit: ms, s, m, h or d ("12h", "30s").
+absl::StatusOr<absl::Duration> ReadSchedule(const SettingLookup& lookup,
+                                            const std::string& name,
+                                            absl::Duration default_value) {
+  const std::optional<std::string> raw = lookup(name);
+  if (!raw.has_value() || raw->empty()) return default_value;
+  const std::string value = absl::AsciiStrToLower(*raw);
+  if (value == "off" || value == "0") return absl::ZeroDuration();
+  if (value == "weekly") return absl::Hours(24 * 7);
+  if (value == "daily") return absl::Hours(24);
+  if (value == "hourly") return absl::Hours(1);
+  static const std::pair<const char*, absl::Duration> kUnits[] = {
+      {"ms", absl::Milliseconds(1)},
+      {"s", absl::Seconds(1)},
+      {"m", absl::Minutes(1)},
+      {"h", absl::Hours(1)},
+      {"d", absl::Hours(24)}};
+  for (const auto& [unit, scale] : kUnits) {
+    if (!absl::EndsWith(value, unit)) continue;
+    int64_t count = 0;
+    if (absl::SimpleAtoi(value.substr(0, value.size() - strlen(unit)),
+                         &count) &&
+        count > 0 && count <= 3660) {
+      return count * scale;
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      name, ": '", *raw,
+      "' is not a schedule (weekly, daily, hourly, off, or a whole number of "
+      "ms, s, m, h or d up to 3660)"));
 }
 
 absl::StatusOr<bool> ReadBool(const SettingLookup& lookup,
@@ -361,6 +396,23 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   ASSIGN_OR_RETURN(config.query_stats_interval,
                    ReadMillis(lookup, "AVES_QUERY_STATS_INTERVAL_MS",
                               config.query_stats_interval, 0, 86'400'000));
+  ASSIGN_OR_RETURN(
+      config.analyze_schedule,
+      ReadSchedule(lookup, "AVES_ANALYZE_SCHEDULE", config.analyze_schedule));
+  ASSIGN_OR_RETURN(config.analyze_check_interval,
+                   ReadMillis(lookup, "AVES_ANALYZE_CHECK_MS",
+                              config.analyze_check_interval, 0, 86'400'000));
+  ASSIGN_OR_RETURN(config.analyze_threshold_rows,
+                   ReadInt(lookup, "AVES_ANALYZE_THRESHOLD_ROWS",
+                           config.analyze_threshold_rows, 0, int64_t{1} << 40));
+  RETURN_IF_ERROR(ReadIntInto(lookup, "AVES_ANALYZE_THRESHOLD_PERCENT",
+                              &config.analyze_threshold_percent, 0, 100));
+  ASSIGN_OR_RETURN(config.analyze_lock_timeout,
+                   ReadMillis(lookup, "AVES_ANALYZE_LOCK_TIMEOUT_MS",
+                              config.analyze_lock_timeout, 1, 3'600'000));
+  ASSIGN_OR_RETURN(config.analyze_statement_timeout,
+                   ReadMillis(lookup, "AVES_ANALYZE_STATEMENT_TIMEOUT_MS",
+                              config.analyze_statement_timeout, 1, 86'400'000));
   ASSIGN_OR_RETURN(config.purge_interval,
                    ReadMillis(lookup, "AVES_PURGE_INTERVAL_MS",
                               config.purge_interval, 0, 86'400'000));

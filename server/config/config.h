@@ -128,6 +128,19 @@ struct Config {
   // pg_stat_statements snapshots for GetQueryStats
   // (AVES_QUERY_STATS_INTERVAL_MS); 0 turns them off.
   absl::Duration query_stats_interval = absl::Seconds(60);
+  // Scheduled ANALYZE (store/maintenance_store.h): every service table once
+  // per AVES_ANALYZE_SCHEDULE across replicas (weekly, daily, hourly, off, or
+  // "12h", "30s"...), and any table whose rows modified since its last
+  // ANALYZE pass AVES_ANALYZE_THRESHOLD_ROWS + AVES_ANALYZE_THRESHOLD_PERCENT
+  // of its rows; checked every AVES_ANALYZE_CHECK_MS (0: no maintenance).
+  // Each table's ANALYZE waits at most AVES_ANALYZE_LOCK_TIMEOUT_MS for its
+  // lock and runs at most AVES_ANALYZE_STATEMENT_TIMEOUT_MS.
+  absl::Duration analyze_schedule = absl::Hours(24 * 7);
+  absl::Duration analyze_check_interval = absl::Minutes(1);
+  int64_t analyze_threshold_rows = 50;
+  int analyze_threshold_percent = 5;
+  absl::Duration analyze_lock_timeout = absl::Seconds(5);
+  absl::Duration analyze_statement_timeout = absl::Minutes(10);
   // How often avesd purges expired cache entries; zero: never
   // (AVES_PURGE_INTERVAL_MS).
   absl::Duration purge_interval = absl::Minutes(1);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include <absl/status/status.h>
+#include <absl/strings/match.h>
 #include <absl/strings/str_cat.h>
 #include <pqxx/pqxx>
 
@@ -116,14 +117,21 @@ absl::StatusOr<Job> UpdateProgressWith(pqxx::transaction_base& tx,
                                        const JobProgress& progress) {
   pqxx::result current = tx.exec_params(
       AVES_SQL_NAME("job_current_state") "SELECT status, processed_items, failed_items, EXISTS (SELECT 1 FROM "
-      "bulk_loads WHERE bulk_loads.job_id = batch_jobs.id) FROM batch_jobs "
-      "WHERE id = $1 FOR NO KEY UPDATE",
+      "bulk_loads WHERE bulk_loads.job_id = batch_jobs.id), job_type FROM "
+      "batch_jobs WHERE id = $1 FOR NO KEY UPDATE",
       progress.id);
   if (current.empty()) return NoSuchJob(progress.id);
   if (from_rpc && current[0][3].as<bool>()) {
     return absl::PermissionDeniedError(absl::StrCat(
         "batch job ", progress.id,
         " belongs to a bulk load: only its Insert stream updates it"));
+  }
+  // Maintenance runs (maintenance_store.h) are avesd's own, likewise.
+  if (from_rpc &&
+      absl::StartsWith(current[0][4].as<std::string>(), "maintenance_")) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("batch job ", progress.id,
+                     " is a maintenance run of avesd: only avesd updates it"));
   }
   const std::optional<JobStatus> from =
       ParseJobStatus(current[0][0].as<std::string>());

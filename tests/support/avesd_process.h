@@ -15,7 +15,8 @@ namespace aves::testing {
 class AvesdProcess {
  public:
   // Starts `avesd serve` on 127.0.0.1:0 against `database_url`, with health
-  // re-checked every 100 ms; `env` adds or overrides settings.
+  // re-checked every 100 ms and no scheduled maintenance
+  // (AVES_ANALYZE_CHECK_MS=0); `env` adds or overrides settings.
   explicit AvesdProcess(const std::string& database_url,
                         std::map<std::string, std::string> env = {});
 

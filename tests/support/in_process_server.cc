@@ -23,6 +23,8 @@ absl::StatusOr<std::unique_ptr<InProcessServer>> InProcessServer::Start(
   config->health_interval = absl::Milliseconds(100);
   config->shutdown_grace = absl::Seconds(2);
   config->purge_interval = absl::ZeroDuration();
+  // As in AvesdProcess: no maintenance jobs unless a test asks for them.
+  config->analyze_check_interval = absl::ZeroDuration();
   config->pool.min_connections = 2;
   config->pool.max_connections = 8;
   if (adjust) adjust(*config);

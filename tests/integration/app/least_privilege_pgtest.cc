@@ -19,6 +19,7 @@
 #include "tests/support/avesd_process.h"
 #include "tests/support/in_process_server.h"
 #include "tests/support/private_cluster.h"
+#include "tests/support/serving_role.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
@@ -29,6 +30,7 @@ namespace {
 
 using client::ServingStatus;
 using ::testing::HasSubstr;
+using testing::ServingRole;
 
 // How `sql` fails on `connection`: "denied" for insufficient privilege
 // (SQLSTATE 42501, "permission denied" and "must be owner" alike), the
@@ -44,51 +46,6 @@ std::string FailureOf(pqxx::connection& connection, const std::string& sql) {
     return error.what();
   }
 }
-
-std::string RandomHex() {
-  std::ifstream random("/dev/urandom", std::ios::binary);
-  char bytes[8];
-  random.read(bytes, sizeof bytes);
-  return absl::BytesToHexString(absl::string_view(bytes, sizeof bytes));
-}
-
-// A login role of this test's own, a member of the serving group and
-// nothing else (as scripts/pg makes aves_app); dropped at the end, so
-// declare it before the databases it may own tables in (they go first).
-class ServingRole {
- public:
-  explicit ServingRole(const std::string& cluster_url)
-      : cluster_url_(cluster_url),
-        name_("aves_test_srv_" + RandomHex()),
-        password_(RandomHex()) {
-    pqxx::connection owner(cluster_url_);
-    pqxx::nontransaction tx(owner);
-    tx.exec("CREATE ROLE " + tx.quote_name(name_) + " LOGIN PASSWORD " +
-            tx.quote(password_) + " IN ROLE aves_data_service");
-  }
-  ~ServingRole() {
-    try {
-      pqxx::connection owner(cluster_url_);
-      pqxx::nontransaction(owner).exec("DROP ROLE IF EXISTS \"" + name_ + "\"");
-    } catch (const std::exception& error) {
-      ADD_FAILURE() << "dropping " << name_ << ": " << error.what();
-    }
-  }
-
-  // `conninfo` (of a database of the cluster) as this role.
-  const std::string& name() const { return name_; }
-  const std::string& password() const { return password_; }
-  std::string UrlFor(const std::string& conninfo) const {
-    return db::WithConnectionParameter(
-        db::WithConnectionParameter(conninfo, "user", name_), "password",
-        password_);
-  }
-
- private:
-  std::string cluster_url_;
-  std::string name_;
-  std::string password_;
-};
 
 class LeastPrivilegeTest : public ::testing::Test {
  protected:
@@ -210,7 +167,7 @@ TEST_F(LeastPrivilegeTest, MigrationsRunAsTheOwnerAndServingAsTheRole) {
       {{"DATABASE_URL", serving_url},
        {"AVES_MIGRATE_DATABASE_URL", (*database)->conninfo()}});
   EXPECT_EQ(migrated.exit_code, 0) << migrated.err;
-  EXPECT_THAT(migrated.out, HasSubstr("applied 20 migration(s)"));
+  EXPECT_THAT(migrated.out, HasSubstr("applied 21 migration(s)"));
   testing::AvesdProcess avesd(serving_url, {});
   EXPECT_THAT(avesd.WaitForHealth(ServingStatus::kServing),
               testing::IsOkAndHolds(ServingStatus::kServing));

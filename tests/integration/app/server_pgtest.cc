@@ -75,7 +75,7 @@ TEST_F(ServerTest, HealthFollowsTheSchemaAndShutdownIsGraceful) {
   testing::CommandResult migrate = RunCommand(
       {AVESD_PATH, "migrate"}, {{"DATABASE_URL", database_->conninfo()}});
   ASSERT_EQ(migrate.exit_code, 0) << migrate.err;
-  EXPECT_EQ(migrate.out, "applied 20 migration(s)\n");
+  EXPECT_EQ(migrate.out, "applied 21 migration(s)\n");
 
   EXPECT_THAT(server.WaitForHealth(ServingStatus::kServing),
               testing::IsOkAndHolds(ServingStatus::kServing));
@@ -98,7 +98,7 @@ TEST_F(ServerTest, HealthFollowsTheSchemaAndShutdownIsGraceful) {
   grpc::Status status = stub->GetMigrationStatus(&context, {}, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(response.schema_current());
-  ASSERT_EQ(response.migrations_size(), 20);
+  ASSERT_EQ(response.migrations_size(), 21);
   EXPECT_EQ(response.migrations(8).name(), "optimize_cache_indexes");
   EXPECT_TRUE(response.migrations(8).no_transaction());
   EXPECT_TRUE(response.migrations(8).applied());

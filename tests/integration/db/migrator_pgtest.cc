@@ -67,7 +67,7 @@ TEST_F(MigratorTest, AppliesEveryFileToAnEmptyDatabaseThenIsANoOp) {
   absl::StatusOr<std::vector<int>> first = migrator.Migrate();
   ASSERT_OK(first);
   EXPECT_THAT(*first, ElementsAre(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-                                  15, 16, 17, 18, 19, 20));
+                                  15, 16, 17, 18, 19, 20, 21));
   EXPECT_EQ(Count("SELECT count(*) FROM information_schema.tables WHERE "
                   "table_schema = 'public' "
                   "AND table_name IN ('users', 'vocabulary', 'user_progress', "
@@ -81,7 +81,7 @@ TEST_F(MigratorTest, AppliesEveryFileToAnEmptyDatabaseThenIsANoOp) {
   absl::StatusOr<std::vector<int>> second = migrator.Migrate();
   ASSERT_OK(second);
   EXPECT_THAT(*second, IsEmpty());
-  EXPECT_EQ(Count("SELECT count(*) FROM schema_migrations"), 20);
+  EXPECT_EQ(Count("SELECT count(*) FROM schema_migrations"), 21);
 
   absl::StatusOr<SchemaStatus> status = migrator.Status();
   ASSERT_OK(status);
@@ -134,7 +134,7 @@ TEST_F(MigratorTest, RefusesAChangedAppliedFileNamingIt) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("003_create_user_progress.sql was changed")));
   // Nothing after the refusal ran.
-  EXPECT_EQ(Count("SELECT count(*) FROM schema_migrations"), 20);
+  EXPECT_EQ(Count("SELECT count(*) FROM schema_migrations"), 21);
   EXPECT_EQ(Count("SELECT count(*) FROM information_schema.tables WHERE "
                   "table_name = 'added_later'"),
             0);
@@ -157,7 +157,7 @@ TEST_F(MigratorTest, AFailingFileLeavesNothingBehindAndNamesItself) {
   EXPECT_EQ(Count("SELECT count(*) FROM information_schema.tables WHERE "
                   "table_name = 'half_done'"),
             0);
-  EXPECT_EQ(Count("SELECT count(*) FROM schema_migrations"), 20);
+  EXPECT_EQ(Count("SELECT count(*) FROM schema_migrations"), 21);
 }
 
 TEST_F(MigratorTest, ConcurrentMigratorsApplyEachFileExactlyOnce) {
@@ -176,9 +176,9 @@ TEST_F(MigratorTest, ConcurrentMigratorsApplyEachFileExactlyOnce) {
     applied.insert(result->begin(), result->end());
   }
   EXPECT_EQ(applied,
-            (std::multiset<int>{1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-                                11, 12, 13, 14, 15, 16, 17, 18, 19, 20}));
-  EXPECT_EQ(Count("SELECT count(*) FROM schema_migrations"), 20);
+            (std::multiset<int>{1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                12, 13, 14, 15, 16, 17, 18, 19, 20, 21}));
+  EXPECT_EQ(Count("SELECT count(*) FROM schema_migrations"), 21);
 }
 
 TEST_F(MigratorTest, RepairsAnIndexLeftInvalidByAnInterruptedConcurrentBuild) {
@@ -214,7 +214,7 @@ TEST_F(MigratorTest, RepairsAnIndexLeftInvalidByAnInterruptedConcurrentBuild) {
       Migrator(database_->conninfo(), files_).Migrate();
   ASSERT_OK(applied);
   EXPECT_THAT(*applied,
-              ElementsAre(9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20));
+              ElementsAre(9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21));
   EXPECT_EQ(ValidSeedIndexes(), std::set<std::string>(std::begin(kSeedIndexes),
                                                       std::end(kSeedIndexes)));
   EXPECT_EQ(Count("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), 0);

@@ -515,5 +515,34 @@ TEST(ConfigTest, BooleansAcceptTheUsualSpellings) {
   }
 }
 
+TEST(ConfigTest, AnAnalyzeScheduleIsANameOrACountWithAUnit) {
+  absl::StatusOr<Config> defaults = LoadConfig(Fake({}));
+  ASSERT_OK(defaults);
+  EXPECT_EQ(defaults->analyze_schedule, absl::Hours(24 * 7));
+  EXPECT_EQ(defaults->analyze_threshold_percent, 5);
+  for (const auto& [text, wanted] :
+       std::vector<std::pair<std::string, absl::Duration>>{
+           {"daily", absl::Hours(24)},
+           {"Hourly", absl::Hours(1)},
+           {"off", absl::ZeroDuration()},
+           {"0", absl::ZeroDuration()},
+           {"12h", absl::Hours(12)},
+           {"30s", absl::Seconds(30)},
+           {"500ms", absl::Milliseconds(500)},
+           {"45m", absl::Minutes(45)},
+           {"2d", absl::Hours(48)}}) {
+    absl::StatusOr<Config> config =
+        LoadConfig(Fake({{"AVES_ANALYZE_SCHEDULE", text}}));
+    ASSERT_OK(config);
+    EXPECT_EQ(config->analyze_schedule, wanted) << text;
+  }
+  for (const char* bad : {"weekly-ish", "12", "h", "-1h", "1.5h", "9999d"}) {
+    EXPECT_THAT(LoadConfig(Fake({{"AVES_ANALYZE_SCHEDULE", bad}})),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("AVES_ANALYZE_SCHEDULE")))
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace aves::config

@@ -1,0 +1,240 @@
+#include "server/store/maintenance_store.h"
+
+#include <utility>
+
+#include <absl/strings/str_cat.h>
+#include <pqxx/pqxx>
+
+#include "server/common/json_writer.h"
+#include "server/common/status_macros.h"
+#include "server/db/errors.h"
+#include "server/db/statement_name.h"
+#include "server/db/timed_exec.h"
+#include "server/db/transaction.h"
+#include "server/store/job_store.h"
+
+namespace aves::store {
+namespace {
+
+// The advisory lock every replica's run takes (session level, held for the
+// whole run on the run's one connection; it goes with the session if avesd
+// dies). A constant of our own: "avesanlz" in ASCII.
+constexpr int64_t kAnalyzeLockKey = 0x61766573'616e6c7a;
+
+// Each service table with its statistics counters, and whether the
+// schedule is due: no scheduled run yet, or the last began a period ago.
+constexpr char kDueTables[] = AVES_SQL_NAME("maintenance_due_tables")
+    "WITH last_run AS (SELECT max(created_at) AS at FROM batch_jobs "
+    "WHERE job_type = 'maintenance_analyze' AND metadata->>'trigger' = "
+    "'schedule') "
+    "SELECT t.name, coalesce(s.n_mod_since_analyze, 0), "
+    "coalesce(s.n_live_tup, 0), "
+    "$1::bigint > 0 AND ((SELECT at FROM last_run) IS NULL OR "
+    "(SELECT at FROM last_run) < now() - make_interval(secs => $1::bigint / "
+    "1000.0)) "
+    "FROM aves_maintained_tables() AS t(name) "
+    "LEFT JOIN pg_stat_user_tables s ON s.relname = t.name AND "
+    "s.schemaname = current_schema() ORDER BY t.name";
+constexpr char kAnalyzeTable[] =
+    AVES_SQL_NAME("maintenance_analyze_table") "SELECT aves_analyze_table($1)";
+
+absl::StatusOr<std::vector<DueTable>> DueTablesOn(
+    pqxx::connection_base& connection, db::QueryMetrics& metrics,
+    const AnalyzePolicy& policy) {
+  pqxx::read_transaction tx(connection);
+  const pqxx::result rows = db::ExecParams(
+      metrics, tx, kDueTables,
+      static_cast<int64_t>(absl::ToInt64Milliseconds(policy.schedule)));
+  std::vector<DueTable> due;
+  for (const pqxx::row& row : rows) {
+    DueTable table;
+    table.table = row[0].as<std::string>();
+    table.modified_since_analyze = row[1].as<int64_t>();
+    table.live_rows = row[2].as<int64_t>();
+    if (row[3].as<bool>()) {
+      table.reason = "schedule";
+    } else if (static_cast<double>(table.modified_since_analyze) >
+               static_cast<double>(policy.threshold_rows) +
+                   policy.threshold_fraction *
+                       static_cast<double>(table.live_rows)) {
+      table.reason = "threshold";
+    } else {
+      continue;
+    }
+    due.push_back(std::move(table));
+  }
+  return due;
+}
+
+std::string Millis(absl::Duration duration) {
+  return absl::StrCat(absl::ToInt64Milliseconds(duration), "ms");
+}
+
+// One ANALYZE in its own transaction, with its own timeouts.
+absl::Status AnalyzeOne(pqxx::connection_base& connection,
+                        db::QueryMetrics& metrics, const std::string& table,
+                        const AnalyzePolicy& policy) {
+  try {
+    pqxx::work tx(connection);
+    // Whole milliseconds of our own settings: nothing from a request.
+    tx.exec(absl::StrCat("SET LOCAL lock_timeout = '",
+                         Millis(policy.lock_timeout), "'"));
+    tx.exec(absl::StrCat("SET LOCAL statement_timeout = '",
+                         Millis(policy.statement_timeout), "'"));
+    db::ExecParams(metrics, tx, kAnalyzeTable, table);
+    tx.commit();
+    return absl::OkStatus();
+  } catch (...) {
+    return db::StatusFromCurrentException(absl::StrCat("ANALYZE ", table));
+  }
+}
+
+// Moves the run's job in a transaction of its own.
+absl::Status Progress(pqxx::connection_base& connection,
+                      db::QueryMetrics& metrics, const JobProgress& progress,
+                      const std::vector<NewJobError>& errors = {}) {
+  try {
+    pqxx::work work(connection);
+    db::Transaction tx(work, &metrics);
+    RETURN_IF_ERROR(JobStore::UpdateProgressIn(tx, progress).status());
+    if (!errors.empty()) {
+      RETURN_IF_ERROR(JobStore::AppendErrorsIn(tx, progress.id, errors));
+    }
+    work.commit();
+    return absl::OkStatus();
+  } catch (...) {
+    return db::StatusFromCurrentException("recording maintenance progress");
+  }
+}
+
+}  // namespace
+
+std::vector<db::PreparedStatement> MaintenanceStore::NamedStatements() {
+  std::vector<db::PreparedStatement> named;
+  for (const char* text : {kDueTables, kAnalyzeTable}) {
+    named.push_back({std::string(db::StatementNameOf(text)), text});
+  }
+  return named;
+}
+
+absl::StatusOr<std::vector<DueTable>> MaintenanceStore::DueTables(
+    const common::CallContext& context, const AnalyzePolicy& policy) {
+  std::vector<DueTable> due;
+  RETURN_IF_ERROR(database_.Run(
+      context, db::Access::kRead, [&](pqxx::connection_base& connection) {
+        try {
+          ASSIGN_OR_RETURN(
+              due, DueTablesOn(connection, database_.query_metrics(), policy));
+          return absl::OkStatus();
+        } catch (...) {
+          return db::StatusFromCurrentException("tables due for ANALYZE");
+        }
+      }));
+  return due;
+}
+
+absl::StatusOr<AnalyzeRun> MaintenanceStore::RunDue(
+    const common::CallContext& context, const AnalyzePolicy& policy) {
+  AnalyzeRun run;
+  db::QueryMetrics& metrics = database_.query_metrics();
+  RETURN_IF_ERROR(database_.Run(
+      context, db::Access::kWrite,
+      [&](pqxx::connection_base& connection) -> absl::Status {
+        try {
+          {
+            pqxx::nontransaction tx(connection);
+            if (tx.exec1(AVES_SQL_NAME(
+                    "maintenance_is_standby") "SELECT pg_is_in_recovery()")[0]
+                    .as<bool>()) {
+              run.skipped = "a standby: maintenance runs on the primary";
+              return absl::OkStatus();
+            }
+            if (!tx.exec_params1(
+                       AVES_SQL_NAME(
+                           "maintenance_lock") "SELECT "
+                                               "pg_try_advisory_lock($1)",
+                       kAnalyzeLockKey)[0]
+                     .as<bool>()) {
+              run.skipped = "another avesd is running maintenance";
+              return absl::OkStatus();
+            }
+          }
+          auto body = [&]() -> absl::Status {
+            // Checked under the lock: a replica that ran just before this
+            // one took it has recorded its job, so the schedule is not due.
+            ASSIGN_OR_RETURN(std::vector<DueTable> due,
+                             DueTablesOn(connection, metrics, policy));
+            if (due.empty()) {
+              run.skipped = "nothing due";
+              return absl::OkStatus();
+            }
+            std::vector<std::string> tables;
+            for (const DueTable& table : due) tables.push_back(table.table);
+            NewJob job;
+            job.job_type = kAnalyzeJobType;
+            job.total_items = static_cast<int64_t>(due.size());
+            job.metadata = common::JsonObject()
+                               .Add("trigger", due.front().reason)
+                               .Add("tables", tables)
+                               .Text();
+            job.created_by = "avesd maintenance";
+            {
+              pqxx::work work(connection);
+              db::Transaction tx(work, &metrics);
+              ASSIGN_OR_RETURN(Job created, JobStore::CreateIn(tx, job));
+              run.job_id = created.id;
+              JobProgress start;
+              start.id = run.job_id;
+              start.status = JobStatus::kProcessing;
+              RETURN_IF_ERROR(JobStore::UpdateProgressIn(tx, start).status());
+              work.commit();
+            }
+            for (size_t i = 0; i < tables.size(); ++i) {
+              const absl::Status analyzed =
+                  AnalyzeOne(connection, metrics, tables[i], policy);
+              JobProgress item;
+              item.id = run.job_id;
+              std::vector<NewJobError> errors;
+              if (analyzed.ok()) {
+                item.processed_items_delta = 1;
+                run.analyzed.push_back(tables[i]);
+              } else {
+                item.failed_items_delta = 1;
+                errors.push_back({static_cast<int64_t>(i), tables[i],
+                                  std::string(analyzed.message())});
+                run.failed.push_back(
+                    absl::StrCat(tables[i], ": ", analyzed.message()));
+              }
+              RETURN_IF_ERROR(Progress(connection, metrics, item, errors));
+            }
+            JobProgress done;
+            done.id = run.job_id;
+            done.status = run.analyzed.empty() ? JobStatus::kFailed
+                                               : JobStatus::kCompleted;
+            return Progress(connection, metrics, done);
+          };
+          // Whatever the run met, the lock is released before the
+          // connection goes back to the pool (a session lock would outlive
+          // the run there).
+          absl::Status ran;
+          try {
+            ran = body();
+          } catch (...) {
+            ran = db::StatusFromCurrentException("maintenance ANALYZE run");
+          }
+          pqxx::nontransaction tx(connection);
+          tx.exec_params(
+              AVES_SQL_NAME(
+                  "maintenance_unlock") "SELECT pg_advisory_unlock($1)",
+              kAnalyzeLockKey);
+          return ran;
+        } catch (...) {
+          // The lock goes with the connection, which the pool drops when
+          // it broke.
+          return db::StatusFromCurrentException("maintenance ANALYZE run");
+        }
+      }));
+  return run;
+}
+
+}  // namespace aves::store

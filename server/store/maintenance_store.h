@@ -1,0 +1,79 @@
+// MaintenanceStore: the database looking after itself (issue 19). ANALYZE of
+// the service's tables (migration 021's aves_maintained_tables), on a
+// schedule and whenever a table's rows modified since its last ANALYZE pass
+// a threshold stricter than autovacuum's. A run is one batch_jobs row
+// (job_type maintenance_analyze, one item per table) that WatchJobs and the
+// dashboard see like any job; only avesd moves it. One replica runs at a
+// time (a session advisory lock held for the whole run), never on a
+// standby; each table gets its own lock_timeout and statement_timeout, so a
+// table another session holds locked costs that table's item, not the run.
+#ifndef AVES_SERVER_STORE_MAINTENANCE_STORE_H_
+#define AVES_SERVER_STORE_MAINTENANCE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <absl/status/statusor.h>
+#include <absl/time/time.h>
+
+#include "server/common/call_context.h"
+#include "server/db/database.h"
+#include "server/db/prepared_statement.h"
+
+namespace aves::store {
+
+inline constexpr char kAnalyzeJobType[] = "maintenance_analyze";
+
+struct AnalyzePolicy {
+  // Every table, once per this long across replicas; zero: never on a
+  // schedule (the threshold still applies).
+  absl::Duration schedule = absl::Hours(24 * 7);
+  // A table is due when its rows modified since its last ANALYZE pass
+  // threshold_rows + threshold_fraction x its live rows (autovacuum's
+  // defaults: 50 + 10%).
+  int64_t threshold_rows = 50;
+  double threshold_fraction = 0.05;
+  absl::Duration lock_timeout = absl::Seconds(5);
+  absl::Duration statement_timeout = absl::Minutes(10);
+};
+
+struct DueTable {
+  std::string table;
+  std::string reason;  // "schedule" or "threshold"
+  int64_t modified_since_analyze = 0;
+  int64_t live_rows = 0;
+};
+
+struct AnalyzeRun {
+  // Empty when nothing ran: then `skipped` says why.
+  std::string job_id;
+  std::string skipped;
+  std::vector<std::string> analyzed;
+  std::vector<std::string> failed;  // "table: reason"
+};
+
+class MaintenanceStore {
+ public:
+  explicit MaintenanceStore(db::Database& database) : database_(database) {}
+
+  // The named statements it sends as text (for the query metrics).
+  static std::vector<db::PreparedStatement> NamedStatements();
+
+  // What a run would analyze now, and why (the dry run).
+  absl::StatusOr<std::vector<DueTable>> DueTables(
+      const common::CallContext& context, const AnalyzePolicy& policy);
+
+  // Analyzes what is due, as one job. Skips (OK, nothing written) when
+  // nothing is due, another replica is running, or this is a standby.
+  absl::StatusOr<AnalyzeRun> RunDue(const common::CallContext& context,
+                                    const AnalyzePolicy& policy);
+
+ private:
+  db::Database& database_;
+};
+
+}  // namespace aves::store
+
+#endif  // AVES_SERVER_STORE_MAINTENANCE_STORE_H_
