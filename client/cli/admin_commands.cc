@@ -1,5 +1,6 @@
 // health, pool, migrations, verify-indexes, slow-queries, top: the
 // operator's commands.
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -236,6 +237,50 @@ int TopCommand(const Invocation& invocation) {
             << google::protobuf::util::TimeUtil::ToString(result->window_end())
             << "\n";
   return 0;
+}
+
+int MaintenanceCommand(const Invocation& invocation) {
+  if (invocation.words[1] != "analyze") {
+    std::cerr << "error: unknown maintenance command '" << invocation.words[1]
+              << "' (analyze)\n";
+    return 2;
+  }
+  if (!invocation.options.Only({"table", "dry-run"})) return 2;
+  const bool dry_run = invocation.options.Has("dry-run");
+  client::CallOptions options = CallOptionsOf(invocation);
+  // A run ANALYZEs whole tables: more than a call's usual few seconds.
+  if (!dry_run) options.timeout = std::max(options.timeout, absl::Minutes(15));
+  absl::StatusOr<data::v1::RunAnalyzeResponse> run =
+      client::AdminClient(ChannelOf(invocation), options)
+          .RunAnalyze(invocation.options.Get("table"), dry_run);
+  if (!run.ok()) return PrintError(run.status());
+  if (invocation.json) {
+    PrintJson(*run);
+    return 0;
+  }
+  auto when = [](bool has, const google::protobuf::Timestamp& at) {
+    return has ? google::protobuf::util::TimeUtil::ToString(at)
+               : std::string("never");
+  };
+  std::vector<std::vector<std::string>> rows = {
+      {"table", "modified since analyze", "live rows", "last analyze",
+       "last autoanalyze", "due"}};
+  for (const data::v1::TableStatistics& table : run->tables()) {
+    rows.push_back(
+        {table.table(), std::to_string(table.modified_since_analyze()),
+         std::to_string(table.live_rows()),
+         when(table.has_last_analyze(), table.last_analyze()),
+         when(table.has_last_autoanalyze(), table.last_autoanalyze()),
+         table.due().empty() ? "-" : table.due()});
+  }
+  PrintTable(rows);
+  if (dry_run) return 0;
+  std::cout << "\njob " << run->job_id() << ": " << run->analyzed_size()
+            << " analyzed, " << run->failed_size() << " failed\n";
+  for (const std::string& failure : run->failed()) {
+    std::cout << "  " << failure << "\n";
+  }
+  return run->failed_size() == 0 ? 0 : 1;
 }
 
 }  // namespace aves::cli

@@ -63,6 +63,8 @@ ParsedArguments ParseArguments(const std::vector<std::string>& args,
       invocation.json = true;
     } else if (arg == "--atomic") {
       invocation.options.Set("atomic", "true");  // load's switch
+    } else if (arg == "--dry-run") {
+      invocation.options.Set("dry-run", "true");  // maintenance's switch
     } else if (absl::StartsWith(arg, "--service=")) {
       invocation.service = arg.substr(10);
     } else if (absl::StartsWith(arg, "--") &&

@@ -20,6 +20,7 @@ int CacheCommand(const Invocation& invocation);        // get | put | purge
 int AnnotationsCommand(const Invocation& invocation);  // image | queue | review
 int JobsCommand(const Invocation& invocation);  // list | get | errors | watch
 int LoadCommand(const Invocation& invocation);  // load FILE
+int MaintenanceCommand(const Invocation& invocation);  // analyze
 
 }  // namespace aves::cli
 

@@ -49,6 +49,12 @@ Commands:
                             evictions, invalidations (AdminService.GetCacheStats).
   migrations                Applied and pending migrations; exits 3 when the
                             schema is not current.
+  maintenance analyze [--table=T] [--dry-run]
+                            ANALYZE every service table (or T) now, as one
+                            maintenance_analyze job (AdminService.RunAnalyze;
+                            waits up to 15 min or --timeout); --dry-run shows
+                            each table's rows modified since its last ANALYZE
+                            and whether avesd's next check would analyze it.
   annotations image --image=UUID [--min-confidence=X] [--page-size=N] [--page-token=T]
                             An image's annotations, highest confidence first.
   annotations queue [--status=pending|approved|rejected|edited] [--page-size=N] [--page-token=T]
@@ -121,6 +127,7 @@ constexpr Command kCommands[] = {
     {"annotations", 2, aves::cli::AnnotationsCommand},
     {"jobs", 2, aves::cli::JobsCommand},
     {"load", 2, aves::cli::LoadCommand},
+    {"maintenance", 2, aves::cli::MaintenanceCommand},
 };
 
 }  // namespace

@@ -24,6 +24,18 @@ absl::StatusOr<v1::GetCacheStatsResponse> AdminClient::GetCacheStats() {
       });
 }
 
+absl::StatusOr<v1::RunAnalyzeResponse> AdminClient::RunAnalyze(
+    const std::string& table, bool dry_run) {
+  v1::RunAnalyzeRequest request;
+  if (!table.empty()) request.set_table(table);
+  request.set_dry_run(dry_run);
+  return UnaryCall<v1::RunAnalyzeResponse>(
+      options_, dry_run ? Idempotency::kRead : Idempotency::kWrite,
+      [&](auto* context, auto* response) {
+        return stub_->RunAnalyze(context, request, response);
+      });
+}
+
 absl::StatusOr<v1::GetMigrationStatusResponse>
 AdminClient::GetMigrationStatus() {
   return UnaryCall<v1::GetMigrationStatusResponse>(

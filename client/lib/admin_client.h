@@ -1,9 +1,11 @@
 // AdminClient: typed calls of aves.data.v1.AdminService, each with a
-// deadline; all are reads, retried on UNAVAILABLE within it.
+// deadline; the reads are retried on UNAVAILABLE within it, RunAnalyze
+// (a write) never.
 #ifndef AVES_CLIENT_LIB_ADMIN_CLIENT_H_
 #define AVES_CLIENT_LIB_ADMIN_CLIENT_H_
 
 #include <memory>
+#include <string>
 
 #include <absl/status/statusor.h>
 #include <grpcpp/channel.h>
@@ -28,6 +30,10 @@ class AdminClient {
   absl::StatusOr<data::v1::GetQueryStatsResponse> GetQueryStats(
       data::v1::GetQueryStatsRequest::Order order, int limit = 0);
   absl::StatusOr<data::v1::GetCacheStatsResponse> GetCacheStats();
+  // ANALYZE now, of `table` or (empty) every service table; `dry_run`
+  // only reports their statistics.
+  absl::StatusOr<data::v1::RunAnalyzeResponse> RunAnalyze(
+      const std::string& table, bool dry_run);
 
  private:
   std::unique_ptr<data::v1::AdminService::Stub> stub_;

@@ -1,6 +1,10 @@
 #include "client/lib/exercise_cache_client.h"
 
+#include <condition_variable>
 #include <future>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <utility>
 
 #include <absl/time/clock.h>
@@ -24,6 +28,81 @@ absl::StatusOr<v1::Exercise> AsExercise(LookupCoalescer::Result result) {
 
 }  // namespace
 
+class ExerciseCacheClient::SingleCalls {
+ public:
+  using Done = std::function<void(absl::StatusOr<v1::Exercise>)>;
+
+  SingleCalls() : poller_([this] { Poll(); }) {}
+
+  ~SingleCalls() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (const std::shared_ptr<Call>& call : out_) call->context.TryCancel();
+    drained_.wait(lock, [this] { return out_.empty(); });
+    lock.unlock();
+    queue_.Shutdown();
+    poller_.join();
+  }
+
+  std::function<void()> Start(v1::ExerciseCacheService::Stub& stub,
+                              const v1::GetExerciseRequest& request,
+                              absl::Time deadline, Done done) {
+    auto call = std::make_shared<Call>();
+    call->request = request;
+    call->done = std::move(done);
+    call->context.set_deadline(absl::ToChronoTime(deadline));
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      out_.insert(call);
+    }
+    call->reader =
+        stub.PrepareAsyncGetExercise(&call->context, call->request, &queue_);
+    call->reader->StartCall();
+    // The tag holds the call until Poll has answered it.
+    call->reader->Finish(&call->response, &call->status,
+                         new std::shared_ptr<Call>(call));
+    return [weak = std::weak_ptr<Call>(call)] {
+      if (auto alive = weak.lock()) alive->context.TryCancel();
+    };
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    v1::GetExerciseRequest request;
+    v1::GetExerciseResponse response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::GetExerciseResponse>>
+        reader;
+    Done done;
+  };
+
+  void Poll() {
+    void* tag = nullptr;
+    bool ok = false;
+    while (queue_.Next(&tag, &ok)) {
+      std::unique_ptr<std::shared_ptr<Call>> call(
+          static_cast<std::shared_ptr<Call>*>(tag));
+      Call& answered = **call;
+      if (answered.status.ok()) {
+        answered.done(answered.response.exercise());
+      } else {
+        answered.done(FromGrpcStatus(answered.status));
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      out_.erase(*call);
+      if (out_.empty()) drained_.notify_all();
+    }
+  }
+
+  grpc::CompletionQueue queue_;
+  std::mutex mutex_;
+  std::condition_variable drained_;
+  std::set<std::shared_ptr<Call>> out_;  // mutex_
+  std::thread poller_;                   // last: starts once the rest exists
+};
+
+ExerciseCacheClient::~ExerciseCacheClient() = default;
+
 ExerciseCacheClient::ExerciseCacheClient(std::shared_ptr<grpc::Channel> channel,
                                          CallOptions options,
                                          Coalescing coalescing)
@@ -32,6 +111,8 @@ ExerciseCacheClient::ExerciseCacheClient(std::shared_ptr<grpc::Channel> channel,
     coalescing.options.max_attempts = options.max_attempts;
     coalescer_ =
         std::make_unique<LookupCoalescer>(stub_.get(), coalescing.options);
+  } else {
+    single_calls_ = std::make_unique<SingleCalls>();
   }
 }
 
@@ -49,28 +130,9 @@ std::function<void()> ExerciseCacheClient::GetExerciseAsync(
       coalescer->Cancel(ticket);
     };
   }
-  // Without coalescing: one GetExercise on gRPC's callback API (not retried).
-  struct Single {
-    grpc::ClientContext context;
-    v1::GetExerciseRequest request;
-    v1::GetExerciseResponse response;
-  };
-  auto single = std::make_shared<Single>();
-  single->request = request;
-  single->context.set_deadline(
-      absl::ToChronoTime(absl::Now() + options_.timeout));
-  stub_->async()->GetExercise(
-      &single->context, &single->request, &single->response,
-      [single, done = std::move(done)](grpc::Status status) {
-        if (status.ok()) {
-          done(single->response.exercise());
-        } else {
-          done(FromGrpcStatus(status));
-        }
-      });
-  return [weak = std::weak_ptr<Single>(single)] {
-    if (auto alive = weak.lock()) alive->context.TryCancel();
-  };
+  // Without coalescing: one GetExercise (not retried).
+  return single_calls_->Start(*stub_, request, absl::Now() + options_.timeout,
+                              std::move(done));
 }
 
 absl::StatusOr<v1::Exercise> ExerciseCacheClient::GetExercise(

@@ -31,6 +31,8 @@ class ExerciseCacheClient {
   explicit ExerciseCacheClient(std::shared_ptr<grpc::Channel> channel,
                                CallOptions options = {},
                                Coalescing coalescing = {});
+  // Cancels the asynchronous Gets still out and waits for them.
+  ~ExerciseCacheClient();
 
   // NOT_FOUND on a miss. Waits for the answer (coalesced with the client's
   // other Gets).
@@ -58,8 +60,14 @@ class ExerciseCacheClient {
   absl::StatusOr<data::v1::PurgeExpiredResponse> PurgeExpired(int64_t max_rows);
 
  private:
+  // GetExerciseAsync without coalescing: calls on a completion queue and
+  // thread of the client's own, as the coalescer's (not gRPC's callback
+  // API, whose process-wide queue gRPC 1.51 freed twice under ASan).
+  class SingleCalls;
+
   std::unique_ptr<data::v1::ExerciseCacheService::Stub> stub_;
   CallOptions options_;
+  std::unique_ptr<SingleCalls> single_calls_;   // with coalescing off
   std::unique_ptr<LookupCoalescer> coalescer_;  // last: goes first
 };
 

@@ -6,6 +6,7 @@
 
 #include <absl/time/clock.h>
 
+#include "server/app/background_tasks.h"
 #include "server/app/sizing.h"
 #include "server/auth/authenticator.h"
 #include "server/bulk/bulk_metrics.h"
@@ -140,7 +141,8 @@ std::unique_ptr<Services> Services::Build(
                                          parts->authorizer.get()};
   parts->admin = std::make_unique<handlers::AdminServiceImpl>(
       database, *parts->query_stats, *parts->lookup_cache, *parts->cache_feed,
-      handler, std::move(migrations));
+      *parts->maintenance, AnalyzePolicyOf(config), handler,
+      std::move(migrations));
   parts->exercise_cache_service =
       std::make_unique<handlers::ExerciseCacheServiceImpl>(
           *parts->exercise_cache, *parts->lookup_cache, handler,

@@ -47,6 +47,7 @@ std::vector<MethodRule> MakeTable() {
       {absl::StrCat(kAdmin, "ListSlowQueries"), kWatchers, "read-only"},
       {absl::StrCat(kAdmin, "GetQueryStats"), kWatchers, "read-only"},
       {absl::StrCat(kAdmin, "GetCacheStats"), kWatchers, "read-only"},
+      {absl::StrCat(kAdmin, "RunAnalyze"), kOperator, "maintenance"},
   };
 }
 

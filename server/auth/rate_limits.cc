@@ -99,6 +99,7 @@ std::string RateLimit::ToString() const {
 RateLimitTable DefaultRateLimits() {
   return {
       {"ExerciseCacheService.PurgeExpired", {6, absl::Minutes(1), 6}},
+      {"AdminService.RunAnalyze", {6, absl::Minutes(1), 6}},
       {"AdminService.VerifyIndexes", {6, absl::Minutes(1), 6}},
   };
 }

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include <absl/strings/str_cat.h>
+#include <absl/strings/str_join.h>
 
 #include "server/common/field_error.h"
 #include "server/common/status_macros.h"
@@ -27,6 +28,7 @@ constexpr char kPoolStats[] = "AdminService.GetPoolStats";
 constexpr char kSlowQueries[] = "AdminService.ListSlowQueries";
 constexpr char kQueryStats[] = "AdminService.GetQueryStats";
 constexpr char kCacheStats[] = "AdminService.GetCacheStats";
+constexpr char kRunAnalyze[] = "AdminService.RunAnalyze";
 constexpr int kDefaultQueryStats = 20;
 constexpr int kMaxQueryStats = 500;
 
@@ -49,12 +51,15 @@ absl::StatusOr<store::QueryStatsOrder> OrderOf(
 AdminServiceImpl::AdminServiceImpl(
     db::Database& database, store::QueryStats& query_stats,
     const store::LookupCache& cache,
-    const store::CacheInvalidationFeed& cache_feed, HandlerContext handler,
-    std::vector<db::MigrationFile> migrations)
+    const store::CacheInvalidationFeed& cache_feed,
+    store::MaintenanceStore& maintenance, store::AnalyzePolicy analyze_policy,
+    HandlerContext handler, std::vector<db::MigrationFile> migrations)
     : database_(database),
       query_stats_(query_stats),
       cache_(cache),
       cache_feed_(cache_feed),
+      maintenance_(maintenance),
+      analyze_policy_(analyze_policy),
       handler_(handler),
       migrations_(std::move(migrations)) {
   using Service = data::v1::AdminService;
@@ -64,6 +69,7 @@ AdminServiceImpl::AdminServiceImpl(
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, ListSlowQueries);
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetQueryStats);
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetCacheStats);
+  AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, RunAnalyze);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetMigrationStatus(
@@ -181,6 +187,64 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetQueryStats(
     *rows = response->statements_size();
     return absl::OkStatus();
   });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RunAnalyze(
+    grpc::CallbackServerContext* context, const v1::RunAnalyzeRequest* request,
+    v1::RunAnalyzeResponse* response) {
+  return OffloadLogged(
+      handler_, context, kRunAnalyze, [=](int64_t* rows) -> absl::Status {
+        const common::CallContext call = CallContextOf(context, kRunAnalyze);
+        ASSIGN_OR_RETURN(std::vector<store::DueTable> tables,
+                         maintenance_.Statistics(call, analyze_policy_));
+        if (request->has_table()) {
+          std::vector<store::DueTable> named;
+          std::vector<std::string> known;
+          for (store::DueTable& table : tables) {
+            known.push_back(table.table);
+            if (table.table == request->table()) {
+              named.push_back(std::move(table));
+            }
+          }
+          // The name is not echoed: it is the caller's text, of any size.
+          if (named.empty()) {
+            return common::InvalidField(
+                "table", absl::StrCat("is not one of the service's tables (",
+                                      absl::StrJoin(known, ", "), ")"));
+          }
+          tables = std::move(named);
+        }
+        std::vector<std::string> names;
+        for (const store::DueTable& table : tables) {
+          names.push_back(table.table);
+          v1::TableStatistics* out = response->add_tables();
+          out->set_table(table.table);
+          out->set_modified_since_analyze(table.modified_since_analyze);
+          out->set_live_rows(table.live_rows);
+          if (table.last_analyze) {
+            *out->mutable_last_analyze() = ToTimestamp(*table.last_analyze);
+          }
+          if (table.last_autoanalyze) {
+            *out->mutable_last_autoanalyze() =
+                ToTimestamp(*table.last_autoanalyze);
+          }
+          out->set_due(table.reason);
+        }
+        *rows = response->tables_size();
+        if (request->dry_run()) return absl::OkStatus();
+        ASSIGN_OR_RETURN(store::AnalyzeRun run,
+                         maintenance_.RunNow(call, analyze_policy_, names));
+        if (run.job_id.empty())
+          return absl::FailedPreconditionError(run.skipped);
+        response->set_job_id(run.job_id);
+        for (const std::string& table : run.analyzed) {
+          response->add_analyzed(table);
+        }
+        for (const std::string& failure : run.failed) {
+          response->add_failed(failure);
+        }
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace aves::handlers

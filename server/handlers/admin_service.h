@@ -3,7 +3,8 @@
 // query the database on the executor; GetPoolStats reads the pool's figures
 // at once (offload.h), so it answers even when the executor is saturated,
 // as do ListSlowQueries and GetCacheStats (avesd's memory); GetQueryStats reads
-// pg_stat_statements on the executor.
+// pg_stat_statements on the executor; RunAnalyze runs a maintenance ANALYZE
+// (store/maintenance_store.h) on the executor and answers when it ends.
 #ifndef AVES_SERVER_HANDLERS_ADMIN_SERVICE_H_
 #define AVES_SERVER_HANDLERS_ADMIN_SERVICE_H_
 
@@ -12,6 +13,7 @@
 #include "aves/data/v1/admin.grpc.pb.h"
 #include "server/db/migration_file.h"
 #include "server/handlers/offload.h"
+#include "server/store/maintenance_store.h"
 
 namespace aves::db {
 class Database;
@@ -30,7 +32,8 @@ class AdminServiceImpl final
   AdminServiceImpl(db::Database& database, store::QueryStats& query_stats,
                    const store::LookupCache& cache,
                    const store::CacheInvalidationFeed& cache_feed,
-                   HandlerContext handler,
+                   store::MaintenanceStore& maintenance,
+                   store::AnalyzePolicy analyze_policy, HandlerContext handler,
                    std::vector<db::MigrationFile> migrations);
 
   grpc::ServerUnaryReactor* GetMigrationStatus(
@@ -57,12 +60,18 @@ class AdminServiceImpl final
       grpc::CallbackServerContext* context,
       const aves::data::v1::GetCacheStatsRequest* request,
       aves::data::v1::GetCacheStatsResponse* response) override;
+  grpc::ServerUnaryReactor* RunAnalyze(
+      grpc::CallbackServerContext* context,
+      const aves::data::v1::RunAnalyzeRequest* request,
+      aves::data::v1::RunAnalyzeResponse* response) override;
 
  private:
   db::Database& database_;
   store::QueryStats& query_stats_;
   const store::LookupCache& cache_;
   const store::CacheInvalidationFeed& cache_feed_;
+  store::MaintenanceStore& maintenance_;
+  const store::AnalyzePolicy analyze_policy_;
   const HandlerContext handler_;
   const std::vector<db::MigrationFile> migrations_;
 };

@@ -12,6 +12,7 @@
 #include "server/db/timed_exec.h"
 #include "server/db/transaction.h"
 #include "server/store/job_store.h"
+#include "server/store/timestamps.h"
 
 namespace aves::store {
 namespace {
@@ -23,12 +24,13 @@ constexpr int64_t kAnalyzeLockKey = 0x61766573'616e6c7a;
 
 // Each service table with its statistics counters, and whether the
 // schedule is due: no scheduled run yet, or the last began a period ago.
-constexpr char kDueTables[] = AVES_SQL_NAME("maintenance_due_tables")
+constexpr char kTableStatistics[] = AVES_SQL_NAME("maintenance_due_tables")
     "WITH last_run AS (SELECT max(created_at) AS at FROM batch_jobs "
     "WHERE job_type = 'maintenance_analyze' AND metadata->>'trigger' = "
     "'schedule') "
     "SELECT t.name, coalesce(s.n_mod_since_analyze, 0), "
-    "coalesce(s.n_live_tup, 0), "
+    "coalesce(s.n_live_tup, 0), aves_epoch_us(s.last_analyze), "
+    "aves_epoch_us(s.last_autoanalyze), "
     "$1::bigint > 0 AND ((SELECT at FROM last_run) IS NULL OR "
     "(SELECT at FROM last_run) < now() - make_interval(secs => $1::bigint / "
     "1000.0)) "
@@ -38,30 +40,46 @@ constexpr char kDueTables[] = AVES_SQL_NAME("maintenance_due_tables")
 constexpr char kAnalyzeTable[] =
     AVES_SQL_NAME("maintenance_analyze_table") "SELECT aves_analyze_table($1)";
 
-absl::StatusOr<std::vector<DueTable>> DueTablesOn(
-    pqxx::connection_base& connection, db::QueryMetrics& metrics,
-    const AnalyzePolicy& policy) {
+std::optional<absl::Time> TimeOf(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  const int64_t micros = field.as<int64_t>();
+  if (micros == kUnrepresentableMicros) return std::nullopt;
+  return absl::FromUnixMicros(micros);
+}
+
+// Every service table; `reason` is empty for one not due.
+std::vector<DueTable> StatisticsOn(pqxx::connection_base& connection,
+                                   db::QueryMetrics& metrics,
+                                   const AnalyzePolicy& policy) {
   pqxx::read_transaction tx(connection);
   const pqxx::result rows = db::ExecParams(
-      metrics, tx, kDueTables,
+      metrics, tx, kTableStatistics,
       static_cast<int64_t>(absl::ToInt64Milliseconds(policy.schedule)));
-  std::vector<DueTable> due;
+  std::vector<DueTable> tables;
   for (const pqxx::row& row : rows) {
     DueTable table;
     table.table = row[0].as<std::string>();
     table.modified_since_analyze = row[1].as<int64_t>();
     table.live_rows = row[2].as<int64_t>();
-    if (row[3].as<bool>()) {
+    table.last_analyze = TimeOf(row[3]);
+    table.last_autoanalyze = TimeOf(row[4]);
+    if (row[5].as<bool>()) {
       table.reason = "schedule";
     } else if (static_cast<double>(table.modified_since_analyze) >
                static_cast<double>(policy.threshold_rows) +
                    policy.threshold_fraction *
                        static_cast<double>(table.live_rows)) {
       table.reason = "threshold";
-    } else {
-      continue;
     }
-    due.push_back(std::move(table));
+    tables.push_back(std::move(table));
+  }
+  return tables;
+}
+
+std::vector<DueTable> OnlyDue(std::vector<DueTable> tables) {
+  std::vector<DueTable> due;
+  for (DueTable& table : tables) {
+    if (!table.reason.empty()) due.push_back(std::move(table));
   }
   return due;
 }
@@ -111,30 +129,63 @@ absl::Status Progress(pqxx::connection_base& connection,
 
 std::vector<db::PreparedStatement> MaintenanceStore::NamedStatements() {
   std::vector<db::PreparedStatement> named;
-  for (const char* text : {kDueTables, kAnalyzeTable}) {
+  for (const char* text : {kTableStatistics, kAnalyzeTable}) {
     named.push_back({std::string(db::StatementNameOf(text)), text});
   }
   return named;
 }
 
-absl::StatusOr<std::vector<DueTable>> MaintenanceStore::DueTables(
+absl::StatusOr<std::vector<DueTable>> MaintenanceStore::Statistics(
     const common::CallContext& context, const AnalyzePolicy& policy) {
-  std::vector<DueTable> due;
+  std::vector<DueTable> tables;
   RETURN_IF_ERROR(database_.Run(
       context, db::Access::kRead, [&](pqxx::connection_base& connection) {
         try {
-          ASSIGN_OR_RETURN(
-              due, DueTablesOn(connection, database_.query_metrics(), policy));
+          tables = StatisticsOn(connection, database_.query_metrics(), policy);
           return absl::OkStatus();
         } catch (...) {
-          return db::StatusFromCurrentException("tables due for ANALYZE");
+          return db::StatusFromCurrentException("the tables' statistics");
         }
       }));
-  return due;
+  return tables;
+}
+
+absl::StatusOr<std::vector<DueTable>> MaintenanceStore::DueTables(
+    const common::CallContext& context, const AnalyzePolicy& policy) {
+  ASSIGN_OR_RETURN(std::vector<DueTable> tables, Statistics(context, policy));
+  return OnlyDue(std::move(tables));
 }
 
 absl::StatusOr<AnalyzeRun> MaintenanceStore::RunDue(
     const common::CallContext& context, const AnalyzePolicy& policy) {
+  return Run(context, policy,
+             [&](pqxx::connection_base& connection) -> absl::StatusOr<Choice> {
+               // Chosen under the lock: a replica that ran just before this
+               // one took it has recorded its job, so the schedule is not
+               // due again.
+               const std::vector<DueTable> due = OnlyDue(
+                   StatisticsOn(connection, database_.query_metrics(), policy));
+               Choice choice;
+               for (const DueTable& table : due) {
+                 choice.first.push_back(table.table);
+               }
+               if (!due.empty()) choice.second = due.front().reason;
+               return choice;
+             });
+}
+
+absl::StatusOr<AnalyzeRun> MaintenanceStore::RunNow(
+    const common::CallContext& context, const AnalyzePolicy& policy,
+    const std::vector<std::string>& tables) {
+  return Run(context, policy,
+             [&](pqxx::connection_base&) -> absl::StatusOr<Choice> {
+               return Choice{tables, "manual"};
+             });
+}
+
+absl::StatusOr<AnalyzeRun> MaintenanceStore::Run(
+    const common::CallContext& context, const AnalyzePolicy& policy,
+    absl::FunctionRef<absl::StatusOr<Choice>(pqxx::connection_base&)> choose) {
   AnalyzeRun run;
   db::QueryMetrics& metrics = database_.query_metrics();
   RETURN_IF_ERROR(database_.Run(
@@ -160,21 +211,17 @@ absl::StatusOr<AnalyzeRun> MaintenanceStore::RunDue(
             }
           }
           auto body = [&]() -> absl::Status {
-            // Checked under the lock: a replica that ran just before this
-            // one took it has recorded its job, so the schedule is not due.
-            ASSIGN_OR_RETURN(std::vector<DueTable> due,
-                             DueTablesOn(connection, metrics, policy));
-            if (due.empty()) {
+            ASSIGN_OR_RETURN(Choice choice, choose(connection));
+            const std::vector<std::string>& tables = choice.first;
+            if (tables.empty()) {
               run.skipped = "nothing due";
               return absl::OkStatus();
             }
-            std::vector<std::string> tables;
-            for (const DueTable& table : due) tables.push_back(table.table);
             NewJob job;
             job.job_type = kAnalyzeJobType;
-            job.total_items = static_cast<int64_t>(due.size());
+            job.total_items = static_cast<int64_t>(tables.size());
             job.metadata = common::JsonObject()
-                               .Add("trigger", due.front().reason)
+                               .Add("trigger", choice.second)
                                .Add("tables", tables)
                                .Text();
             job.created_by = "avesd maintenance";

@@ -13,13 +13,16 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <absl/functional/function_ref.h>
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
 #include "server/common/call_context.h"
 #include "server/db/database.h"
+#include "server/db/pqxx_fwd.h"
 #include "server/db/prepared_statement.h"
 
 namespace aves::store {
@@ -41,9 +44,12 @@ struct AnalyzePolicy {
 
 struct DueTable {
   std::string table;
-  std::string reason;  // "schedule" or "threshold"
+  // "schedule" or "threshold"; empty (in Statistics only) when not due.
+  std::string reason;
   int64_t modified_since_analyze = 0;
   int64_t live_rows = 0;
+  std::optional<absl::Time> last_analyze;      // by anyone
+  std::optional<absl::Time> last_autoanalyze;  // by autovacuum
 };
 
 struct AnalyzeRun {
@@ -55,22 +61,39 @@ struct AnalyzeRun {
 };
 
 class MaintenanceStore {
+  using Choice = std::pair<std::vector<std::string>, std::string>;
+
  public:
   explicit MaintenanceStore(db::Database& database) : database_(database) {}
 
   // The named statements it sends as text (for the query metrics).
   static std::vector<db::PreparedStatement> NamedStatements();
 
-  // What a run would analyze now, and why (the dry run).
+  // What a scheduled check would analyze now, and why.
   absl::StatusOr<std::vector<DueTable>> DueTables(
+      const common::CallContext& context, const AnalyzePolicy& policy);
+  // Every service table, due or not (the dry run of RunNow).
+  absl::StatusOr<std::vector<DueTable>> Statistics(
       const common::CallContext& context, const AnalyzePolicy& policy);
 
   // Analyzes what is due, as one job. Skips (OK, nothing written) when
   // nothing is due, another replica is running, or this is a standby.
   absl::StatusOr<AnalyzeRun> RunDue(const common::CallContext& context,
                                     const AnalyzePolicy& policy);
+  // Analyzes `tables` (service tables; the caller checked) now, as one job
+  // of trigger "manual". Skips like RunDue when another replica runs or on
+  // a standby.
+  absl::StatusOr<AnalyzeRun> RunNow(const common::CallContext& context,
+                                    const AnalyzePolicy& policy,
+                                    const std::vector<std::string>& tables);
 
  private:
+  // A run under the lock: `choose` picks the tables and the trigger (no
+  // tables: nothing due).
+  absl::StatusOr<AnalyzeRun> Run(
+      const common::CallContext& context, const AnalyzePolicy& policy,
+      absl::FunctionRef<absl::StatusOr<Choice>(pqxx::connection_base&)> choose);
+
   db::Database& database_;
 };
 

@@ -2,7 +2,7 @@
 // Node caller wants (camelCase, bigint, Date, string enums): annotations
 // (with their JSON bounding box parsed), admin and health.
 import {AnnotationServiceService as Annotations, type Annotation as WireAnnotation, AnnotationStatus, ReviewDecision,} from './gen/aves/data/v1/annotations';
-import {AdminServiceService as Admin, type GetCacheStatsResponse, type GetMigrationStatusResponse, type GetPoolStatsResponse, type GetQueryStatsResponse, GetQueryStatsRequest_Order as QueryStatsOrder, type ListSlowQueriesResponse, type VerifyIndexesResponse,} from './gen/aves/data/v1/admin';
+import {AdminServiceService as Admin, type GetCacheStatsResponse, type GetMigrationStatusResponse, type GetPoolStatsResponse, type GetQueryStatsResponse, GetQueryStatsRequest_Order as QueryStatsOrder, type ListSlowQueriesResponse, type RunAnalyzeResponse, type VerifyIndexesResponse,} from './gen/aves/data/v1/admin';
 import {HealthCheckResponse_ServingStatus as ServingStatus, HealthService as Health} from './gen/grpc/health/v1/health';
 import {parseJson, stringifyJson} from './json';
 import type {Page} from './jobs';
@@ -11,6 +11,7 @@ import type {CallSettings, Transport} from './transport';
 export {AnnotationStatus, QueryStatsOrder, ReviewDecision, ServingStatus};
 export type{
   GetCacheStatsResponse as CacheStats,
+  RunAnalyzeResponse as AnalyzeRun,
   GetMigrationStatusResponse as MigrationStatus,
   GetPoolStatsResponse as PoolStats,
   GetQueryStatsResponse as QueryStats,
@@ -146,6 +147,22 @@ export class AdminClient {
   }
   cacheStats(settings?: CallSettings): Promise<GetCacheStatsResponse> {
     return this.transport.unary(Admin.getCacheStats, {}, settings, true);
+  }
+  /**
+   * ANALYZE now (operator), of `table` or every service table, as one
+   * maintenance_analyze job; `dryRun` only reports the tables' statistics.
+   * A run is a write: never retried.
+   */
+  runAnalyze(
+      request: {table?: string; dryRun?: boolean} = {},
+      settings?: CallSettings): Promise<RunAnalyzeResponse> {
+    const dryRun = request.dryRun ?? false;
+    return this.transport.unary(
+        Admin.runAnalyze, {
+          ...(request.table !== undefined ? {table: request.table} : {}),
+          dryRun
+        },
+        settings, dryRun);
   }
 }
 

@@ -216,7 +216,7 @@ describe('annotations, admin and health', () => {
   test('admin reads', async () => {
     const migrations = await aves.admin.migrationStatus();
     assert.equal(migrations.schemaCurrent, true);
-    assert.ok(migrations.migrations.length >= 20);
+    assert.ok(migrations.migrations.length >= 21);
     const pool = await aves.admin.poolStats();
     assert.ok(pool.total >= 1);
     const indexes = await aves.admin.verifyIndexes();
@@ -230,6 +230,21 @@ describe('annotations, admin and health', () => {
     assert.ok(top.statements.length <= 5);
     const cache = await aves.admin.cacheStats();
     assert.equal(typeof cache.enabled, 'boolean');
+    const preview = await aves.admin.runAnalyze({dryRun: true});
+    assert.ok(
+        preview.tables.some((t) => t.table === 'vocabulary'),
+        preview.tables.map((t) => t.table).join(', '));
+    assert.equal(preview.jobId, '');
+    const ran = await aves.admin.runAnalyze({table: 'images'});
+    assert.deepEqual(ran.analyzed, ['images']);
+    assert.ok(ran.jobId);
+    const job = await aves.jobs.get(ran.jobId);
+    assert.equal(job.jobType, 'maintenance_analyze');
+    assert.equal(job.processedItems, 1n);
+    const refused = await failure(aves.admin.runAnalyze({table: 'pg_class'}));
+    assert.equal(refused.code, status.INVALID_ARGUMENT);
+    assert.ok(
+        refused.violation('table'), JSON.stringify(refused.fieldViolations));
     assert.equal(await aves.health.check(), ServingStatus.SERVING);
   });
 });

@@ -20,6 +20,7 @@
 #include "tests/support/avesd_process.h"
 #include "tests/support/serving_role.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/subprocess.h"
 #include "tests/support/test_database.h"
 
 namespace aves {
@@ -28,6 +29,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 class MaintenanceTest : public ::testing::Test {
@@ -242,6 +244,45 @@ TEST_F(MaintenanceTest, TwoAvesdRunAScheduledAnalyzeOnceAsAJob) {
                    "last_analyze IS NOT NULL AND relname IN (SELECT * FROM "
                    "aves_maintained_tables())"),
             10);
+}
+
+// avesctl maintenance analyze (AdminService.RunAnalyze) against a real
+// avesd serving as the serving role.
+TEST_F(MaintenanceTest, AvesctlPreviewsAndRunsAnAnalyze) {
+  testing::AvesdProcess avesd(role_->UrlFor(test_database_->conninfo()));
+  const std::string address = avesd.Address();
+  ASSERT_FALSE(address.empty()) << avesd.process().Stderr();
+  auto avesctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {AVESCTL_PATH, "--addr=" + address});
+    return testing::RunCommand(args);
+  };
+  testing::CommandResult preview =
+      avesctl({"maintenance", "analyze", "--dry-run"});
+  ASSERT_EQ(preview.exit_code, 0) << preview.err;
+  // Never analyzed on the (weekly) schedule: every table is due for it.
+  EXPECT_THAT(preview.out, HasSubstr("vocabulary"));
+  EXPECT_THAT(preview.out, HasSubstr("schedule"));
+  EXPECT_EQ(Number("SELECT count(*) FROM batch_jobs"), 0) << "a dry run";
+
+  testing::CommandResult run =
+      avesctl({"maintenance", "analyze", "--table=vocabulary"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_THAT(run.out, HasSubstr("1 analyzed, 0 failed"));
+  EXPECT_EQ(Number("SELECT count(*) FROM batch_jobs WHERE job_type = "
+                   "'maintenance_analyze' AND metadata->>'trigger' = "
+                   "'manual' AND status = 'completed' AND total_items = 1"),
+            1);
+  EXPECT_EQ(Number("SELECT count(*) FROM pg_stat_user_tables WHERE relname "
+                   "= 'vocabulary' AND last_analyze IS NOT NULL"),
+            1);
+
+  testing::CommandResult refused =
+      avesctl({"maintenance", "analyze", "--table=schema_migrations"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_THAT(refused.err, HasSubstr("table"));
+  EXPECT_THAT(refused.err, Not(HasSubstr("schema_migrations")))
+      << "the caller's text is not echoed";
 }
 
 }  // namespace
