@@ -239,10 +239,59 @@ int TopCommand(const Invocation& invocation) {
   return 0;
 }
 
+namespace {
+
+// maintenance status: AdminService.GetIndexHealth.
+int IndexStatus(const Invocation& invocation) {
+  if (!invocation.options.Only({})) return 2;
+  absl::StatusOr<data::v1::GetIndexHealthResponse> health =
+      client::AdminClient(ChannelOf(invocation), CallOptionsOf(invocation))
+          .GetIndexHealth();
+  if (!health.ok()) return PrintError(health.status());
+  if (invocation.json) {
+    PrintJson(*health);
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"table", "index", "valid", "scans", "size", "bloat (est.)", "covered by",
+       "constraint"}};
+  int problems = 0;
+  for (const data::v1::IndexHealth& index : health->indexes()) {
+    std::string covered;
+    for (const std::string& other : index.covered_by()) {
+      covered += (covered.empty() ? "" : ", ") + other;
+    }
+    if (!index.valid() ||
+        (!index.enforces_constraint() &&
+         (index.scans() == 0 || index.covered_by_size() > 0))) {
+      ++problems;
+    }
+    rows.push_back({index.table(), index.index(), index.valid() ? "yes" : "NO",
+                    std::to_string(index.scans()),
+                    std::to_string(index.size_bytes()),
+                    std::to_string(index.estimated_bloat_bytes()),
+                    covered.empty() ? "-" : covered,
+                    index.enforces_constraint() ? "yes" : "-"});
+  }
+  PrintTable(rows);
+  std::cout << "\nscans since "
+            << (health->has_stats_since()
+                    ? google::protobuf::util::TimeUtil::ToString(
+                          health->stats_since())
+                    : std::string("the statistics began"))
+            << "; " << problems
+            << " index(es) invalid, unused or covered (not counting "
+               "constraints)\n";
+  return 0;
+}
+
+}  // namespace
+
 int MaintenanceCommand(const Invocation& invocation) {
+  if (invocation.words[1] == "status") return IndexStatus(invocation);
   if (invocation.words[1] != "analyze") {
     std::cerr << "error: unknown maintenance command '" << invocation.words[1]
-              << "' (analyze)\n";
+              << "' (analyze, status)\n";
     return 2;
   }
   if (!invocation.options.Only({"table", "dry-run"})) return 2;

@@ -49,6 +49,9 @@ Commands:
                             evictions, invalidations (AdminService.GetCacheStats).
   migrations                Applied and pending migrations; exits 3 when the
                             schema is not current.
+  maintenance status        Every index of the service's tables: valid, scans,
+                            size, estimated bloat, the indexes covering it
+                            (AdminService.GetIndexHealth).
   maintenance analyze [--table=T] [--dry-run]
                             ANALYZE every service table (or T) now, as one
                             maintenance_analyze job (AdminService.RunAnalyze;

@@ -36,6 +36,13 @@ absl::StatusOr<v1::RunAnalyzeResponse> AdminClient::RunAnalyze(
       });
 }
 
+absl::StatusOr<v1::GetIndexHealthResponse> AdminClient::GetIndexHealth() {
+  return UnaryCall<v1::GetIndexHealthResponse>(
+      options_, Idempotency::kRead, [&](auto* context, auto* response) {
+        return stub_->GetIndexHealth(context, {}, response);
+      });
+}
+
 absl::StatusOr<v1::GetMigrationStatusResponse>
 AdminClient::GetMigrationStatus() {
   return UnaryCall<v1::GetMigrationStatusResponse>(

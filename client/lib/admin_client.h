@@ -34,6 +34,7 @@ class AdminClient {
   // only reports their statistics.
   absl::StatusOr<data::v1::RunAnalyzeResponse> RunAnalyze(
       const std::string& table, bool dry_run);
+  absl::StatusOr<data::v1::GetIndexHealthResponse> GetIndexHealth();
 
  private:
   std::unique_ptr<data::v1::AdminService::Stub> stub_;

@@ -48,6 +48,7 @@ std::vector<MethodRule> MakeTable() {
       {absl::StrCat(kAdmin, "GetQueryStats"), kWatchers, "read-only"},
       {absl::StrCat(kAdmin, "GetCacheStats"), kWatchers, "read-only"},
       {absl::StrCat(kAdmin, "RunAnalyze"), kOperator, "maintenance"},
+      {absl::StrCat(kAdmin, "GetIndexHealth"), kWatchers, "read-only"},
   };
 }
 

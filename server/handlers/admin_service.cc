@@ -29,6 +29,7 @@ constexpr char kSlowQueries[] = "AdminService.ListSlowQueries";
 constexpr char kQueryStats[] = "AdminService.GetQueryStats";
 constexpr char kCacheStats[] = "AdminService.GetCacheStats";
 constexpr char kRunAnalyze[] = "AdminService.RunAnalyze";
+constexpr char kIndexHealth[] = "AdminService.GetIndexHealth";
 constexpr int kDefaultQueryStats = 20;
 constexpr int kMaxQueryStats = 500;
 
@@ -70,6 +71,7 @@ AdminServiceImpl::AdminServiceImpl(
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetQueryStats);
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetCacheStats);
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, RunAnalyze);
+  AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetIndexHealth);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetMigrationStatus(
@@ -243,6 +245,37 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RunAnalyze(
         for (const std::string& failure : run.failed) {
           response->add_failed(failure);
         }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetIndexHealth(
+    grpc::CallbackServerContext* context,
+    const v1::GetIndexHealthRequest* /*request*/,
+    v1::GetIndexHealthResponse* response) {
+  return OffloadLogged(
+      handler_, context, kIndexHealth, [=](int64_t* rows) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            const store::IndexHealthReport report,
+            maintenance_.ReadIndexHealth(CallContextOf(context, kIndexHealth)));
+        for (const store::IndexHealth& index : report.indexes) {
+          v1::IndexHealth* out = response->add_indexes();
+          out->set_index(index.index);
+          out->set_table(index.table);
+          out->set_definition(index.definition);
+          out->set_valid(index.valid);
+          out->set_scans(index.scans);
+          out->set_size_bytes(index.size_bytes);
+          out->set_enforces_constraint(index.enforces_constraint);
+          out->set_estimated_bloat_bytes(index.estimated_bloat_bytes);
+          for (const std::string& other : index.covered_by) {
+            out->add_covered_by(other);
+          }
+        }
+        if (report.stats_since) {
+          *response->mutable_stats_since() = ToTimestamp(*report.stats_since);
+        }
+        *rows = response->indexes_size();
         return absl::OkStatus();
       });
 }

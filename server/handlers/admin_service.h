@@ -64,6 +64,10 @@ class AdminServiceImpl final
       grpc::CallbackServerContext* context,
       const aves::data::v1::RunAnalyzeRequest* request,
       aves::data::v1::RunAnalyzeResponse* response) override;
+  grpc::ServerUnaryReactor* GetIndexHealth(
+      grpc::CallbackServerContext* context,
+      const aves::data::v1::GetIndexHealthRequest* request,
+      aves::data::v1::GetIndexHealthResponse* response) override;
 
  private:
   db::Database& database_;

@@ -37,6 +37,41 @@ constexpr char kTableStatistics[] = AVES_SQL_NAME("maintenance_due_tables")
     "FROM aves_maintained_tables() AS t(name) "
     "LEFT JOIN pg_stat_user_tables s ON s.relname = t.name AND "
     "s.schemaname = current_schema() ORDER BY t.name";
+// One row per index of the service's tables. Bloat: its size beyond the
+// pages its rows need, each entry its key columns' average width (8 bytes
+// where unknown) plus a 12-byte header and line pointer, pages of 8,152
+// usable bytes filled to 90%, plus the metapage; unknown (0) for a table
+// never analyzed. Covered: another valid index of the same method whose
+// leading columns, operator classes, expressions and predicate are these.
+constexpr char kIndexHealth[] = AVES_SQL_NAME("maintenance_index_health")
+    "SELECT ic.relname, c.relname, pg_get_indexdef(i.indexrelid), "
+    "i.indisvalid, coalesce(s.idx_scan, 0), pg_relation_size(i.indexrelid), "
+    "i.indisunique OR i.indisprimary, "
+    "CASE WHEN c.reltuples < 0 THEN 0 ELSE greatest(0, "
+    "pg_relation_size(i.indexrelid) - current_setting('block_size')::bigint "
+    "* (1 + ceil(c.reltuples * (12 + coalesce((SELECT sum(coalesce("
+    "st.avg_width, 8)) FROM unnest(i.indkey::int2[]) AS k(attnum) LEFT JOIN "
+    "pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum LEFT "
+    "JOIN pg_stats st ON st.schemaname = n.nspname AND st.tablename = "
+    "c.relname AND st.attname = a.attname), 8)) / (8152 * 0.9)))::bigint) "
+    "END, "
+    "ARRAY(SELECT oc.relname FROM pg_index o JOIN pg_class oc ON oc.oid = "
+    "o.indexrelid WHERE o.indrelid = i.indrelid AND o.indexrelid <> "
+    "i.indexrelid AND o.indisvalid AND oc.relam = ic.relam AND "
+    "(o.indkey::text = i.indkey::text OR o.indkey::text LIKE i.indkey::text "
+    "|| ' %') AND (o.indclass::text = i.indclass::text OR o.indclass::text "
+    "LIKE i.indclass::text || ' %') AND pg_get_expr(o.indexprs, o.indrelid) "
+    "IS NOT DISTINCT FROM pg_get_expr(i.indexprs, i.indrelid) AND "
+    "pg_get_expr(o.indpred, o.indrelid) IS NOT DISTINCT FROM "
+    "pg_get_expr(i.indpred, i.indrelid) ORDER BY oc.relname), "
+    "(SELECT aves_epoch_us(stats_reset) FROM pg_stat_database WHERE datname "
+    "= current_database()) "
+    "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
+    "JOIN pg_class c ON c.oid = i.indrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid "
+    "WHERE n.nspname = current_schema() AND c.relname IN (SELECT * FROM "
+    "aves_maintained_tables()) ORDER BY c.relname, ic.relname";
 constexpr char kAnalyzeTable[] =
     AVES_SQL_NAME("maintenance_analyze_table") "SELECT aves_analyze_table($1)";
 
@@ -129,7 +164,7 @@ absl::Status Progress(pqxx::connection_base& connection,
 
 std::vector<db::PreparedStatement> MaintenanceStore::NamedStatements() {
   std::vector<db::PreparedStatement> named;
-  for (const char* text : {kTableStatistics, kAnalyzeTable}) {
+  for (const char* text : {kTableStatistics, kAnalyzeTable, kIndexHealth}) {
     named.push_back({std::string(db::StatementNameOf(text)), text});
   }
   return named;
@@ -148,6 +183,45 @@ absl::StatusOr<std::vector<DueTable>> MaintenanceStore::Statistics(
         }
       }));
   return tables;
+}
+
+absl::StatusOr<IndexHealthReport> MaintenanceStore::ReadIndexHealth(
+    const common::CallContext& context) {
+  IndexHealthReport report;
+  RETURN_IF_ERROR(database_.Run(
+      context, db::Access::kRead, [&](pqxx::connection_base& connection) {
+        try {
+          report = IndexHealthReport();
+          pqxx::read_transaction tx(connection);
+          const pqxx::result rows =
+              db::ExecParams(database_.query_metrics(), tx, kIndexHealth);
+          for (const pqxx::row& row : rows) {
+            store::IndexHealth index;
+            index.index = row[0].as<std::string>();
+            index.table = row[1].as<std::string>();
+            index.definition = row[2].as<std::string>();
+            index.valid = row[3].as<bool>();
+            index.scans = row[4].as<int64_t>();
+            index.size_bytes = row[5].as<int64_t>();
+            index.enforces_constraint = row[6].as<bool>();
+            index.estimated_bloat_bytes = row[7].as<int64_t>();
+            auto covered = row[8].as_array();
+            for (auto item = covered.get_next();
+                 item.first != pqxx::array_parser::juncture::done;
+                 item = covered.get_next()) {
+              if (item.first == pqxx::array_parser::juncture::string_value) {
+                index.covered_by.push_back(item.second);
+              }
+            }
+            report.stats_since = TimeOf(row[9]);
+            report.indexes.push_back(std::move(index));
+          }
+          return absl::OkStatus();
+        } catch (...) {
+          return db::StatusFromCurrentException("index health");
+        }
+      }));
+  return report;
 }
 
 absl::StatusOr<std::vector<DueTable>> MaintenanceStore::DueTables(

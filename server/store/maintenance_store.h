@@ -60,6 +60,23 @@ struct AnalyzeRun {
   std::vector<std::string> failed;  // "table: reason"
 };
 
+struct IndexHealth {
+  std::string index;
+  std::string table;
+  std::string definition;
+  bool valid = true;
+  int64_t scans = 0;
+  int64_t size_bytes = 0;
+  bool enforces_constraint = false;
+  int64_t estimated_bloat_bytes = 0;
+  std::vector<std::string> covered_by;
+};
+
+struct IndexHealthReport {
+  std::vector<IndexHealth> indexes;       // by table, then name
+  std::optional<absl::Time> stats_since;  // pg_stat_database.stats_reset
+};
+
 class MaintenanceStore {
   using Choice = std::pair<std::vector<std::string>, std::string>;
 
@@ -75,6 +92,11 @@ class MaintenanceStore {
   // Every service table, due or not (the dry run of RunNow).
   absl::StatusOr<std::vector<DueTable>> Statistics(
       const common::CallContext& context, const AnalyzePolicy& policy);
+
+  // Every index of the service's tables: valid, scans, size, an estimate of
+  // its bloat, and the indexes that make it redundant.
+  absl::StatusOr<IndexHealthReport> ReadIndexHealth(
+      const common::CallContext& context);
 
   // Analyzes what is due, as one job. Skips (OK, nothing written) when
   // nothing is due, another replica is running, or this is a standby.

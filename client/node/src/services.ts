@@ -2,7 +2,7 @@
 // Node caller wants (camelCase, bigint, Date, string enums): annotations
 // (with their JSON bounding box parsed), admin and health.
 import {AnnotationServiceService as Annotations, type Annotation as WireAnnotation, AnnotationStatus, ReviewDecision,} from './gen/aves/data/v1/annotations';
-import {AdminServiceService as Admin, type GetCacheStatsResponse, type GetMigrationStatusResponse, type GetPoolStatsResponse, type GetQueryStatsResponse, GetQueryStatsRequest_Order as QueryStatsOrder, type ListSlowQueriesResponse, type RunAnalyzeResponse, type VerifyIndexesResponse,} from './gen/aves/data/v1/admin';
+import {AdminServiceService as Admin, type GetCacheStatsResponse, type GetMigrationStatusResponse, type GetPoolStatsResponse, type GetQueryStatsResponse, GetQueryStatsRequest_Order as QueryStatsOrder, type GetIndexHealthResponse, type ListSlowQueriesResponse, type RunAnalyzeResponse, type VerifyIndexesResponse,} from './gen/aves/data/v1/admin';
 import {HealthCheckResponse_ServingStatus as ServingStatus, HealthService as Health} from './gen/grpc/health/v1/health';
 import {parseJson, stringifyJson} from './json';
 import type {Page} from './jobs';
@@ -12,6 +12,7 @@ export {AnnotationStatus, QueryStatsOrder, ReviewDecision, ServingStatus};
 export type{
   GetCacheStatsResponse as CacheStats,
   RunAnalyzeResponse as AnalyzeRun,
+  GetIndexHealthResponse as IndexHealthReport,
   GetMigrationStatusResponse as MigrationStatus,
   GetPoolStatsResponse as PoolStats,
   GetQueryStatsResponse as QueryStats,
@@ -147,6 +148,13 @@ export class AdminClient {
   }
   cacheStats(settings?: CallSettings): Promise<GetCacheStatsResponse> {
     return this.transport.unary(Admin.getCacheStats, {}, settings, true);
+  }
+  /**
+   * Every index of the service's tables: valid, scans, size, bloat, covered
+   * by.
+   */
+  indexHealth(settings?: CallSettings): Promise<GetIndexHealthResponse> {
+    return this.transport.unary(Admin.getIndexHealth, {}, settings, true);
   }
   /**
    * ANALYZE now (operator), of `table` or every service table, as one

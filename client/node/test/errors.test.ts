@@ -230,6 +230,9 @@ describe('annotations, admin and health', () => {
     assert.ok(top.statements.length <= 5);
     const cache = await aves.admin.cacheStats();
     assert.equal(typeof cache.enabled, 'boolean');
+    const health = await aves.admin.indexHealth();
+    assert.ok(health.indexes.some(
+        (i) => i.index === 'idx_batch_jobs_type' && i.valid));
     const preview = await aves.admin.runAnalyze({dryRun: true});
     assert.ok(
         preview.tables.some((t) => t.table === 'vocabulary'),

@@ -246,6 +246,56 @@ TEST_F(MaintenanceTest, TwoAvesdRunAScheduledAnalyzeOnceAsAJob) {
             10);
 }
 
+TEST_F(MaintenanceTest, IndexHealthFindsUnusedCoveredAndInvalidIndexes) {
+  Exec("CREATE INDEX aves_test_unused ON vocabulary (category)");
+  Exec("CREATE INDEX aves_test_covered ON batch_jobs (job_type)");
+  Exec("INSERT INTO images (url) VALUES ('same'), ('same')");
+  // A failed CREATE INDEX CONCURRENTLY leaves an invalid index behind.
+  EXPECT_THROW(Exec("CREATE UNIQUE INDEX CONCURRENTLY aves_test_invalid ON "
+                    "images (url)"),
+               pqxx::sql_error);
+  Exec("ANALYZE");
+  auto report = store_->ReadIndexHealth(context_);
+  ASSERT_OK(report);
+  auto find = [&](const std::string& name) -> const store::IndexHealth* {
+    for (const store::IndexHealth& index : report->indexes) {
+      if (index.index == name) return &index;
+    }
+    ADD_FAILURE() << name << " not reported";
+    return nullptr;
+  };
+  const store::IndexHealth* unused = find("aves_test_unused");
+  ASSERT_NE(unused, nullptr);
+  EXPECT_EQ(unused->table, "vocabulary");
+  EXPECT_TRUE(unused->valid);
+  EXPECT_EQ(unused->scans, 0);
+  EXPECT_FALSE(unused->enforces_constraint);
+  EXPECT_THAT(unused->covered_by, IsEmpty());
+  EXPECT_THAT(unused->definition, HasSubstr("(category)"));
+  EXPECT_GT(unused->size_bytes, 0);
+
+  const store::IndexHealth* covered = find("aves_test_covered");
+  ASSERT_NE(covered, nullptr);
+  EXPECT_THAT(covered->covered_by, ElementsAre("idx_batch_jobs_type"));
+  // The wider index is not covered by the narrower one.
+  const store::IndexHealth* wide = find("idx_batch_jobs_type");
+  ASSERT_NE(wide, nullptr);
+  EXPECT_THAT(wide->covered_by, IsEmpty());
+
+  const store::IndexHealth* invalid = find("aves_test_invalid");
+  ASSERT_NE(invalid, nullptr);
+  EXPECT_FALSE(invalid->valid);
+  EXPECT_TRUE(invalid->enforces_constraint);
+
+  const store::IndexHealth* primary = find("vocabulary_pkey");
+  ASSERT_NE(primary, nullptr);
+  EXPECT_TRUE(primary->enforces_constraint);
+  for (const store::IndexHealth& index : report->indexes) {
+    EXPECT_GE(index.estimated_bloat_bytes, 0) << index.index;
+    EXPECT_LE(index.estimated_bloat_bytes, index.size_bytes) << index.index;
+  }
+}
+
 // avesctl maintenance analyze (AdminService.RunAnalyze) against a real
 // avesd serving as the serving role.
 TEST_F(MaintenanceTest, AvesctlPreviewsAndRunsAnAnalyze) {
@@ -275,6 +325,11 @@ TEST_F(MaintenanceTest, AvesctlPreviewsAndRunsAnAnalyze) {
   EXPECT_EQ(Number("SELECT count(*) FROM pg_stat_user_tables WHERE relname "
                    "= 'vocabulary' AND last_analyze IS NOT NULL"),
             1);
+
+  testing::CommandResult status = avesctl({"maintenance", "status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("idx_batch_jobs_type"));
+  EXPECT_THAT(status.out, HasSubstr("scans since"));
 
   testing::CommandResult refused =
       avesctl({"maintenance", "analyze", "--table=schema_migrations"});
