@@ -59,6 +59,13 @@ export interface LoadOptions {
   /** Rows per message (default 500) and bytes per message (default 1 MiB). */
   chunkRows?: number;
   chunkBytes?: number;
+  /**
+   * Bytes of rows sent but not yet committed that the client holds for a
+   * resume (default 128 MiB; the source is read no further meanwhile). It
+   * must exceed what avesd puts in one batch: AVES_BULK_MAX_STREAM_BYTES
+   * (64 MiB) / (parallel batches + 2) by default, or batchSize rows.
+   */
+  maxHeldBytes?: number;
 }
 
 export interface LoadSummary {
@@ -144,20 +151,35 @@ function toRow(row: LoadRow, columns: string[], rowNumber: bigint): Row {
 const isReiterable = (rows: unknown) => Array.isArray(rows);
 
 /** The rows between the committed offset and what was sent, for a resume. */
+// Bounded in rows and in (estimated) bytes.
 class Unacknowledged {
   first = 0n;  // row number of rows[0]
   rows: Row[] = [];
+  sizes: number[] = [];  // each row's estimated bytes
+  bytes = 0;
   get end(): bigint {
     return this.first + BigInt(this.rows.length);
   }
-  push(row: Row): void {
+  push(row: Row, size: number): void {
     this.rows.push(row);
+    this.sizes.push(size);
+    this.bytes += size;
+  }
+  full(maxRows: number, maxBytes: number): boolean {
+    return this.rows.length >= maxRows || this.bytes >= maxBytes;
   }
   dropBelow(offset: bigint): void {
     if (offset <= this.first) return;
-    const n = Number(offset - this.first);
-    this.rows.splice(0, Math.min(n, this.rows.length));
+    const n = Math.min(Number(offset - this.first), this.rows.length);
+    this.rows.splice(0, n);
+    for (const size of this.sizes.splice(0, n)) this.bytes -= size;
     this.first = offset;
+  }
+  clear(): void {
+    this.first = 0n;
+    this.rows = [];
+    this.sizes = [];
+    this.bytes = 0;
   }
 }
 
@@ -196,6 +218,8 @@ export class BulkClient {
     const batch = BigInt(
         options.batchSize && options.batchSize > 0 ? options.batchSize : 5000);
     const maxHeld = atomic ? Infinity : Number(2n * batch) + chunkRows;
+    const maxHeldBytes =
+        atomic ? Infinity : (options.maxHeldBytes ?? 128 << 20);
     const held = new Unacknowledged();
     let source: Iterator<LoadRow>|AsyncIterator<LoadRow>|undefined;
     const openSource = () => Symbol.asyncIterator in options.rows ?
@@ -214,6 +238,7 @@ export class BulkClient {
           header,
           held,
           maxHeld,
+          maxHeldBytes,
           chunkRows,
           chunkBytes,
           attempt,
@@ -245,8 +270,7 @@ export class BulkClient {
           source = undefined;
           sourceDone = false;
           read = 0n;
-          held.first = 0n;
-          held.rows = [];
+          held.clear();
         }
         await sleep(
             Math.random() * Math.min(2000, 100 * 2 ** attempt), options.signal);
@@ -259,6 +283,7 @@ export class BulkClient {
   private async attempt(a: {
     options: LoadOptions; header: InsertRequest; held: Unacknowledged;
     maxHeld: number;
+    maxHeldBytes: number;
     chunkRows: number;
     chunkBytes: number;
     attempt: number;
@@ -387,16 +412,17 @@ export class BulkClient {
           if (next < held.end) {
             row = held.rows[Number(next - held.first)];
           } else {
-            if (held.rows.length >= a.maxHeld) break;  // wait for commits
+            if (held.full(a.maxHeld, a.maxHeldBytes))
+              break;  // wait for commits
             row = await a.readRow();
             if (row === undefined) {
               sourceEnded = true;
               break;
             }
-            held.push(row);
+            held.push(row, row.cells.reduce((n, c) => n + cellBytes(c), 8));
           }
           chunk.push(row);
-          bytes += row.cells.reduce((n, c) => n + cellBytes(c), 8);
+          bytes += held.sizes[Number(next - held.first)];
           next++;
         }
         if (ended) break;
@@ -406,7 +432,7 @@ export class BulkClient {
         if (a.options.atomic) held.dropBelow(held.end);
         if (sourceEnded) break;
         if (chunk.length === 0)
-          await waitFor(() => held.rows.length < a.maxHeld);
+          await waitFor(() => !held.full(a.maxHeld, a.maxHeldBytes));
       }
       if (!ended) call.end();
       await finished;

@@ -72,6 +72,44 @@ describe('bulk.load', () => {
             `read ${mostAhead} rows ahead of the commits`);
       });
 
+  test(
+      'rows held for a resume are bounded in bytes, not only in rows',
+      async () => {
+        const category = uuid();
+        const wide = 'x'.repeat(10_000);
+        let read = 0;
+        let mostAheadBytes = 0;
+        async function* rows() {
+          for (let i = 0; i < 600; ++i) {
+            ++read;
+            yield {spanish_term: `w${i}`, english_term: wide, category};
+          }
+        }
+        const summary = await aves.bulk.load({
+          table: 'vocabulary',
+          columns: ['spanish_term', 'english_term', 'category'],
+          rows: rows(),
+          batchSize: 20,
+          chunkBytes: 64 << 10,
+          maxHeldBytes: 512 << 10,
+          onProgress: (p) => {
+            mostAheadBytes = Math.max(
+                mostAheadBytes, (read - Number(p.committedOffset)) * 10_000);
+          },
+        });
+        assert.equal(summary.rowsInserted, 600n);
+        assert.equal(
+            await count(
+                'SELECT count(*) FROM vocabulary WHERE category = $1',
+                [category]),
+            600);
+        // The row bound alone (2 batches + a chunk: 540 rows) would allow 5.4
+        // MB.
+        assert.ok(
+            mostAheadBytes <= (512 << 10) + (64 << 10) + 20_000,
+            `read ${mostAheadBytes} bytes ahead`);
+      });
+
   test('arrays, typed cells, upsert and returning', async () => {
     const category = uuid();
     const ids: string[] = [];
