@@ -9,7 +9,8 @@ AVES_PACKAGES=(
   libpqxx-dev libpq-dev libabsl-dev libspdlog-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libjwt-dev libjansson-dev  # bearer tokens (server/auth)
-  libcpp-httplib-dev  # the HTTP listener: /metrics, /healthz, /readyz
+  libcpp-httplib-dev  # the HTTP listener: /metrics, /healthz, /readyz, the dashboard
+  libjs-chart.js  # the dashboard's charts, compiled into avesd
   prometheus  # promtool and a real Prometheus for the metrics tests
   postgresql-15 postgresql-client-15
   openssl  # the TLS tests make their own CA and certificates

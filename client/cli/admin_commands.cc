@@ -285,13 +285,39 @@ int IndexStatus(const Invocation& invocation) {
   return 0;
 }
 
+// maintenance reindex: AdminService.ReindexIndex.
+int Reindex(const Invocation& invocation) {
+  if (!invocation.options.Only({"index"})) return 2;
+  const std::string index = invocation.options.Get("index");
+  if (index.empty()) {
+    std::cerr << "error: maintenance reindex needs --index=NAME "
+                 "(avesctl maintenance status lists them)\n";
+    return 2;
+  }
+  client::CallOptions options = CallOptionsOf(invocation);
+  // A rebuild reads the whole table: more than a call's usual few seconds.
+  options.timeout = std::max(options.timeout, absl::Minutes(15));
+  absl::StatusOr<data::v1::ReindexIndexResponse> run =
+      client::AdminClient(ChannelOf(invocation), options).ReindexIndex(index);
+  if (!run.ok()) return PrintError(run.status());
+  if (invocation.json) {
+    PrintJson(*run);
+    return 0;
+  }
+  std::cout << "job " << run->job_id() << ": " << index << " rebuilt, "
+            << run->size_bytes_before() << " -> " << run->size_bytes_after()
+            << " bytes\n";
+  return 0;
+}
+
 }  // namespace
 
 int MaintenanceCommand(const Invocation& invocation) {
   if (invocation.words[1] == "status") return IndexStatus(invocation);
+  if (invocation.words[1] == "reindex") return Reindex(invocation);
   if (invocation.words[1] != "analyze") {
     std::cerr << "error: unknown maintenance command '" << invocation.words[1]
-              << "' (analyze, status)\n";
+              << "' (analyze, reindex, status)\n";
     return 2;
   }
   if (!invocation.options.Only({"table", "dry-run"})) return 2;

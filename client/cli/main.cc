@@ -58,6 +58,10 @@ Commands:
                             waits up to 15 min or --timeout); --dry-run shows
                             each table's rows modified since its last ANALYZE
                             and whether avesd's next check would analyze it.
+  maintenance reindex --index=NAME
+                            Rebuild one index with REINDEX INDEX CONCURRENTLY
+                            (writes go on), as one maintenance_reindex job
+                            (AdminService.ReindexIndex; waits up to 15 min).
   annotations image --image=UUID [--min-confidence=X] [--page-size=N] [--page-token=T]
                             An image's annotations, highest confidence first.
   annotations queue [--status=pending|approved|rejected|edited] [--page-size=N] [--page-token=T]

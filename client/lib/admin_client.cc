@@ -36,6 +36,16 @@ absl::StatusOr<v1::RunAnalyzeResponse> AdminClient::RunAnalyze(
       });
 }
 
+absl::StatusOr<v1::ReindexIndexResponse> AdminClient::ReindexIndex(
+    const std::string& index) {
+  v1::ReindexIndexRequest request;
+  request.set_index(index);
+  return UnaryCall<v1::ReindexIndexResponse>(
+      options_, Idempotency::kWrite, [&](auto* context, auto* response) {
+        return stub_->ReindexIndex(context, request, response);
+      });
+}
+
 absl::StatusOr<v1::GetIndexHealthResponse> AdminClient::GetIndexHealth() {
   return UnaryCall<v1::GetIndexHealthResponse>(
       options_, Idempotency::kRead, [&](auto* context, auto* response) {

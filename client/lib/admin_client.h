@@ -35,6 +35,9 @@ class AdminClient {
   absl::StatusOr<data::v1::RunAnalyzeResponse> RunAnalyze(
       const std::string& table, bool dry_run);
   absl::StatusOr<data::v1::GetIndexHealthResponse> GetIndexHealth();
+  // REINDEX INDEX CONCURRENTLY of `index`, as a maintenance_reindex job.
+  absl::StatusOr<data::v1::ReindexIndexResponse> ReindexIndex(
+      const std::string& index);
 
  private:
   std::unique_ptr<data::v1::AdminService::Stub> stub_;

@@ -83,13 +83,13 @@ void RunDueMaintenance(store::MaintenanceStore& maintenance,
                        const store::AnalyzePolicy& policy) {
   common::CallContext call;
   call.holder = "scheduled ANALYZE";
-  absl::StatusOr<store::AnalyzeRun> run = maintenance.RunDue(call, policy);
+  absl::StatusOr<store::MaintenanceRun> run = maintenance.RunDue(call, policy);
   auto log = observability::Logger("maintenance");
   if (!run.ok()) {
     log->warn("ANALYZE run failed: {}", run.status().ToString());
   } else if (!run->job_id.empty()) {
     log->info("ANALYZE run (job {}): {} tables analyzed, {} failed{}{}",
-              run->job_id, run->analyzed.size(), run->failed.size(),
+              run->job_id, run->done.size(), run->failed.size(),
               run->failed.empty() ? "" : ": ",
               absl::StrJoin(run->failed, "; "));
   }

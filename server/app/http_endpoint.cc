@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <string_view>
 
 #include <absl/strings/ascii.h>
 #include <absl/strings/match.h>
@@ -11,7 +12,9 @@
 #include <absl/strings/strip.h>
 #include <absl/time/clock.h>
 
+#include "server/app/dashboard_assets.h"
 #include "server/auth/roles.h"
+#include "server/common/json_writer.h"
 #include "server/observability/logging.h"
 
 namespace aves::app {
@@ -37,19 +40,25 @@ bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
          *port <= 65535;
 }
 
-// Whether `request` may read the metrics; when not, the refusal is written
-// into `response`.
-bool Authorized(const auth::Authenticator* authenticator,
-                const httplib::Request& request, httplib::Response& response) {
-  if (authenticator == nullptr) return true;
+// The caller the request's `Authorization: Bearer` token names.
+absl::StatusOr<std::shared_ptr<const auth::Caller>> BearerCaller(
+    const auth::Authenticator& authenticator, const httplib::Request& request) {
   const std::string header = request.get_header_value("Authorization");
   absl::string_view token;
   if (absl::StartsWithIgnoreCase(header, "bearer ")) {
     token = absl::StripAsciiWhitespace(absl::string_view(header).substr(7));
   }
+  if (token.empty()) return absl::UnauthenticatedError("no bearer token");
+  return authenticator.Authenticate(token, {}, absl::Now());
+}
+
+// Whether `request` may read the metrics; when not, the refusal is written
+// into `response`.
+bool Authorized(const auth::Authenticator* authenticator,
+                const httplib::Request& request, httplib::Response& response) {
+  if (authenticator == nullptr) return true;
   absl::StatusOr<std::shared_ptr<const auth::Caller>> caller =
-      token.empty() ? absl::UnauthenticatedError("no bearer token")
-                    : authenticator->Authenticate(token, {}, absl::Now());
+      BearerCaller(*authenticator, request);
   if (!caller.ok()) {
     response.status = 401;
     response.set_header("WWW-Authenticate", "Bearer");
@@ -68,6 +77,123 @@ bool Authorized(const auth::Authenticator* authenticator,
     return false;
   }
   return true;
+}
+
+const char* ContentTypeOf(std::string_view filename) {
+  const auto ends_with = [filename](std::string_view suffix) {
+    return filename.size() >= suffix.size() &&
+           filename.substr(filename.size() - suffix.size()) == suffix;
+  };
+  if (ends_with(".html")) return "text/html; charset=utf-8";
+  if (ends_with(".js")) return "text/javascript; charset=utf-8";
+  if (ends_with(".css")) return "text/css; charset=utf-8";
+  if (ends_with(".svg")) return "image/svg+xml";
+  return "application/octet-stream";
+}
+
+const DashboardAsset* FindAsset(std::string_view filename) {
+  for (const DashboardAsset& asset : DashboardAssets()) {
+    if (asset.filename == filename) return &asset;
+  }
+  return nullptr;
+}
+
+void ServeAsset(const DashboardAsset& asset, httplib::Response& res) {
+  // Only our own files run in the page, nothing framed it: a page showing
+  // the service's state must not be scriptable from elsewhere.
+  res.set_header("Content-Security-Policy",
+                 "default-src 'self'; img-src 'self' data:; style-src 'self' "
+                 "'unsafe-inline'; frame-ancestors 'none'");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("Cache-Control", "no-cache");
+  res.set_content(std::string(asset.contents), ContentTypeOf(asset.filename));
+}
+
+// GET /api: the methods, whether avesd wants a token, and who the sent one
+// names, so the page asks for a token before its first call and offers
+// actions only to a role that may take them (the RPCs still decide).
+std::string ApiDescription(const DashboardApi& api,
+                           const auth::Authenticator* authenticator,
+                           const httplib::Request& request) {
+  std::string out = "{\"methods\":[";
+  const std::vector<std::string> methods = api.Methods();
+  for (size_t i = 0; i < methods.size(); ++i) {
+    if (i > 0) out += ",";
+    common::AppendJsonString(methods[i], &out);
+  }
+  absl::StrAppend(&out, "],\"authentication\":",
+                  authenticator != nullptr ? "true" : "false");
+  if (authenticator != nullptr && request.has_header("Authorization")) {
+    absl::StatusOr<std::shared_ptr<const auth::Caller>> caller =
+        BearerCaller(*authenticator, request);
+    if (caller.ok()) {
+      out += ",\"subject\":";
+      common::AppendJsonString((*caller)->subject, &out);
+      out += ",\"roles\":";
+      common::AppendJsonString((*caller)->roles.ToString(","), &out);
+    } else {
+      out += ",\"tokenError\":";
+      common::AppendJsonString(caller.status().message(), &out);
+    }
+  }
+  return out + "}";
+}
+
+void AddDashboardRoutes(httplib::Server& server, const DashboardApi& api,
+                        const auth::Authenticator* authenticator) {
+  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    if (const DashboardAsset* page = FindAsset("index.html")) {
+      ServeAsset(*page, res);
+    }
+  });
+  // Browsers ask for one on any page of the origin: an answer, not a 404.
+  server.Get("/favicon.ico", [](const httplib::Request&,
+                                httplib::Response& res) { res.status = 204; });
+  server.Get(R"(/static/([A-Za-z0-9._-]+))",
+             [](const httplib::Request& req, httplib::Response& res) {
+               const DashboardAsset* asset = FindAsset(req.matches[1].str());
+               if (asset == nullptr) {
+                 res.status = 404;
+                 res.set_content("no such file\n", "text/plain");
+                 return;
+               }
+               ServeAsset(*asset, res);
+             });
+  server.Get("/api", [&api, authenticator](const httplib::Request& req,
+                                           httplib::Response& res) {
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(ApiDescription(api, authenticator, req),
+                    "application/json");
+  });
+  const auto call = [&api](const httplib::Request& req,
+                           httplib::Response& res) {
+    const bool post = req.method == "POST";
+    // A POST must say it is JSON: a form on another site cannot, so a
+    // browser will not send one there without asking (CORS), and avesd
+    // never answers that question.
+    if (post && !absl::StartsWithIgnoreCase(
+                    req.get_header_value("Content-Type"), "application/json")) {
+      res.status = 415;
+      res.set_content(common::JsonObject()
+                          .Add("code", "UNSUPPORTED_MEDIA_TYPE")
+                          .Add("message",
+                               "send the request as Content-Type: "
+                               "application/json")
+                          .Text(),
+                      "application/json");
+      return;
+    }
+    DashboardApi::Answer answer =
+        api.Call(req.matches[1].str(), post ? req.body : "",
+                 req.get_header_value("Authorization"), post);
+    res.status = answer.http_status;
+    if (answer.http_status == 401) res.set_header("WWW-Authenticate", "Bearer");
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(std::move(answer.json), "application/json");
+  };
+  server.Get(R"(/api/([A-Za-z.]+/[A-Za-z]+))", call);
+  server.Post(R"(/api/([A-Za-z.]+/[A-Za-z]+))", call);
 }
 
 }  // namespace
@@ -104,12 +230,14 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
     endpoint->server_ = std::make_unique<httplib::Server>();
   }
   httplib::Server& server = *endpoint->server_;
-  // Two threads: a scrape and a probe at once; more would only queue on
-  // the same two cores the RPCs use.
-  server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Four threads: a scrape, a probe and the dashboard's page at once; more
+  // would only queue on the same two cores the RPCs use. One request per
+  // connection: a connection kept alive holds its thread while idle, and a
+  // browser opens six.
+  server.new_task_queue = [] { return new httplib::ThreadPool(4); };
   server.set_read_timeout(5, 0);
   server.set_write_timeout(5, 0);
-  server.set_keep_alive_timeout(30);
+  server.set_keep_alive_max_count(1);
   server.set_payload_max_length(64 << 10);
 
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
@@ -128,6 +256,10 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
                         kMetricsContentType);
       });
 
+  if (opts.dashboard != nullptr) {
+    AddDashboardRoutes(server, *opts.dashboard, opts.authenticator);
+  }
+
   if (port == 0) {
     port = server.bind_to_any_port(host);
   } else if (!server.bind_to_port(host, port)) {
@@ -140,7 +272,8 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
   endpoint->port_ = port;
   endpoint->thread_ = std::thread([&server] { server.listen_after_bind(); });
   observability::Logger("http")->info(
-      "serving /metrics, /healthz, /readyz on {}:{}{}", host, port,
+      "serving {}/metrics, /healthz, /readyz on {}:{}{}",
+      opts.dashboard == nullptr ? "" : "the dashboard (/), /api, ", host, port,
       opts.tls_cert_file.empty() ? "" : " (TLS)");
   return endpoint;
 }

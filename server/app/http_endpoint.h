@@ -4,6 +4,9 @@
 //   /readyz   200 while gRPC health says SERVING, else 503 (open)
 //   /metrics  the Prometheus exposition; with authentication on, a bearer
 //             token of operator, dashboard or admin
+//   /         the dashboard page and /static/* its files (no data in them)
+//   /api/*    the page's JSON: RPCs of an allow-list (dashboard_api.h),
+//             each needing what the RPC needs
 // TLS with avesd's certificate when it has one, re-read when it is rotated on
 // disk (rotating_certificate.h). A few threads of its own, so
 // a slow scraper never takes an RPC's thread.
@@ -18,6 +21,7 @@
 #include <absl/status/statusor.h>
 #include <absl/time/time.h>
 
+#include "server/app/dashboard_api.h"
 #include "server/app/rotating_certificate.h"
 #include "server/auth/authenticator.h"
 #include "server/observability/metrics.h"
@@ -37,6 +41,7 @@ class HttpEndpoint {
     const auth::Authenticator* authenticator = nullptr;     // null: open
     std::function<bool()> ready;
     const observability::MetricsRegistry* metrics = nullptr;
+    const DashboardApi* dashboard = nullptr;  // null: no page, no /api
   };
 
   // Listening once it returns OK; UNAVAILABLE when it cannot bind.

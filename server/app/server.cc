@@ -18,8 +18,10 @@
 
 #include "server/app/authentication.h"
 #include "server/app/background_tasks.h"
+#include "server/app/dashboard_api.h"
 #include "server/app/health_monitor.h"
 #include "server/app/http_endpoint.h"
+#include "server/app/periodic_task.h"
 #include "server/app/service_metrics.h"
 #include "server/app/services.h"
 #include "server/app/sizing.h"
@@ -30,6 +32,7 @@
 #include "server/db/database.h"
 #include "server/handlers/authorization.h"
 #include "server/handlers/reflection_gate.h"
+#include "server/handlers/rpc_history.h"
 #include "server/handlers/rpc_metrics.h"
 #include "server/observability/logging.h"
 #include "server/observability/metrics.h"
@@ -50,6 +53,8 @@ struct AvesServer::Impl {
   // them until both are gone.
   std::unique_ptr<observability::MetricsRegistry> metrics;
   std::unique_ptr<handlers::RpcMetrics> rpc_metrics;
+  std::unique_ptr<handlers::RpcHistory> rpc_history;
+  std::unique_ptr<PeriodicTask> rpc_sampler;  // stopped before the history
   std::unique_ptr<Services> services;
   std::unique_ptr<BackgroundTasks> background;
   std::unique_ptr<grpc::Server> server;
@@ -59,6 +64,8 @@ struct AvesServer::Impl {
   int port = 0;
   absl::Mutex shutdown_mutex;
   bool shut_down ABSL_GUARDED_BY(shutdown_mutex) = false;
+  // The dashboard's calls go through the server's own channel.
+  std::unique_ptr<DashboardApi> dashboard;
   // Last: stopped and destroyed first, while what it reads still exists.
   std::unique_ptr<HttpEndpoint> http;
 };
@@ -227,9 +234,19 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
   impl->metrics = std::make_unique<observability::MetricsRegistry>();
   impl->rpc_metrics =
       std::make_unique<handlers::RpcMetrics>(Services::grpc_service_names());
+  // 15 minutes of samples, at most 900 of them.
+  const int rpc_samples = static_cast<int>(
+      std::min<int64_t>(900, absl::Minutes(15) / config.rpc_stats_interval));
+  impl->rpc_history = std::make_unique<handlers::RpcHistory>(
+      *impl->rpc_metrics, config.rpc_stats_interval, rpc_samples);
+  impl->rpc_history->Sample(absl::Now());
+  impl->rpc_sampler = std::make_unique<PeriodicTask>(
+      config.rpc_stats_interval,
+      [history = impl->rpc_history.get()] { history->Sample(absl::Now()); });
+  impl->rpc_sampler->Start();
   impl->services =
       Services::Build(config, migrations, *impl->executor, *impl->bulk_executor,
-                      *std::move(authenticator));
+                      *std::move(authenticator), *impl->rpc_history);
   impl->server = BuildGrpcServer(
       config, *std::move(credentials), impl->services->grpc_services(),
       &impl->services->authorizer(), impl->rpc_metrics.get(), &impl->port);
@@ -286,6 +303,9 @@ absl::StatusOr<std::unique_ptr<AvesServer>> AvesServer::Start(
       return monitor->serving();
     };
     http.metrics = impl->metrics.get();
+    impl->dashboard = std::make_unique<DashboardApi>(
+        impl->server->InProcessChannel(grpc::ChannelArguments()));
+    http.dashboard = impl->dashboard.get();
     absl::StatusOr<std::unique_ptr<HttpEndpoint>> endpoint =
         HttpEndpoint::Start(std::move(http));
     if (!endpoint.ok()) return endpoint.status();

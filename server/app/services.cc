@@ -77,7 +77,8 @@ struct Services::Parts {
 std::unique_ptr<Services> Services::Build(
     const config::Config& config, std::vector<db::MigrationFile> migrations,
     common::Executor& executor, common::Executor& bulk_executor,
-    std::unique_ptr<auth::Authenticator> authenticator) {
+    std::unique_ptr<auth::Authenticator> authenticator,
+    const handlers::RpcHistory& rpc_history) {
   const Sizes sizes = SizesFor(config);
   auto parts = std::make_unique<Parts>();
   parts->authenticator = std::move(authenticator);
@@ -141,8 +142,8 @@ std::unique_ptr<Services> Services::Build(
                                          parts->authorizer.get()};
   parts->admin = std::make_unique<handlers::AdminServiceImpl>(
       database, *parts->query_stats, *parts->lookup_cache, *parts->cache_feed,
-      *parts->maintenance, AnalyzePolicyOf(config), handler,
-      std::move(migrations));
+      *parts->maintenance, AnalyzePolicyOf(config), rpc_history,
+      config.migration_url(), handler, std::move(migrations));
   parts->exercise_cache_service =
       std::make_unique<handlers::ExerciseCacheServiceImpl>(
           *parts->exercise_cache, *parts->lookup_cache, handler,

@@ -42,6 +42,7 @@ class Authenticator;
 }  // namespace auth
 namespace handlers {
 class CallAuthorizer;
+class RpcHistory;
 }  // namespace handlers
 }  // namespace aves
 
@@ -51,11 +52,13 @@ class Services {
  public:
   // Starts the pool's and the feed's threads (connections open in the
   // background) and returns at once. `authenticator` gates every call
-  // (null: authentication off).
+  // (null: authentication off); `rpc_history` (GetRpcStats) must outlive
+  // the services.
   static std::unique_ptr<Services> Build(
       const config::Config& config, std::vector<db::MigrationFile> migrations,
       common::Executor& executor, common::Executor& bulk_executor,
-      std::unique_ptr<auth::Authenticator> authenticator);
+      std::unique_ptr<auth::Authenticator> authenticator,
+      const handlers::RpcHistory& rpc_history);
   ~Services();
 
   db::Database& database();

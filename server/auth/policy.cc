@@ -10,7 +10,6 @@ namespace {
 
 constexpr RoleSet kFrontend{Role::kFrontend};
 constexpr RoleSet kReviewer{Role::kReviewer};
-constexpr RoleSet kDashboard{Role::kDashboard};
 constexpr RoleSet kLoader{Role::kLoader};
 constexpr RoleSet kOperator{Role::kOperator};
 // Reading the service's own state: the dashboard shows it, operators act on
@@ -33,10 +32,10 @@ std::vector<MethodRule> MakeTable() {
       {absl::StrCat(kAnnotations, "ListAnnotationsByStatus"), kReviewer, ""},
       {absl::StrCat(kAnnotations, "ReviewAnnotation"), kReviewer,
        "reviewed_by is the caller"},
-      {absl::StrCat(kJobs, "ListJobs"), kDashboard, "read-only"},
-      {absl::StrCat(kJobs, "GetJob"), kDashboard, "read-only"},
-      {absl::StrCat(kJobs, "ListJobErrors"), kDashboard, "read-only"},
-      {absl::StrCat(kJobs, "WatchJobs"), kDashboard, "read-only"},
+      {absl::StrCat(kJobs, "ListJobs"), kWatchers, "read-only"},
+      {absl::StrCat(kJobs, "GetJob"), kWatchers, "read-only"},
+      {absl::StrCat(kJobs, "ListJobErrors"), kWatchers, "read-only"},
+      {absl::StrCat(kJobs, "WatchJobs"), kWatchers, "read-only"},
       {absl::StrCat(kJobs, "CreateJob"), kLoader, "job writes"},
       {absl::StrCat(kJobs, "UpdateJobProgress"), kLoader, "job writes"},
       {absl::StrCat(kJobs, "AppendJobErrors"), kLoader, "job writes"},
@@ -48,7 +47,9 @@ std::vector<MethodRule> MakeTable() {
       {absl::StrCat(kAdmin, "GetQueryStats"), kWatchers, "read-only"},
       {absl::StrCat(kAdmin, "GetCacheStats"), kWatchers, "read-only"},
       {absl::StrCat(kAdmin, "RunAnalyze"), kOperator, "maintenance"},
+      {absl::StrCat(kAdmin, "ReindexIndex"), kOperator, "maintenance"},
       {absl::StrCat(kAdmin, "GetIndexHealth"), kWatchers, "read-only"},
+      {absl::StrCat(kAdmin, "GetRpcStats"), kWatchers, "read-only"},
   };
 }
 

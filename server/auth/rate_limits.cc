@@ -100,6 +100,7 @@ RateLimitTable DefaultRateLimits() {
   return {
       {"ExerciseCacheService.PurgeExpired", {6, absl::Minutes(1), 6}},
       {"AdminService.RunAnalyze", {6, absl::Minutes(1), 6}},
+      {"AdminService.ReindexIndex", {6, absl::Minutes(1), 6}},
       {"AdminService.VerifyIndexes", {6, absl::Minutes(1), 6}},
   };
 }

@@ -396,6 +396,9 @@ absl::StatusOr<Config> LoadConfig(const SettingLookup& lookup) {
   ASSIGN_OR_RETURN(config.query_stats_interval,
                    ReadMillis(lookup, "AVES_QUERY_STATS_INTERVAL_MS",
                               config.query_stats_interval, 0, 86'400'000));
+  ASSIGN_OR_RETURN(config.rpc_stats_interval,
+                   ReadMillis(lookup, "AVES_RPC_STATS_INTERVAL_MS",
+                              config.rpc_stats_interval, 100, 60'000));
   ASSIGN_OR_RETURN(
       config.analyze_schedule,
       ReadSchedule(lookup, "AVES_ANALYZE_SCHEDULE", config.analyze_schedule));

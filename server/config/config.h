@@ -128,6 +128,10 @@ struct Config {
   // pg_stat_statements snapshots for GetQueryStats
   // (AVES_QUERY_STATS_INTERVAL_MS); 0 turns them off.
   absl::Duration query_stats_interval = absl::Seconds(60);
+  // Every method's calls are sampled this often for GetRpcStats (the
+  // dashboard's overview), over the last 15 minutes
+  // (AVES_RPC_STATS_INTERVAL_MS).
+  absl::Duration rpc_stats_interval = absl::Seconds(5);
   // Scheduled ANALYZE (store/maintenance_store.h): every service table once
   // per AVES_ANALYZE_SCHEDULE across replicas (weekly, daily, hourly, off, or
   // "12h", "30s"...), and any table whose rows modified since its last

@@ -1,5 +1,7 @@
 #include "server/handlers/admin_service.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include <absl/strings/str_cat.h>
@@ -30,6 +32,9 @@ constexpr char kQueryStats[] = "AdminService.GetQueryStats";
 constexpr char kCacheStats[] = "AdminService.GetCacheStats";
 constexpr char kRunAnalyze[] = "AdminService.RunAnalyze";
 constexpr char kIndexHealth[] = "AdminService.GetIndexHealth";
+constexpr char kRpcStats[] = "AdminService.GetRpcStats";
+constexpr char kReindex[] = "AdminService.ReindexIndex";
+constexpr absl::Duration kDefaultRpcWindow = absl::Minutes(10);
 constexpr int kDefaultQueryStats = 20;
 constexpr int kMaxQueryStats = 500;
 
@@ -47,6 +52,19 @@ absl::StatusOr<store::QueryStatsOrder> OrderOf(
       return common::InvalidField("order_by", "is not a known order");
   }
 }
+void ToProto(const store::DueTable& table, v1::TableStatistics* out) {
+  out->set_table(table.table);
+  out->set_modified_since_analyze(table.modified_since_analyze);
+  out->set_live_rows(table.live_rows);
+  if (table.last_analyze) {
+    *out->mutable_last_analyze() = ToTimestamp(*table.last_analyze);
+  }
+  if (table.last_autoanalyze) {
+    *out->mutable_last_autoanalyze() = ToTimestamp(*table.last_autoanalyze);
+  }
+  out->set_due(table.reason);
+}
+
 }  // namespace
 
 AdminServiceImpl::AdminServiceImpl(
@@ -54,6 +72,7 @@ AdminServiceImpl::AdminServiceImpl(
     const store::LookupCache& cache,
     const store::CacheInvalidationFeed& cache_feed,
     store::MaintenanceStore& maintenance, store::AnalyzePolicy analyze_policy,
+    const RpcHistory& rpc_history, std::string owner_url,
     HandlerContext handler, std::vector<db::MigrationFile> migrations)
     : database_(database),
       query_stats_(query_stats),
@@ -61,6 +80,9 @@ AdminServiceImpl::AdminServiceImpl(
       cache_feed_(cache_feed),
       maintenance_(maintenance),
       analyze_policy_(analyze_policy),
+      rpc_history_(rpc_history),
+      owner_url_(std::move(owner_url)),
+      serving_since_(absl::Now()),
       handler_(handler),
       migrations_(std::move(migrations)) {
   using Service = data::v1::AdminService;
@@ -72,6 +94,8 @@ AdminServiceImpl::AdminServiceImpl(
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetCacheStats);
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, RunAnalyze);
   AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetIndexHealth);
+  AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, GetRpcStats);
+  AVES_PARSE_CHECKED_UNARY(Service, AdminServiceImpl, ReindexIndex);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetMigrationStatus(
@@ -219,27 +243,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RunAnalyze(
         std::vector<std::string> names;
         for (const store::DueTable& table : tables) {
           names.push_back(table.table);
-          v1::TableStatistics* out = response->add_tables();
-          out->set_table(table.table);
-          out->set_modified_since_analyze(table.modified_since_analyze);
-          out->set_live_rows(table.live_rows);
-          if (table.last_analyze) {
-            *out->mutable_last_analyze() = ToTimestamp(*table.last_analyze);
-          }
-          if (table.last_autoanalyze) {
-            *out->mutable_last_autoanalyze() =
-                ToTimestamp(*table.last_autoanalyze);
-          }
-          out->set_due(table.reason);
+          ToProto(table, response->add_tables());
         }
         *rows = response->tables_size();
         if (request->dry_run()) return absl::OkStatus();
-        ASSIGN_OR_RETURN(store::AnalyzeRun run,
+        ASSIGN_OR_RETURN(store::MaintenanceRun run,
                          maintenance_.RunNow(call, analyze_policy_, names));
         if (run.job_id.empty())
           return absl::FailedPreconditionError(run.skipped);
         response->set_job_id(run.job_id);
-        for (const std::string& table : run.analyzed) {
+        for (const std::string& table : run.done) {
           response->add_analyzed(table);
         }
         for (const std::string& failure : run.failed) {
@@ -257,7 +270,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetIndexHealth(
       handler_, context, kIndexHealth, [=](int64_t* rows) -> absl::Status {
         ASSIGN_OR_RETURN(
             const store::IndexHealthReport report,
-            maintenance_.ReadIndexHealth(CallContextOf(context, kIndexHealth)));
+            maintenance_.ReadIndexHealth(CallContextOf(context, kIndexHealth),
+                                         analyze_policy_));
         for (const store::IndexHealth& index : report.indexes) {
           v1::IndexHealth* out = response->add_indexes();
           out->set_index(index.index);
@@ -275,7 +289,108 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetIndexHealth(
         if (report.stats_since) {
           *response->mutable_stats_since() = ToTimestamp(*report.stats_since);
         }
+        for (const store::DueTable& table : report.tables) {
+          ToProto(table, response->add_tables());
+        }
+        const absl::Duration schedule = analyze_policy_.schedule;
+        *response->mutable_analyze_schedule() = ToDuration(schedule);
+        if (report.last_scheduled_analyze) {
+          *response->mutable_last_scheduled_analyze() =
+              ToTimestamp(*report.last_scheduled_analyze);
+        }
+        if (schedule > absl::ZeroDuration()) {
+          // Never run: due at the next check, which is now at the latest.
+          *response->mutable_next_scheduled_analyze() =
+              ToTimestamp(report.last_scheduled_analyze
+                              ? *report.last_scheduled_analyze + schedule
+                              : absl::Now());
+        }
         *rows = response->indexes_size();
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ReindexIndex(
+    grpc::CallbackServerContext* context,
+    const v1::ReindexIndexRequest* request,
+    v1::ReindexIndexResponse* response) {
+  return OffloadLogged(
+      handler_, context, kReindex, [=](int64_t* rows) -> absl::Status {
+        const common::CallContext call = CallContextOf(context, kReindex);
+        // Matched against the catalog's list: the request's text never
+        // reaches SQL, nor the error (it may be of any size).
+        const auto size_of = [&]() -> absl::StatusOr<std::optional<int64_t>> {
+          ASSIGN_OR_RETURN(const store::IndexHealthReport report,
+                           maintenance_.ReadIndexHealth(call, analyze_policy_));
+          for (const store::IndexHealth& index : report.indexes) {
+            if (index.index == request->index()) return index.size_bytes;
+          }
+          return std::nullopt;
+        };
+        ASSIGN_OR_RETURN(const std::optional<int64_t> before, size_of());
+        if (!before) {
+          return common::InvalidField(
+              "index",
+              "is not an index of the service's tables "
+              "(avesctl maintenance status lists them)");
+        }
+        ASSIGN_OR_RETURN(const store::MaintenanceRun run,
+                         maintenance_.Reindex(call, analyze_policy_, owner_url_,
+                                              request->index()));
+        if (run.job_id.empty()) {
+          return absl::FailedPreconditionError(run.skipped);
+        }
+        response->set_job_id(run.job_id);
+        response->set_size_bytes_before(*before);
+        if (!run.failed.empty()) {
+          return absl::AbortedError(absl::StrCat(
+              "REINDEX failed (job ", run.job_id, "): ", run.failed.front()));
+        }
+        ASSIGN_OR_RETURN(const std::optional<int64_t> after, size_of());
+        response->set_size_bytes_after(after.value_or(0));
+        *rows = 1;
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetRpcStats(
+    grpc::CallbackServerContext* context, const v1::GetRpcStatsRequest* request,
+    v1::GetRpcStatsResponse* response) {
+  return RespondLogged(
+      context, kRpcStats, handler_.slow_rpc, [=](int64_t* rows) {
+        absl::Duration window =
+            std::min(kDefaultRpcWindow, rpc_history_.span());
+        if (request->has_window()) {
+          // Checked in its own fields: a converted value could overflow.
+          const google::protobuf::Duration& asked = request->window();
+          if (asked.seconds() < 0 || asked.nanos() < 0 ||
+              asked.nanos() > 999'999'999) {
+            return common::InvalidField("window",
+                                        "must be a non-negative duration");
+          }
+          window = asked.seconds() > absl::ToInt64Seconds(rpc_history_.span())
+                       ? rpc_history_.span()
+                       : absl::Seconds(asked.seconds()) +
+                             absl::Nanoseconds(asked.nanos());
+        }
+        *response->mutable_interval() = ToDuration(rpc_history_.interval());
+        *response->mutable_serving_since() = ToTimestamp(serving_since_);
+        for (const RpcHistory::MethodSeries& series :
+             rpc_history_.Series(window)) {
+          v1::RpcMethodStats* method = response->add_methods();
+          method->set_method(series.method);
+          method->set_requests(series.requests);
+          method->set_errors(series.errors);
+          *method->mutable_p99() = ToDuration(series.p99);
+          for (const RpcHistory::Point& point : series.points) {
+            v1::RpcPoint* out = method->add_points();
+            *out->mutable_end_time() = ToTimestamp(point.end);
+            out->set_requests(point.requests);
+            out->set_errors(point.errors);
+            *out->mutable_p99() = ToDuration(point.p99);
+          }
+        }
+        *rows = response->methods_size();
         return absl::OkStatus();
       });
 }

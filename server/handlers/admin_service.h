@@ -13,6 +13,7 @@
 #include "aves/data/v1/admin.grpc.pb.h"
 #include "server/db/migration_file.h"
 #include "server/handlers/offload.h"
+#include "server/handlers/rpc_history.h"
 #include "server/store/maintenance_store.h"
 
 namespace aves::db {
@@ -33,7 +34,9 @@ class AdminServiceImpl final
                    const store::LookupCache& cache,
                    const store::CacheInvalidationFeed& cache_feed,
                    store::MaintenanceStore& maintenance,
-                   store::AnalyzePolicy analyze_policy, HandlerContext handler,
+                   store::AnalyzePolicy analyze_policy,
+                   const RpcHistory& rpc_history, std::string owner_url,
+                   HandlerContext handler,
                    std::vector<db::MigrationFile> migrations);
 
   grpc::ServerUnaryReactor* GetMigrationStatus(
@@ -68,6 +71,14 @@ class AdminServiceImpl final
       grpc::CallbackServerContext* context,
       const aves::data::v1::GetIndexHealthRequest* request,
       aves::data::v1::GetIndexHealthResponse* response) override;
+  grpc::ServerUnaryReactor* ReindexIndex(
+      grpc::CallbackServerContext* context,
+      const aves::data::v1::ReindexIndexRequest* request,
+      aves::data::v1::ReindexIndexResponse* response) override;
+  grpc::ServerUnaryReactor* GetRpcStats(
+      grpc::CallbackServerContext* context,
+      const aves::data::v1::GetRpcStatsRequest* request,
+      aves::data::v1::GetRpcStatsResponse* response) override;
 
  private:
   db::Database& database_;
@@ -76,6 +87,9 @@ class AdminServiceImpl final
   const store::CacheInvalidationFeed& cache_feed_;
   store::MaintenanceStore& maintenance_;
   const store::AnalyzePolicy analyze_policy_;
+  const RpcHistory& rpc_history_;
+  const std::string owner_url_;  // REINDEX needs the schema owner
+  const absl::Time serving_since_;
   const HandlerContext handler_;
   const std::vector<db::MigrationFile> migrations_;
 };

@@ -50,6 +50,11 @@ class RpcMetrics {
   // The method of gRPC path "/pkg.Service/Method"; null when unknown.
   Method* Find(absl::string_view path) const;
 
+  // Every method, in a fixed order (for RpcHistory's samples).
+  const std::vector<std::unique_ptr<Method>>& methods() const {
+    return methods_;
+  }
+
   // Writes the families (registered as a collector by the server).
   void Collect(observability::Exposition& out) const;
 

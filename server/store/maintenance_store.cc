@@ -72,6 +72,11 @@ constexpr char kIndexHealth[] = AVES_SQL_NAME("maintenance_index_health")
     "LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid "
     "WHERE n.nspname = current_schema() AND c.relname IN (SELECT * FROM "
     "aves_maintained_tables()) ORDER BY c.relname, ic.relname";
+// When the last scheduled run of any replica began (what the schedule
+// counts from).
+constexpr char kLastScheduledRun[] = AVES_SQL_NAME("maintenance_last_run")
+    "SELECT aves_epoch_us(max(created_at)) FROM batch_jobs WHERE job_type = "
+    "'maintenance_analyze' AND metadata->>'trigger' = 'schedule'";
 constexpr char kAnalyzeTable[] =
     AVES_SQL_NAME("maintenance_analyze_table") "SELECT aves_analyze_table($1)";
 
@@ -142,6 +147,14 @@ absl::Status AnalyzeOne(pqxx::connection_base& connection,
   }
 }
 
+// One table of an ANALYZE run.
+auto Analyzer(db::QueryMetrics& metrics, const AnalyzePolicy& policy) {
+  return [&metrics, &policy](pqxx::connection_base& connection,
+                             const std::string& table) {
+    return AnalyzeOne(connection, metrics, table, policy);
+  };
+}
+
 // Moves the run's job in a transaction of its own.
 absl::Status Progress(pqxx::connection_base& connection,
                       db::QueryMetrics& metrics, const JobProgress& progress,
@@ -164,7 +177,8 @@ absl::Status Progress(pqxx::connection_base& connection,
 
 std::vector<db::PreparedStatement> MaintenanceStore::NamedStatements() {
   std::vector<db::PreparedStatement> named;
-  for (const char* text : {kTableStatistics, kAnalyzeTable, kIndexHealth}) {
+  for (const char* text :
+       {kTableStatistics, kAnalyzeTable, kIndexHealth, kLastScheduledRun}) {
     named.push_back({std::string(db::StatementNameOf(text)), text});
   }
   return named;
@@ -186,7 +200,7 @@ absl::StatusOr<std::vector<DueTable>> MaintenanceStore::Statistics(
 }
 
 absl::StatusOr<IndexHealthReport> MaintenanceStore::ReadIndexHealth(
-    const common::CallContext& context) {
+    const common::CallContext& context, const AnalyzePolicy& policy) {
   IndexHealthReport report;
   RETURN_IF_ERROR(database_.Run(
       context, db::Access::kRead, [&](pqxx::connection_base& connection) {
@@ -216,6 +230,13 @@ absl::StatusOr<IndexHealthReport> MaintenanceStore::ReadIndexHealth(
             report.stats_since = TimeOf(row[9]);
             report.indexes.push_back(std::move(index));
           }
+          report.last_scheduled_analyze = TimeOf(
+              db::ExecParams(database_.query_metrics(), tx, kLastScheduledRun)
+                  .at(0)
+                  .at(0));
+          tx.commit();
+          report.tables =
+              StatisticsOn(connection, database_.query_metrics(), policy);
           return absl::OkStatus();
         } catch (...) {
           return db::StatusFromCurrentException("index health");
@@ -230,37 +251,72 @@ absl::StatusOr<std::vector<DueTable>> MaintenanceStore::DueTables(
   return OnlyDue(std::move(tables));
 }
 
-absl::StatusOr<AnalyzeRun> MaintenanceStore::RunDue(
+absl::StatusOr<MaintenanceRun> MaintenanceStore::RunDue(
     const common::CallContext& context, const AnalyzePolicy& policy) {
-  return Run(context, policy,
-             [&](pqxx::connection_base& connection) -> absl::StatusOr<Choice> {
-               // Chosen under the lock: a replica that ran just before this
-               // one took it has recorded its job, so the schedule is not
-               // due again.
-               const std::vector<DueTable> due = OnlyDue(
-                   StatisticsOn(connection, database_.query_metrics(), policy));
-               Choice choice;
-               for (const DueTable& table : due) {
-                 choice.first.push_back(table.table);
-               }
-               if (!due.empty()) choice.second = due.front().reason;
-               return choice;
-             });
+  return Run(
+      context, kAnalyzeJobType,
+      [&](pqxx::connection_base& connection) -> absl::StatusOr<Choice> {
+        // Chosen under the lock: a replica that ran just before this
+        // one took it has recorded its job, so the schedule is not
+        // due again.
+        const std::vector<DueTable> due = OnlyDue(
+            StatisticsOn(connection, database_.query_metrics(), policy));
+        Choice choice;
+        for (const DueTable& table : due) {
+          choice.first.push_back(table.table);
+        }
+        if (!due.empty()) choice.second = due.front().reason;
+        return choice;
+      },
+      Analyzer(database_.query_metrics(), policy));
 }
 
-absl::StatusOr<AnalyzeRun> MaintenanceStore::RunNow(
+absl::StatusOr<MaintenanceRun> MaintenanceStore::RunNow(
     const common::CallContext& context, const AnalyzePolicy& policy,
     const std::vector<std::string>& tables) {
-  return Run(context, policy,
-             [&](pqxx::connection_base&) -> absl::StatusOr<Choice> {
-               return Choice{tables, "manual"};
-             });
+  return Run(
+      context, kAnalyzeJobType,
+      [&](pqxx::connection_base&) -> absl::StatusOr<Choice> {
+        return Choice{tables, "manual"};
+      },
+      Analyzer(database_.query_metrics(), policy));
 }
 
-absl::StatusOr<AnalyzeRun> MaintenanceStore::Run(
+absl::StatusOr<MaintenanceRun> MaintenanceStore::Reindex(
     const common::CallContext& context, const AnalyzePolicy& policy,
-    absl::FunctionRef<absl::StatusOr<Choice>(pqxx::connection_base&)> choose) {
-  AnalyzeRun run;
+    const std::string& owner_url, const std::string& index) {
+  return Run(
+      context, kReindexJobType,
+      [&](pqxx::connection_base&) -> absl::StatusOr<Choice> {
+        return Choice{{index}, "manual"};
+      },
+      [&](pqxx::connection_base&, const std::string& name) -> absl::Status {
+        try {
+          pqxx::connection owner(owner_url);
+          pqxx::nontransaction tx(owner);
+          // Whole milliseconds of our own settings: nothing from a request.
+          tx.exec(absl::StrCat("SET lock_timeout = '",
+                               Millis(policy.lock_timeout), "'"));
+          tx.exec(absl::StrCat("SET statement_timeout = '",
+                               Millis(policy.statement_timeout), "'"));
+          // The name is the catalog's (the caller matched it), quoted.
+          tx.exec(absl::StrCat(
+              AVES_SQL_NAME(
+                  "maintenance_reindex") "REINDEX INDEX CONCURRENTLY ",
+              tx.quote_name(name)));
+          return absl::OkStatus();
+        } catch (...) {
+          return db::StatusFromCurrentException(absl::StrCat("REINDEX ", name));
+        }
+      });
+}
+
+absl::StatusOr<MaintenanceRun> MaintenanceStore::Run(
+    const common::CallContext& context, const char* job_type,
+    absl::FunctionRef<absl::StatusOr<Choice>(pqxx::connection_base&)> choose,
+    absl::FunctionRef<absl::Status(pqxx::connection_base&, const std::string&)>
+        work_on) {
+  MaintenanceRun run;
   db::QueryMetrics& metrics = database_.query_metrics();
   RETURN_IF_ERROR(database_.Run(
       context, db::Access::kWrite,
@@ -286,18 +342,22 @@ absl::StatusOr<AnalyzeRun> MaintenanceStore::Run(
           }
           auto body = [&]() -> absl::Status {
             ASSIGN_OR_RETURN(Choice choice, choose(connection));
-            const std::vector<std::string>& tables = choice.first;
-            if (tables.empty()) {
+            const std::vector<std::string>& items = choice.first;
+            if (items.empty()) {
               run.skipped = "nothing due";
               return absl::OkStatus();
             }
             NewJob job;
-            job.job_type = kAnalyzeJobType;
-            job.total_items = static_cast<int64_t>(tables.size());
-            job.metadata = common::JsonObject()
-                               .Add("trigger", choice.second)
-                               .Add("tables", tables)
-                               .Text();
+            job.job_type = job_type;
+            job.total_items = static_cast<int64_t>(items.size());
+            job.metadata =
+                common::JsonObject()
+                    .Add("trigger", choice.second)
+                    .Add(absl::string_view(job_type) == kReindexJobType
+                             ? "indexes"
+                             : "tables",
+                         items)
+                    .Text();
             job.created_by = "avesd maintenance";
             {
               pqxx::work work(connection);
@@ -310,28 +370,27 @@ absl::StatusOr<AnalyzeRun> MaintenanceStore::Run(
               RETURN_IF_ERROR(JobStore::UpdateProgressIn(tx, start).status());
               work.commit();
             }
-            for (size_t i = 0; i < tables.size(); ++i) {
-              const absl::Status analyzed =
-                  AnalyzeOne(connection, metrics, tables[i], policy);
+            for (size_t i = 0; i < items.size(); ++i) {
+              const absl::Status outcome = work_on(connection, items[i]);
               JobProgress item;
               item.id = run.job_id;
               std::vector<NewJobError> errors;
-              if (analyzed.ok()) {
+              if (outcome.ok()) {
                 item.processed_items_delta = 1;
-                run.analyzed.push_back(tables[i]);
+                run.done.push_back(items[i]);
               } else {
                 item.failed_items_delta = 1;
-                errors.push_back({static_cast<int64_t>(i), tables[i],
-                                  std::string(analyzed.message())});
+                errors.push_back({static_cast<int64_t>(i), items[i],
+                                  std::string(outcome.message())});
                 run.failed.push_back(
-                    absl::StrCat(tables[i], ": ", analyzed.message()));
+                    absl::StrCat(items[i], ": ", outcome.message()));
               }
               RETURN_IF_ERROR(Progress(connection, metrics, item, errors));
             }
             JobProgress done;
             done.id = run.job_id;
-            done.status = run.analyzed.empty() ? JobStatus::kFailed
-                                               : JobStatus::kCompleted;
+            done.status =
+                run.done.empty() ? JobStatus::kFailed : JobStatus::kCompleted;
             return Progress(connection, metrics, done);
           };
           // Whatever the run met, the lock is released before the
@@ -341,7 +400,7 @@ absl::StatusOr<AnalyzeRun> MaintenanceStore::Run(
           try {
             ran = body();
           } catch (...) {
-            ran = db::StatusFromCurrentException("maintenance ANALYZE run");
+            ran = db::StatusFromCurrentException("maintenance run");
           }
           pqxx::nontransaction tx(connection);
           tx.exec_params(
@@ -352,7 +411,7 @@ absl::StatusOr<AnalyzeRun> MaintenanceStore::Run(
         } catch (...) {
           // The lock goes with the connection, which the pool drops when
           // it broke.
-          return db::StatusFromCurrentException("maintenance ANALYZE run");
+          return db::StatusFromCurrentException("maintenance run");
         }
       }));
   return run;

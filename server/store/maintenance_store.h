@@ -52,12 +52,16 @@ struct DueTable {
   std::optional<absl::Time> last_autoanalyze;  // by autovacuum
 };
 
-struct AnalyzeRun {
+inline constexpr char kReindexJobType[] = "maintenance_reindex";
+
+// A maintenance job's outcome: each item (a table analyzed, an index
+// rebuilt) done or failed.
+struct MaintenanceRun {
   // Empty when nothing ran: then `skipped` says why.
   std::string job_id;
   std::string skipped;
-  std::vector<std::string> analyzed;
-  std::vector<std::string> failed;  // "table: reason"
+  std::vector<std::string> done;
+  std::vector<std::string> failed;  // "item: reason"
 };
 
 struct IndexHealth {
@@ -75,6 +79,10 @@ struct IndexHealth {
 struct IndexHealthReport {
   std::vector<IndexHealth> indexes;       // by table, then name
   std::optional<absl::Time> stats_since;  // pg_stat_database.stats_reset
+  // The service's tables (as Statistics reads them), and when the last
+  // scheduled ANALYZE of any replica began.
+  std::vector<DueTable> tables;
+  std::optional<absl::Time> last_scheduled_analyze;
 };
 
 class MaintenanceStore {
@@ -94,27 +102,44 @@ class MaintenanceStore {
       const common::CallContext& context, const AnalyzePolicy& policy);
 
   // Every index of the service's tables: valid, scans, size, an estimate of
-  // its bloat, and the indexes that make it redundant.
+  // its bloat, and the indexes that make it redundant; and the tables'
+  // statistics under `policy`.
   absl::StatusOr<IndexHealthReport> ReadIndexHealth(
-      const common::CallContext& context);
+      const common::CallContext& context, const AnalyzePolicy& policy);
 
   // Analyzes what is due, as one job. Skips (OK, nothing written) when
   // nothing is due, another replica is running, or this is a standby.
-  absl::StatusOr<AnalyzeRun> RunDue(const common::CallContext& context,
-                                    const AnalyzePolicy& policy);
+  absl::StatusOr<MaintenanceRun> RunDue(const common::CallContext& context,
+                                        const AnalyzePolicy& policy);
   // Analyzes `tables` (service tables; the caller checked) now, as one job
   // of trigger "manual". Skips like RunDue when another replica runs or on
   // a standby.
-  absl::StatusOr<AnalyzeRun> RunNow(const common::CallContext& context,
-                                    const AnalyzePolicy& policy,
-                                    const std::vector<std::string>& tables);
+  absl::StatusOr<MaintenanceRun> RunNow(const common::CallContext& context,
+                                        const AnalyzePolicy& policy,
+                                        const std::vector<std::string>& tables);
+
+  // Rebuilds `index` (one of ReadIndexHealth's; the caller checked) with
+  // REINDEX INDEX CONCURRENTLY, as one job of type maintenance_reindex:
+  // writes go on meanwhile. REINDEX needs the index's owner and cannot run
+  // in a transaction (so not in a SECURITY DEFINER function): it runs on a
+  // connection of its own to `owner_url` (the schema owner's, AVES_MIGRATE_
+  // DATABASE_URL or DATABASE_URL), with the policy's lock and statement
+  // timeouts. Skips like RunNow. A REINDEX that fails part-way leaves an
+  // invalid "<index>_ccnew" index, which GetIndexHealth then reports.
+  absl::StatusOr<MaintenanceRun> Reindex(const common::CallContext& context,
+                                         const AnalyzePolicy& policy,
+                                         const std::string& owner_url,
+                                         const std::string& index);
 
  private:
-  // A run under the lock: `choose` picks the tables and the trigger (no
-  // tables: nothing due).
-  absl::StatusOr<AnalyzeRun> Run(
-      const common::CallContext& context, const AnalyzePolicy& policy,
-      absl::FunctionRef<absl::StatusOr<Choice>(pqxx::connection_base&)> choose);
+  // A run under the lock, as one job of `job_type`: `choose` picks the
+  // items and the trigger (no items: nothing due), `work_on` does one.
+  absl::StatusOr<MaintenanceRun> Run(
+      const common::CallContext& context, const char* job_type,
+      absl::FunctionRef<absl::StatusOr<Choice>(pqxx::connection_base&)> choose,
+      absl::FunctionRef<absl::Status(pqxx::connection_base&,
+                                     const std::string&)>
+          work_on);
 
   db::Database& database_;
 };

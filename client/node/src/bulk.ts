@@ -48,7 +48,8 @@ export interface LoadOptions {
   onReturned?: (rows: {rowNumber: bigint;
                        values: Record<string, string|null>}[]) => void;
   /**
-   * Calls after a dropped connection (UNAVAILABLE) before giving up
+   * Calls after a dropped connection (UNAVAILABLE; then ABORTED while avesd
+   * still holds the cut stream's lease) before giving up
    * (default 5). An atomic load publishes nothing until it ends, so a drop
    * loses its stage: it is resumed only when `rows` can be iterated again
    * (an array, or any iterable whose [Symbol.asyncIterator]/[Symbol.iterator]
@@ -260,8 +261,13 @@ export class BulkClient {
         const failure = error instanceof AvesError ?
             error :
             new AvesError(GrpcStatus.UNKNOWN, String(error));
-        if (failure.code !== GrpcStatus.UNAVAILABLE || attempt > maxResumes)
-          throw failure;
+        // A resume can reach avesd before it has seen the cut stream end:
+        // the load's lease is still that stream's (ABORTED, "being written
+        // by another stream") for a moment. On a first attempt ABORTED is
+        // another writer of the load id, the caller's to resolve.
+        const retriable = failure.code === GrpcStatus.UNAVAILABLE ||
+            (failure.code === GrpcStatus.ABORTED && attempt > 1);
+        if (!retriable || attempt > maxResumes) throw failure;
         if (options.signal?.aborted) throw cancelled(options.signal);
         if (atomic) {
           if (!isReiterable(options.rows)) throw failure;

@@ -342,7 +342,8 @@ TEST_F(AuthorizationTest, AvesctlSendsTheTokenOfItsFileOrEnvironment) {
   EXPECT_EQ(pool.exit_code, 0) << pool.err;
   EXPECT_THAT(pool.out, HasSubstr("max"));
   testing::CommandResult by_env =
-      testing::RunCommand({AVESCTL_PATH, "jobs", "list"},
+      testing::RunCommand({AVESCTL_PATH, "annotations", "image",
+                           "--image=00000000-0000-4000-8000-000000000001"},
                           {{"AVES_ADDR", server->address()},
                            {"AVES_TOKEN", Token("operator-1", {"operator"})}});
   EXPECT_NE(by_env.exit_code, 0);

@@ -2,7 +2,10 @@
 // authentication on, on its own migrated database: each suite of the
 // package's tests (node's own test runner, client/node/test/*.test.ts, built
 // by scripts/test into client/node/dist) runs here as one test, so ctest
-// runs them beside the rest and each gets a fresh database and avesd.
+// runs them beside the rest and each gets a fresh database and avesd. The
+// "dashboard" suite drives avesd's page in Debian's chromium (headless,
+// through chromedriver) and writes a screenshot of each view to
+// artifacts/dashboard in the build directory.
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -54,6 +57,22 @@ TEST_P(NodeClientTest, SuitePasses) {
     env["AVES_TEST_CLIENT_CERT_FILE"] = client->cert_file;
     env["AVES_TEST_CLIENT_KEY_FILE"] = client->key_file;
   }
+  if (GetParam() == "dashboard") {
+    for (const char* binary : {"/usr/bin/chromium", "/usr/bin/chromedriver"}) {
+      ASSERT_TRUE(std::filesystem::exists(binary))
+          << binary << " is missing: scripts/test installs chromium and "
+          << "chromium-driver";
+    }
+    // Slow statements the test drives (a 600 ms lock wait) are logged, and
+    // the overview has a point every second.
+    avesd_env["AVES_SLOW_QUERY_MS"] = "200";
+    avesd_env["AVES_RPC_STATS_INTERVAL_MS"] = "1000";
+    const std::filesystem::path shots =
+        std::filesystem::current_path() / "artifacts" / "dashboard";
+    std::filesystem::create_directories(shots);
+    env["AVES_TEST_ARTIFACTS"] = shots.string();
+    env["HOME"] = testing::MakeTempDir();  // chromium's profile
+  }
   testing::AvesdProcess avesd((*database)->conninfo(), avesd_env);
   const std::string address = avesd.Address();
   ASSERT_FALSE(address.empty()) << avesd.process().Stderr();
@@ -78,7 +97,7 @@ TEST_P(NodeClientTest, SuitePasses) {
 
 INSTANTIATE_TEST_SUITE_P(Suites, NodeClientTest,
                          ::testing::Values("cache", "errors", "jobs", "bulk",
-                                           "tls"),
+                                           "tls", "dashboard"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

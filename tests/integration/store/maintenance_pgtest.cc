@@ -3,6 +3,7 @@
 // the tables driven past it, a scheduled run covers every table once across
 // replicas, a table held locked costs its own item only, and only avesd
 // moves a run's job.
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -115,7 +116,7 @@ TEST_F(MaintenanceTest, TheThresholdPicksExactlyTheTablesDrivenPastIt) {
 
   auto run = store_->RunDue(context_, ThresholdOnly());
   ASSERT_OK(run);
-  EXPECT_THAT(run->analyzed, ElementsAre("vocabulary"));
+  EXPECT_THAT(run->done, ElementsAre("vocabulary"));
   EXPECT_THAT(run->failed, IsEmpty());
   ASSERT_FALSE(run->job_id.empty()) << run->skipped;
   EXPECT_EQ(
@@ -145,7 +146,7 @@ TEST_F(MaintenanceTest, TwoReplicasAtOnceRunTheScheduleOnce) {
 
   std::unique_ptr<db::Database> other_database = Serving();
   store::MaintenanceStore other(*other_database);
-  absl::StatusOr<store::AnalyzeRun> first, second;
+  absl::StatusOr<store::MaintenanceRun> first, second;
   std::thread a([&] { first = store_->RunDue(context_, hourly); });
   std::thread b([&] { second = other.RunDue(context_, hourly); });
   a.join();
@@ -155,8 +156,8 @@ TEST_F(MaintenanceTest, TwoReplicasAtOnceRunTheScheduleOnce) {
   EXPECT_NE(first->job_id.empty(), second->job_id.empty())
       << "one ran, one skipped: '" << first->skipped << "' / '"
       << second->skipped << "'";
-  const store::AnalyzeRun& ran = first->job_id.empty() ? *second : *first;
-  EXPECT_THAT(ran.analyzed, SizeIs(10));
+  const store::MaintenanceRun& ran = first->job_id.empty() ? *second : *first;
+  EXPECT_THAT(ran.done, SizeIs(10));
   EXPECT_EQ(Number("SELECT count(*) FROM batch_jobs WHERE job_type = "
                    "'maintenance_analyze' AND metadata->>'trigger' = "
                    "'schedule' AND status = 'completed' AND processed_items "
@@ -182,7 +183,7 @@ TEST_F(MaintenanceTest, ATableHeldLockedCostsItsOwnItemOnly) {
   auto run = store_->RunDue(context_, policy);
   locked.abort();
   ASSERT_OK(run);
-  EXPECT_THAT(run->analyzed, SizeIs(9));
+  EXPECT_THAT(run->done, SizeIs(9));
   ASSERT_THAT(run->failed, SizeIs(1));
   EXPECT_THAT(run->failed.front(), HasSubstr("images"));
   EXPECT_EQ(
@@ -255,7 +256,7 @@ TEST_F(MaintenanceTest, IndexHealthFindsUnusedCoveredAndInvalidIndexes) {
                     "images (url)"),
                pqxx::sql_error);
   Exec("ANALYZE");
-  auto report = store_->ReadIndexHealth(context_);
+  auto report = store_->ReadIndexHealth(context_, store::AnalyzePolicy());
   ASSERT_OK(report);
   auto find = [&](const std::string& name) -> const store::IndexHealth* {
     for (const store::IndexHealth& index : report->indexes) {
@@ -338,6 +339,82 @@ TEST_F(MaintenanceTest, AvesctlPreviewsAndRunsAnAnalyze) {
   EXPECT_THAT(refused.err, HasSubstr("table"));
   EXPECT_THAT(refused.err, Not(HasSubstr("schema_migrations")))
       << "the caller's text is not echoed";
+}
+
+// avesctl maintenance reindex (AdminService.ReindexIndex): a seed index is
+// rebuilt (a new file, valid, no leftover) as one job while another client
+// keeps writing the table, none of whose writes fails.
+TEST_F(MaintenanceTest, AvesctlReindexesASeedIndexWhileWritesGoOn) {
+  Exec(
+      "INSERT INTO batch_jobs (job_type, status) SELECT 'seed', "
+      "(ARRAY['pending','processing','completed'])[1 + g % 3] FROM "
+      "generate_series(1, 50000) AS g");
+  // avesd serves as the serving role; REINDEX needs the owner's connection.
+  testing::AvesdProcess avesd(
+      role_->UrlFor(test_database_->conninfo()),
+      {{"AVES_MIGRATE_DATABASE_URL", test_database_->conninfo()}});
+  const std::string address = avesd.Address();
+  ASSERT_FALSE(address.empty()) << avesd.process().Stderr();
+  const int64_t file_before = Number(
+      "SELECT relfilenode FROM pg_class WHERE relname = "
+      "'idx_batch_jobs_status'");
+
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> written{0};
+  std::string write_error;
+  std::thread writer([&] {
+    try {
+      auto connection = test_database_->Connect();
+      while (!stop.load()) {
+        pqxx::nontransaction(*connection)
+            .exec("INSERT INTO batch_jobs (job_type) VALUES ('during')");
+        written.fetch_add(1);
+      }
+    } catch (const std::exception& e) {
+      write_error = e.what();
+    }
+  });
+  while (written.load() == 0 && write_error.empty()) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  testing::CommandResult run =
+      testing::RunCommand({AVESCTL_PATH, "--addr=" + address, "maintenance",
+                           "reindex", "--index=idx_batch_jobs_status"});
+  const int64_t written_by_then = written.load();
+  stop.store(true);
+  writer.join();
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_THAT(run.out, HasSubstr("idx_batch_jobs_status rebuilt"));
+  EXPECT_EQ(write_error, "") << "a write failed during the REINDEX";
+  EXPECT_GT(written_by_then, 0);
+  EXPECT_EQ(Number("SELECT count(*) FROM batch_jobs WHERE job_type = "
+                   "'during'"),
+            written.load());
+
+  EXPECT_NE(Number("SELECT relfilenode FROM pg_class WHERE relname = "
+                   "'idx_batch_jobs_status'"),
+            file_before)
+      << "the index was not rebuilt";
+  EXPECT_EQ(Number("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid "
+                   "= i.indexrelid WHERE c.relname LIKE "
+                   "'idx_batch_jobs_status%' AND i.indisvalid"),
+            1)
+      << "one valid index, no _ccnew leftover";
+  EXPECT_EQ(Number("SELECT count(*) FROM batch_jobs WHERE job_type = "
+                   "'maintenance_reindex' AND status = 'completed' AND "
+                   "processed_items = 1 AND metadata->'indexes' ? "
+                   "'idx_batch_jobs_status'"),
+            1);
+
+  for (const char* index : {"no_such_index", "schema_migrations_pkey"}) {
+    testing::CommandResult refused =
+        testing::RunCommand({AVESCTL_PATH, "--addr=" + address, "maintenance",
+                             "reindex", std::string("--index=") + index});
+    EXPECT_NE(refused.exit_code, 0) << index;
+    EXPECT_THAT(refused.err, HasSubstr("INVALID_ARGUMENT")) << index;
+    EXPECT_THAT(refused.err, Not(HasSubstr(index)))
+        << "the caller's text is not echoed";
+  }
 }
 
 }  // namespace

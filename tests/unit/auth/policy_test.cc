@@ -74,8 +74,10 @@ TEST(PolicyTest, EachPartyMayCallItsOwnRpcsAndNoOthers) {
             (RoleSet{Role::kOperator, Role::kAdmin}));
   EXPECT_EQ(RolesAllowed("aves.data.v1.AnnotationService/ReviewAnnotation"),
             (RoleSet{Role::kReviewer, Role::kAdmin}));
+  // Operators see the jobs they act on (maintenance runs) and the
+  // dashboard's jobs view with their token.
   EXPECT_EQ(RolesAllowed(jobs + "WatchJobs"),
-            (RoleSet{Role::kDashboard, Role::kAdmin}));
+            (RoleSet{Role::kDashboard, Role::kOperator, Role::kAdmin}));
   EXPECT_EQ(RolesAllowed(jobs + "UpdateJobProgress"),
             (RoleSet{Role::kLoader, Role::kAdmin}));
   EXPECT_EQ(RolesAllowed("aves.data.v1.BulkInsertService/Insert"),
