@@ -140,8 +140,51 @@ std::string ApiDescription(const DashboardApi& api,
   return out + "}";
 }
 
+// With authentication off, whether the request names avesd by a loopback
+// name (or the address it listens on). Otherwise a page of another site
+// whose name its DNS points at 127.0.0.1 (DNS rebinding) is "same origin"
+// for the browser, and could read the API from the operator's machine.
+bool TrustedHost(const httplib::Request& request,
+                 const std::string& listen_host) {
+  const std::string header = request.get_header_value("Host");  // a copy
+  absl::string_view host = header;
+  if (absl::StartsWith(host, "[")) {
+    host = host.substr(0, host.find(']') + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  // Listening on every address (which needs AVES_INSECURE without
+  // authentication): any name is avesd's.
+  if (listen_host.empty() || listen_host == "0.0.0.0" || listen_host == "::") {
+    return true;
+  }
+  for (absl::string_view allowed : {"localhost", "127.0.0.1", "[::1]"}) {
+    if (absl::EqualsIgnoreCase(host, allowed)) return true;
+  }
+  return !host.empty() &&
+         (host == listen_host || absl::StrCat("[", listen_host, "]") == host);
+}
+
 void AddDashboardRoutes(httplib::Server& server, const DashboardApi& api,
-                        const auth::Authenticator* authenticator) {
+                        const auth::Authenticator* authenticator,
+                        const std::string& listen_host) {
+  // A request the API refuses before it reaches an RPC; true when refused.
+  const auto refused = [authenticator, listen_host](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    if (authenticator != nullptr || TrustedHost(req, listen_host)) {
+      return false;
+    }
+    res.status = 403;
+    res.set_content(
+        common::JsonObject()
+            .Add("code", "PERMISSION_DENIED")
+            .Add("message",
+                 "with authentication off the API answers only requests to "
+                 "a loopback host name")
+            .Text(),
+        "application/json");
+    return true;
+  };
   server.Get("/", [](const httplib::Request&, httplib::Response& res) {
     if (const DashboardAsset* page = FindAsset("index.html")) {
       ServeAsset(*page, res);
@@ -160,14 +203,16 @@ void AddDashboardRoutes(httplib::Server& server, const DashboardApi& api,
                }
                ServeAsset(*asset, res);
              });
-  server.Get("/api", [&api, authenticator](const httplib::Request& req,
-                                           httplib::Response& res) {
+  server.Get("/api", [&api, authenticator, refused](const httplib::Request& req,
+                                                    httplib::Response& res) {
+    if (refused(req, res)) return;
     res.set_header("Cache-Control", "no-store");
     res.set_content(ApiDescription(api, authenticator, req),
                     "application/json");
   });
-  const auto call = [&api](const httplib::Request& req,
-                           httplib::Response& res) {
+  const auto call = [&api, refused](const httplib::Request& req,
+                                    httplib::Response& res) {
+    if (refused(req, res)) return;
     const bool post = req.method == "POST";
     // A POST must say it is JSON: a form on another site cannot, so a
     // browser will not send one there without asking (CORS), and avesd
@@ -257,7 +302,7 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(
       });
 
   if (opts.dashboard != nullptr) {
-    AddDashboardRoutes(server, *opts.dashboard, opts.authenticator);
+    AddDashboardRoutes(server, *opts.dashboard, opts.authenticator, host);
   }
 
   if (port == 0) {

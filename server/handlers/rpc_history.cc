@@ -8,7 +8,19 @@
 namespace aves::handlers {
 namespace {
 
-constexpr int kOk = 0;
+// Calls that ended well, or as the caller meant: a lookup that finds
+// nothing (NOT_FOUND) is an answer, and a caller that gives up (CANCELLED)
+// is no failure of ours. Everything else counts as an error.
+bool IsError(size_t code) {
+  switch (static_cast<grpc::StatusCode>(code)) {
+    case grpc::StatusCode::OK:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::CANCELLED:
+      return false;
+    default:
+      return true;
+  }
+}
 
 std::vector<uint64_t> Minus(const std::vector<uint64_t>& after,
                             const std::vector<uint64_t>& before) {
@@ -57,7 +69,7 @@ void RpcHistory::Sample(absl::Time now) {
     for (size_t code = 0; code < method->handled.size(); ++code) {
       const auto value = static_cast<int64_t>(method->handled[code].value());
       counts.handled += value;
-      if (code != kOk) counts.errors += value;
+      if (IsError(code)) counts.errors += value;
     }
     counts.cumulative = method->handling.Snapshot().cumulative;
     snapshot.methods.push_back(std::move(counts));

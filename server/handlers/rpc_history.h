@@ -24,7 +24,7 @@ class RpcHistory {
   struct Point {
     absl::Time end;
     int64_t requests = 0;
-    int64_t errors = 0;  // not OK
+    int64_t errors = 0;  // neither OK, NOT_FOUND nor CANCELLED
     absl::Duration p99;  // the upper edge of its bucket; zero without calls
   };
   struct MethodSeries {

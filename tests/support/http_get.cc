@@ -30,6 +30,36 @@ HttpResponse HttpGet(const std::string& address, const std::string& path,
   return response;
 }
 
+std::string HttpAnswer::Header(const std::string& name) const {
+  for (const auto& [key, value] : headers) {
+    if (absl::EqualsIgnoreCase(key, name)) return value;
+  }
+  return "";
+}
+
+HttpAnswer HttpSend(const std::string& address, const HttpRequest& request) {
+  httplib::Client client("http://" + address);
+  client.set_connection_timeout(5, 0);
+  client.set_read_timeout(60, 0);
+  httplib::Headers headers(request.headers.begin(), request.headers.end());
+  std::string content_type = "text/plain";
+  if (auto type = headers.find("Content-Type"); type != headers.end()) {
+    content_type = type->second;
+    headers.erase(type);
+  }
+  httplib::Result result = request.method == "POST"
+                               ? client.Post(request.path.c_str(), headers,
+                                             request.body, content_type.c_str())
+                               : client.Get(request.path.c_str(), headers);
+  HttpAnswer answer;
+  if (result) {
+    answer.status = result->status;
+    answer.body = result->body;
+    answer.headers.assign(result->headers.begin(), result->headers.end());
+  }
+  return answer;
+}
+
 double MetricValue(const std::string& scrape, const std::string& series) {
   for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
     if (absl::ConsumePrefix(&line, series) && absl::ConsumePrefix(&line, " ")) {

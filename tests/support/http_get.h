@@ -3,6 +3,8 @@
 #define AVES_TESTS_SUPPORT_HTTP_GET_H_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace aves::testing {
 
@@ -17,6 +19,22 @@ struct HttpResponse {
 HttpResponse HttpGet(const std::string& address, const std::string& path,
                      const std::string& bearer_token = "",
                      const std::string& ca_file = "");
+
+// Any request, with `headers` (e.g. Host, Content-Type) and a body, for the
+// dashboard's API.
+struct HttpRequest {
+  std::string method = "GET";
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+struct HttpAnswer {
+  int status = 0;  // 0: no answer
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string Header(const std::string& name) const;
+};
+HttpAnswer HttpSend(const std::string& address, const HttpRequest& request);
 
 // Sample lines of a scrape: the value of `series` exactly as written
 // ("name{labels}"), or -1 when absent.

@@ -50,6 +50,9 @@ TEST(RpcHistoryTest, PointsAreTheCallsBetweenNeighbouringSamples) {
   for (int i = 0; i < 3; ++i) pool->Handled(grpc::StatusCode::OK, 0.0002);
   pool->Handled(grpc::StatusCode::UNAVAILABLE, 0.0002);
   history.Sample(start + absl::Seconds(5));
+  // A miss and a caller's cancel are calls, not errors.
+  pool->Handled(grpc::StatusCode::NOT_FOUND, 2.0);
+  pool->Handled(grpc::StatusCode::CANCELLED, 0.0002);
   pool->Handled(grpc::StatusCode::OK, 2.0);
   history.Sample(start + absl::Seconds(10));
 
@@ -57,7 +60,7 @@ TEST(RpcHistoryTest, PointsAreTheCallsBetweenNeighbouringSamples) {
       history.Series(absl::Minutes(1));
   ASSERT_THAT(series, SizeIs(1));  // the uncalled methods are left out
   EXPECT_EQ(series[0].method, "AdminService.GetPoolStats");
-  EXPECT_EQ(series[0].requests, 5);
+  EXPECT_EQ(series[0].requests, 7);
   EXPECT_EQ(series[0].errors, 1);
   EXPECT_EQ(series[0].p99, absl::Milliseconds(2500));  // the 2 s call's bucket
   ASSERT_THAT(series[0].points, SizeIs(2));
@@ -65,7 +68,7 @@ TEST(RpcHistoryTest, PointsAreTheCallsBetweenNeighbouringSamples) {
   EXPECT_EQ(series[0].points[0].requests, 4);
   EXPECT_EQ(series[0].points[0].errors, 1);
   EXPECT_EQ(series[0].points[0].p99, absl::Microseconds(250));
-  EXPECT_EQ(series[0].points[1].requests, 1);
+  EXPECT_EQ(series[0].points[1].requests, 3);
   EXPECT_EQ(series[0].points[1].errors, 0);
 }
 
